@@ -1,0 +1,166 @@
+import { parseDuration } from '../config/duration.ts';
+import { PipelineError } from '../errors.ts';
+import { defaultRetryPolicy, type RetryPolicy, type StageSpec } from '../graph/pipeline.ts';
+import type { StageContext } from '../executors/stage-context.ts';
+
+declare const outputType: unique symbol;
+
+/** A stage of the TypeScript API; `Out` is the type of its output, checked where it is used. */
+export interface Stage<Out = unknown> {
+  readonly name: string;
+  readonly spec: StageSpec;
+  /** The upstream stages, so that a pipeline can include them without listing them. */
+  readonly upstream: readonly Stage[];
+  /** Stages that exist only to stand in for this one. */
+  readonly companions: readonly StageSpec[];
+  /** Carries the output type; never set at run time. */
+  readonly [outputType]?: Out;
+}
+
+/** Upstream stages by the input names the stage's function receives them under. */
+export type StageInputs = Record<string, Stage<unknown>>;
+
+/** The outputs of `D`, by the same keys: what a stage with dependencies `D` receives. */
+export type InputsOf<D extends StageInputs> = { [K in keyof D]: D[K] extends Stage<infer O> ? O : never };
+
+export interface RetryOptions {
+  /** Attempts in all, the first included. @default 1 */
+  maxAttempts: number;
+  /** @default 'exponential' */
+  backoff?: 'fixed' | 'exponential';
+  /** Seconds or a duration (`"2s"`) before the second attempt. @default 1 */
+  delay?: number | string;
+  /** @default '5m' */
+  maxDelay?: number | string;
+  /** @default 0.1 */
+  jitter?: number;
+  /** Retry only errors with these codes or names, or commands with these exit codes. */
+  retryOn?: readonly (string | number)[];
+}
+
+export interface StageOptions<D extends StageInputs> {
+  /** Upstream stages by input name. @example `{ deps: { rows: load } }` */
+  deps?: D;
+  /** Stages that must finish first but whose outputs this one does not take. */
+  after?: readonly Stage[];
+  /** CPU slots held while running. @default 1 */
+  cpus?: number;
+  /** Seconds or a duration (`"90s"`, `"5m"`). */
+  timeout?: number | string;
+  retry?: RetryOptions;
+  /** Part of the stage's identity: bump it when its meaning changes. */
+  version?: string;
+}
+
+export type StageFunction<D extends StageInputs, Out> = (
+  inputs: InputsOf<D>,
+  context: StageContext,
+) => Out | Promise<Out>;
+
+export interface FunctionStageOptions<D extends StageInputs, Out> extends StageOptions<D> {
+  /** Runs in this stage's place, with its inputs, when all its attempts fail. */
+  fallback?: StageFunction<D, Out>;
+}
+
+/**
+ * An inline stage: an async function run on the orchestrator's event loop.
+ * @example
+ * const load = stage('load', async () => [1, 2, 3]);
+ * const total = stage('total', { deps: { rows: load } }, ({ rows }) => rows.reduce((a, b) => a + b, 0));
+ */
+export function stage<Out>(name: string, run: StageFunction<{}, Out>): Stage<Awaited<Out>>;
+export function stage<D extends StageInputs, Out>(
+  name: string,
+  options: FunctionStageOptions<D, Out>,
+  run: StageFunction<D, Out>,
+): Stage<Awaited<Out>>;
+export function stage<D extends StageInputs, Out>(
+  name: string,
+  optionsOrRun: FunctionStageOptions<D, Out> | StageFunction<{}, Out>,
+  maybeRun?: StageFunction<D, Out>,
+): Stage<Awaited<Out>> {
+  const options: FunctionStageOptions<D, Out> = typeof optionsOrRun === 'function' ? {} : optionsOrRun;
+  const run = (typeof optionsOrRun === 'function' ? optionsOrRun : maybeRun) as StageFunction<D, Out>;
+  if (typeof run !== 'function') throw new PipelineError('INVALID_STAGE', `stage '${name}' needs a function`);
+  const spec = baseSpec(name, options);
+  spec.run = run;
+  const companions: StageSpec[] = [];
+  if (options.fallback) {
+    const fallback: StageSpec = { ...baseSpec(`${name}:fallback`, options), task: { kind: 'inline' } };
+    delete fallback.retry;
+    fallback.run = options.fallback;
+    spec.fallback = fallback.name;
+    companions.push(fallback);
+  }
+  return { name, spec, upstream: upstreamOf(options), companions };
+}
+
+export interface CommandOptions<D extends StageInputs> extends StageOptions<D> {
+  /** The program and its arguments, or one string run by `/bin/sh -c` when `shell` is true. */
+  argv: readonly string[] | string;
+  /** Run `argv` through a shell. Only then may it be a string. @default false */
+  shell?: boolean;
+  cwd?: string;
+  /** Added to the orchestrator's environment. */
+  env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A command stage. Its output is the JSON it writes to `$GP_RESULT_FILE`, else null.
+ * @example command('plot', { deps: { stats }, argv: ['python3', 'plot.py'] })
+ */
+export function command<Out = unknown, D extends StageInputs = {}>(
+  name: string,
+  options: CommandOptions<D>,
+): Stage<Out> {
+  const shell = options.shell ?? false;
+  if (typeof options.argv === 'string' && !shell) {
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `command stage '${name}': a command string needs shell: true (or give an argv array)`,
+    );
+  }
+  const spec = baseSpec(name, options);
+  spec.task = {
+    kind: 'command',
+    argv: typeof options.argv === 'string' ? [options.argv] : [...options.argv],
+    shell,
+    ...(options.cwd !== undefined && { cwd: options.cwd }),
+    ...(options.env !== undefined && { env: options.env }),
+  };
+  return { name, spec, upstream: upstreamOf(options), companions: [] };
+}
+
+function baseSpec<D extends StageInputs>(name: string, options: StageOptions<D>): StageSpec {
+  const deps = options.deps ?? ({} as D);
+  const inputs: Record<string, string> = {};
+  for (const [key, upstream] of Object.entries(deps)) inputs[key] = upstream.name;
+  const dependsOn = [...new Set([...Object.values(inputs), ...(options.after ?? []).map((s) => s.name)])];
+  const spec: StageSpec = { name, dependsOn, inputs, cpus: options.cpus ?? 1, task: { kind: 'inline' } };
+  if (options.timeout !== undefined) spec.timeoutMs = durationOption(name, 'timeout', options.timeout);
+  if (options.retry) spec.retry = retryPolicy(name, options.retry);
+  if (options.version !== undefined) spec.version = options.version;
+  return spec;
+}
+
+function upstreamOf<D extends StageInputs>(options: StageOptions<D>): Stage[] {
+  return [...Object.values(options.deps ?? {}), ...(options.after ?? [])];
+}
+
+function retryPolicy(name: string, retry: RetryOptions): RetryPolicy {
+  const policy: RetryPolicy = { ...defaultRetryPolicy, maxAttempts: retry.maxAttempts };
+  if (retry.backoff) policy.backoff = retry.backoff;
+  if (retry.delay !== undefined) policy.delayMs = durationOption(name, 'retry.delay', retry.delay);
+  if (retry.maxDelay !== undefined) policy.maxDelayMs = durationOption(name, 'retry.maxDelay', retry.maxDelay);
+  if (retry.jitter !== undefined) policy.jitter = retry.jitter;
+  if (retry.retryOn) policy.retryOn = retry.retryOn;
+  return policy;
+}
+
+function durationOption(name: string, key: string, value: number | string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    throw new PipelineError('INVALID_STAGE', `stage '${name}': ${key} must be seconds or a duration like "90s", got ${JSON.stringify(value)}`);
+  }
+  return ms;
+}

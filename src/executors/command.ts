@@ -1,0 +1,172 @@
+import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PipelineError, serializeError } from '../errors.ts';
+import type { Executor, StageResult, StageTask } from './executor.ts';
+import { killProcessGroup } from './process-group.ts';
+import { NodeSpawner, type Spawner } from './spawner.ts';
+
+export interface CommandExecutorOptions {
+  /** Starts processes. @default child_process, each in its own process group */
+  spawner?: Spawner;
+  /** Time between SIGTERM and SIGKILL when a stage is ended. @default 5000 */
+  killGraceMs?: number;
+}
+
+/**
+ * Runs command stages as processes, each the leader of its own process group so that a
+ * timeout or cancellation ends the whole tree. stdout and stderr go to `stage.log`; the JSON a
+ * command writes to `$GP_RESULT_FILE` becomes its output.
+ */
+export class CommandExecutor implements Executor {
+  readonly #spawner: Spawner;
+  readonly #killGraceMs: number;
+  readonly #running = new Set<number>();
+
+  constructor(options: CommandExecutorOptions = {}) {
+    this.#spawner = options.spawner ?? new NodeSpawner();
+    this.#killGraceMs = options.killGraceMs ?? 5000;
+  }
+
+  async execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
+    const startedAt = Date.now();
+    const spec = task.spec;
+    if (spec.kind !== 'command') {
+      const error = new PipelineError('EXECUTOR_MISMATCH', `the command executor cannot run a ${spec.kind} stage`);
+      return { status: 'failed', error: serializeError(error), startedAt, endedAt: startedAt };
+    }
+    if (signal.aborted) {
+      return { status: 'failed', error: serializeError(signal.reason), startedAt, endedAt: startedAt };
+    }
+    const layout = prepareStageDir(task);
+    const argv = spec.shell ? ['/bin/sh', '-c', spec.argv.join(' ')] : spec.argv;
+    const cwd = spec.cwd === undefined ? task.paths.workspaceRoot : resolve(task.paths.workspaceRoot, spec.cwd);
+    const env = { ...process.env, ...spec.env, ...standardEnv(task, layout) } as Record<string, string>;
+    let child: { pid: number; exited: Promise<{ exitCode: number | null; signal: string | null }> };
+    try {
+      child = this.#spawner.spawn({ argv, cwd, env, logFile: layout.logFile });
+    } catch (error) {
+      const failure = new PipelineError('SPAWN_FAILED', `cannot start '${argv[0]}': ${(error as Error).message}`);
+      return { status: 'failed', error: serializeError(failure), startedAt, endedAt: Date.now() };
+    }
+    this.#running.add(child.pid);
+    let killing: Promise<void> | undefined;
+    const onAbort = () => {
+      killing = killProcessGroup(child.pid, child.exited, this.#killGraceMs);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const exit = await child.exited;
+    signal.removeEventListener('abort', onAbort);
+    // The stage is over: whatever it left running in its group ends with it.
+    await (killing ?? killProcessGroup(child.pid, Promise.resolve(exit), this.#killGraceMs));
+    this.#running.delete(child.pid);
+    const endedAt = Date.now();
+    const exitCode = exit.exitCode ?? 128 + signalNumber(exit.signal);
+    if (signal.aborted) {
+      return { status: 'failed', error: serializeError(signal.reason), exitCode, startedAt, endedAt };
+    }
+    if (exitCode !== 0) {
+      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exitCode}`;
+      const error = new PipelineError('EXIT_CODE', `command ${how}${logTail(layout.logFile)}`);
+      return { status: 'failed', error: serializeError(error), exitCode, startedAt, endedAt };
+    }
+    try {
+      return { status: 'succeeded', output: readResult(layout.resultFile), exitCode, startedAt, endedAt };
+    } catch (error) {
+      return { status: 'failed', error: serializeError(error), exitCode, startedAt, endedAt };
+    }
+  }
+
+  killAll(): void {
+    for (const pid of this.#running) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#spawner.close?.();
+  }
+}
+
+interface StageLayout {
+  inputRoot: string;
+  outputRoot: string;
+  logFile: string;
+  resultFile: string;
+}
+
+/**
+ * `{stage}/artifacts` is OUTPUT_ROOT; `{stage}/inputs` is INPUT_ROOT, holding one link per
+ * upstream stage to that stage's artifacts, and `inputs.json` with upstream outputs if any.
+ */
+function prepareStageDir(task: StageTask): StageLayout {
+  const dir = task.paths.stageDir;
+  const inputRoot = join(dir, 'inputs');
+  const outputRoot = join(dir, 'artifacts');
+  mkdirSync(inputRoot, { recursive: true });
+  mkdirSync(outputRoot, { recursive: true });
+  let hasValues = false;
+  for (const [upstream, value] of Object.entries(task.dependencyResults)) {
+    try {
+      symlinkSync(join(task.paths.runDir, upstream, 'artifacts'), join(inputRoot, upstream));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (value !== undefined && value !== null) hasValues = true;
+  }
+  if (hasValues) writeFileSync(join(dir, 'inputs.json'), JSON.stringify(task.dependencyResults));
+  return { inputRoot, outputRoot, logFile: join(dir, 'stage.log'), resultFile: join(dir, 'result.json') };
+}
+
+function standardEnv(task: StageTask, layout: StageLayout): Record<string, string> {
+  return {
+    PIPELINE_ID: task.pipelineName,
+    OPERATOR_ID: task.stage,
+    INPUT_ROOT: layout.inputRoot,
+    OUTPUT_ROOT: layout.outputRoot,
+    WORKSPACE_ROOT: task.paths.workspaceRoot,
+    GP_RUN_ID: task.runId,
+    GP_STAGE: task.stage,
+    GP_ATTEMPT: String(task.attempt),
+    GP_RESULT_FILE: layout.resultFile,
+    GP_INPUTS_FILE: join(task.paths.stageDir, 'inputs.json'),
+  };
+}
+
+/** The command's JSON result, or null when it wrote none. */
+function readResult(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PipelineError('BAD_RESULT', `the result file ${file} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The last lines of a failed command's log, to put in its error message. */
+function logTail(file: string, lines = 5): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const text = readFileSync(fd, 'utf8').slice(-4000).trimEnd();
+    if (text.length === 0) return '';
+    return `; last output:\n${text.split('\n').slice(-lines).join('\n')}`;
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function signalNumber(signal: string | null): number {
+  return signal === null ? 0 : (constants.signals[signal as NodeJS.Signals] ?? 0);
+}

@@ -1,0 +1,53 @@
+/**
+ * The executor port (DESIGN invariant 2): every executor — inline, command, and later thread,
+ * process, Python and remote — takes the same serialisable StageTask and returns the same
+ * StageResult. Nothing here may hold a function or a class instance.
+ */
+import type { SerializedError } from '../errors.ts';
+import type { TaskSpec } from '../graph/pipeline.ts';
+
+export interface StagePaths {
+  /** The workspace: where `.gpipe/` lives, shared by every run. */
+  workspaceRoot: string;
+  /** This run's directory, `…/runs/{runId}`. */
+  runDir: string;
+  /** This stage's directory in the run: its log, result file and artifacts. */
+  stageDir: string;
+}
+
+export interface StageTask {
+  runId: string;
+  pipelineName: string;
+  stage: string;
+  /** 1 for the first try. */
+  attempt: number;
+  spec: TaskSpec;
+  /** Upstream outputs by input key (the TypeScript API's names). */
+  inputs: Record<string, unknown>;
+  /** Upstream outputs by upstream stage name. */
+  dependencyResults: Record<string, unknown>;
+  cpus: number;
+  timeoutMs?: number;
+  paths: StagePaths;
+}
+
+export interface StageResult {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  output?: unknown;
+  error?: SerializedError;
+  exitCode?: number;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  endedAt: number;
+}
+
+export interface Executor {
+  /**
+   * Runs one attempt. Must resolve (never reject) and must return promptly once `signal`
+   * aborts, with a failed result carrying the abort reason's code (TIMEOUT, CANCELLED).
+   */
+  execute(task: StageTask, signal: AbortSignal): Promise<StageResult>;
+  /** Ends everything still running at once (a second Ctrl-C). */
+  killAll?(): void;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,101 @@
+/**
+ * The resolved pipeline model every front end (TypeScript API, YAML, TOML) produces and the
+ * engine consumes. Plain data except for inline functions, which stay in this process.
+ */
+
+export const stageStatuses = [
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'skipped',
+  'upstream_failed',
+  'cancelled',
+  'cached',
+] as const;
+export type StageStatus = (typeof stageStatuses)[number];
+
+export const runStatuses = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+export const executionModes = ['parallel', 'sequential', 'waves'] as const;
+export type ExecutionMode = (typeof executionModes)[number];
+
+export const failurePolicies = ['fail_fast', 'collect_all'] as const;
+export type FailurePolicy = (typeof failurePolicies)[number];
+
+export const backoffKinds = ['fixed', 'exponential'] as const;
+export type BackoffKind = (typeof backoffKinds)[number];
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. @default 1 */
+  maxAttempts: number;
+  /** @default 'exponential' */
+  backoff: BackoffKind;
+  /** Delay before the second attempt. @default 1000 */
+  delayMs: number;
+  /** Ceiling of an exponential delay. @default 300000 */
+  maxDelayMs: number;
+  /** Fraction of the delay drawn at random either side of it. @default 0.1 */
+  jitter: number;
+  /** Retry only errors with these codes or names, or commands with these exit codes. */
+  retryOn?: readonly (string | number)[];
+}
+
+/** What a stage runs: serialisable, so that any executor (thread, process, remote) can run it. */
+export type TaskSpec =
+  /** A function held in the orchestrator's process (the TypeScript API). */
+  | { kind: 'inline' }
+  /** An export of a JavaScript or TypeScript module: a function, or a class with `run(context)`. */
+  | { kind: 'module'; file: string; exportName: string; style: 'function' | 'class' }
+  /** A command: argv, or one shell string when `shell` is true. */
+  | {
+      kind: 'command';
+      argv: readonly string[];
+      shell: boolean;
+      cwd?: string;
+      env?: Readonly<Record<string, string>>;
+    };
+
+/** Runs an inline stage: its inputs by key, and the context. */
+export type InlineFunction = (inputs: never, context: never) => unknown;
+
+export interface StageSpec {
+  name: string;
+  dependsOn: readonly string[];
+  /** Input key → upstream stage name. @default each dependency under its own name */
+  inputs?: Readonly<Record<string, string>>;
+  /** CPU slots held while running; fractional allowed. @default 1 */
+  cpus: number;
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+  /** A stage run in this one's place, with its inputs, when all its attempts fail. */
+  fallback?: string;
+  version?: string;
+  task: TaskSpec;
+  /** The function of an inline stage. */
+  run?: InlineFunction;
+}
+
+export interface PipelineSpec {
+  name: string;
+  stages: readonly StageSpec[];
+  /** @default 'parallel' */
+  mode: ExecutionMode;
+  /** @default 'fail_fast' */
+  failurePolicy: FailurePolicy;
+  /** CPU budget. @default the host's core count */
+  maxCpus?: number;
+  maxNestedDepth?: number;
+  checkpoint?: { enabled: boolean; directory?: string };
+  /** The file it was loaded from, when there is one. */
+  source?: string;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  maxAttempts: 1,
+  backoff: 'exponential',
+  delayMs: 1000,
+  maxDelayMs: 300_000,
+  jitter: 0.1,
+};

@@ -1,0 +1,86 @@
+import { Graph, type GraphIssue } from './graph.ts';
+import type { PipelineSpec, StageSpec } from './pipeline.ts';
+
+/** A pipeline that passed validation: its graph, with stages indexed as the graph is. */
+export interface ValidPipeline {
+  spec: PipelineSpec;
+  graph: Graph;
+  /** Scheduled stages, by graph index. */
+  stages: readonly StageSpec[];
+  /** Stages that only ever run in another's place, by name. */
+  fallbacks: ReadonlyMap<string, StageSpec>;
+  /** The CPU budget the run will hold to. */
+  maxCpus: number;
+}
+
+/**
+ * Checks everything that can be checked before a stage runs and reports every problem at once:
+ * names, dependencies, cycles, fallbacks, and CPU requests no budget could grant.
+ */
+export function validatePipeline(
+  spec: PipelineSpec,
+  hostCpus: number,
+): { pipeline: ValidPipeline; issues: [] } | { issues: GraphIssue[] } {
+  const issues: GraphIssue[] = [];
+  const byName = new Map<string, StageSpec>();
+  for (const stage of spec.stages) if (!byName.has(stage.name)) byName.set(stage.name, stage);
+
+  const fallbacks = new Map<string, StageSpec>();
+  for (const stage of spec.stages) {
+    if (stage.fallback === undefined) continue;
+    const fallback = byName.get(stage.fallback);
+    if (stage.fallback === stage.name) {
+      issues.push({ stage: stage.name, message: 'is its own fallback' });
+    } else if (!fallback) {
+      issues.push({ stage: stage.name, message: `fallback '${stage.fallback}' is not a stage of this pipeline` });
+    } else if (fallback.fallback !== undefined) {
+      issues.push({ stage: fallback.name, message: `is a fallback (of '${stage.name}') and cannot have a fallback of its own` });
+    } else {
+      fallbacks.set(fallback.name, fallback);
+    }
+  }
+  for (const stage of spec.stages) {
+    for (const dep of stage.dependsOn) {
+      if (fallbacks.has(dep)) {
+        issues.push({
+          stage: stage.name,
+          message: `depends on '${dep}', which is a fallback and runs only in another stage's place`,
+          hint: 'depend on the stage it stands in for',
+        });
+      }
+    }
+  }
+
+  const maxCpus = spec.maxCpus ?? hostCpus;
+  if (!(maxCpus > 0)) issues.push({ message: `max_cpus must be above 0, got ${maxCpus}` });
+  for (const stage of spec.stages) {
+    if (!(stage.cpus >= 0) || !Number.isFinite(stage.cpus)) {
+      issues.push({ stage: stage.name, message: `cpus must be a number ≥ 0, got ${stage.cpus}` });
+    } else if (stage.cpus > maxCpus) {
+      issues.push({
+        stage: stage.name,
+        message: `requests ${stage.cpus} cpus but the pipeline allows at most ${maxCpus} (max_cpus)`,
+        hint: 'lower its cpus or raise resources.max_cpus',
+      });
+    }
+    if (stage.timeoutMs !== undefined && !(stage.timeoutMs > 0)) {
+      issues.push({ stage: stage.name, message: `timeout must be above 0, got ${stage.timeoutMs} ms` });
+    }
+    if (stage.retry && !(Number.isInteger(stage.retry.maxAttempts) && stage.retry.maxAttempts >= 1)) {
+      issues.push({ stage: stage.name, message: `retry.max_attempts must be an integer ≥ 1, got ${stage.retry.maxAttempts}` });
+    }
+    if (stage.task.kind === 'inline' && typeof stage.run !== 'function') {
+      issues.push({ stage: stage.name, message: 'is an inline stage without a function' });
+    }
+    if (stage.task.kind === 'command' && stage.task.argv.length === 0) {
+      issues.push({ stage: stage.name, message: 'has an empty command' });
+    }
+  }
+
+  const scheduled = spec.stages.filter((stage) => !fallbacks.has(stage.name));
+  const built = Graph.build(scheduled);
+  issues.push(...built.issues);
+  if (!('graph' in built) || issues.length > 0) return { issues };
+  // Graph.build keeps the stages' order, so graph index i is scheduled[i].
+  return { pipeline: { spec, graph: built.graph, stages: scheduled, fallbacks, maxCpus }, issues: [] };
+}
