@@ -209,7 +209,9 @@ export class Graph {
           // The stack from `next` to `i` is the cycle, walked against the edges: reverse it.
           const path = stack.slice(stack.indexOf(next)).reverse();
           for (const p of path) inCycle[p] = 1;
-          cycles.push(path.map((p) => this.names[p]!));
+          // Start at the stage declared first, so the same cycle always reads the same way.
+          const first = path.indexOf(Math.min(...path));
+          cycles.push([...path.slice(first), ...path.slice(0, first)].map((p) => this.names[p]!));
         }
       }
     }

@@ -201,13 +201,9 @@ export class Scheduler {
     this.#ready.drain();
     for (let i = 0; i < this.#state.length; i++) {
       const s = this.#state[i]!;
-      if (s === PENDING || s === READY) {
+      // A stage waiting for a retry already gave its CPUs back.
+      if (s === PENDING || s === READY || s === WAITING) {
         this.#terminate(i, CANCELLED);
-        changed.push(i);
-      } else if (s === WAITING) {
-        this.#running++; // #end expects a running stage
-        this.#cpusInUse += this.#options.cpus[i]!;
-        this.#end(i, CANCELLED);
         changed.push(i);
       }
     }

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pipeline } from './pipeline.ts';
+import { command, stage } from './stage.ts';
+
+const workspaceRoot = mkdtempSync(join(tmpdir(), 'gp-api-'));
+
+const rows = stage('rows', async () => [{ word: 'a' }, { word: 'bb' }]);
+const count = stage('count', () => 2);
+
+test('inputs arrive typed under their keys, and upstream stages join the pipeline', async () => {
+  const lengths = stage('lengths', { deps: { table: rows } }, ({ table }) => table.map((r) => r.word.length));
+  const total = stage('total', { deps: { lengths, count } }, ({ lengths, count }) => lengths.reduce((a, b) => a + b, 0) * count);
+  const run = await pipeline('typed', [total]).run({ workspaceRoot });
+  assert.equal(run.status, 'succeeded');
+  assert.deepEqual(Object.keys(run.stages).sort(), ['count', 'lengths', 'rows', 'total']);
+  assert.equal(run.stages.total!.output, 6);
+});
+
+test('the type checker refuses a stage wired to an upstream of the wrong type', () => {
+  // `tsc --noEmit` (part of the test command) checks these lines: each must be an error, or
+  // the unused @ts-expect-error fails the type check. They are never run.
+  const useText = (input: { text: string }) => input.text.toUpperCase();
+  const miswired = () => [
+    // @ts-expect-error `count` outputs a number, `useText` wants a string
+    stage('wrong', { deps: { text: count } }, useText),
+    // @ts-expect-error a number has no `map`
+    stage('wrong2', { deps: { n: count } }, ({ n }) => n.map((x: number) => x)),
+    // @ts-expect-error argv is an array of strings (or one string with shell: true)
+    command('wrong3', { argv: 42 }),
+  ];
+  assert.equal(typeof miswired, 'function');
+  // The right wiring type-checks.
+  const ok = stage('ok', { deps: { text: stage('t', () => 'x') } }, useText);
+  assert.equal(ok.name, 'ok');
+});
+
+test('a command string without shell: true is refused with a clear message', () => {
+  assert.throws(() => command('sh', { argv: 'echo hi | wc -c' }), /needs shell: true/);
+  assert.equal(command('sh', { argv: 'echo hi | wc -c', shell: true }).spec.task.kind, 'command');
+});
+
+test('a fallback function gets the same inputs and stands in for the failed stage', async () => {
+  const flaky = stage(
+    'flaky',
+    { deps: { count }, fallback: ({ count }) => count * 100 },
+    ({ count }): number => {
+      throw new Error(`cannot use ${count}`);
+    },
+  );
+  const run = await pipeline('fallback', [flaky]).run({ workspaceRoot });
+  assert.equal(run.stages.flaky!.output, 200);
+  assert.equal(run.stages.flaky!.fallback, 'flaky:fallback');
+});
+
+test('durations are accepted as seconds or strings and bad ones are refused', () => {
+  assert.equal(stage('t1', { timeout: '1m30s' }, () => 1).spec.timeoutMs, 90_000);
+  assert.equal(stage('t2', { timeout: 2 }, () => 1).spec.timeoutMs, 2000);
+  assert.throws(() => stage('t3', { timeout: 'soon' }, () => 1), /timeout must be seconds or a duration/);
+});
