@@ -9,7 +9,8 @@ function find(dir) {
   const found = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== 'fixtures' && entry.name !== 'node_modules') found.push(...find(path));
+    if (entry.isDirectory() && entry.name !== 'fixtures' && entry.name !== 'node_modules')
+      found.push(...find(path));
     else if (entry.isFile() && entry.name.endsWith('.test.ts')) found.push(path);
   }
   return found;
@@ -17,7 +18,11 @@ function find(dir) {
 
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : [...find('src'), ...find('test')].sort();
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
-  stdio: 'inherit',
-});
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', ...files],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(result.status ?? 1);

@@ -30,9 +30,14 @@ export {
   PipelineError,
   StageError,
 } from './errors.ts';
-export type { StageContext, StageLogger } from './executors/stage-context.ts';
 export type { Executor, StageResult, StageTask } from './executors/executor.ts';
+export type { StageContext, StageLogger } from './executors/stage-context.ts';
 export type { PipelineSpec, RunStatus, StageSpec, StageStatus } from './graph/pipeline.ts';
 export { type Clock, ManualClock } from './scheduler/clock.ts';
+export {
+  type RunOptions,
+  type RunResult,
+  runPipeline,
+  type StageOutcome,
+} from './scheduler/engine.ts';
 export type { RunEvent } from './scheduler/events.ts';
-export { type RunOptions, type RunResult, type StageOutcome, runPipeline } from './scheduler/engine.ts';

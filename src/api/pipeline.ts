@@ -1,5 +1,5 @@
-import type { ExecutionMode, FailurePolicy, PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import { createExecutors } from '../executors/default-executors.ts';
+import type { ExecutionMode, FailurePolicy, PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import { type RunOptions, type RunResult, runPipeline } from '../scheduler/engine.ts';
 import type { Stage } from './stage.ts';
 
@@ -23,7 +23,11 @@ export interface Pipeline {
  * @example
  * export default pipeline('report', [total]);
  */
-export function pipeline(name: string, stages: readonly Stage[], options: PipelineOptions = {}): Pipeline {
+export function pipeline(
+  name: string,
+  stages: readonly Stage[],
+  options: PipelineOptions = {},
+): Pipeline {
   const specs: StageSpec[] = [];
   const seen = new Set<Stage>();
   const visit = (stage: Stage) => {
@@ -42,6 +46,7 @@ export function pipeline(name: string, stages: readonly Stage[], options: Pipeli
   if (options.maxCpus !== undefined) spec.maxCpus = options.maxCpus;
   return {
     spec,
-    run: (runOptions = {}) => runPipeline(spec, { executors: createExecutors(spec), ...runOptions }),
+    run: (runOptions = {}) =>
+      runPipeline(spec, { executors: createExecutors(spec), ...runOptions }),
   };
 }

@@ -12,8 +12,14 @@ const rows = stage('rows', async () => [{ word: 'a' }, { word: 'bb' }]);
 const count = stage('count', () => 2);
 
 test('inputs arrive typed under their keys, and upstream stages join the pipeline', async () => {
-  const lengths = stage('lengths', { deps: { table: rows } }, ({ table }) => table.map((r) => r.word.length));
-  const total = stage('total', { deps: { lengths, count } }, ({ lengths, count }) => lengths.reduce((a, b) => a + b, 0) * count);
+  const lengths = stage('lengths', { deps: { table: rows } }, ({ table }) =>
+    table.map((r) => r.word.length),
+  );
+  const total = stage(
+    'total',
+    { deps: { lengths, count } },
+    ({ lengths, count }) => lengths.reduce((a, b) => a + b, 0) * count,
+  );
   const run = await pipeline('typed', [total]).run({ workspaceRoot });
   assert.equal(run.status, 'succeeded');
   assert.deepEqual(Object.keys(run.stages).sort(), ['count', 'lengths', 'rows', 'total']);
@@ -59,5 +65,8 @@ test('a fallback function gets the same inputs and stands in for the failed stag
 test('durations are accepted as seconds or strings and bad ones are refused', () => {
   assert.equal(stage('t1', { timeout: '1m30s' }, () => 1).spec.timeoutMs, 90_000);
   assert.equal(stage('t2', { timeout: 2 }, () => 1).spec.timeoutMs, 2000);
-  assert.throws(() => stage('t3', { timeout: 'soon' }, () => 1), /timeout must be seconds or a duration/);
+  assert.throws(
+    () => stage('t3', { timeout: 'soon' }, () => 1),
+    /timeout must be seconds or a duration/,
+  );
 });

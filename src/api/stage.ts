@@ -1,7 +1,7 @@
 import { parseDuration } from '../config/duration.ts';
 import { PipelineError } from '../errors.ts';
-import { defaultRetryPolicy, type RetryPolicy, type StageSpec } from '../graph/pipeline.ts';
 import type { StageContext } from '../executors/stage-context.ts';
+import { defaultRetryPolicy, type RetryPolicy, type StageSpec } from '../graph/pipeline.ts';
 
 declare const outputType: unique symbol;
 
@@ -20,8 +20,13 @@ export interface Stage<Out = unknown> {
 /** Upstream stages by the input names the stage's function receives them under. */
 export type StageInputs = Record<string, Stage<unknown>>;
 
+/** The inputs of a stage without dependencies. */
+export type NoInputs = Record<never, never>;
+
 /** The outputs of `D`, by the same keys: what a stage with dependencies `D` receives. */
-export type InputsOf<D extends StageInputs> = { [K in keyof D]: D[K] extends Stage<infer O> ? O : never };
+export type InputsOf<D extends StageInputs> = {
+  [K in keyof D]: D[K] extends Stage<infer O> ? O : never;
+};
 
 export interface RetryOptions {
   /** Attempts in all, the first included. @default 1 */
@@ -68,7 +73,7 @@ export interface FunctionStageOptions<D extends StageInputs, Out> extends StageO
  * const load = stage('load', async () => [1, 2, 3]);
  * const total = stage('total', { deps: { rows: load } }, ({ rows }) => rows.reduce((a, b) => a + b, 0));
  */
-export function stage<Out>(name: string, run: StageFunction<{}, Out>): Stage<Awaited<Out>>;
+export function stage<Out>(name: string, run: StageFunction<NoInputs, Out>): Stage<Awaited<Out>>;
 export function stage<D extends StageInputs, Out>(
   name: string,
   options: FunctionStageOptions<D, Out>,
@@ -76,17 +81,25 @@ export function stage<D extends StageInputs, Out>(
 ): Stage<Awaited<Out>>;
 export function stage<D extends StageInputs, Out>(
   name: string,
-  optionsOrRun: FunctionStageOptions<D, Out> | StageFunction<{}, Out>,
+  optionsOrRun: FunctionStageOptions<D, Out> | StageFunction<NoInputs, Out>,
   maybeRun?: StageFunction<D, Out>,
 ): Stage<Awaited<Out>> {
-  const options: FunctionStageOptions<D, Out> = typeof optionsOrRun === 'function' ? {} : optionsOrRun;
-  const run = (typeof optionsOrRun === 'function' ? optionsOrRun : maybeRun) as StageFunction<D, Out>;
-  if (typeof run !== 'function') throw new PipelineError('INVALID_STAGE', `stage '${name}' needs a function`);
+  const options: FunctionStageOptions<D, Out> =
+    typeof optionsOrRun === 'function' ? {} : optionsOrRun;
+  const run = (typeof optionsOrRun === 'function' ? optionsOrRun : maybeRun) as StageFunction<
+    D,
+    Out
+  >;
+  if (typeof run !== 'function')
+    throw new PipelineError('INVALID_STAGE', `stage '${name}' needs a function`);
   const spec = baseSpec(name, options);
   spec.run = run;
   const companions: StageSpec[] = [];
   if (options.fallback) {
-    const fallback: StageSpec = { ...baseSpec(`${name}:fallback`, options), task: { kind: 'inline' } };
+    const fallback: StageSpec = {
+      ...baseSpec(`${name}:fallback`, options),
+      task: { kind: 'inline' },
+    };
     delete fallback.retry;
     fallback.run = options.fallback;
     spec.fallback = fallback.name;
@@ -109,7 +122,7 @@ export interface CommandOptions<D extends StageInputs> extends StageOptions<D> {
  * A command stage. Its output is the JSON it writes to `$GP_RESULT_FILE`, else null.
  * @example command('plot', { deps: { stats }, argv: ['python3', 'plot.py'] })
  */
-export function command<Out = unknown, D extends StageInputs = {}>(
+export function command<Out = unknown, D extends StageInputs = NoInputs>(
   name: string,
   options: CommandOptions<D>,
 ): Stage<Out> {
@@ -135,9 +148,18 @@ function baseSpec<D extends StageInputs>(name: string, options: StageOptions<D>)
   const deps = options.deps ?? ({} as D);
   const inputs: Record<string, string> = {};
   for (const [key, upstream] of Object.entries(deps)) inputs[key] = upstream.name;
-  const dependsOn = [...new Set([...Object.values(inputs), ...(options.after ?? []).map((s) => s.name)])];
-  const spec: StageSpec = { name, dependsOn, inputs, cpus: options.cpus ?? 1, task: { kind: 'inline' } };
-  if (options.timeout !== undefined) spec.timeoutMs = durationOption(name, 'timeout', options.timeout);
+  const dependsOn = [
+    ...new Set([...Object.values(inputs), ...(options.after ?? []).map((s) => s.name)]),
+  ];
+  const spec: StageSpec = {
+    name,
+    dependsOn,
+    inputs,
+    cpus: options.cpus ?? 1,
+    task: { kind: 'inline' },
+  };
+  if (options.timeout !== undefined)
+    spec.timeoutMs = durationOption(name, 'timeout', options.timeout);
   if (options.retry) spec.retry = retryPolicy(name, options.retry);
   if (options.version !== undefined) spec.version = options.version;
   return spec;
@@ -151,7 +173,8 @@ function retryPolicy(name: string, retry: RetryOptions): RetryPolicy {
   const policy: RetryPolicy = { ...defaultRetryPolicy, maxAttempts: retry.maxAttempts };
   if (retry.backoff) policy.backoff = retry.backoff;
   if (retry.delay !== undefined) policy.delayMs = durationOption(name, 'retry.delay', retry.delay);
-  if (retry.maxDelay !== undefined) policy.maxDelayMs = durationOption(name, 'retry.maxDelay', retry.maxDelay);
+  if (retry.maxDelay !== undefined)
+    policy.maxDelayMs = durationOption(name, 'retry.maxDelay', retry.maxDelay);
   if (retry.jitter !== undefined) policy.jitter = retry.jitter;
   if (retry.retryOn) policy.retryOn = retry.retryOn;
   return policy;
@@ -160,7 +183,10 @@ function retryPolicy(name: string, retry: RetryOptions): RetryPolicy {
 function durationOption(name: string, key: string, value: number | string): number {
   const ms = parseDuration(value);
   if (ms === undefined) {
-    throw new PipelineError('INVALID_STAGE', `stage '${name}': ${key} must be seconds or a duration like "90s", got ${JSON.stringify(value)}`);
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `stage '${name}': ${key} must be seconds or a duration like "90s", got ${JSON.stringify(value)}`,
+    );
   }
   return ms;
 }

@@ -5,6 +5,7 @@ import type { Executor, StageResult, StageTask } from './executor.ts';
 import { createStageContext, type StageContext } from './stage-context.ts';
 
 type ModuleFunction = (context: StageContext) => unknown;
+type Reject = (reason: unknown) => void;
 
 /**
  * Runs stages on the orchestrator's event loop: inline functions of the TypeScript API, and
@@ -16,48 +17,74 @@ type ModuleFunction = (context: StageContext) => unknown;
 export class InlineExecutor implements Executor {
   readonly #functions: ReadonlyMap<string, InlineFunction>;
   readonly #modules = new Map<string, Promise<Record<string, unknown>>>();
+  /**
+   * Attempts waiting on each signal. Many stages share the run's signal: one listener per
+   * signal and a set entry per attempt cost far less than a listener per attempt.
+   */
+  readonly #waiting = new WeakMap<AbortSignal, Set<Reject>>();
 
   constructor(functions: ReadonlyMap<string, InlineFunction> = new Map()) {
     this.#functions = functions;
   }
 
-  async execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
+  execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
     const startedAt = Date.now();
+    let value: unknown;
     try {
       signal.throwIfAborted();
-      const context = createStageContext(task, signal);
-      const output = await abortable(this.#call(task, context), signal);
-      return { status: 'succeeded', output, startedAt, endedAt: Date.now() };
+      value = this.#call(task, createStageContext(task, signal));
     } catch (error) {
-      return { status: 'failed', error: serializeError(error), startedAt, endedAt: Date.now() };
+      return Promise.resolve(failed(error, startedAt));
     }
+    if (!isThenable(value)) {
+      return Promise.resolve({
+        status: 'succeeded',
+        output: value,
+        startedAt,
+        endedAt: Date.now(),
+      });
+    }
+    return this.#abortable(value, signal).then(
+      (output): StageResult => ({ status: 'succeeded', output, startedAt, endedAt: Date.now() }),
+      (error: unknown) => failed(error, startedAt),
+    );
   }
 
-  async #call(task: StageTask, context: StageContext): Promise<unknown> {
+  #call(task: StageTask, context: StageContext): unknown {
     const spec = task.spec;
     if (spec.kind === 'inline') {
       const fn = this.#functions.get(task.stage) as
         | ((inputs: unknown, context: StageContext) => unknown)
         | undefined;
-      if (!fn) throw new PipelineError('STAGE_NOT_FOUND', `no function for inline stage '${task.stage}'`);
+      if (!fn)
+        throw new PipelineError('STAGE_NOT_FOUND', `no function for inline stage '${task.stage}'`);
       return fn(task.inputs, context);
     }
     if (spec.kind !== 'module') {
-      throw new PipelineError('EXECUTOR_MISMATCH', `the inline executor cannot run a ${spec.kind} stage`);
-    }
-    const exported = (await this.#load(spec.file))[spec.exportName];
-    if (typeof exported !== 'function') {
       throw new PipelineError(
-        'EXPORT_NOT_FOUND',
-        `${spec.file} has no ${spec.style === 'class' ? 'class' : 'function'} export '${spec.exportName}'`,
+        'EXECUTOR_MISMATCH',
+        `the inline executor cannot run a ${spec.kind} stage`,
       );
     }
-    if (spec.style === 'function') return (exported as ModuleFunction)(context);
-    const instance = new (exported as new () => { run?: ModuleFunction })();
-    if (typeof instance.run !== 'function') {
-      throw new PipelineError('EXPORT_NOT_FOUND', `class '${spec.exportName}' in ${spec.file} has no run(context) method`);
-    }
-    return instance.run(context);
+    return this.#load(spec.file).then((exports) => {
+      const exported = exports[spec.exportName];
+      const what = spec.style === 'class' ? 'class' : 'function';
+      if (typeof exported !== 'function') {
+        throw new PipelineError(
+          'EXPORT_NOT_FOUND',
+          `${spec.file} has no ${what} export '${spec.exportName}'`,
+        );
+      }
+      if (spec.style === 'function') return (exported as ModuleFunction)(context);
+      const instance = new (exported as new () => { run?: ModuleFunction })();
+      if (typeof instance.run !== 'function') {
+        throw new PipelineError(
+          'EXPORT_NOT_FOUND',
+          `class '${spec.exportName}' in ${spec.file} has no run(context) method`,
+        );
+      }
+      return instance.run(context);
+    });
   }
 
   #load(file: string): Promise<Record<string, unknown>> {
@@ -68,22 +95,44 @@ export class InlineExecutor implements Executor {
     }
     return loaded;
   }
+
+  /** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
+  #abortable(work: PromiseLike<unknown>, signal: AbortSignal): Promise<unknown> {
+    let waiting = this.#waiting.get(signal);
+    if (!waiting) {
+      const set = new Set<Reject>();
+      waiting = set;
+      this.#waiting.set(signal, set);
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const reject of set) reject(signal.reason);
+          set.clear();
+        },
+        { once: true },
+      );
+    }
+    const set = waiting;
+    return new Promise((resolve, reject) => {
+      set.add(reject);
+      work.then(
+        (value) => {
+          set.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          set.delete(reject);
+          reject(error);
+        },
+      );
+    });
+  }
 }
 
-/** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+function failed(error: unknown, startedAt: number): StageResult {
+  return { status: 'failed', error: serializeError(error), startedAt, endedAt: Date.now() };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

@@ -22,50 +22,89 @@ export interface StageContext {
   getResult(stage: string): unknown;
   /** Aborted on timeout or cancellation: pass it on to fetch, streams and child processes. */
   readonly signal: AbortSignal;
-  /** Writes timestamped lines to the stage's log file. */
+  /** Writes timestamped lines to the stage's `stage.log`. */
   readonly log: StageLogger;
-  /** This stage's artifacts directory (created on first access). */
+  /** This stage's artifacts directory (created on first access): `$OUTPUT_ROOT` of a command. */
   readonly outputRoot: string;
+  /** An upstream stage's artifacts directory: `$INPUT_ROOT/<stage>` of a command. */
+  outputRootOf(stage: string): string;
   readonly workspaceRoot: string;
 }
 
-export function createStageContext(task: StageTask, signal: AbortSignal): StageContext {
-  const dependencies = task.dependencyResults;
-  return {
-    moduleName: task.stage,
-    pipelineName: task.pipelineName,
-    runId: task.runId,
-    attempt: task.attempt,
-    dependencyResults: dependencies,
-    getResult(stage: string): unknown {
-      if (!Object.hasOwn(dependencies, stage)) {
-        const known = Object.keys(dependencies);
-        throw new PipelineError(
-          'DEPENDENCY_NOT_FOUND',
-          `stage '${task.stage}' does not depend on '${stage}' (its dependencies: ${known.length > 0 ? known.join(', ') : 'none'})`,
-        );
-      }
-      return dependencies[stage];
-    },
-    signal,
-    log: createLogger(join(task.paths.stageDir, 'stage.log')),
-    get outputRoot() {
-      const dir = join(task.paths.stageDir, 'artifacts');
-      mkdirSync(dir, { recursive: true });
-      return dir;
-    },
-    workspaceRoot: task.paths.workspaceRoot,
-  };
+/**
+ * A class rather than a literal with closures: a 100,000-stage run makes one of these per
+ * stage, and most stages never log or touch their directories.
+ */
+class TaskContext implements StageContext {
+  readonly #task: StageTask;
+  readonly signal: AbortSignal;
+  #log: StageLogger | undefined;
+
+  constructor(task: StageTask, signal: AbortSignal) {
+    this.#task = task;
+    this.signal = signal;
+  }
+
+  get moduleName(): string {
+    return this.#task.stage;
+  }
+  get pipelineName(): string {
+    return this.#task.pipelineName;
+  }
+  get runId(): string {
+    return this.#task.runId;
+  }
+  get attempt(): number {
+    return this.#task.attempt;
+  }
+  get dependencyResults(): Readonly<Record<string, unknown>> {
+    return this.#task.dependencyResults;
+  }
+  get workspaceRoot(): string {
+    return this.#task.paths.workspaceRoot;
+  }
+
+  getResult(stage: string): unknown {
+    this.#expectDependency(stage);
+    return this.#task.dependencyResults[stage];
+  }
+
+  outputRootOf(stage: string): string {
+    this.#expectDependency(stage);
+    return join(this.#task.paths.runDir, stage, 'artifacts');
+  }
+
+  #expectDependency(stage: string): void {
+    const dependencies = this.#task.dependencyResults;
+    if (!Object.hasOwn(dependencies, stage)) {
+      const known = Object.keys(dependencies);
+      throw new PipelineError(
+        'DEPENDENCY_NOT_FOUND',
+        `stage '${this.#task.stage}' does not depend on '${stage}' (its dependencies: ${known.length > 0 ? known.join(', ') : 'none'})`,
+      );
+    }
+  }
+
+  get log(): StageLogger {
+    this.#log ??= createLogger(this.#task.paths.stageDir);
+    return this.#log;
+  }
+
+  get outputRoot(): string {
+    const dir = join(this.#task.paths.stageDir, 'artifacts');
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
 }
 
-/** A logger that creates its file only when a stage first logs: most stages never do. */
-function createLogger(file: string): StageLogger {
-  let ready = false;
+export function createStageContext(task: StageTask, signal: AbortSignal): StageContext {
+  return new TaskContext(task, signal);
+}
+
+function createLogger(stageDir: string): StageLogger {
+  mkdirSync(stageDir, { recursive: true });
+  const file = join(stageDir, 'stage.log');
   const write = (level: string, message: string) => {
-    if (!ready) {
-      mkdirSync(join(file, '..'), { recursive: true });
-      ready = true;
-    }
     appendFileSync(file, `${new Date().toISOString()} ${level} ${message}\n`);
   };
   return {

@@ -43,7 +43,8 @@ export class Graph {
     }
     this.upstreamStart[n] = k;
     this.downstreamStart = new Int32Array(n + 1);
-    for (let i = 0; i < n; i++) this.downstreamStart[i + 1] = this.downstreamStart[i]! + outDegree[i]!;
+    for (let i = 0; i < n; i++)
+      this.downstreamStart[i + 1] = this.downstreamStart[i]! + outDegree[i]!;
     this.downstream = new Int32Array(edges);
     const fill = this.downstreamStart.slice(0, n);
     for (let i = 0; i < n; i++) {
@@ -62,29 +63,40 @@ export class Graph {
    * Builds the graph, or returns every problem at once: duplicate names, unknown dependencies,
    * self-dependencies and cycles (each printed as its path, `a → b → a`).
    */
-  static build(stages: readonly GraphInput[]): { graph: Graph; issues: [] } | { issues: GraphIssue[] } {
+  static build(
+    stages: readonly GraphInput[],
+  ): { graph: Graph; issues: [] } | { issues: GraphIssue[] } {
     const issues: GraphIssue[] = [];
     const indexOf = new Map<string, number>();
     const names: string[] = [];
     for (const stage of stages) {
       if (indexOf.has(stage.name)) {
-        issues.push({ stage: stage.name, message: `duplicate name '${stage.name}'`, hint: 'stage names must be unique' });
+        issues.push({
+          stage: stage.name,
+          message: `duplicate name '${stage.name}'`,
+          hint: 'stage names must be unique',
+        });
         continue;
       }
       indexOf.set(stage.name, names.length);
       names.push(stage.name);
     }
-    const deps: number[][] = names.map(() => []);
-    const seenDuplicate = new Set<string>();
+    const deps: number[][] = new Array(names.length);
+    const visited = new Uint8Array(names.length);
     for (const stage of stages) {
       const i = indexOf.get(stage.name)!;
-      if (names[i] !== stage.name || seenDuplicate.has(stage.name)) continue;
-      seenDuplicate.add(stage.name);
-      const mine = deps[i]!;
+      if (visited[i]) continue; // a duplicate, already reported
+      visited[i] = 1;
+      const mine: number[] = [];
+      deps[i] = mine;
       for (const dep of stage.dependsOn) {
         const d = indexOf.get(dep);
         if (d === undefined) {
-          issues.push({ stage: stage.name, message: `depends on unknown stage '${dep}'`, hint: closest(dep, names) });
+          issues.push({
+            stage: stage.name,
+            message: `depends on unknown stage '${dep}'`,
+            hint: closest(dep, names),
+          });
         } else if (d === i) {
           issues.push({ stage: stage.name, message: 'depends on itself' });
         } else if (!mine.includes(d)) {

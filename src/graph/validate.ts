@@ -22,24 +22,32 @@ export function validatePipeline(
   hostCpus: number,
 ): { pipeline: ValidPipeline; issues: [] } | { issues: GraphIssue[] } {
   const issues: GraphIssue[] = [];
-  const byName = new Map<string, StageSpec>();
-  for (const stage of spec.stages) if (!byName.has(stage.name)) byName.set(stage.name, stage);
-
   const fallbacks = new Map<string, StageSpec>();
-  for (const stage of spec.stages) {
+  const withFallback = spec.stages.filter((stage) => stage.fallback !== undefined);
+  const byName = new Map<string, StageSpec>();
+  if (withFallback.length > 0) {
+    for (const stage of spec.stages) if (!byName.has(stage.name)) byName.set(stage.name, stage);
+  }
+  for (const stage of withFallback) {
     if (stage.fallback === undefined) continue;
     const fallback = byName.get(stage.fallback);
     if (stage.fallback === stage.name) {
       issues.push({ stage: stage.name, message: 'is its own fallback' });
     } else if (!fallback) {
-      issues.push({ stage: stage.name, message: `fallback '${stage.fallback}' is not a stage of this pipeline` });
+      issues.push({
+        stage: stage.name,
+        message: `fallback '${stage.fallback}' is not a stage of this pipeline`,
+      });
     } else if (fallback.fallback !== undefined) {
-      issues.push({ stage: fallback.name, message: `is a fallback (of '${stage.name}') and cannot have a fallback of its own` });
+      issues.push({
+        stage: fallback.name,
+        message: `is a fallback (of '${stage.name}') and cannot have a fallback of its own`,
+      });
     } else {
       fallbacks.set(fallback.name, fallback);
     }
   }
-  for (const stage of spec.stages) {
+  for (const stage of fallbacks.size > 0 ? spec.stages : []) {
     for (const dep of stage.dependsOn) {
       if (fallbacks.has(dep)) {
         issues.push({
@@ -54,6 +62,8 @@ export function validatePipeline(
   const maxCpus = spec.maxCpus ?? hostCpus;
   if (!(maxCpus > 0)) issues.push({ message: `max_cpus must be above 0, got ${maxCpus}` });
   for (const stage of spec.stages) {
+    const nameProblem = stageNameProblem(stage.name);
+    if (nameProblem) issues.push({ stage: stage.name, message: `bad stage name: ${nameProblem}` });
     if (!(stage.cpus >= 0) || !Number.isFinite(stage.cpus)) {
       issues.push({ stage: stage.name, message: `cpus must be a number ≥ 0, got ${stage.cpus}` });
     } else if (stage.cpus > maxCpus) {
@@ -64,10 +74,19 @@ export function validatePipeline(
       });
     }
     if (stage.timeoutMs !== undefined && !(stage.timeoutMs > 0)) {
-      issues.push({ stage: stage.name, message: `timeout must be above 0, got ${stage.timeoutMs} ms` });
+      issues.push({
+        stage: stage.name,
+        message: `timeout must be above 0, got ${stage.timeoutMs} ms`,
+      });
     }
-    if (stage.retry && !(Number.isInteger(stage.retry.maxAttempts) && stage.retry.maxAttempts >= 1)) {
-      issues.push({ stage: stage.name, message: `retry.max_attempts must be an integer ≥ 1, got ${stage.retry.maxAttempts}` });
+    if (
+      stage.retry &&
+      !(Number.isInteger(stage.retry.maxAttempts) && stage.retry.maxAttempts >= 1)
+    ) {
+      issues.push({
+        stage: stage.name,
+        message: `retry.max_attempts must be an integer ≥ 1, got ${stage.retry.maxAttempts}`,
+      });
     }
     if (stage.task.kind === 'inline' && typeof stage.run !== 'function') {
       issues.push({ stage: stage.name, message: 'is an inline stage without a function' });
@@ -77,10 +96,28 @@ export function validatePipeline(
     }
   }
 
-  const scheduled = spec.stages.filter((stage) => !fallbacks.has(stage.name));
+  const scheduled =
+    fallbacks.size > 0 ? spec.stages.filter((stage) => !fallbacks.has(stage.name)) : spec.stages;
   const built = Graph.build(scheduled);
   issues.push(...built.issues);
   if (!('graph' in built) || issues.length > 0) return { issues };
   // Graph.build keeps the stages' order, so graph index i is scheduled[i].
-  return { pipeline: { spec, graph: built.graph, stages: scheduled, fallbacks, maxCpus }, issues: [] };
+  return {
+    pipeline: { spec, graph: built.graph, stages: scheduled, fallbacks, maxCpus },
+    issues: [],
+  };
+}
+
+/**
+ * A stage name becomes a directory name in the run directory, so it must be one safe path
+ * segment (SPEC H1): no separators, no `.` or `..`, no control characters.
+ */
+export function stageNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'it is empty';
+  if (name.length > 200) return 'it is longer than 200 characters';
+  if (name === '.' || name === '..') return `'${name}' is not allowed`;
+  if (/[/\\]/.test(name)) return 'it contains a path separator';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting them is the point
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'it contains a control character';
+  return undefined;
 }

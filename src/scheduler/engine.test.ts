@@ -12,12 +12,24 @@ import type { RunEvent } from './events.ts';
 
 const workspaceRoot = mkdtempSync(join(tmpdir(), 'gp-engine-'));
 
-function inline(name: string, dependsOn: string[], run: (inputs: never, ctx: never) => unknown, extra: Partial<StageSpec> = {}): StageSpec {
+function inline(
+  name: string,
+  dependsOn: string[],
+  run: (inputs: never, ctx: never) => unknown,
+  extra: Partial<StageSpec> = {},
+): StageSpec {
   return { name, dependsOn, cpus: 1, task: { kind: 'inline' }, run, ...extra };
 }
 
 function specOf(stages: StageSpec[], extra: Partial<PipelineSpec> = {}): PipelineSpec {
-  return { name: 'test', stages, mode: 'parallel', failurePolicy: 'fail_fast', maxCpus: 2, ...extra };
+  return {
+    name: 'test',
+    stages,
+    mode: 'parallel',
+    failurePolicy: 'fail_fast',
+    maxCpus: 2,
+    ...extra,
+  };
 }
 
 function start(spec: PipelineSpec, options: Partial<RunOptions> = {}) {
@@ -49,7 +61,10 @@ test('outputs flow downstream and the run succeeds', async () => {
   const spec = specOf([
     inline('a', [], () => 2),
     inline('b', ['a'], ({ a }: { a: number }) => a * 10),
-    inline('c', ['a', 'b'], (_: never, ctx: { getResult(n: string): unknown }) => [ctx.getResult('a'), ctx.getResult('b')]),
+    inline('c', ['a', 'b'], (_: never, ctx: { getResult(n: string): unknown }) => [
+      ctx.getResult('a'),
+      ctx.getResult('b'),
+    ]),
   ]);
   const { result, events } = start(spec);
   const run = await result;
@@ -74,11 +89,16 @@ test('retries wait the exponential backoff on the injected clock', async () => {
   const clock = new ManualClock(0);
   let calls = 0;
   const spec = specOf([
-    inline('flaky', [], () => {
-      calls++;
-      if (calls < 3) throw new PipelineError('CONNECTION', `try ${calls}`);
-      return 'ok';
-    }, { retry: retry({ delayMs: 1000 }) }),
+    inline(
+      'flaky',
+      [],
+      () => {
+        calls++;
+        if (calls < 3) throw new PipelineError('CONNECTION', `try ${calls}`);
+        return 'ok';
+      },
+      { retry: retry({ delayMs: 1000 }) },
+    ),
   ]);
   const { result, events } = start(spec, { clock, random: () => 0.5 });
   await settle();
@@ -97,18 +117,26 @@ test('retries wait the exponential backoff on the injected clock', async () => {
   assert.equal(run.stages.flaky!.status, 'succeeded');
   assert.equal(run.stages.flaky!.attempts, 3);
   const retries = events.filter((e) => e.event === 'stage_retrying');
-  assert.deepEqual(retries.map((e) => [e.attempt, 'delayMs' in e && e.delayMs]), [
-    [1, 1000],
-    [2, 2000],
-  ]);
+  assert.deepEqual(
+    retries.map((e) => [e.attempt, 'delayMs' in e && e.delayMs]),
+    [
+      [1, 1000],
+      [2, 2000],
+    ],
+  );
 });
 
 test('fixed backoff with jitter stays within its spread', async () => {
   const clock = new ManualClock(0);
   const spec = specOf([
-    inline('always', [], () => {
-      throw new Error('no');
-    }, { retry: retry({ backoff: 'fixed', delayMs: 1000, jitter: 0.2, maxAttempts: 2 }) }),
+    inline(
+      'always',
+      [],
+      () => {
+        throw new Error('no');
+      },
+      { retry: retry({ backoff: 'fixed', delayMs: 1000, jitter: 0.2, maxAttempts: 2 }) },
+    ),
   ]);
   const { result } = start(spec, { clock, random: () => 0.99 });
   await settle();
@@ -125,14 +153,24 @@ test('retryOn retries only the listed codes; NonRetryableError never retries', a
   let nonRetryable = 0;
   const spec = specOf(
     [
-      inline('wrong_code', [], () => {
-        wrongCode++;
-        throw new PipelineError('BAD_INPUT', 'bad');
-      }, { retry: retry({ retryOn: ['CONNECTION'] }) }),
-      inline('gives_up', [], () => {
-        nonRetryable++;
-        throw new NonRetryableError('stop');
-      }, { retry: retry({}) }),
+      inline(
+        'wrong_code',
+        [],
+        () => {
+          wrongCode++;
+          throw new PipelineError('BAD_INPUT', 'bad');
+        },
+        { retry: retry({ retryOn: ['CONNECTION'] }) },
+      ),
+      inline(
+        'gives_up',
+        [],
+        () => {
+          nonRetryable++;
+          throw new NonRetryableError('stop');
+        },
+        { retry: retry({}) },
+      ),
     ],
     { failurePolicy: 'collect_all' },
   );
@@ -146,13 +184,18 @@ test('a timeout aborts an inline stage through its signal', async () => {
   const clock = new ManualClock(0);
   let sawAbort = false;
   const spec = specOf([
-    inline('slow', [], (_: never, ctx: { signal: AbortSignal }) =>
-      new Promise((_, reject) => {
-        ctx.signal.addEventListener('abort', () => {
-          sawAbort = true;
-          reject(ctx.signal.reason);
-        });
-      }), { timeoutMs: 5000 }),
+    inline(
+      'slow',
+      [],
+      (_: never, ctx: { signal: AbortSignal }) =>
+        new Promise((_, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            sawAbort = true;
+            reject(ctx.signal.reason);
+          });
+        }),
+      { timeoutMs: 5000 },
+    ),
   ]);
   const { result } = start(spec, { clock });
   await settle();
@@ -177,9 +220,14 @@ test("a fallback's output stands in for a stage that failed all its attempts", a
   const clock = new ManualClock(0);
   const spec = specOf([
     inline('source', [], () => 21),
-    inline('primary', ['source'], () => {
-      throw new Error('primary broke');
-    }, { fallback: 'backup', retry: retry({ maxAttempts: 2, delayMs: 10 }) }),
+    inline(
+      'primary',
+      ['source'],
+      () => {
+        throw new Error('primary broke');
+      },
+      { fallback: 'backup', retry: retry({ maxAttempts: 2, delayMs: 10 }) },
+    ),
     inline('backup', [], ({ source }: { source: number }) => source * 2),
     inline('consumer', ['primary'], ({ primary }: { primary: number }) => primary + 1),
   ]);
@@ -217,20 +265,27 @@ test('never hangs when a stage with dependents fails (both policies)', async () 
     assert.equal(run.stages.child!.status, 'upstream_failed');
     assert.equal(run.stages.grandchild!.status, 'upstream_failed');
     // root runs first (longest path); under fail_fast nothing starts after it fails.
-    assert.equal(run.stages.independent!.status, failurePolicy === 'fail_fast' ? 'cancelled' : 'succeeded');
+    assert.equal(
+      run.stages.independent!.status,
+      failurePolicy === 'fail_fast' ? 'cancelled' : 'succeeded',
+    );
   }
 });
 
 test('fail_fast ends running stages through their signal', async () => {
   let aborted = false;
   const spec = specOf([
-    inline('long', [], (_: never, ctx: { signal: AbortSignal }) =>
-      new Promise((_, reject) =>
-        ctx.signal.addEventListener('abort', () => {
-          aborted = true;
-          reject(ctx.signal.reason);
-        }),
-      )),
+    inline(
+      'long',
+      [],
+      (_: never, ctx: { signal: AbortSignal }) =>
+        new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(ctx.signal.reason);
+          }),
+        ),
+    ),
     inline('bad', [], async () => {
       await settle();
       throw new Error('bad');
@@ -245,8 +300,14 @@ test('fail_fast ends running stages through their signal', async () => {
 test('cancelling the run ends running stages and cancels the rest', async () => {
   const controller = new AbortController();
   const spec = specOf([
-    inline('running', [], (_: never, ctx: { signal: AbortSignal }) =>
-      new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)))),
+    inline(
+      'running',
+      [],
+      (_: never, ctx: { signal: AbortSignal }) =>
+        new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+        ),
+    ),
     inline('later', ['running'], () => 1),
   ]);
   const { result, events } = start(spec, { signal: controller.signal });
@@ -269,12 +330,15 @@ test('an invalid pipeline is refused before anything runs', async () => {
     inline('b', ['a'], () => 1),
     inline('big', [], () => 1, { cpus: 3 }),
   ]);
-  await assert.rejects(runPipeline(spec, { executors: {}, workspaceRoot }), (error: Error & { issues?: unknown[] }) => {
-    assert.equal(error.issues?.length, 2);
-    assert.match(error.message, /dependency cycle: a → b → a/);
-    assert.match(error.message, /requests 3 cpus but the pipeline allows at most 2/);
-    return true;
-  });
+  await assert.rejects(
+    runPipeline(spec, { executors: {}, workspaceRoot }),
+    (error: Error & { issues?: unknown[] }) => {
+      assert.equal(error.issues?.length, 2);
+      assert.match(error.message, /dependency cycle: a → b → a/);
+      assert.match(error.message, /requests 3 cpus but the pipeline allows at most 2/);
+      return true;
+    },
+  );
   assert.equal(ran, false);
 });
 
@@ -291,9 +355,29 @@ test('the event stream reports each stage once with its final status', async () 
   );
   const { result, events } = start(spec, { runId: 'fixed_run' });
   await result;
-  const shape = events.map((e) => (e.event === 'stage_finished' ? `${e.stage}:${e.status}` : e.event === 'stage_started' ? `${e.stage}:start` : e.event));
-  assert.deepEqual(shape, ['run_started', 'a:start', 'a:succeeded', 'b:start', 'b:failed', 'c:upstream_failed', 'run_finished']);
+  const shape = events.map((e) =>
+    e.event === 'stage_finished'
+      ? `${e.stage}:${e.status}`
+      : e.event === 'stage_started'
+        ? `${e.stage}:start`
+        : e.event,
+  );
+  assert.deepEqual(shape, [
+    'run_started',
+    'a:start',
+    'a:succeeded',
+    'b:start',
+    'b:failed',
+    'c:upstream_failed',
+    'run_finished',
+  ]);
   const last = events.at(-1)!;
   assert.ok(last.event === 'run_finished');
-  assert.deepEqual(last, { event: 'run_finished', runId: 'fixed_run', status: 'failed', stages: { a: 'succeeded', b: 'failed', c: 'upstream_failed' }, ts: last.ts });
+  assert.deepEqual(last, {
+    event: 'run_finished',
+    runId: 'fixed_run',
+    status: 'failed',
+    stages: { a: 'succeeded', b: 'failed', c: 'upstream_failed' },
+    ts: last.ts,
+  });
 });

@@ -8,9 +8,16 @@ import {
   StageTimeoutError,
   serializeError,
 } from '../errors.ts';
-import type { InlineFunction, PipelineSpec, RunStatus, StageSpec, StageStatus, TaskSpec } from '../graph/pipeline.ts';
-import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
 import type { Executor, StageResult, StageTask } from '../executors/executor.ts';
+import type {
+  InlineFunction,
+  PipelineSpec,
+  RunStatus,
+  StageSpec,
+  StageStatus,
+  TaskSpec,
+} from '../graph/pipeline.ts';
+import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
 import type { RunEvent } from './events.ts';
 import { retryDelayMs, shouldRetry } from './retry.ts';
@@ -69,7 +76,8 @@ export function newRunId(now = new Date()): string {
 }
 
 interface Attempt {
-  controller: AbortController;
+  /** Only for a stage with a timeout; the others share the run's signal. */
+  controller: AbortController | undefined;
   timer: TimerHandle | undefined;
   /** The stage whose task runs: the stage itself, or its fallback. */
   spec: StageSpec;
@@ -91,6 +99,8 @@ class Run {
   readonly #errors = new Map<number, { error: SerializedError; exitCode?: number }>();
   /** Stages now running their fallback, with the number of attempts the stage itself made. */
   readonly #onFallback = new Map<number, { spec: StageSpec; primaryAttempts: number }>();
+  /** Aborted when the run stops: every running stage without a timeout listens to it. */
+  readonly #stopController = new AbortController();
   #cancelled = false;
   #finish: (result: RunResult) => void = () => {};
 
@@ -147,14 +157,16 @@ class Run {
     const attempt = ++this.#attempts[i]!;
     const stage = this.#pipeline.stages[i]!;
     const executor = this.#options.executors[spec.task.kind];
-    const controller = new AbortController();
-    const timer =
-      spec.timeoutMs === undefined
-        ? undefined
-        : this.#clock.setTimer(
-            () => controller.abort(new StageTimeoutError(stage.name, spec.timeoutMs!)),
-            spec.timeoutMs,
-          );
+    let controller: AbortController | undefined;
+    let timer: TimerHandle | undefined;
+    if (spec.timeoutMs !== undefined) {
+      const own = new AbortController();
+      controller = own;
+      timer = this.#clock.setTimer(
+        () => own.abort(new StageTimeoutError(stage.name, spec.timeoutMs!)),
+        spec.timeoutMs,
+      );
+    }
     this.#inFlight[i] = { controller, timer, spec };
     this.#emit?.({
       event: 'stage_started',
@@ -168,7 +180,8 @@ class Run {
       this.#settle(i, attempt, failedResult(error));
       return;
     }
-    executor.execute(this.#task(i, spec, attempt), controller.signal).then(
+    const signal = controller?.signal ?? this.#stopController.signal;
+    executor.execute(this.#task(i, spec, attempt), signal).then(
       (result) => this.#settle(i, attempt, result),
       (error: unknown) => this.#settle(i, attempt, failedResult(error)),
     );
@@ -177,12 +190,14 @@ class Run {
   #task(i: number, spec: StageSpec, attempt: number): StageTask {
     const stage = this.#pipeline.stages[i]!;
     const graph = this.#pipeline.graph;
-    const dependencyResults: Record<string, unknown> = {};
+    // Null-prototype records start in dictionary mode: no hidden class per distinct key set.
+    const dependencyResults: Record<string, unknown> = Object.create(null);
     for (const d of graph.upstreamOf(i)) dependencyResults[graph.names[d]!] = this.#outputs[d];
     let inputs = dependencyResults;
     if (stage.inputs) {
       inputs = {};
-      for (const [key, upstream] of Object.entries(stage.inputs)) inputs[key] = dependencyResults[upstream];
+      for (const [key, upstream] of Object.entries(stage.inputs))
+        inputs[key] = dependencyResults[upstream];
     }
     const task: StageTask = {
       runId: this.#runId,
@@ -194,7 +209,12 @@ class Run {
       inputs,
       dependencyResults,
       cpus: stage.cpus,
-      paths: { workspaceRoot: this.#workspaceRoot, runDir: this.#runDir, stageDir: join(this.#runDir, spec.name) },
+      // Stage names are checked to be safe path segments, so plain concatenation is enough.
+      paths: {
+        workspaceRoot: this.#workspaceRoot,
+        runDir: this.#runDir,
+        stageDir: `${this.#runDir}/${spec.name}`,
+      },
     };
     if (spec.timeoutMs !== undefined) task.timeoutMs = spec.timeoutMs;
     return task;
@@ -207,14 +227,22 @@ class Run {
     if (inFlight.timer) this.#clock.clearTimer(inFlight.timer);
     const stage = this.#pipeline.stages[i]!;
     const scheduler = this.#scheduler;
-    const base = { event: 'stage_finished' as const, stage: stage.name, attempt, ts: this.#clock.now() };
+    const base = {
+      event: 'stage_finished' as const,
+      stage: stage.name,
+      attempt,
+      ts: this.#clock.now(),
+    };
     const fallback = inFlight.spec !== stage ? { fallback: inFlight.spec.name } : undefined;
 
     if (result.status === 'succeeded') {
       this.#outputs[i] = result.output;
       scheduler.succeed(i);
       this.#emit?.({ ...base, status: 'succeeded', ...fallback, ...exitCodeOf(result) });
-    } else if (result.status === 'cancelled' || (scheduler.stopping && result.error?.code === 'CANCELLED')) {
+    } else if (
+      result.status === 'cancelled' ||
+      (scheduler.stopping && result.error?.code === 'CANCELLED')
+    ) {
       const changed = scheduler.cancelRunning(i);
       this.#emit?.({ ...base, status: 'cancelled', ...exitCodeOf(result) });
       this.#reportTerminal(changed);
@@ -228,7 +256,13 @@ class Run {
     const stage = this.#pipeline.stages[i]!;
     const error = result.error ?? serializeError(new PipelineError('ERROR', 'stage failed'));
     const scheduler = this.#scheduler;
-    const base = { stage: stage.name, attempt, ts: this.#clock.now(), error, ...exitCodeOf(result) };
+    const base = {
+      stage: stage.name,
+      attempt,
+      ts: this.#clock.now(),
+      error,
+      ...exitCodeOf(result),
+    };
     // Retries count from the first attempt of whichever stage is running (itself or its fallback).
     const tries = attempt - (this.#onFallback.get(i)?.primaryAttempts ?? 0);
     if (!scheduler.stopping && shouldRetry(spec.retry, tries, error, result.exitCode)) {
@@ -246,7 +280,8 @@ class Run {
       );
       return;
     }
-    const fallback = stage.fallback === undefined ? undefined : this.#pipeline.fallbacks.get(stage.fallback);
+    const fallback =
+      stage.fallback === undefined ? undefined : this.#pipeline.fallbacks.get(stage.fallback);
     if (fallback && spec === stage && !scheduler.stopping) {
       this.#emit?.({ ...base, event: 'stage_fallback', fallback: fallback.name });
       this.#onFallback.set(i, { spec: fallback, primaryAttempts: attempt });
@@ -257,7 +292,8 @@ class Run {
     const changed = scheduler.fail(i);
     this.#emit?.({ ...base, event: 'stage_finished', status: 'failed' });
     this.#reportTerminal(changed);
-    if (this.#pipeline.spec.failurePolicy === 'fail_fast') this.#abortAll('a stage failed (fail_fast)');
+    if (this.#pipeline.spec.failurePolicy === 'fail_fast')
+      this.#abortAll('a stage failed (fail_fast)');
   }
 
   #cancel(): void {
@@ -271,9 +307,9 @@ class Run {
   #abortAll(why: string): void {
     for (const timer of this.#retryTimers.values()) this.#clock.clearTimer(timer);
     this.#retryTimers.clear();
-    for (const inFlight of this.#inFlight) {
-      inFlight?.controller.abort(new PipelineError('CANCELLED', `cancelled: ${why}`));
-    }
+    const reason = new PipelineError('CANCELLED', `cancelled: ${why}`);
+    this.#stopController.abort(reason);
+    for (const inFlight of this.#inFlight) inFlight?.controller?.abort(reason);
   }
 
   #reportTerminal(stages: readonly number[]): void {
@@ -306,7 +342,13 @@ class Run {
     if (this.#emit) {
       const statuses: Record<string, StageStatus> = {};
       for (const [name, outcome] of Object.entries(stages)) statuses[name] = outcome.status;
-      this.#emit({ event: 'run_finished', runId: this.#runId, status, stages: statuses, ts: this.#clock.now() });
+      this.#emit({
+        event: 'run_finished',
+        runId: this.#runId,
+        status,
+        stages: statuses,
+        ts: this.#clock.now(),
+      });
     }
     this.#finish({ runId: this.#runId, status, runDir: this.#runDir, stages });
   }

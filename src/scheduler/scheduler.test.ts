@@ -12,7 +12,12 @@ function graphOf(stages: [string, string[]][]): Graph {
 
 function schedulerOf(
   graph: Graph,
-  options: { mode?: ExecutionMode; failurePolicy?: FailurePolicy; maxCpus?: number; cpus?: number[] } = {},
+  options: {
+    mode?: ExecutionMode;
+    failurePolicy?: FailurePolicy;
+    maxCpus?: number;
+    cpus?: number[];
+  } = {},
 ) {
   return new Scheduler(graph, {
     mode: options.mode ?? 'parallel',
@@ -166,7 +171,8 @@ test('the CPU budget is never exceeded and every stage ends (random DAGs, fracti
     const stages: [string, string[]][] = [];
     for (let i = 0; i < n; i++) {
       const deps = new Set<string>();
-      for (let k = 0; k < 3 && i > 0; k++) if (random() < 0.5) deps.add(`s${Math.floor(random() * i)}`);
+      for (let k = 0; k < 3 && i > 0; k++)
+        if (random() < 0.5) deps.add(`s${Math.floor(random() * i)}`);
       stages.push([`s${i}`, [...deps]]);
     }
     const g = graphOf(stages);
@@ -182,7 +188,10 @@ test('the CPU budget is never exceeded and every stage ends (random DAGs, fracti
       for (const i of running) used += cpus[i]!;
       assert.ok(used <= maxCpus + 1e-9, `round ${round}: ${used} cpus in use of ${maxCpus}`);
       if (mode === 'sequential') assert.ok(running.length <= 1);
-      assert.ok(running.length > 0, `round ${round}: nothing runs and the run is not done (a hang)`);
+      assert.ok(
+        running.length > 0,
+        `round ${round}: nothing runs and the run is not done (a hang)`,
+      );
       const finished = running.splice(Math.floor(random() * running.length), 1)[0]!;
       s.succeed(finished);
       assert.ok(++steps <= n);

@@ -48,6 +48,7 @@ export interface SchedulerOptions {
 
 /** A floating-point allowance so that 0.1 + 0.2 cpus fit a budget of 0.3. */
 const EPSILON = 1e-9;
+const BACKFILL_SCAN = 64;
 
 /**
  * The pure scheduling state machine: which stage may start now, and what a stage's end means
@@ -65,6 +66,8 @@ export class Scheduler {
   readonly #ready: ReadyQueue;
   readonly #level: Int32Array | undefined;
   readonly #unfinishedAtLevel: Int32Array | undefined;
+  /** The smallest CPU request of any stage: below that much free, nothing can start. */
+  readonly #minCpus: number;
   #wave = 0;
   #cpusInUse = 0;
   #running = 0;
@@ -76,6 +79,9 @@ export class Scheduler {
     this.#graph = graph;
     this.#options = options;
     this.#state = new Uint8Array(n);
+    let minCpus = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < n; i++) minCpus = Math.min(minCpus, options.cpus[i]!);
+    this.#minCpus = minCpus;
     this.#waitingOn = new Int32Array(n);
     const rank = new Float64Array(n);
     if (options.mode === 'parallel') {
@@ -132,10 +138,12 @@ export class Scheduler {
     if (top < 0) return -1;
     if (this.#level && this.#level[top]! > this.#wave) return -1;
     if (this.#cpusInUse + cpus[top]! <= maxCpus + EPSILON) return this.#start(this.#ready.pop());
-    // The best stage does not fit: start the best of the others that does (backfill).
+    if (this.#cpusInUse + this.#minCpus > maxCpus + EPSILON) return -1;
+    // The best stage does not fit: start the best of the next few that does (backfill). The
+    // scan is bounded so that a full budget never costs a pass over the whole ready set.
     const skipped: number[] = [this.#ready.pop()];
     let found = -1;
-    while (this.#ready.size > 0) {
+    while (this.#ready.size > 0 && skipped.length < BACKFILL_SCAN) {
       const candidate = this.#ready.pop();
       if (this.#level && this.#level[candidate]! > this.#wave) {
         skipped.push(candidate);
@@ -272,7 +280,10 @@ export class Scheduler {
     this.#finished++;
     if (this.#level && this.#unfinishedAtLevel) {
       this.#unfinishedAtLevel[this.#level[stage]!]!--;
-      while (this.#wave < this.#unfinishedAtLevel.length - 1 && this.#unfinishedAtLevel[this.#wave] === 0) {
+      while (
+        this.#wave < this.#unfinishedAtLevel.length - 1 &&
+        this.#unfinishedAtLevel[this.#wave] === 0
+      ) {
         this.#wave++;
       }
     }
@@ -280,7 +291,9 @@ export class Scheduler {
 
   #expect(stage: number, state: number): void {
     if (this.#state[stage] !== state) {
-      throw new Error(`stage ${this.#graph.names[stage]} is ${statusNames[this.#state[stage]!]}, not ${statusNames[state]}`);
+      throw new Error(
+        `stage ${this.#graph.names[stage]} is ${statusNames[this.#state[stage]!]}, not ${statusNames[state]}`,
+      );
     }
   }
 
