@@ -1,0 +1,126 @@
+/**
+ * The one entry the CLI calls: a pipeline file of any supported kind → a checked PipelineSpec.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, InputError } from '../errors.ts';
+import type { PipelineSpec } from '../graph/pipeline.ts';
+import { validatePipeline } from '../graph/validate.ts';
+import { parseYamlPipeline, type YamlLoadOptions } from './yaml-pipeline.ts';
+import { describeValue } from './zod-issues.ts';
+
+export type LoadPipelineOptions = YamlLoadOptions;
+
+type Loader = (file: string, options: LoadPipelineOptions) => Promise<PipelineSpec>;
+
+const loaders: Readonly<Record<string, Loader>> = {
+  '.yaml': loadYamlFile,
+  '.yml': loadYamlFile,
+  '.ts': loadPipelineModule,
+  '.mts': loadPipelineModule,
+  '.js': loadPipelineModule,
+  '.mjs': loadPipelineModule,
+};
+
+/** The file name endings `loadPipeline` accepts. */
+export const pipelineFileExtensions: readonly string[] = Object.keys(loaders);
+
+/**
+ * Loads a pipeline from a YAML file, or from a module whose default export (else its export
+ * named `pipeline`) is made by `pipeline()`, and checks it: every problem at once, as a
+ * ConfigError. A missing file or an unknown kind of file is an InputError.
+ * @example const spec = await loadPipeline('pipeline.yaml');
+ */
+export async function loadPipeline(
+  file: string,
+  options: LoadPipelineOptions = {},
+): Promise<PipelineSpec> {
+  const absolute = resolve(file);
+  const found = await stat(absolute).catch((error: NodeJS.ErrnoException) => error);
+  if (found instanceof Error) {
+    throw new InputError(
+      found.code === 'ENOENT' || found.code === 'ENOTDIR'
+        ? `no such file: ${file}`
+        : `cannot read ${file}: ${found.code ?? found.message}`,
+    );
+  }
+  if (!found.isFile()) throw new InputError(`not a file: ${file}`);
+  const loader = loaders[extname(absolute).toLowerCase()];
+  if (!loader) {
+    throw new InputError(
+      `cannot load ${file}: a pipeline file must end in ${pipelineFileExtensions.join(', ')}`,
+    );
+  }
+  return loader(absolute, options);
+}
+
+async function loadYamlFile(file: string, options: LoadPipelineOptions): Promise<PipelineSpec> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InputError(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  return parseYamlPipeline(text, file, options);
+}
+
+async function loadPipelineModule(
+  file: string,
+  options: LoadPipelineOptions,
+): Promise<PipelineSpec> {
+  let exports: Record<string, unknown>;
+  try {
+    exports = await import(pathToFileURL(file).href);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError([
+      {
+        message: `cannot load the pipeline module: ${(error as Error).message}`,
+        file,
+        ...(code === 'ERR_UNKNOWN_FILE_EXTENSION' && {
+          hint: 'TypeScript pipelines need tsx: node --import tsx',
+        }),
+      },
+    ]);
+  }
+  const exported = exports.default ?? exports.pipeline;
+  const spec = [exports.default, exports.pipeline]
+    .map((candidate) => (isRecord(candidate) ? candidate.spec : undefined))
+    .find(isPipelineSpec);
+  if (!spec) {
+    const what =
+      exported === undefined
+        ? 'no default export and no export named pipeline'
+        : describeExport(exported);
+    throw new ConfigError([
+      {
+        message: `expected a default export (or an export named 'pipeline') made by pipeline(), got ${what}`,
+        file,
+        hint: "export default pipeline('name', [stages])",
+      },
+    ]);
+  }
+  const loaded: PipelineSpec = { ...spec, source: file };
+  const checked = validatePipeline(loaded, options.hostCpus ?? availableParallelism());
+  if (checked.issues.length > 0) {
+    throw new ConfigError(checked.issues.map((issue) => ({ ...issue, file })));
+  }
+  return loaded;
+}
+
+function isPipelineSpec(value: unknown): value is PipelineSpec {
+  return isRecord(value) && typeof value.name === 'string' && Array.isArray(value.stages);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function describeExport(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  return isRecord(value) ? 'an object without a pipeline spec' : describeValue(value);
+}

@@ -1,0 +1,228 @@
+/**
+ * One module of a YAML pipeline → its StageSpec, with the checks the schema cannot make: keys
+ * that depend on each other (exactly one of path, script or command) and module files.
+ */
+import { dirname, resolve } from 'node:path';
+import {
+  defaultRetryPolicy,
+  type RetryPolicy,
+  type StageSpec,
+  type TaskSpec,
+} from '../graph/pipeline.ts';
+import { parseDuration } from './duration.ts';
+import { type ModuleResolver, resolveModuleReference } from './module-reference.ts';
+import type { YamlLocator, YamlPath } from './yaml-locator.ts';
+import { type ModuleConfig, moduleSchema, type RetryConfig } from './yaml-schema.ts';
+import { type PathIssue, valueAt } from './zod-issues.ts';
+
+export interface BuiltModule {
+  name?: string;
+  /** Set when the module is free of problems. */
+  stage?: StageSpec;
+  issues: PathIssue[];
+}
+
+/** Builds one module's stage, with the cross-key and file-system checks the schema cannot do. */
+export class ModuleLoader {
+  readonly #file: string;
+  readonly #locator: YamlLocator;
+  readonly #resolvers: readonly ModuleResolver[];
+
+  constructor(file: string, locator: YamlLocator, resolvers: readonly ModuleResolver[]) {
+    this.#file = file;
+    this.#locator = locator;
+    this.#resolvers = resolvers;
+  }
+
+  async build(raw: unknown, index: number): Promise<BuiltModule> {
+    const base: YamlPath = ['pipeline', 'modules', index];
+    const name =
+      isRecord(raw) && typeof raw.name === 'string' && raw.name !== '' ? raw.name : undefined;
+    if (!isRecord(raw)) return { issues: [] };
+    const issues: PathIssue[] = [];
+    const task = await this.#task(raw, base, issues);
+    const gpus = isRecord(raw.resources) ? raw.resources.gpus : undefined;
+    if (typeof gpus === 'number' && gpus > 0) {
+      issues.push({
+        path: [...base, 'resources', 'gpus'],
+        message: `requests ${gpus} GPU(s), but GPU scheduling is not supported yet`,
+        hint: 'set gpus: 0 for now',
+      });
+    }
+    const labelled =
+      name === undefined ? issues.map((issue) => labelUnnamed(index, issue)) : issues;
+    const parsed = moduleSchema.safeParse(raw);
+    if (!parsed.success || !task || labelled.length > 0 || name === undefined) {
+      return { ...(name !== undefined && { name }), issues: labelled };
+    }
+    return { name, stage: this.#stage(parsed.data, task, base), issues: [] };
+  }
+
+  #stage(config: ModuleConfig, task: TaskSpec, base: YamlPath): StageSpec {
+    const stage: StageSpec = {
+      name: config.name,
+      dependsOn: config.depends_on ?? [],
+      cpus: config.resources?.cpus ?? 1,
+      task,
+    };
+    if (config.timeout !== undefined) stage.timeoutMs = parseDuration(config.timeout)!;
+    if (config.retry) stage.retry = retryPolicy(config.retry);
+    if (config.fallback !== undefined) stage.fallback = config.fallback;
+    if (config.version !== undefined)
+      stage.version = this.#text([...base, 'version'], config.version);
+    return stage;
+  }
+
+  async #task(
+    raw: Record<string, unknown>,
+    base: YamlPath,
+    issues: PathIssue[],
+  ): Promise<TaskSpec | undefined> {
+    const kinds = (['path', 'script', 'command'] as const).filter((key) => raw[key] !== undefined);
+    for (const key of ['shell', 'cwd', 'env'] as const) {
+      if (raw[key] !== undefined && raw.command === undefined) {
+        issues.push({ path: base, key, message: `${key} applies only to command modules` });
+      }
+    }
+    if (kinds.length === 0) {
+      issues.push({
+        path: base,
+        message: 'needs one of path, script or command',
+        hint: 'path: "./file.ts:ClassName", script: "./file.ts:functionName" or command: [program, arg]',
+      });
+      return undefined;
+    }
+    if (kinds.length > 1) {
+      issues.push({
+        path: base,
+        key: kinds[1]!,
+        message: `has both ${kinds[0]} and ${kinds[1]}`,
+        hint: 'give exactly one of path, script or command',
+      });
+      return undefined;
+    }
+    const kind = kinds[0]!;
+    const value = raw[kind];
+    if (kind === 'command') return this.#command(raw, base, issues);
+    if (typeof value !== 'string' || value === '') return undefined;
+    const style = kind === 'path' ? 'class' : 'function';
+    const resolution = await resolveModuleReference(
+      value,
+      style,
+      dirname(this.#file),
+      this.#resolvers,
+    );
+    if ('task' in resolution) return resolution.task;
+    issues.push({ path: [...base, kind], ...resolution.problem });
+    return undefined;
+  }
+
+  #command(
+    raw: Record<string, unknown>,
+    base: YamlPath,
+    issues: PathIssue[],
+  ): TaskSpec | undefined {
+    const { command, shell, cwd, env } = raw;
+    const commandPath = [...base, 'command'];
+    let argv: string[];
+    if (typeof command === 'string') {
+      if (shell !== true) {
+        issues.push({
+          path: commandPath,
+          message: 'a command string runs only through a shell',
+          hint: 'give an argv list, or set shell: true',
+        });
+        return undefined;
+      }
+      if (command.trim() === '') {
+        issues.push({ path: commandPath, message: 'command must not be empty' });
+        return undefined;
+      }
+      argv = [command];
+    } else if (Array.isArray(command)) {
+      if (shell === true) {
+        issues.push({
+          path: base,
+          key: 'shell',
+          message: 'shell: true takes one command string, not a list',
+          hint: 'write the command as one string, or drop shell: true',
+        });
+        return undefined;
+      }
+      if (command.length === 0) {
+        issues.push({ path: commandPath, message: 'command must not be empty' });
+        return undefined;
+      }
+      if (!command.every(isScalar)) return undefined;
+      argv = command.map((arg, i) => this.#text([...commandPath, i], arg));
+    } else {
+      return undefined;
+    }
+    const task: TaskSpec & { kind: 'command' } = { kind: 'command', argv, shell: shell === true };
+    if (typeof cwd === 'string') task.cwd = resolve(dirname(this.#file), cwd);
+    if (isRecord(env)) {
+      const values: Record<string, string> = {};
+      for (const [key, value] of Object.entries(env)) {
+        if (isScalar(value)) values[key] = this.#text([...base, 'env', key], value);
+      }
+      task.env = values;
+    }
+    return task;
+  }
+
+  /** A scalar as text; a number as the file wrote it (`1.0` stays "1.0"). */
+  #text(path: YamlPath, value: string | number | boolean): string {
+    if (typeof value === 'string') return value;
+    return (
+      (typeof value === 'number' ? this.#locator.sourceText(path) : undefined) ?? String(value)
+    );
+  }
+}
+
+function retryPolicy(config: RetryConfig): RetryPolicy {
+  const policy: RetryPolicy = { ...defaultRetryPolicy, maxAttempts: config.max_attempts };
+  if (config.backoff !== undefined) policy.backoff = config.backoff;
+  if (config.delay !== undefined) policy.delayMs = parseDuration(config.delay)!;
+  if (config.max_delay !== undefined) policy.maxDelayMs = parseDuration(config.max_delay)!;
+  if (config.jitter !== undefined) policy.jitter = config.jitter;
+  if (config.retry_on !== undefined) policy.retryOn = config.retry_on;
+  return policy;
+}
+
+/** What the graph check needs of a module whose own problems keep it from being built. */
+/** The name of module `index`, when it has a usable one. */
+export function moduleName(root: unknown, index: number | undefined): string | undefined {
+  if (index === undefined) return undefined;
+  const name = valueAt(root, ['pipeline', 'modules', index, 'name']);
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+/** Names a module without a usable name by its place in the list. */
+export function labelUnnamed(index: number, issue: PathIssue): PathIssue {
+  const label = `modules[${index}]`;
+  return issue.message.startsWith(label)
+    ? issue
+    : { ...issue, message: `${label}: ${issue.message}` };
+}
+
+export function standIn(name: string, raw: Record<string, unknown>): StageSpec {
+  const dependsOn = Array.isArray(raw.depends_on)
+    ? raw.depends_on.filter((dep): dep is string => typeof dep === 'string')
+    : [];
+  const cpus = isRecord(raw.resources) ? raw.resources.cpus : undefined;
+  return {
+    name,
+    dependsOn,
+    cpus: typeof cpus === 'number' && cpus >= 0 ? cpus : 0,
+    ...(typeof raw.fallback === 'string' && { fallback: raw.fallback }),
+    task: { kind: 'module', file: '', exportName: '', style: 'function' },
+  };
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isScalar(value: unknown): value is string | number | boolean {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}

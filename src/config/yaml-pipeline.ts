@@ -1,0 +1,176 @@
+/**
+ * The YAML loader (SPEC A2, A4): YAML syntax, then the schema, then module references and the
+ * graph, every problem reported at once in one ConfigError with its line and column.
+ */
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { ConfigError, type ConfigIssue } from '../errors.ts';
+import type { GraphIssue } from '../graph/graph.ts';
+import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
+import { validatePipeline } from '../graph/validate.ts';
+import { defaultModuleResolvers, type ModuleResolver } from './module-reference.ts';
+import { graphIssueTarget, type ModuleEntry } from './yaml-graph-issues.ts';
+import { YamlLocator } from './yaml-locator.ts';
+import { isRecord, labelUnnamed, ModuleLoader, moduleName, standIn } from './yaml-module.ts';
+import {
+  type PipelineHeaderConfig,
+  pipelineFileSchema,
+  pipelineHeaderSchema,
+} from './yaml-schema.ts';
+import { describeZodIssue, moduleIndexOf, type PathIssue, valueAt } from './zod-issues.ts';
+
+export interface YamlLoadOptions {
+  /** The CPU budget when the file sets no `max_cpus`. @default the host's core count */
+  hostCpus?: number;
+  /** How module references become tasks. @default JavaScript files; Python refused for now */
+  resolvers?: readonly ModuleResolver[];
+}
+
+/**
+ * Parses and checks a YAML pipeline. `file` (absolute) names it in issues and is where relative
+ * paths start from; nothing is read but the module files it refers to.
+ */
+export async function parseYamlPipeline(
+  text: string,
+  file: string,
+  options: YamlLoadOptions = {},
+): Promise<PipelineSpec> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  const locator = new YamlLocator(doc, lineCounter);
+  const at = (issue: PathIssue, stage?: string): ConfigIssue => ({
+    message: issue.message,
+    ...(stage !== undefined && { stage }),
+    file,
+    ...(issue.key === undefined ? locator.at(issue.path) : locator.keyAt(issue.path, issue.key)),
+    ...(issue.hint !== undefined && { hint: issue.hint }),
+  });
+
+  const issues: ConfigIssue[] = doc.errors.map((error) => ({
+    message: syntaxMessage(error, locator),
+    file,
+    ...locator.offset(error.pos[0]),
+  }));
+  // A broken document's structure is a guess; past a duplicate key it is still sound.
+  if (doc.errors.some((error) => error.code !== 'DUPLICATE_KEY'))
+    throw new ConfigError(sorted(issues));
+
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigError([
+      { message: `cannot read the YAML: ${(error as Error).message}`, file, line: 1, column: 1 },
+    ]);
+  }
+
+  const loader = new ModuleLoader(file, locator, options.resolvers ?? defaultModuleResolvers);
+  const parsed = pipelineFileSchema.safeParse(root);
+  const schemaIssues = parsed.success
+    ? []
+    : parsed.error.issues.flatMap((issue) => describeZodIssue(issue, root));
+  for (const issue of schemaIssues) {
+    const index = moduleIndexOf(issue.path);
+    const stage = moduleName(root, index);
+    issues.push(
+      at(index !== undefined && stage === undefined ? labelUnnamed(index, issue) : issue, stage),
+    );
+  }
+
+  const header = pipelineHeaderSchema.safeParse(valueAt(root, ['pipeline']));
+  const rawModules = valueAt(root, ['pipeline', 'modules']);
+  const built = Array.isArray(rawModules)
+    ? await Promise.all(rawModules.map((raw, index) => loader.build(raw, index)))
+    : [];
+  const entries: ModuleEntry[] = [];
+  const stages: StageSpec[] = [];
+  for (const [index, module] of built.entries()) {
+    for (const issue of module.issues) issues.push(at(issue, module.name));
+    const raw: unknown = (rawModules as unknown[])[index];
+    if (module.name === undefined || !isRecord(raw)) continue;
+    entries.push({ name: module.name, index, raw });
+    stages.push(module.stage ?? standIn(module.name, raw));
+  }
+
+  const maxCpus = valueAt(root, ['pipeline', 'resources', 'max_cpus']);
+  const hostCpus = options.hostCpus ?? availableParallelism();
+  for (const { issue, target } of graphIssues(stages, entries, maxCpus, hostCpus)) {
+    const hint = issue.hint === undefined ? {} : { hint: issue.hint };
+    issues.push(at({ ...target, message: issue.message, ...hint }, issue.stage));
+  }
+
+  if (issues.length > 0 || !header.success) throw new ConfigError(sorted(issues));
+  return pipelineSpec(header.data, stages, file);
+}
+
+/**
+ * The graph check (src/graph) over every module with a name, those with problems of their own
+ * included as stand-ins, so that their dependents are not reported as depending on nothing.
+ */
+function graphIssues(
+  stages: StageSpec[],
+  entries: readonly ModuleEntry[],
+  maxCpus: unknown,
+  hostCpus: number,
+): { issue: GraphIssue; target: Pick<PathIssue, 'path' | 'key'> }[] {
+  const spec: PipelineSpec = {
+    name: 'graph',
+    stages,
+    mode: 'parallel',
+    failurePolicy: 'fail_fast',
+  };
+  // An invalid max_cpus is the schema's to report; the graph check must not guess one.
+  if (maxCpus !== undefined)
+    spec.maxCpus = typeof maxCpus === 'number' && maxCpus > 0 ? maxCpus : Infinity;
+  const duplicates = new Map<string, number>();
+  return validatePipeline(spec, hostCpus).issues.map((issue) => ({
+    issue,
+    target: graphIssueTarget(issue, entries, duplicates),
+  }));
+}
+
+function pipelineSpec(
+  header: PipelineHeaderConfig,
+  stages: StageSpec[],
+  file: string,
+): PipelineSpec {
+  const spec: PipelineSpec = {
+    name: header.name,
+    stages,
+    mode: header.execution?.mode ?? 'parallel',
+    failurePolicy: header.execution?.failure_policy ?? 'fail_fast',
+    source: file,
+  };
+  if (header.resources?.max_cpus !== undefined) spec.maxCpus = header.resources.max_cpus;
+  if (header.execution?.max_nested_depth !== undefined)
+    spec.maxNestedDepth = header.execution.max_nested_depth;
+  if (header.checkpoint) {
+    const { enabled, directory } = header.checkpoint;
+    spec.checkpoint = {
+      enabled: enabled ?? true,
+      ...(directory !== undefined && { directory: resolve(dirname(file), directory) }),
+    };
+  }
+  return spec;
+}
+
+function syntaxMessage(error: YAMLError, locator: YamlLocator): string {
+  if (error.code === 'DUPLICATE_KEY')
+    return `duplicate key '${locator.keyTextAt(error.pos[0]) ?? '?'}'`;
+  if (error.code === 'MULTIPLE_DOCS')
+    return "invalid YAML: a pipeline file holds one document; remove the '---' after it";
+  return `invalid YAML: ${error.message}`;
+}
+
+function sorted(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues
+    .map((issue, order) => ({ issue, order }))
+    .sort(
+      (a, b) =>
+        (a.issue.line ?? 0) - (b.issue.line ?? 0) ||
+        (a.issue.column ?? 0) - (b.issue.column ?? 0) ||
+        a.order - b.order,
+    )
+    .map(({ issue }) => issue);
+}

@@ -1,0 +1,178 @@
+/**
+ * The YAML pipeline format (SPEC A2) as zod schemas: the shape of each key and the messages
+ * for what is wrong with it. Rules that span keys (exactly one of path, script or command) and
+ * rules that need the file system live in yaml-pipeline.ts; graph rules in src/graph.
+ */
+import * as z from 'zod';
+import { backoffKinds, executionModes, failurePolicies } from '../graph/pipeline.ts';
+import { parseDuration } from './duration.ts';
+
+export const workerTypes = ['inline', 'thread', 'process'] as const;
+export type WorkerType = (typeof workerTypes)[number];
+
+const durationText = 'seconds or a duration like "90s", "5m" or "1h30m"';
+
+function duration(options: { positive: boolean }) {
+  const expected = options.positive
+    ? `must be a positive number of ${durationText}`
+    : `must be a number of ${durationText}`;
+  return z
+    .union([z.number(), z.string()], { error: expected })
+    .refine(
+      (value) => {
+        const ms = parseDuration(value);
+        return ms !== undefined && (!options.positive || ms > 0);
+      },
+      { error: expected },
+    )
+    .describe(`Seconds, or a duration: ${durationText}.`);
+}
+
+/** A value YAML may write unquoted where a string is meant: `PORT: 8080`, `[sleep, 1]`. */
+const scalar = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'must be a string, a number or true/false',
+});
+
+const name = z.string().min(1, 'must not be empty');
+
+export const retrySchema = z
+  .strictObject({
+    max_attempts: z
+      .int('must be an integer ≥ 1')
+      .min(1, 'must be an integer ≥ 1')
+      .describe('Attempts in all, the first included.'),
+    backoff: z.enum(backoffKinds).optional().describe('Default: exponential.'),
+    delay: duration({ positive: false })
+      .optional()
+      .describe('Before the second attempt. Default: 1s.'),
+    max_delay: duration({ positive: false })
+      .optional()
+      .describe('Ceiling of an exponential delay. Default: 5m.'),
+    jitter: z
+      .number()
+      .min(0, 'must be between 0 and 1')
+      .max(1, 'must be between 0 and 1')
+      .optional()
+      .describe('Fraction of the delay drawn at random either side of it. Default: 0.1.'),
+    retry_on: z
+      .array(
+        z.union([z.string().min(1, 'must not be empty'), z.int()], {
+          error: 'must be an error code or name, or an integer exit code',
+        }),
+      )
+      .optional()
+      .describe('Retry only errors with these codes or names, or commands with these exit codes.'),
+  })
+  .describe('Retries of a failed module.');
+
+export const moduleSchema = z
+  .strictObject({
+    name: name.describe('Unique within the pipeline.'),
+    path: z
+      .string()
+      .min(1, 'must not be empty')
+      .optional()
+      .describe('A class with run(context): "./file.ts:ClassName", relative to this file.'),
+    script: z
+      .string()
+      .min(1, 'must not be empty')
+      .optional()
+      .describe('A function: "./file.ts:functionName", relative to this file.'),
+    command: z
+      .union([z.array(scalar), z.string()], {
+        error: 'must be a list of arguments, or one string with shell: true',
+      })
+      .optional()
+      .describe('A command: an argv list, or one string run by /bin/sh when shell is true.'),
+    shell: z.boolean().optional().describe('Run a command string through /bin/sh. Default: false.'),
+    cwd: z.string().min(1, 'must not be empty').optional().describe('Relative to this file.'),
+    env: z.record(z.string(), scalar).optional().describe('Added to the environment of a command.'),
+    depends_on: z.array(name).optional().describe('Modules that must finish first.'),
+    resources: z
+      .strictObject({
+        cpus: z.number().min(0, 'must be a number ≥ 0').optional().describe('Default: 1.'),
+        gpus: z.int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').optional(),
+      })
+      .optional(),
+    timeout: duration({ positive: true }).optional(),
+    retry: retrySchema.optional(),
+    fallback: name
+      .optional()
+      .describe('A module run in this one’s place when all its attempts fail.'),
+    version: z
+      .union([z.string(), z.number()], { error: 'must be a string or a number' })
+      .optional()
+      .describe('Part of the module’s identity: bump it when its meaning changes.'),
+  })
+  .describe('A module: exactly one of path, script or command.');
+
+export const executionSchema = z.strictObject({
+  mode: z.enum(executionModes).optional().describe('Default: parallel.'),
+  worker_type: z.enum(workerTypes).optional().describe('Accepted; modules run inline for now.'),
+  failure_policy: z.enum(failurePolicies).optional().describe('Default: fail_fast.'),
+  max_nested_depth: z.int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').optional(),
+});
+
+export const pipelineResourcesSchema = z.strictObject({
+  max_cpus: z
+    .number()
+    .gt(0, 'must be a number above 0')
+    .optional()
+    .describe('Default: the host’s cores.'),
+  max_gpus: z.int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').optional(),
+});
+
+export const checkpointSchema = z.strictObject({
+  enabled: z.boolean().optional().describe('Default: true when the checkpoint block is present.'),
+  directory: z.string().min(1, 'must not be empty').optional().describe('Relative to this file.'),
+});
+
+const pipelineShape = {
+  name: name.describe('The pipeline’s name.'),
+  execution: executionSchema.optional(),
+  resources: pipelineResourcesSchema.optional(),
+  checkpoint: checkpointSchema.optional(),
+  modules: z.array(moduleSchema).min(1, 'must list at least one module'),
+};
+
+export const pipelineSchema = z.strictObject(pipelineShape);
+
+/** The whole file: everything sits under one `pipeline:` key. */
+export const pipelineFileSchema = z
+  .strictObject({ pipeline: pipelineSchema })
+  .describe('A General Pipeline YAML pipeline.');
+
+/** The pipeline without its modules, which are checked one by one. */
+export const pipelineHeaderSchema = z.strictObject({ ...pipelineShape, modules: z.unknown() });
+
+export type ModuleConfig = z.infer<typeof moduleSchema>;
+export type RetryConfig = z.infer<typeof retrySchema>;
+export type PipelineHeaderConfig = z.infer<typeof pipelineHeaderSchema>;
+
+/**
+ * The keys an object at `path` accepts, for "did you mean" hints on unknown keys; undefined
+ * where the path leads to no object schema.
+ */
+export function keysAt(path: readonly PropertyKey[]): readonly string[] | undefined {
+  let schema: z.core.$ZodType = pipelineFileSchema;
+  for (const step of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodObject) {
+      const next: z.core.$ZodType | undefined = schema.shape[String(step)];
+      if (!next) return undefined;
+      schema = next;
+    } else if (schema instanceof z.ZodArray) {
+      schema = schema.element;
+    } else {
+      return undefined;
+    }
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+}
+
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
+  while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault)
+    schema = schema.unwrap();
+  return schema;
+}

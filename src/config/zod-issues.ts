@@ -1,0 +1,146 @@
+/**
+ * Turns zod's issues about a YAML pipeline into messages written for the person editing the
+ * file: which key, what it must be, what it is, and the key they probably meant.
+ */
+import type * as z from 'zod';
+import { didYouMean } from './did-you-mean.ts';
+import type { YamlPath } from './yaml-locator.ts';
+import { keysAt } from './yaml-schema.ts';
+
+/** One problem at a place in the document, before it is given a line and column. */
+export interface PathIssue {
+  /** The node the problem is about. */
+  path: YamlPath;
+  /** Set when the problem is a key of the mapping at `path`, not its value. */
+  key?: string;
+  message: string;
+  hint?: string;
+}
+
+const expectedNames: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+};
+
+/** `root` is the whole document as plain data, to show what the file holds at each path. */
+export function describeZodIssue(issue: z.core.$ZodIssue, root: unknown): PathIssue[] {
+  const path = issue.path.filter((step) => typeof step !== 'symbol') as (string | number)[];
+  const input = valueAt(root, path);
+  const parent = path.slice(0, -1);
+  const label = labelOf(path);
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (input === undefined && path.length > 0) {
+        return [
+          {
+            path: parent,
+            message: `missing required key '${String(path.at(-1))}'${inLabel(parent)}`,
+          },
+        ];
+      }
+      const expected = expectedNames[issue.expected] ?? issue.expected;
+      const hint =
+        issue.expected === 'array' && (typeof input === 'string' || typeof input === 'number')
+          ? `write a list: [${String(input)}]`
+          : undefined;
+      return [
+        withHint(
+          { path, message: `${label} must be ${expected}, got ${describeValue(input)}` },
+          hint,
+        ),
+      ];
+    }
+    case 'invalid_value': {
+      const values = issue.values.map(String);
+      const hint = typeof input === 'string' ? didYouMean(input, values) : undefined;
+      return [
+        withHint(
+          {
+            path,
+            message: `${label} must be one of ${values.join(', ')}, got ${describeValue(input)}`,
+          },
+          hint,
+        ),
+      ];
+    }
+    case 'unrecognized_keys': {
+      const allowed = keysAt(path) ?? [];
+      return issue.keys.map((key) =>
+        withHint(
+          { path, key, message: `unknown key '${key}'${inLabel(path)}` },
+          unknownKeyHint(key, path, allowed),
+        ),
+      );
+    }
+    default: {
+      const got = input === undefined ? '' : `, got ${describeValue(input)}`;
+      return [{ path, message: `${label} ${issue.message}${got}` }];
+    }
+  }
+}
+
+function unknownKeyHint(
+  key: string,
+  path: YamlPath,
+  allowed: readonly string[],
+): string | undefined {
+  const close = didYouMean(key, allowed);
+  if (close) return close;
+  // `cpus: 2` written on the module rather than under `resources:`.
+  const parent = allowed.find((candidate) => keysAt([...path, candidate])?.includes(key));
+  if (parent) return `it belongs under '${parent}': ${parent}: {${key}: ...}`;
+  return allowed.length > 0 ? `allowed keys: ${allowed.join(', ')}` : undefined;
+}
+
+/** The index of the module a path is inside, when it is inside one. */
+export function moduleIndexOf(path: YamlPath): number | undefined {
+  return path[0] === 'pipeline' && path[1] === 'modules' && typeof path[2] === 'number'
+    ? path[2]
+    : undefined;
+}
+
+/**
+ * How a message names the node at `path`: relative to its module (`resources.cpus`), since the
+ * issue names the module; else relative to `pipeline` (`execution.mode`, `modules[2]`).
+ */
+export function labelOf(path: YamlPath): string {
+  if (path.length === 0) return 'the file';
+  if (path.length === 1) return String(path[0]);
+  const inModule = moduleIndexOf(path) !== undefined && path.length > 3;
+  const steps = path.slice(inModule ? 3 : 1);
+  return steps
+    .map((step, i) => (typeof step === 'number' ? `[${step}]` : i === 0 ? step : `.${step}`))
+    .join('');
+}
+
+function inLabel(path: YamlPath): string {
+  if (moduleIndexOf(path) !== undefined && path.length === 3) return '';
+  return path.length === 0 ? ' at the top of the file' : ` in ${labelOf(path)}`;
+}
+
+export function describeValue(value: unknown): string {
+  if (value === undefined || value === null) return 'nothing';
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+export function valueAt(root: unknown, path: YamlPath): unknown {
+  let value = root;
+  for (const step of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string | number, unknown>)[step];
+  }
+  return value;
+}
+
+function withHint(issue: PathIssue, hint: string | undefined): PathIssue {
+  return hint === undefined ? issue : { ...issue, hint };
+}
