@@ -43,6 +43,18 @@ export class ConfigError extends PipelineError {
   }
 }
 
+/** A ConfigIssue in `file` from a problem found without a file (the graph check). */
+export function issueInFile(
+  issue: { message: string; stage?: string | undefined; hint?: string | undefined },
+  file: string | undefined,
+): ConfigIssue {
+  const located: ConfigIssue = { message: issue.message };
+  if (issue.stage !== undefined) located.stage = issue.stage;
+  if (issue.hint !== undefined) located.hint = issue.hint;
+  if (file !== undefined) located.file = file;
+  return located;
+}
+
 export function formatIssue(issue: ConfigIssue): string {
   const where = issue.file
     ? `${issue.file}${issue.line ? `:${issue.line}${issue.column ? `:${issue.column}` : ''}` : ''}: `

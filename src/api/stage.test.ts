@@ -46,6 +46,7 @@ test('the type checker refuses a stage wired to an upstream of the wrong type', 
 
 test('a command string without shell: true is refused with a clear message', () => {
   assert.throws(() => command('sh', { argv: 'echo hi | wc -c' }), /needs shell: true/);
+  assert.throws(() => command('sh', { argv: ['echo', 'hi'], shell: true }), /one command string/);
   assert.equal(command('sh', { argv: 'echo hi | wc -c', shell: true }).spec.task.kind, 'command');
 });
 

@@ -127,10 +127,17 @@ export function command<Out = unknown, D extends StageInputs = NoInputs>(
   options: CommandOptions<D>,
 ): Stage<Out> {
   const shell = options.shell ?? false;
+  // Same rule as YAML: an argv list runs as given, one string needs an explicit shell.
   if (typeof options.argv === 'string' && !shell) {
     throw new PipelineError(
       'INVALID_STAGE',
       `command stage '${name}': a command string needs shell: true (or give an argv array)`,
+    );
+  }
+  if (typeof options.argv !== 'string' && shell) {
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `command stage '${name}': with shell: true give one command string, not an argv array`,
     );
   }
   const spec = baseSpec(name, options);

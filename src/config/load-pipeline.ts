@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, InputError } from '../errors.ts';
+import { ConfigError, InputError, issueInFile } from '../errors.ts';
 import type { PipelineSpec } from '../graph/pipeline.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { parseYamlPipeline, type YamlLoadOptions } from './yaml-pipeline.ts';
@@ -107,7 +107,7 @@ async function loadPipelineModule(
   const loaded: PipelineSpec = { ...spec, source: file };
   const checked = validatePipeline(loaded, options.hostCpus ?? availableParallelism());
   if (checked.issues.length > 0) {
-    throw new ConfigError(checked.issues.map((issue) => ({ ...issue, file })));
+    throw new ConfigError(checked.issues.map((issue) => issueInFile(issue, file)));
   }
   return loaded;
 }

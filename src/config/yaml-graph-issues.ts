@@ -24,33 +24,29 @@ export function graphIssueTarget(
   if (issue.stage === undefined) return { path: ['pipeline', 'resources', 'max_cpus'] };
   const named = entries.filter((entry) => entry.name === issue.stage);
   let entry = named[0];
-  if (issue.message.startsWith('duplicate name')) {
+  if (issue.field === 'name' && issue.message.startsWith('duplicate name')) {
     const seen = (duplicates.get(issue.stage) ?? 0) + 1;
     duplicates.set(issue.stage, seen);
     entry = named[seen] ?? named.at(-1);
-    if (entry) return { path: ['pipeline', 'modules', entry.index, 'name'] };
   }
   if (!entry) return { path: ['pipeline', 'modules'] };
   const base = ['pipeline', 'modules', entry.index] as const;
-  const dependsOn = Array.isArray(entry.raw.depends_on) ? entry.raw.depends_on : [];
-
-  const cycle = /^dependency cycle: (.*)$/.exec(issue.message)?.[1]?.split(' → ');
-  // In `a → b → c → a` each stage feeds the next, so the cycle's first stage depends on c.
-  const mentioned = cycle
-    ? [cycle.at(-2)!, ...cycle]
-    : issue.message.includes('depends on itself')
-      ? [entry.name]
-      : issue.message.startsWith('depends on')
-        ? [...issue.message.matchAll(/'([^']*)'/g)].map((match) => match[1]!)
-        : [];
-  for (const name of mentioned) {
-    const dep = dependsOn.indexOf(name);
-    if (dep >= 0) return { path: [...base, 'depends_on', dep] };
+  switch (issue.field) {
+    case 'depends_on': {
+      const dependsOn = Array.isArray(entry.raw.depends_on) ? entry.raw.depends_on : [];
+      const at = dependsOn.indexOf(issue.dependency);
+      return { path: at >= 0 ? [...base, 'depends_on', at] : [...base, 'depends_on'] };
+    }
+    case 'fallback':
+      return { path: entry.raw.fallback !== undefined ? [...base, 'fallback'] : [...base, 'name'] };
+    case 'cpus':
+      return { path: [...base, 'resources', 'cpus'] };
+    case 'name':
+    case 'timeout':
+    case 'retry':
+    case 'command':
+      return { path: entry.raw[issue.field] !== undefined ? [...base, issue.field] : base };
+    default:
+      return { path: base };
   }
-  if (issue.message.includes('fallback') && entry.raw.fallback !== undefined) {
-    return { path: [...base, 'fallback'] };
-  }
-  if (issue.message.includes('cpus')) return { path: [...base, 'resources', 'cpus'] };
-  if (/\bname\b/.test(issue.message)) return { path: [...base, 'name'] };
-  return { path: base };
 }

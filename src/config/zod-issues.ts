@@ -3,7 +3,7 @@
  * file: which key, what it must be, what it is, and the key they probably meant.
  */
 import type * as z from 'zod';
-import { didYouMean } from './did-you-mean.ts';
+import { didYouMean } from '../graph/did-you-mean.ts';
 import type { YamlPath } from './yaml-locator.ts';
 import { keysAt } from './yaml-schema.ts';
 

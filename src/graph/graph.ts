@@ -1,3 +1,5 @@
+import { didYouMean } from './did-you-mean.ts';
+
 /**
  * The dependency graph of a pipeline, by stage index, in compressed sparse rows so that a
  * 100,000-stage graph costs a few typed arrays. Pure: no I/O, nothing of ours imported.
@@ -7,6 +9,18 @@ export interface GraphIssue {
   message: string;
   stage?: string;
   hint?: string;
+  /** The setting at fault, so that a loader can point at it in its file. */
+  field?:
+    | 'name'
+    | 'depends_on'
+    | 'fallback'
+    | 'cpus'
+    | 'timeout'
+    | 'retry'
+    | 'command'
+    | 'max_cpus';
+  /** For a `depends_on` issue: the dependency at fault. */
+  dependency?: string;
 }
 
 export interface GraphInput {
@@ -73,6 +87,7 @@ export class Graph {
       if (indexOf.has(stage.name)) {
         issues.push({
           stage: stage.name,
+          field: 'name',
           message: `duplicate name '${stage.name}'`,
           hint: 'stage names must be unique',
         });
@@ -94,11 +109,18 @@ export class Graph {
         if (d === undefined) {
           issues.push({
             stage: stage.name,
+            field: 'depends_on',
+            dependency: dep,
             message: `depends on unknown stage '${dep}'`,
-            hint: closest(dep, names),
+            hint: didYouMean(dep, names),
           });
         } else if (d === i) {
-          issues.push({ stage: stage.name, message: 'depends on itself' });
+          issues.push({
+            stage: stage.name,
+            field: 'depends_on',
+            dependency: dep,
+            message: 'depends on itself',
+          });
         } else if (!mine.includes(d)) {
           mine.push(d);
         }
@@ -106,8 +128,11 @@ export class Graph {
     }
     const graph = new Graph(names, indexOf, deps);
     for (const cycle of graph.findCycles()) {
+      // In data-flow order `a → b → c → a`, the first stage depends on the last.
       issues.push({
         stage: cycle[0],
+        field: 'depends_on',
+        dependency: cycle.at(-1)!,
         message: `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}`,
         hint: 'remove one of these dependencies',
       });
@@ -229,30 +254,4 @@ export class Graph {
     }
     return cycles;
   }
-}
-
-function closest(name: string, names: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const candidate of names) {
-    const d = editDistance(name, candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best === undefined ? undefined : `did you mean '${best}'?`;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

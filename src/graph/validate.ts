@@ -32,15 +32,17 @@ export function validatePipeline(
     if (stage.fallback === undefined) continue;
     const fallback = byName.get(stage.fallback);
     if (stage.fallback === stage.name) {
-      issues.push({ stage: stage.name, message: 'is its own fallback' });
+      issues.push({ stage: stage.name, field: 'fallback', message: 'is its own fallback' });
     } else if (!fallback) {
       issues.push({
         stage: stage.name,
+        field: 'fallback',
         message: `fallback '${stage.fallback}' is not a stage of this pipeline`,
       });
     } else if (fallback.fallback !== undefined) {
       issues.push({
         stage: fallback.name,
+        field: 'fallback',
         message: `is a fallback (of '${stage.name}') and cannot have a fallback of its own`,
       });
     } else {
@@ -52,6 +54,8 @@ export function validatePipeline(
       if (fallbacks.has(dep)) {
         issues.push({
           stage: stage.name,
+          field: 'depends_on',
+          dependency: dep,
           message: `depends on '${dep}', which is a fallback and runs only in another stage's place`,
           hint: 'depend on the stage it stands in for',
         });
@@ -60,15 +64,24 @@ export function validatePipeline(
   }
 
   const maxCpus = spec.maxCpus ?? hostCpus;
-  if (!(maxCpus > 0)) issues.push({ message: `max_cpus must be above 0, got ${maxCpus}` });
+  if (!(maxCpus > 0)) {
+    issues.push({ field: 'max_cpus', message: `max_cpus must be above 0, got ${maxCpus}` });
+  }
   for (const stage of spec.stages) {
     const nameProblem = stageNameProblem(stage.name);
-    if (nameProblem) issues.push({ stage: stage.name, message: `bad stage name: ${nameProblem}` });
+    if (nameProblem) {
+      issues.push({ stage: stage.name, field: 'name', message: `bad stage name: ${nameProblem}` });
+    }
     if (!(stage.cpus >= 0) || !Number.isFinite(stage.cpus)) {
-      issues.push({ stage: stage.name, message: `cpus must be a number ≥ 0, got ${stage.cpus}` });
+      issues.push({
+        stage: stage.name,
+        field: 'cpus',
+        message: `cpus must be a number ≥ 0, got ${stage.cpus}`,
+      });
     } else if (stage.cpus > maxCpus) {
       issues.push({
         stage: stage.name,
+        field: 'cpus',
         message: `requests ${stage.cpus} cpus but the pipeline allows at most ${maxCpus} (max_cpus)`,
         hint: 'lower its cpus or raise resources.max_cpus',
       });
@@ -76,6 +89,7 @@ export function validatePipeline(
     if (stage.timeoutMs !== undefined && !(stage.timeoutMs > 0)) {
       issues.push({
         stage: stage.name,
+        field: 'timeout',
         message: `timeout must be above 0, got ${stage.timeoutMs} ms`,
       });
     }
@@ -85,6 +99,7 @@ export function validatePipeline(
     ) {
       issues.push({
         stage: stage.name,
+        field: 'retry',
         message: `retry.max_attempts must be an integer ≥ 1, got ${stage.retry.maxAttempts}`,
       });
     }
@@ -92,13 +107,21 @@ export function validatePipeline(
       issues.push({ stage: stage.name, message: 'is an inline stage without a function' });
     }
     if (stage.task.kind === 'command' && stage.task.argv.length === 0) {
-      issues.push({ stage: stage.name, message: 'has an empty command' });
+      issues.push({ stage: stage.name, field: 'command', message: 'has an empty command' });
     }
   }
 
   const scheduled =
     fallbacks.size > 0 ? spec.stages.filter((stage) => !fallbacks.has(stage.name)) : spec.stages;
-  const built = Graph.build(scheduled);
+  // A dependency on a fallback was reported above; the graph check need not call it unknown.
+  const built = Graph.build(
+    fallbacks.size === 0
+      ? scheduled
+      : scheduled.map((stage) => ({
+          name: stage.name,
+          dependsOn: stage.dependsOn.filter((dep) => !fallbacks.has(dep)),
+        })),
+  );
   issues.push(...built.issues);
   if (!('graph' in built) || issues.length > 0) return { issues };
   // Graph.build keeps the stages' order, so graph index i is scheduled[i].

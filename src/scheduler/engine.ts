@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   ConfigError,
+  issueInFile,
   PipelineError,
   type SerializedError,
   StageTimeoutError,
@@ -63,7 +64,7 @@ export interface RunResult {
 export async function runPipeline(spec: PipelineSpec, options: RunOptions): Promise<RunResult> {
   const validated = validatePipeline(spec, options.hostCpus ?? availableParallelism());
   if (!('pipeline' in validated)) {
-    throw new ConfigError(validated.issues.map((issue) => ({ ...issue, file: spec.source })));
+    throw new ConfigError(validated.issues.map((issue) => issueInFile(issue, spec.source)));
   }
   return new Run(validated.pipeline, options).start();
 }
@@ -73,14 +74,6 @@ export function newRunId(now = new Date()): string {
   const date = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}`;
   const time = `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
   return `${date}_${time}_${randomBytes(3).toString('hex')}`;
-}
-
-interface Attempt {
-  /** Only for a stage with a timeout; the others share the run's signal. */
-  controller: AbortController | undefined;
-  timer: TimerHandle | undefined;
-  /** The stage whose task runs: the stage itself, or its fallback. */
-  spec: StageSpec;
 }
 
 class Run {
@@ -94,7 +87,11 @@ class Run {
   readonly #emit: ((event: RunEvent) => void) | undefined;
   readonly #outputs: unknown[];
   readonly #attempts: Int32Array;
-  readonly #inFlight: (Attempt | undefined)[];
+  /** For each running stage, what runs: the stage itself, or its fallback. */
+  readonly #attemptSpec: (StageSpec | undefined)[];
+  /** Only stages with a timeout have their own; the others share #stopController's signal. */
+  readonly #controllers: (AbortController | undefined)[];
+  readonly #timers: (TimerHandle | undefined)[];
   readonly #retryTimers = new Map<number, TimerHandle>();
   readonly #errors = new Map<number, { error: SerializedError; exitCode?: number }>();
   /** Stages now running their fallback, with the number of attempts the stage itself made. */
@@ -124,7 +121,9 @@ class Run {
     this.#emit = options.onEvent;
     this.#outputs = new Array(pipeline.stages.length);
     this.#attempts = new Int32Array(pipeline.stages.length);
-    this.#inFlight = new Array(pipeline.stages.length);
+    this.#attemptSpec = new Array(pipeline.stages.length);
+    this.#controllers = new Array(pipeline.stages.length);
+    this.#timers = new Array(pipeline.stages.length);
   }
 
   start(): Promise<RunResult> {
@@ -148,7 +147,8 @@ class Run {
   #pump(): void {
     const scheduler = this.#scheduler;
     for (let i = scheduler.next(); i >= 0; i = scheduler.next()) {
-      this.#startAttempt(i, this.#onFallback.get(i)?.spec ?? this.#pipeline.stages[i]!);
+      const fallback = this.#onFallback.size > 0 ? this.#onFallback.get(i)?.spec : undefined;
+      this.#startAttempt(i, fallback ?? this.#pipeline.stages[i]!);
     }
     if (scheduler.done) this.#end();
   }
@@ -167,7 +167,9 @@ class Run {
         spec.timeoutMs,
       );
     }
-    this.#inFlight[i] = { controller, timer, spec };
+    this.#attemptSpec[i] = spec;
+    this.#controllers[i] = controller;
+    this.#timers[i] = timer;
     this.#emit?.({
       event: 'stage_started',
       stage: stage.name,
@@ -192,7 +194,10 @@ class Run {
     const graph = this.#pipeline.graph;
     // Null-prototype records start in dictionary mode: no hidden class per distinct key set.
     const dependencyResults: Record<string, unknown> = Object.create(null);
-    for (const d of graph.upstreamOf(i)) dependencyResults[graph.names[d]!] = this.#outputs[d];
+    for (let e = graph.upstreamStart[i]!; e < graph.upstreamStart[i + 1]!; e++) {
+      const d = graph.upstream[e]!;
+      dependencyResults[graph.names[d]!] = this.#outputs[d];
+    }
     let inputs = dependencyResults;
     if (stage.inputs) {
       inputs = {};
@@ -221,35 +226,50 @@ class Run {
   }
 
   #settle(i: number, attempt: number, result: StageResult): void {
-    const inFlight = this.#inFlight[i];
-    if (!inFlight || this.#attempts[i] !== attempt) return; // a late answer from an ended attempt
-    this.#inFlight[i] = undefined;
-    if (inFlight.timer) this.#clock.clearTimer(inFlight.timer);
-    const stage = this.#pipeline.stages[i]!;
+    const spec = this.#attemptSpec[i];
+    if (!spec || this.#attempts[i] !== attempt) return; // a late answer from an ended attempt
+    this.#attemptSpec[i] = undefined;
+    const timer = this.#timers[i];
+    if (timer) {
+      this.#clock.clearTimer(timer);
+      this.#timers[i] = undefined;
+      this.#controllers[i] = undefined;
+    }
     const scheduler = this.#scheduler;
-    const base = {
-      event: 'stage_finished' as const,
-      stage: stage.name,
-      attempt,
-      ts: this.#clock.now(),
-    };
-    const fallback = inFlight.spec !== stage ? { fallback: inFlight.spec.name } : undefined;
-
     if (result.status === 'succeeded') {
       this.#outputs[i] = result.output;
       scheduler.succeed(i);
-      this.#emit?.({ ...base, status: 'succeeded', ...fallback, ...exitCodeOf(result) });
+      if (this.#emit) this.#emitFinished(i, attempt, 'succeeded', spec, result);
     } else if (
       result.status === 'cancelled' ||
       (scheduler.stopping && result.error?.code === 'CANCELLED')
     ) {
       const changed = scheduler.cancelRunning(i);
-      this.#emit?.({ ...base, status: 'cancelled', ...exitCodeOf(result) });
+      if (this.#emit) this.#emitFinished(i, attempt, 'cancelled', spec, result);
       this.#reportTerminal(changed);
     } else {
-      this.#failed(i, attempt, inFlight.spec, result);
+      this.#failed(i, attempt, spec, result);
     }
     this.#pump();
+  }
+
+  #emitFinished(
+    i: number,
+    attempt: number,
+    status: StageStatus,
+    spec: StageSpec,
+    result: StageResult,
+  ): void {
+    const stage = this.#pipeline.stages[i]!;
+    this.#emit?.({
+      event: 'stage_finished',
+      stage: stage.name,
+      attempt,
+      ts: this.#clock.now(),
+      status,
+      ...(spec !== stage && status === 'succeeded' && { fallback: spec.name }),
+      ...exitCodeOf(result),
+    });
   }
 
   #failed(i: number, attempt: number, spec: StageSpec, result: StageResult): void {
@@ -309,7 +329,7 @@ class Run {
     this.#retryTimers.clear();
     const reason = new PipelineError('CANCELLED', `cancelled: ${why}`);
     this.#stopController.abort(reason);
-    for (const inFlight of this.#inFlight) inFlight?.controller?.abort(reason);
+    for (const controller of this.#controllers) controller?.abort(reason);
   }
 
   #reportTerminal(stages: readonly number[]): void {

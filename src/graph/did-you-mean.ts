@@ -11,8 +11,9 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const lower = word.toLowerCase();
   let best: string | undefined;
-  // Allow about one edit in three characters, and at least two: 'dependson' → 'depends_on'.
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  // Allow about one edit in three characters, and at least two: 'dependson' → 'depends_on';
+  // never as many edits as the word has characters ('b' is no misspelling of 'a').
+  let bestDistance = Math.min(Math.max(2, Math.floor(word.length / 3)) + 1, word.length);
   for (const candidate of candidates) {
     const distance = editDistance(lower, candidate.toLowerCase());
     if (distance < bestDistance) {
