@@ -83,7 +83,7 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
         name: 'notify',
         dependsOn: ['report', 'load'],
         cpus: 1,
-        task: { kind: 'command', argv: ['echo "done" > done.txt'], shell: true },
+        task: { kind: 'command', argv: ['echo "done" > done.txt'], shell: true, cwd: dir },
       },
     ],
   };
@@ -107,7 +107,8 @@ test('defaults: parallel, fail_fast, one cpu, no retry, no checkpoint', async ()
     name: 'a',
     dependsOn: [],
     cpus: 1,
-    task: { kind: 'command', argv: ['true'], shell: false },
+    // Without `cwd`, a command runs beside its YAML file.
+    task: { kind: 'command', argv: ['true'], shell: false, cwd: dirname(spec.source!) },
   };
   assert.deepStrictEqual(spec, {
     name: 'small',

@@ -159,7 +159,9 @@ export class ModuleLoader {
       return undefined;
     }
     const task: TaskSpec & { kind: 'command' } = { kind: 'command', argv, shell: shell === true };
-    if (typeof cwd === 'string') task.cwd = resolve(dirname(this.#file), cwd);
+    // Commands run beside their YAML file unless told otherwise: relative paths in argv then
+    // mean what they say wherever gpipe is started.
+    task.cwd = resolve(dirname(this.#file), typeof cwd === 'string' ? cwd : '.');
     if (isRecord(env)) {
       const values: Record<string, string> = {};
       for (const [key, value] of Object.entries(env)) {
