@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { type CliIo, flush, handleWriteErrors, processIo } from './cli-io.ts';
+import { describeError } from './describe-error.ts';
+import { createProgram } from './program.ts';
+
+/**
+ * Runs the command line `argv` (as in process.argv: node, script, arguments…) and returns its
+ * exit code. Never throws: every error becomes a message on stderr and an exit code.
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const name = basename(argv[1] ?? '') === 'pipeline-cli' ? 'pipeline-cli' : 'gpipe';
+  let exitCode = 0;
+  const program = createProgram({
+    name,
+    version: packageVersion(),
+    io,
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+  });
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (error) {
+    // The command the arguments named, so that a usage error points at its help.
+    const names = program.commands.map((command) => command.name());
+    const command = argv.slice(2).find((arg) => names.includes(arg));
+    const report = describeError(error, {
+      program: name,
+      ...(command !== undefined && { command }),
+      cwd: io.cwd,
+      debug: isDebug(io),
+    });
+    if (report.lines.length > 0) io.stderr.write(`${report.lines.join('\n')}\n`);
+    exitCode = report.exitCode;
+  }
+  return exitCode;
+}
+
+/**
+ * The process around `main`: sets the exit code and lets the event loop end once stdout and
+ * stderr are flushed (a pipe is written asynchronously; process.exit() would drop the rest).
+ */
+export async function runCli(): Promise<void> {
+  const io = processIo();
+  handleWriteErrors(io.stdout, io.stderr);
+  handleWriteErrors(io.stderr, io.stderr);
+  // An error no one caught, thrown from a callback: still one message and an exit code.
+  const crash = (error: unknown) => {
+    const report = describeError(error, { program: 'gpipe', cwd: io.cwd, debug: isDebug(io) });
+    io.stderr.write(`${report.lines.join('\n')}\n`);
+    process.exit(report.exitCode);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  const code = await main(process.argv, io);
+  process.exitCode ??= code; // unless a write error has set it already
+  await Promise.all([flush(io.stdout), flush(io.stderr)]);
+  // Everything is written. A stage's function that ignored cancellation may still hold the
+  // loop open: it gets a moment, then the process ends anyway.
+  setTimeout(() => process.exit(), 1000).unref();
+}
+
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+function isDebug(io: CliIo): boolean {
+  const value = io.env.GP_DEBUG;
+  return value !== undefined && value !== '' && value !== '0';
+}

@@ -1,0 +1,158 @@
+import type { SerializedError } from '../errors.ts';
+import type { RunStatus, StageStatus } from '../graph/pipeline.ts';
+import type { RunEvent } from '../scheduler/events.ts';
+
+/** What the progress views know of one stage, built from the run's events. */
+export interface StageProgress {
+  name: string;
+  status: StageStatus;
+  /** The attempt now running or last run; 0 for a stage that never started. */
+  attempt: number;
+  /** When the current (or last) attempt started, epoch ms. */
+  startedAt?: number;
+  /** When the stage became terminal. */
+  endedAt?: number;
+  /** Set between two attempts: when the next one is due. */
+  retryAt?: number;
+  /** The fallback running (or that ran) in this stage's place. */
+  fallback?: string;
+  exitCode?: number;
+  error?: SerializedError;
+}
+
+const terminalStatuses: ReadonlySet<StageStatus> = new Set([
+  'succeeded',
+  'failed',
+  'skipped',
+  'upstream_failed',
+  'cancelled',
+  'cached',
+]);
+
+export function isTerminal(status: StageStatus): boolean {
+  return terminalStatuses.has(status);
+}
+
+/**
+ * The state of a run as its events tell it. Feed it every event in order; the renderers read it.
+ * Knows stages only once an event names them; `total` comes from `run_started`.
+ */
+export class ProgressState {
+  runId = '';
+  pipeline = '';
+  total = 0;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  status: RunStatus = 'running';
+  readonly #stages = new Map<string, StageProgress>();
+  readonly #running = new Set<StageProgress>();
+  /** Terminal stages, in the order they ended. */
+  readonly #finished: StageProgress[] = [];
+  /** Stages by status, kept as statuses change so that a frame never walks every stage. */
+  readonly #counts: Record<StageStatus, number> = {
+    pending: 0,
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    skipped: 0,
+    upstream_failed: 0,
+    cancelled: 0,
+    cached: 0,
+  };
+
+  apply(event: RunEvent): StageProgress | undefined {
+    switch (event.event) {
+      case 'run_started':
+        this.runId = event.runId;
+        this.pipeline = event.pipeline;
+        this.total = event.stages;
+        this.startedAt = event.ts;
+        return undefined;
+      case 'run_finished':
+        this.runId = event.runId;
+        this.status = event.status;
+        this.finishedAt = event.ts;
+        return undefined;
+      case 'stage_started': {
+        const stage = this.#stage(event.stage);
+        this.#setStatus(stage, 'running');
+        stage.attempt = event.attempt;
+        stage.startedAt = event.ts;
+        delete stage.retryAt;
+        if (event.fallback !== undefined) stage.fallback = event.fallback;
+        return stage;
+      }
+      case 'stage_retrying': {
+        const stage = this.#stage(event.stage);
+        stage.attempt = event.attempt;
+        stage.retryAt = event.ts + event.delayMs;
+        stage.error = event.error;
+        setExitCode(stage, event.exitCode);
+        return stage;
+      }
+      case 'stage_fallback': {
+        const stage = this.#stage(event.stage);
+        stage.fallback = event.fallback;
+        stage.error = event.error;
+        setExitCode(stage, event.exitCode);
+        return stage;
+      }
+      case 'stage_finished': {
+        const stage = this.#stage(event.stage);
+        if (!isTerminal(stage.status)) this.#finished.push(stage);
+        this.#setStatus(stage, event.status);
+        stage.attempt = event.attempt;
+        stage.endedAt = event.ts;
+        delete stage.retryAt;
+        if (event.error) stage.error = event.error;
+        setExitCode(stage, event.exitCode);
+        if (event.fallback !== undefined) stage.fallback = event.fallback;
+        return stage;
+      }
+    }
+  }
+
+  stage(name: string): StageProgress | undefined {
+    return this.#stages.get(name);
+  }
+
+  /** Stages running or waiting for their next attempt, longest-running first. */
+  running(): StageProgress[] {
+    return [...this.#running].sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0));
+  }
+
+  /** The last `count` stages to end, most recent last. */
+  recentlyFinished(count: number): StageProgress[] {
+    return this.#finished.slice(-count);
+  }
+
+  /** How many stages are in each status; stages no event has named yet count as pending. */
+  counts(): Record<StageStatus, number> {
+    const counts = { ...this.#counts };
+    counts.pending += Math.max(0, this.total - this.#stages.size);
+    return counts;
+  }
+
+  #stage(name: string): StageProgress {
+    let stage = this.#stages.get(name);
+    if (!stage) {
+      stage = { name, status: 'pending', attempt: 0 };
+      this.#stages.set(name, stage);
+      this.#counts.pending++;
+    }
+    return stage;
+  }
+
+  #setStatus(stage: StageProgress, status: StageStatus): void {
+    this.#counts[stage.status]--;
+    this.#counts[status]++;
+    stage.status = status;
+    if (status === 'running') this.#running.add(stage);
+    else this.#running.delete(stage);
+  }
+}
+
+function setExitCode(stage: StageProgress, exitCode: number | undefined): void {
+  if (exitCode === undefined) delete stage.exitCode;
+  else stage.exitCode = exitCode;
+}
