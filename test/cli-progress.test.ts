@@ -25,7 +25,7 @@ const exitFailure = failure(
 
 /** A run in the middle: clean done, train failed, fetch waiting to retry, load running, two pending. */
 const events: RunEvent[] = [
-  { event: 'run_started', runId: 'r1', pipeline: 'demo', stages: 6, ts: t0 },
+  { event: 'run_started', runId: 'r1', pipeline: 'demo', stages: 6, runDir: '/w/r1', ts: t0 },
   { event: 'stage_started', stage: 'clean', attempt: 1, ts: t0 },
   { event: 'stage_started', stage: 'fetch', attempt: 1, ts: t0 + 100 },
   {
@@ -177,7 +177,7 @@ describe('renderLiveFrame', () => {
 
   test('lines are cut to the terminal width and extra running stages are counted', () => {
     const many: RunEvent[] = [
-      { event: 'run_started', runId: 'r', pipeline: 'wide', stages: 12, ts: t0 },
+      { event: 'run_started', runId: 'r', pipeline: 'wide', stages: 12, runDir: '/w/r', ts: t0 },
     ];
     for (let i = 0; i < 10; i++)
       many.push({ event: 'stage_started', stage: `stage-${i}`, attempt: 1, ts: t0 + i });

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, InputError, issueInFile } from '../errors.ts';
+import { importModule } from '../executors/import-module.ts';
 import type { PipelineSpec } from '../graph/pipeline.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { parseYamlPipeline, type YamlLoadOptions } from './yaml-pipeline.ts';
@@ -74,7 +75,7 @@ async function loadPipelineModule(
 ): Promise<PipelineSpec> {
   let exports: Record<string, unknown>;
   try {
-    exports = await import(pathToFileURL(file).href);
+    exports = await importModule(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError([

@@ -1,7 +1,7 @@
-import { pathToFileURL } from 'node:url';
 import { PipelineError, serializeError } from '../errors.ts';
 import type { InlineFunction } from '../graph/pipeline.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
+import { importModule } from './import-module.ts';
 import { createStageContext, type StageContext } from './stage-context.ts';
 
 type ModuleFunction = (context: StageContext) => unknown;
@@ -90,7 +90,7 @@ export class InlineExecutor implements Executor {
   #load(file: string): Promise<Record<string, unknown>> {
     let loaded = this.#modules.get(file);
     if (!loaded) {
-      loaded = import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+      loaded = importModule(file);
       this.#modules.set(file, loaded);
     }
     return loaded;

@@ -10,10 +10,10 @@ export type TimerHandle = { readonly id: unknown };
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  // Timers stay ref'd: while a run waits only on a retry delay, they are what keeps the
+  // process alive until the run ends.
   setTimer(callback, ms) {
-    const timer = setTimeout(callback, ms);
-    timer.unref?.();
-    return { id: timer };
+    return { id: setTimeout(callback, ms) };
   },
   clearTimer(handle) {
     clearTimeout(handle.id as NodeJS.Timeout);

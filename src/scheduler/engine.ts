@@ -135,6 +135,7 @@ class Run {
       runId: this.#runId,
       pipeline: this.#pipeline.spec.name,
       stages: this.#pipeline.stages.length,
+      runDir: this.#runDir,
       ts: this.#clock.now(),
     });
     const signal = this.#options.signal;

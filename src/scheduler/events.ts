@@ -3,7 +3,15 @@ import type { RunStatus, StageStatus } from '../graph/pipeline.ts';
 
 /** What a run reports as it goes: the `--json` stream, the progress view, later the run store. */
 export type RunEvent =
-  | { event: 'run_started'; runId: string; pipeline: string; stages: number; ts: number }
+  | {
+      event: 'run_started';
+      runId: string;
+      pipeline: string;
+      stages: number;
+      /** Where the run's files go: `{stage}/stage.log`, `{stage}/artifacts/`. */
+      runDir: string;
+      ts: number;
+    }
   | { event: 'stage_started'; stage: string; attempt: number; ts: number; fallback?: string }
   | {
       event: 'stage_finished';

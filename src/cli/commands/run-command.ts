@@ -40,8 +40,6 @@ export async function runCommand(
     notice: (message) => reporter.notice(message),
     beforeExit: () => reporter.close(),
   });
-  // The engine's timers (retry delays, timeouts) do not hold the process open; the run does.
-  const keepAlive = setInterval(() => {}, 60_000);
   const started = performance.now();
   try {
     const result = await runPipeline(spec, {
@@ -53,7 +51,6 @@ export async function runCommand(
     reporter.finish(result, performance.now() - started);
     return exitCodeOfRun(result);
   } finally {
-    clearInterval(keepAlive);
     stopHandling();
     reporter.close();
     await Promise.all([...new Set(Object.values(executors))].map((executor) => executor.close?.()));

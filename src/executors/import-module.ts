@@ -1,0 +1,23 @@
+import { pathToFileURL } from 'node:url';
+
+/**
+ * Imports a user's JavaScript or TypeScript module. TypeScript goes through tsx's `tsImport`,
+ * which loads a `.ts` file whatever the `type` of the package.json above it: a plain `import`
+ * of a `.ts` file in a CommonJS folder fails on the require(esm) cycle back into this package.
+ * A CommonJS module's exports arrive as its namespace's `default`; they are returned as is.
+ */
+export async function importModule(file: string): Promise<Record<string, unknown>> {
+  if (!/\.[cm]?ts$/.test(file)) return import(pathToFileURL(file).href);
+  const { tsImport } = await import('tsx/esm/api');
+  const loaded = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<
+    string,
+    unknown
+  >;
+  const inner = loaded.default;
+  const isCommonJs =
+    typeof inner === 'object' &&
+    inner !== null &&
+    Object.keys(loaded).length === 1 &&
+    '__esModule' in inner;
+  return isCommonJs ? (inner as Record<string, unknown>) : loaded;
+}
