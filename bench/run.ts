@@ -119,7 +119,13 @@ const node = (script: string, ...rest: string[]) => [
 // Warm runs let the JIT reach its top tier, as in any long-lived orchestrator; 100k stages
 // warm up within one run.
 const warmFor = (shape: ShapeName) =>
-  String(shape === 'layered-100k' ? Math.min(warm, 1) : shape === 'layered-10k' ? Math.min(warm, 4) : warm);
+  String(
+    shape === 'layered-100k'
+      ? Math.min(warm, 1)
+      : shape === 'layered-10k'
+        ? Math.min(warm, 4)
+        : warm,
+  );
 const envWithout = (key: string): NodeJS.ProcessEnv => {
   const env = { ...process.env };
   delete env[key];
