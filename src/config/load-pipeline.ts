@@ -4,7 +4,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ConfigError, InputError, issueInFile } from '../errors.ts';
 import { importModule } from '../executors/import-module.ts';
 import type { PipelineSpec } from '../graph/pipeline.ts';
