@@ -1,14 +1,20 @@
-import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, normalize, resolve } from 'node:path';
 import { PipelineError, serializeError } from '../errors.ts';
+import { createDefaultSpawner } from './default-spawner.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 import { killProcessGroup } from './process-group.ts';
-import { NodeSpawner, type Spawner } from './spawner.ts';
+import { SpawnError, type SpawnedProcess, type Spawner, type SymbolicLink } from './spawner.ts';
 
 export interface CommandExecutorOptions {
-  /** Starts processes. @default child_process, each in its own process group */
+  /** Starts processes, each in its own process group. @default createDefaultSpawner() */
   spawner?: Spawner;
+  /**
+   * The environment commands start from; a stage's `env` and the standard variables go on top.
+   * @default process.env as it is when the executor is created
+   */
+  env?: Readonly<Record<string, string>>;
   /** Time between SIGTERM and SIGKILL when a stage is ended. @default 5000 */
   killGraceMs?: number;
 }
@@ -21,32 +27,59 @@ export interface CommandExecutorOptions {
 export class CommandExecutor implements Executor {
   readonly #spawner: Spawner;
   readonly #killGraceMs: number;
+  readonly #baseEnv: Readonly<Record<string, string>>;
   readonly #running = new Set<number>();
 
   constructor(options: CommandExecutorOptions = {}) {
-    this.#spawner = options.spawner ?? new NodeSpawner();
+    this.#spawner = options.spawner ?? createDefaultSpawner();
     this.#killGraceMs = options.killGraceMs ?? 5000;
+    // One snapshot, not a copy of process.env per stage: that copy cost more than a spawn.
+    this.#baseEnv = options.env ?? ({ ...process.env } as Record<string, string>);
   }
 
   async execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
     const startedAt = Date.now();
     const spec = task.spec;
     if (spec.kind !== 'command') {
-      const error = new PipelineError('EXECUTOR_MISMATCH', `the command executor cannot run a ${spec.kind} stage`);
+      const error = new PipelineError(
+        'EXECUTOR_MISMATCH',
+        `the command executor cannot run a ${spec.kind} stage`,
+      );
       return { status: 'failed', error: serializeError(error), startedAt, endedAt: startedAt };
     }
     if (signal.aborted) {
-      return { status: 'failed', error: serializeError(signal.reason), startedAt, endedAt: startedAt };
+      return {
+        status: 'failed',
+        error: serializeError(signal.reason),
+        startedAt,
+        endedAt: startedAt,
+      };
     }
-    const layout = prepareStageDir(task);
+    const layout = stageLayout(task);
     const argv = spec.shell ? ['/bin/sh', '-c', spec.argv.join(' ')] : spec.argv;
-    const cwd = spec.cwd === undefined ? task.paths.workspaceRoot : resolve(task.paths.workspaceRoot, spec.cwd);
-    const env = { ...process.env, ...spec.env, ...standardEnv(task, layout) } as Record<string, string>;
-    let child: { pid: number; exited: Promise<{ exitCode: number | null; signal: string | null }> };
+    const cwd =
+      spec.cwd === undefined
+        ? task.paths.workspaceRoot
+        : resolve(task.paths.workspaceRoot, spec.cwd);
+    const standard = standardEnv(task, layout);
+    const env = spec.env ? { ...spec.env, ...standard } : standard;
+    let child: SpawnedProcess;
     try {
-      child = this.#spawner.spawn({ argv, cwd, env, logFile: layout.logFile });
+      child = await this.#spawner.spawn({
+        argv,
+        cwd,
+        env,
+        baseEnv: this.#baseEnv,
+        logFile: layout.logFile,
+        directories: layout.directories,
+        links: layout.links,
+      });
     } catch (error) {
-      const failure = new PipelineError('SPAWN_FAILED', `cannot start '${argv[0]}': ${(error as Error).message}`);
+      const message =
+        error instanceof SpawnError
+          ? error.message
+          : `cannot start '${argv[0]}': ${(error as Error).message}`;
+      const failure = new PipelineError('SPAWN_FAILED', message, { cause: error });
       return { status: 'failed', error: serializeError(failure), startedAt, endedAt: Date.now() };
     }
     this.#running.add(child.pid);
@@ -54,16 +87,26 @@ export class CommandExecutor implements Executor {
     const onAbort = () => {
       killing = killProcessGroup(child.pid, child.exited, this.#killGraceMs);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    // It may have been aborted while the process was starting.
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
     const exit = await child.exited;
     signal.removeEventListener('abort', onAbort);
     // The stage is over: whatever it left running in its group ends with it.
-    await (killing ?? killProcessGroup(child.pid, Promise.resolve(exit), this.#killGraceMs));
+    if (killing) await killing;
+    else if (!exit.groupEmpty)
+      await killProcessGroup(child.pid, Promise.resolve(exit), this.#killGraceMs);
     this.#running.delete(child.pid);
     const endedAt = Date.now();
     const exitCode = exit.exitCode ?? 128 + signalNumber(exit.signal);
     if (signal.aborted) {
-      return { status: 'failed', error: serializeError(signal.reason), exitCode, startedAt, endedAt };
+      return {
+        status: 'failed',
+        error: serializeError(signal.reason),
+        exitCode,
+        startedAt,
+        endedAt,
+      };
     }
     if (exitCode !== 0) {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exitCode}`;
@@ -71,7 +114,13 @@ export class CommandExecutor implements Executor {
       return { status: 'failed', error: serializeError(error), exitCode, startedAt, endedAt };
     }
     try {
-      return { status: 'succeeded', output: readResult(layout.resultFile), exitCode, startedAt, endedAt };
+      return {
+        status: 'succeeded',
+        output: readResult(layout.resultFile),
+        exitCode,
+        startedAt,
+        endedAt,
+      };
     } catch (error) {
       return { status: 'failed', error: serializeError(error), exitCode, startedAt, endedAt };
     }
@@ -97,29 +146,51 @@ interface StageLayout {
   outputRoot: string;
   logFile: string;
   resultFile: string;
+  inputsFile: string;
+  directories: string[];
+  links: SymbolicLink[];
 }
 
 /**
  * `{stage}/artifacts` is OUTPUT_ROOT; `{stage}/inputs` is INPUT_ROOT, holding one link per
  * upstream stage to that stage's artifacts, and `inputs.json` with upstream outputs if any.
+ * The directories and links are made by the spawner, just before it starts the command (the
+ * native one does it off this thread); `inputs.json` is written here.
  */
-function prepareStageDir(task: StageTask): StageLayout {
+function stageLayout(task: StageTask): StageLayout {
   const dir = task.paths.stageDir;
-  const inputRoot = join(dir, 'inputs');
-  const outputRoot = join(dir, 'artifacts');
-  mkdirSync(inputRoot, { recursive: true });
-  mkdirSync(outputRoot, { recursive: true });
+  // join() normalises each time; a normalised directory needs only its names appended.
+  const at =
+    normalize(dir) === dir && dir !== '/'
+      ? (name: string) => `${dir}/${name}`
+      : (name: string) => join(dir, name);
+  const inputRoot = at('inputs');
+  const outputRoot = at('artifacts');
+  const links: SymbolicLink[] = [];
   let hasValues = false;
-  for (const [upstream, value] of Object.entries(task.dependencyResults)) {
-    try {
-      symlinkSync(join(task.paths.runDir, upstream, 'artifacts'), join(inputRoot, upstream));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+  for (const upstream in task.dependencyResults) {
+    links.push({
+      target: join(task.paths.runDir, upstream, 'artifacts'),
+      path: join(inputRoot, upstream),
+    });
+    const value = task.dependencyResults[upstream];
     if (value !== undefined && value !== null) hasValues = true;
   }
-  if (hasValues) writeFileSync(join(dir, 'inputs.json'), JSON.stringify(task.dependencyResults));
-  return { inputRoot, outputRoot, logFile: join(dir, 'stage.log'), resultFile: join(dir, 'result.json') };
+  const inputsFile = at('inputs.json');
+  if (hasValues) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(inputsFile, JSON.stringify(task.dependencyResults));
+  }
+  return {
+    inputRoot,
+    outputRoot,
+    logFile: at('stage.log'),
+    resultFile: at('result.json'),
+    inputsFile,
+    // The stage's own directory first: its subdirectories are then made at the first try.
+    directories: [dir, inputRoot, outputRoot],
+    links,
+  };
 }
 
 function standardEnv(task: StageTask, layout: StageLayout): Record<string, string> {
@@ -133,12 +204,14 @@ function standardEnv(task: StageTask, layout: StageLayout): Record<string, strin
     GP_STAGE: task.stage,
     GP_ATTEMPT: String(task.attempt),
     GP_RESULT_FILE: layout.resultFile,
-    GP_INPUTS_FILE: join(task.paths.stageDir, 'inputs.json'),
+    GP_INPUTS_FILE: layout.inputsFile,
   };
 }
 
 /** The command's JSON result, or null when it wrote none. */
 function readResult(file: string): unknown {
+  // Most commands write none: asking costs less than the exception of a failed read.
+  if (!existsSync(file)) return null;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -148,7 +221,10 @@ function readResult(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new PipelineError('BAD_RESULT', `the result file ${file} is not JSON: ${(error as Error).message}`);
+    throw new PipelineError(
+      'BAD_RESULT',
+      `the result file ${file} is not JSON: ${(error as Error).message}`,
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProcessExit } from './spawner.ts';
 
@@ -5,6 +6,8 @@ import type { ProcessExit } from './spawner.ts';
  * Ends a process group: SIGTERM to all of it, then SIGKILL to whatever is left once the grace
  * period is over. Waits until the leader has exited and the group is empty (or was SIGKILLed).
  * Grandchildren that print nothing are members too; only a process that called setsid escapes.
+ * A group left with zombies only is over: they wait for init to reap them, which some inits
+ * (a container's first process) do late or never.
  */
 export async function killProcessGroup(
   pgid: number,
@@ -18,7 +21,7 @@ export async function killProcessGroup(
   const deadline = Date.now() + graceMs;
   let pause = 5;
   while (Date.now() < deadline) {
-    if (!signalGroup(pgid, 0)) {
+    if (!signalGroup(pgid, 0) || (pause > 5 && !hasLiveMembers(pgid))) {
       await leaderExited;
       return;
     }
@@ -38,4 +41,28 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
     if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw error;
   }
+}
+
+/** Whether a process of the group is alive, not a zombie. Reads /proc; true where there is none. */
+function hasLiveMembers(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    const first = entry.charCodeAt(0);
+    if (first < 48 || first > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue; // it has just gone
+    }
+    // After "pid (comm) ": state, ppid, pgrp.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
 }

@@ -1,17 +1,46 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, symlinkSync } from 'node:fs';
+import { constants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
 
 export interface SpawnRequest {
   argv: readonly string[];
   cwd: string;
+  /** The child's environment: exactly `baseEnv` overridden by these variables. */
   env: Readonly<Record<string, string>>;
+  /**
+   * Variables under `env`. Keep passing the same object: a spawner may encode it once and
+   * reuse it by identity (so it must not be changed once passed). @default none
+   */
+  baseEnv?: Readonly<Record<string, string>>;
   /** stdout and stderr are appended here. */
   logFile: string;
+  /** Created, with their parents, before the command starts. @default none */
+  directories?: readonly string[];
+  /** Symbolic links made after the directories; one whose path exists is left as it is. @default none */
+  links?: readonly SymbolicLink[];
+}
+
+export interface SymbolicLink {
+  /** What the link points to. */
+  target: string;
+  path: string;
 }
 
 export interface ProcessExit {
   exitCode: number | null;
   signal: string | null;
+  /**
+   * CPU time in user mode, µs, of the process and of every descendant it waited for (wait4's
+   * rusage). Only spawners that reap the process themselves report it.
+   */
+  userCpuUs?: number;
+  /** CPU time in the kernel, µs, counted as `userCpuUs` is. */
+  systemCpuUs?: number;
+  /** Peak resident set in KiB of the process, or of the largest descendant it waited for. */
+  maxRssKb?: number;
+  /** True when no process was left in its group once it had been reaped. */
+  groupEmpty?: boolean;
 }
 
 export interface SpawnedProcess {
@@ -20,34 +49,120 @@ export interface SpawnedProcess {
   exited: Promise<ProcessExit>;
 }
 
-/** Starts a command as the leader of a new process group. Throws when it cannot start. */
+/** What could not be done: start the program, enter its directory, open the log file, create a directory or a link. */
+export type SpawnStep = 'exec' | 'cwd' | 'log' | 'directory' | 'link';
+
+/** A command that could not start. `code` is the errno name, such as ENOENT or EACCES. */
+export class SpawnError extends Error {
+  readonly code: string;
+  readonly step: SpawnStep;
+  readonly program: string;
+  constructor(program: string, errno: number, step: SpawnStep, path: string) {
+    const [code, description] = describeErrno(errno);
+    const what = step === 'exec' ? '' : `${stepDescriptions[step]} '${path}': `;
+    super(`cannot start '${program}': ${what}${description} (${code})`);
+    this.name = 'SpawnError';
+    this.code = code;
+    this.step = step;
+    this.program = program;
+  }
+}
+
+const stepDescriptions: Record<SpawnStep, string> = {
+  exec: 'cannot execute',
+  cwd: 'cannot use the directory',
+  log: 'cannot open the log file',
+  directory: 'cannot create the directory',
+  link: 'cannot create the link',
+};
+
+/** Starts commands, each as the leader of a new process group. */
 export interface Spawner {
-  spawn(request: SpawnRequest): SpawnedProcess;
+  /** Resolves once the process runs; rejects with a SpawnError when it cannot start. */
+  spawn(request: SpawnRequest): Promise<SpawnedProcess>;
   close?(): Promise<void>;
 }
 
 /** Node's child_process, `detached` so that the child leads its own process group. */
 export class NodeSpawner implements Spawner {
-  spawn(request: SpawnRequest): SpawnedProcess {
-    const log = openSync(request.logFile, 'a');
+  async spawn(request: SpawnRequest): Promise<SpawnedProcess> {
+    const program = request.argv[0]!;
+    prepare(program, request);
+    let log: number;
     try {
-      const child = spawn(request.argv[0]!, request.argv.slice(1), {
+      log = openSync(request.logFile, 'a');
+    } catch (error) {
+      throw new SpawnError(program, errnoOf(error), 'log', request.logFile);
+    }
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(program, request.argv.slice(1), {
         cwd: request.cwd,
-        env: request.env,
+        env: request.baseEnv ? { ...request.baseEnv, ...request.env } : request.env,
         detached: true,
         stdio: ['ignore', log, log],
       });
-      const exited = new Promise<ProcessExit>((resolve) => {
-        // A failed start (ENOENT) ends as exit code 127, as a shell would report it.
-        child.once('error', () => resolve({ exitCode: 127, signal: null }));
-        child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
-      });
-      if (child.pid === undefined) {
-        throw new Error(`cannot start '${request.argv[0]}': not found or not executable`);
-      }
-      return { pid: child.pid, exited };
+    } catch (error) {
+      // libuv throws at once for some failures (ENOTDIR) and emits 'error' for others.
+      if (typeof (error as NodeJS.ErrnoException).errno !== 'number') throw error;
+      throw startFailure(program, request.cwd, error);
     } finally {
       closeSync(log);
     }
+    const pid = child.pid;
+    if (pid === undefined) {
+      const error = await new Promise((resolve) => child.once('error', resolve));
+      throw startFailure(program, request.cwd, error);
+    }
+    const exited = new Promise<ProcessExit>((resolve) => {
+      child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    });
+    return { pid, exited };
   }
+}
+
+/** Makes the request's directories and links, as the native helper does. */
+function prepare(program: string, request: SpawnRequest): void {
+  for (const directory of request.directories ?? []) {
+    try {
+      mkdirSync(directory, { recursive: true });
+    } catch (error) {
+      throw new SpawnError(program, errnoOf(error), 'directory', directory);
+    }
+  }
+  for (const link of request.links ?? []) {
+    try {
+      symlinkSync(link.target, link.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new SpawnError(program, errnoOf(error), 'link', link.path);
+      }
+    }
+  }
+}
+
+/** libuv says ENOENT for a missing directory as for a missing program: tell them apart. */
+function startFailure(program: string, cwd: string, error: unknown): SpawnError {
+  try {
+    if (!statSync(cwd).isDirectory())
+      return new SpawnError(program, constants.errno.ENOTDIR, 'cwd', cwd);
+  } catch (statError) {
+    return new SpawnError(program, errnoOf(statError), 'cwd', cwd);
+  }
+  return new SpawnError(program, errnoOf(error), 'exec', program);
+}
+
+function errnoOf(error: unknown): number {
+  const errno = (error as NodeJS.ErrnoException).errno;
+  return typeof errno === 'number' ? errno : -5; // EIO: no better guess
+}
+
+let errnoNames: Map<number, [string, string]> | undefined;
+
+/** [name, description] of an errno, negative (libuv's sign) or positive. */
+function describeErrno(errno: number): [string, string] {
+  errnoNames ??= getSystemErrorMap();
+  return (
+    errnoNames.get(-Math.abs(errno)) ?? [`E${Math.abs(errno)}`, `system error ${Math.abs(errno)}`]
+  );
 }

@@ -1,0 +1,249 @@
+// CommandExecutor with real processes, through both spawners: process groups, the stage
+// layout and its environment, result files and failures.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { StageTimeoutError } from '../src/errors.ts';
+import { CommandExecutor } from '../src/executors/command.ts';
+import type { StageTask } from '../src/executors/executor.ts';
+import { NativeSpawner, nativeHelperPath } from '../src/executors/native-spawner.ts';
+import { NodeSpawner, type Spawner } from '../src/executors/spawner.ts';
+import type { TaskSpec } from '../src/graph/pipeline.ts';
+
+if (!existsSync(nativeHelperPath)) {
+  spawnSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-native.js')], {
+    stdio: 'ignore',
+  });
+}
+const nativeBuilt = existsSync(nativeHelperPath);
+const nativeSkip =
+  nativeBuilt || process.env.CI === 'true' ? false : 'the native helper cannot be built here';
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Gone: no such process, or a zombie waiting for its new parent to reap it. */
+function isGone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const implementations: [string, () => Spawner, false | string][] = [
+  ['NodeSpawner', () => new NodeSpawner(), false],
+  ['NativeSpawner', () => new NativeSpawner(), nativeSkip],
+];
+
+for (const [name, createSpawner, skip] of implementations) {
+  describe(`CommandExecutor on ${name}`, { skip }, () => {
+    let workspace: string;
+    let executor: CommandExecutor;
+    let stages = 0;
+    const never = new AbortController().signal;
+
+    before(() => {
+      assert.ok(name !== 'NativeSpawner' || nativeBuilt, `${nativeHelperPath} could not be built`);
+      workspace = realpathSync(mkdtempSync(join(tmpdir(), 'gp-command-')));
+      executor = new CommandExecutor({
+        spawner: createSpawner(),
+        killGraceMs: 200,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', FROM_BASE: 'base', OVERRIDDEN: 'base' },
+      });
+    });
+    after(async () => {
+      await executor?.close();
+      if (workspace) rmSync(workspace, { recursive: true, force: true });
+    });
+
+    function task(
+      spec: Partial<Extract<TaskSpec, { kind: 'command' }>>,
+      more: Partial<StageTask> = {},
+    ): StageTask {
+      const stage = `stage${++stages}`;
+      const runDir = join(workspace, '.gpipe', 'runs', 'run1');
+      return {
+        runId: 'run1',
+        pipelineName: 'demo',
+        stage,
+        attempt: 1,
+        spec: { kind: 'command', argv: ['true'], shell: false, ...spec },
+        inputs: {},
+        dependencyResults: {},
+        cpus: 1,
+        paths: { workspaceRoot: workspace, runDir, stageDir: join(runDir, stage) },
+        ...more,
+      };
+    }
+
+    test('a timeout ends the whole process group, a silent grandchild included', async () => {
+      const pidFile = join(workspace, 'grandchild.pid');
+      const command = `sleep 30 & echo $! > '${pidFile}'; wait`;
+      const controller = new AbortController();
+      const running = executor.execute(task({ argv: ['sh', '-c', command] }), controller.signal);
+      await waitFor(() => readPid(pidFile) !== undefined, 'the grandchild to start');
+      const grandchild = readPid(pidFile)!;
+      assert.equal(isGone(grandchild), false);
+      controller.abort(new StageTimeoutError('stage', 100));
+      const result = await running;
+      assert.equal(result.status, 'failed');
+      assert.equal(result.error?.code, 'TIMEOUT');
+      await waitFor(() => isGone(grandchild), `grandchild ${grandchild} to be gone`);
+    });
+
+    test('a grandchild that ignores SIGTERM is SIGKILLed after the grace period', async () => {
+      const pidFile = join(workspace, 'stubborn.pid');
+      const stubborn = `trap '' TERM; echo $$ > '${pidFile}'; while :; do sleep 1; done`;
+      const command = `sh -c "${stubborn}" & wait`;
+      const controller = new AbortController();
+      const running = executor.execute(task({ argv: ['sh', '-c', command] }), controller.signal);
+      await waitFor(() => readPid(pidFile) !== undefined, 'the grandchild to start');
+      const grandchild = readPid(pidFile)!;
+      controller.abort(new StageTimeoutError('stage', 100));
+      const result = await running;
+      assert.equal(result.error?.code, 'TIMEOUT');
+      // The executor only returns once the group is empty; SIGTERM alone would have left it.
+      await waitFor(() => isGone(grandchild), `grandchild ${grandchild} to be gone`, 2000);
+    });
+
+    test('the standard variables are absolute and right, over the base environment and the stage env', async () => {
+      const upstreamTask = task({});
+      assert.equal((await executor.execute(upstreamTask, never)).status, 'succeeded');
+      const t = task(
+        {
+          argv: ['sh', '-c', 'env > "$OUTPUT_ROOT/env.txt"'],
+          env: { OVERRIDDEN: 'stage', PIPELINE_ID: 'not this' },
+        },
+        { dependencyResults: { [upstreamTask.stage]: null } },
+      );
+      const result = await executor.execute(t, never);
+      assert.equal(result.status, 'succeeded', JSON.stringify(result.error));
+      const env = Object.fromEntries(
+        readFileSync(join(t.paths.stageDir, 'artifacts', 'env.txt'), 'utf8')
+          .trimEnd()
+          .split('\n')
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      );
+      assert.equal(env.PIPELINE_ID, 'demo');
+      assert.equal(env.OPERATOR_ID, t.stage);
+      assert.equal(env.INPUT_ROOT, join(t.paths.stageDir, 'inputs'));
+      assert.equal(env.OUTPUT_ROOT, join(t.paths.stageDir, 'artifacts'));
+      assert.equal(env.WORKSPACE_ROOT, workspace);
+      assert.equal(env.GP_RESULT_FILE, join(t.paths.stageDir, 'result.json'));
+      for (const key of ['INPUT_ROOT', 'OUTPUT_ROOT', 'WORKSPACE_ROOT', 'GP_RESULT_FILE']) {
+        assert.ok(isAbsolute(env[key]!), `${key}=${env[key]}`);
+      }
+      assert.ok(statSync(env.INPUT_ROOT!).isDirectory());
+      assert.equal(
+        readlinkSync(join(env.INPUT_ROOT!, upstreamTask.stage)),
+        join(upstreamTask.paths.stageDir, 'artifacts'),
+      );
+      assert.equal(env.FROM_BASE, 'base');
+      assert.equal(env.OVERRIDDEN, 'stage');
+      assert.equal(env.PWD ?? workspace, workspace);
+    });
+
+    test('the JSON in GP_RESULT_FILE becomes the output; no file means null', async () => {
+      const writes = await executor.execute(
+        task({ argv: ['sh', '-c', 'echo \'{"count": 3, "names": ["a"]}\' > "$GP_RESULT_FILE"'] }),
+        never,
+      );
+      assert.equal(writes.status, 'succeeded');
+      assert.deepEqual(writes.output, { count: 3, names: ['a'] });
+      assert.equal(writes.exitCode, 0);
+      const silent = await executor.execute(task({}), never);
+      assert.equal(silent.status, 'succeeded');
+      assert.equal(silent.output, null);
+    });
+
+    test('a result file that is not JSON fails the stage, naming the file', async () => {
+      const t = task({ argv: ['sh', '-c', 'echo "{not json" > "$GP_RESULT_FILE"'] });
+      const result = await executor.execute(t, never);
+      assert.equal(result.status, 'failed');
+      assert.equal(result.error?.code, 'BAD_RESULT');
+      assert.match(result.error!.message, /result\.json is not JSON/);
+      assert.ok(result.error!.message.includes(join(t.paths.stageDir, 'result.json')));
+    });
+
+    test('a non-zero exit fails with EXIT_CODE and the end of the log', async () => {
+      const result = await executor.execute(
+        task({ argv: ['sh', '-c', 'echo starting; echo "boom: disk full" >&2; exit 3'] }),
+        never,
+      );
+      assert.equal(result.status, 'failed');
+      assert.equal(result.exitCode, 3);
+      assert.equal(result.error?.code, 'EXIT_CODE');
+      assert.equal(
+        result.error?.message,
+        'command exited with code 3; last output:\nstarting\nboom: disk full',
+      );
+    });
+
+    test('a command killed by a signal fails with 128 + the signal number', async () => {
+      const result = await executor.execute(task({ argv: ['sh', '-c', 'kill -KILL $$'] }), never);
+      assert.equal(result.exitCode, 137);
+      assert.equal(result.error?.code, 'EXIT_CODE');
+      assert.match(result.error!.message, /^command was killed by SIGKILL/);
+    });
+
+    test('a shell string runs only with shell: true', async () => {
+      const line = 'echo hello > "$OUTPUT_ROOT/greeting"';
+      const asArgv = task({ argv: [line], shell: false });
+      const refused = await executor.execute(asArgv, never);
+      assert.equal(refused.status, 'failed');
+      assert.equal(refused.error?.code, 'SPAWN_FAILED');
+      assert.equal(existsSync(join(asArgv.paths.stageDir, 'artifacts', 'greeting')), false);
+      const asShell = task({ argv: [line], shell: true });
+      assert.equal((await executor.execute(asShell, never)).status, 'succeeded');
+      assert.equal(
+        readFileSync(join(asShell.paths.stageDir, 'artifacts', 'greeting'), 'utf8'),
+        'hello\n',
+      );
+    });
+
+    test('a program that does not exist fails with SPAWN_FAILED, naming it', async () => {
+      const result = await executor.execute(
+        task({ argv: ['gp-no-such-program', '--flag'] }),
+        never,
+      );
+      assert.equal(result.status, 'failed');
+      assert.equal(result.error?.code, 'SPAWN_FAILED');
+      assert.equal(
+        result.error?.message,
+        "cannot start 'gp-no-such-program': no such file or directory (ENOENT)",
+      );
+    });
+
+    test('stdout and stderr go to stage.log in the stage directory', async () => {
+      const t = task({ argv: ['sh', '-c', 'echo to-out; echo to-err >&2'] });
+      assert.equal((await executor.execute(t, never)).status, 'succeeded');
+      assert.equal(readFileSync(join(t.paths.stageDir, 'stage.log'), 'utf8'), 'to-out\nto-err\n');
+    });
+  });
+}
