@@ -148,6 +148,21 @@ describe('gpipe run: exit codes', () => {
     assert.equal(code, 4);
     assert.match(stdout, /^ {2}✗ nap \(timeout\): stage 'nap' timed out after 300 ms$/m);
   });
+
+  test('5 when a command cannot start: its program is not installed', async () => {
+    const yaml = [
+      'pipeline:',
+      '  name: missing_tool',
+      '  modules:',
+      '    - { name: convert, command: [gp-no-such-converter, in.raw] }',
+    ].join('\n');
+    const { code, stdout } = await gpipe(['run', 'p.yaml'], dir({ 'p.yaml': yaml }));
+    assert.equal(code, 5);
+    assert.match(
+      stdout,
+      /cannot start 'gp-no-such-converter': no such file or directory \(ENOENT\)/,
+    );
+  });
 });
 
 describe('gpipe run: output on a pipe', () => {

@@ -217,7 +217,7 @@ for (const [name, createSpawner, skip] of implementations) {
       const asArgv = task({ argv: [line], shell: false });
       const refused = await executor.execute(asArgv, never);
       assert.equal(refused.status, 'failed');
-      assert.equal(refused.error?.code, 'SPAWN_FAILED');
+      assert.equal(refused.error?.code, 'ENV_SPAWN_FAILED');
       assert.equal(existsSync(join(asArgv.paths.stageDir, 'artifacts', 'greeting')), false);
       const asShell = task({ argv: [line], shell: true });
       assert.equal((await executor.execute(asShell, never)).status, 'succeeded');
@@ -227,13 +227,13 @@ for (const [name, createSpawner, skip] of implementations) {
       );
     });
 
-    test('a program that does not exist fails with SPAWN_FAILED, naming it', async () => {
+    test('a program that does not exist fails with ENV_SPAWN_FAILED, naming it', async () => {
       const result = await executor.execute(
         task({ argv: ['gp-no-such-program', '--flag'] }),
         never,
       );
       assert.equal(result.status, 'failed');
-      assert.equal(result.error?.code, 'SPAWN_FAILED');
+      assert.equal(result.error?.code, 'ENV_SPAWN_FAILED');
       assert.equal(
         result.error?.message,
         "cannot start 'gp-no-such-program': no such file or directory (ENOENT)",

@@ -79,7 +79,7 @@ export class CommandExecutor implements Executor {
         error instanceof SpawnError
           ? error.message
           : `cannot start '${argv[0]}': ${(error as Error).message}`;
-      const failure = new PipelineError('SPAWN_FAILED', message, { cause: error });
+      const failure = new PipelineError('ENV_SPAWN_FAILED', message, { cause: error });
       return { status: 'failed', error: serializeError(failure), startedAt, endedAt: Date.now() };
     }
     this.#running.add(child.pid);
