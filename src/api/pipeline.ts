@@ -28,15 +28,26 @@ export function pipeline(
   stages: readonly Stage[],
   options: PipelineOptions = {},
 ): Pipeline {
+  // Upstream first, iteratively: a 100,000-stage chain must not exhaust the call stack.
   const specs: StageSpec[] = [];
   const seen = new Set<Stage>();
-  const visit = (stage: Stage) => {
-    if (seen.has(stage)) return;
-    seen.add(stage);
-    for (const upstream of stage.upstream) visit(upstream);
-    specs.push(stage.spec, ...stage.companions);
-  };
-  for (const stage of stages) visit(stage);
+  const stack: { stage: Stage; expanded: boolean }[] = [...stages]
+    .reverse()
+    .map((stage) => ({ stage, expanded: false }));
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if (top.expanded) {
+      specs.push(top.stage.spec, ...top.stage.companions);
+      continue;
+    }
+    if (seen.has(top.stage)) continue;
+    seen.add(top.stage);
+    stack.push({ stage: top.stage, expanded: true });
+    for (let k = top.stage.upstream.length - 1; k >= 0; k--) {
+      const upstream = top.stage.upstream[k]!;
+      if (!seen.has(upstream)) stack.push({ stage: upstream, expanded: false });
+    }
+  }
   const spec: PipelineSpec = {
     name,
     stages: specs,

@@ -71,3 +71,12 @@ test('durations are accepted as seconds or strings and bad ones are refused', ()
     /timeout must be seconds or a duration/,
   );
 });
+
+test('a 100,000-stage chain builds without exhausting the stack, upstream first', () => {
+  let last = stage('c0', () => 0);
+  for (let i = 1; i < 100_000; i++) last = stage(`c${i}`, { after: [last] }, () => i);
+  const names = pipeline('long', [last]).spec.stages.map((s) => s.name);
+  assert.equal(names.length, 100_000);
+  assert.equal(names[0], 'c0');
+  assert.equal(names.at(-1), 'c99999');
+});
