@@ -1,7 +1,6 @@
 // CommandExecutor with real processes, through both spawners: process groups, the stage
 // layout and its environment, result files and failures.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdtempSync,
@@ -20,32 +19,7 @@ import type { StageTask } from '../src/executors/executor.ts';
 import { NativeSpawner, nativeHelperPath } from '../src/executors/native-spawner.ts';
 import { NodeSpawner, type Spawner } from '../src/executors/spawner.ts';
 import type { TaskSpec } from '../src/graph/pipeline.ts';
-
-if (!existsSync(nativeHelperPath)) {
-  spawnSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-native.js')], {
-    stdio: 'ignore',
-  });
-}
-const nativeBuilt = existsSync(nativeHelperPath);
-const nativeSkip =
-  nativeBuilt || process.env.CI === 'true' ? false : 'the native helper cannot be built here';
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Gone: no such process, or a zombie waiting for its new parent to reap it. */
-function isGone(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-  } catch {
-    return true;
-  }
-}
+import { isGone, nativeBuilt, nativeSkip, waitFor } from './fixtures/processes.ts';
 
 function readPid(file: string): number | undefined {
   try {

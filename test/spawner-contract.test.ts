@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
-  existsSync,
   lstatSync,
   mkdtempSync,
   readdirSync,
@@ -19,40 +18,9 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { NativeSpawner, nativeHelperPath } from '../src/executors/native-spawner.ts';
 import { NodeSpawner, type Spawner, type SpawnRequest } from '../src/executors/spawner.ts';
+import { isGone, nativeBuilt, nativeSkip, waitFor } from './fixtures/processes.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
-
-/** Builds the helper when it is missing; false when it cannot be built. */
-function nativeHelperBuilt(): boolean {
-  if (!existsSync(nativeHelperPath)) {
-    spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build-native.js')], {
-      stdio: 'ignore',
-    });
-  }
-  return existsSync(nativeHelperPath);
-}
-
-const nativeBuilt = nativeHelperBuilt();
-/** In CI a missing helper fails the native suite; elsewhere it is skipped. */
-const nativeSkip =
-  nativeBuilt || process.env.CI === 'true' ? false : 'the native helper cannot be built here';
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Gone: no such process, or a zombie that only its (new) parent has to reap. */
-function isGone(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-  } catch {
-    return true;
-  }
-}
 
 const implementations: [string, () => Spawner, false | string][] = [
   ['NodeSpawner', () => new NodeSpawner(), false],

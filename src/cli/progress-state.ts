@@ -1,5 +1,5 @@
 import type { SerializedError } from '../errors.ts';
-import type { RunStatus, StageStatus } from '../graph/pipeline.ts';
+import { isTerminalStatus, type RunStatus, type StageStatus } from '../graph/pipeline.ts';
 import type { RunEvent } from '../scheduler/events.ts';
 
 /** What the progress views know of one stage, built from the run's events. */
@@ -18,19 +18,6 @@ export interface StageProgress {
   fallback?: string;
   exitCode?: number;
   error?: SerializedError;
-}
-
-const terminalStatuses: ReadonlySet<StageStatus> = new Set([
-  'succeeded',
-  'failed',
-  'skipped',
-  'upstream_failed',
-  'cancelled',
-  'cached',
-]);
-
-export function isTerminal(status: StageStatus): boolean {
-  return terminalStatuses.has(status);
 }
 
 /**
@@ -99,7 +86,7 @@ export class ProgressState {
       }
       case 'stage_finished': {
         const stage = this.#stage(event.stage);
-        if (!isTerminal(stage.status)) this.#finished.push(stage);
+        if (!isTerminalStatus(stage.status)) this.#finished.push(stage);
         this.#setStatus(stage, event.status);
         stage.attempt = event.attempt;
         stage.endedAt = event.ts;

@@ -15,6 +15,11 @@ export const stageStatuses = [
 ] as const;
 export type StageStatus = (typeof stageStatuses)[number];
 
+/** Every status but `pending` and `running`: the stage will not change again in this run. */
+export function isTerminalStatus(status: StageStatus): boolean {
+  return status !== 'pending' && status !== 'running';
+}
+
 export const runStatuses = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof runStatuses)[number];
 
