@@ -2,8 +2,8 @@
  * The benchmark suite: `npm run bench` (node --import tsx bench/run.ts).
  *
  *   --runs N        fresh processes per case; the table shows medians (default 3)
- *   --warm N        further executions in the same process, for the "warm ms" column (default 10;
- *                   at most 4 on layered-10k, 1 on layered-100k, none for dask there)
+ *   --warm N        further executions in the same process, for the "warm ms" column (default 20,
+ *                   the median of the later half is shown; at most 6 on layered-10k, 1 on layered-100k, none for dask there)
  *   --only TEXT     only cases whose id (`A/ours/layered-10k`, `B/ninja/chain-1k`…) contains TEXT
  *   --quick         skip layered-100k
  *   --budget S      a case stops repeating once its runs took S seconds in all (default 20; it
@@ -63,7 +63,7 @@ interface Case {
 const loadAtStart = loadavg();
 const args = parseCaseArgs();
 const runs = Number(args.get('runs') ?? 3);
-const warm = Number(args.get('warm') ?? 10);
+const warm = Number(args.get('warm') ?? 20);
 const only = args.get('only');
 const quick = args.has('quick');
 const budgetMs = Number(args.get('budget') ?? 20) * 1000;
@@ -278,7 +278,7 @@ function machineInfo(): string {
 }
 
 const notes = [
-  `Each run of each case is a fresh child process (${runs} run${runs === 1 ? '' : 's'}; medians shown). "wall ms" is that process's first execution (cold: JIT not warmed up); "warm ms" is the median of ${warm} more execution${warm === 1 ? '' : 's'} in the same process (at most 4 on layered-10k, 1 on layered-100k; none for dask there).`,
+  `Each run of each case is a fresh child process (${runs} run${runs === 1 ? '' : 's'}; medians shown). "wall ms" is that process's first execution (cold: JIT not warmed up); "warm ms" is the median of the later half of ${warm} more execution${warm === 1 ? '' : 's'} in the same process, once the JIT has warmed up (at most 6 on layered-10k, 1 on layered-100k; none for dask there).`,
   'A (in-process no-op stages): only the execution is timed, not the DAG generation nor the building of the PipelineSpec / dask graph; the "ours + construction" row times stage() objects + pipeline() + run() together. ours and the bare loop load the same modules, so "+ over start" (peak RSS growth past the runtime\'s own footprint) compares what the DAG costs each.',
   "B (command stages running `true`, parallelism 2): ours is timed from createExecutors to the end of runPipeline (stage directories, logs, processes). make and ninja are timed from spawn to exit, startup and parsing included, under /usr/bin/time for their peak RSS; their first run also checks that every stage ran exactly once. ninja runs each command through /bin/sh; make execs `true` directly. Ours' RSS is the orchestrator process only (a spawn helper process is not counted).",
   "Ours' command workspace (a directory per stage with inputs/ and artifacts/, a symlink per dependency, a log file) is in the temporary directory, on this machine's ext4 disk, where one mkdir costs about 0.5 ms and one symlink 0.3 ms (20 µs and 5 µs on tmpfs): the \"workspace on tmpfs\" row (TMPDIR=/dev/shm) separates that cost from the engine's and the spawner's. make and ninja run in the same temporary directory on disk and write nothing there but ninja's log.",
