@@ -5,9 +5,6 @@ import { loadPipeline } from '../src/config/load-pipeline.ts';
 import { issuesOf, writePipeline } from './fixtures/config/temp-pipeline.ts';
 
 const header = ['pipeline:', '  name: p', '  modules:'];
-const _moduleKeys =
-  'allowed keys: name, path, script, command, shell, cwd, env, depends_on, resources, timeout, retry, fallback, version';
-const durationMessage = 'a positive number of seconds or a duration like "90s", "5m" or "1h30m"';
 
 test('graph problems point at the entry that causes them: cycle as a path, unknown, self, duplicate, cpus', async () => {
   assert.deepStrictEqual(
