@@ -5,6 +5,7 @@ import { loadPipeline } from '../src/config/load-pipeline.ts';
 import { issuesOf, writePipeline } from './fixtures/config/temp-pipeline.ts';
 
 const header = ['pipeline:', '  name: p', '  modules:'];
+const durationMessage = 'a positive number of seconds or a duration like "90s", "5m" or "1h30m"';
 
 test('graph problems point at the entry that causes them: cycle as a path, unknown, self, duplicate, cpus', async () => {
   assert.deepStrictEqual(
