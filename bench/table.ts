@@ -2,7 +2,7 @@
  * Turns the measured runs into the results table (Markdown, printed as is), checks the issue's
  * targets against it, and reports the 10k → 100k scaling of ours.
  */
-import { median } from './case-io.ts';
+import { type CaseResult, median } from './case-io.ts';
 
 export type Group = 'A' | 'B';
 
@@ -23,15 +23,8 @@ export interface Row {
   message?: string;
 }
 
-export interface Measured {
-  stages: number;
-  wallMs: number;
-  warmMs?: number;
-  maxRssKb: number;
-  startRssKb?: number;
-  verified: boolean;
-  note?: string;
-}
+/** What one run of a case reported. */
+export type Measured = CaseResult;
 
 export function summarise(base: Omit<Row, 'runs'>, runs: readonly Measured[], error?: string): Row {
   const row: Row = { ...base, runs: runs.length };
