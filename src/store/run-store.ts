@@ -1,0 +1,153 @@
+/**
+ * The run store port (SPEC C1, DESIGN invariant 4): where runs, attempts, events and cache
+ * entries live. SQLite is the embedded default; PostgreSQL comes later. Every adapter passes
+ * the contract suite in test/store-contract.ts.
+ *
+ * Writes arrive in batches through `append`, one transaction each, in call order: a batch is
+ * durable (or rejected whole) when its promise resolves. That is what lets the engine group
+ * commits and still announce a stage's success only once it is on disk.
+ */
+import type { RunStatus, StageStatus } from '../graph/pipeline.ts';
+
+export interface RunRecord {
+  runId: string;
+  /** The pipeline's name. */
+  pipeline: string;
+  /** The absolute path of the file the pipeline was loaded from, when there is one. */
+  source?: string;
+  /** `running` until the run ends; a crashed run stays `running` with a dead `pid`. */
+  status: RunStatus;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  endedAt?: number;
+  host: string;
+  /** The orchestrator's process id (the latest one, after a resume). */
+  pid: number;
+  runDir: string;
+  /** Every stage of the run, in declaration order. */
+  stages: readonly string[];
+  /** How the run was started (selection, flags): what `resume` needs to go on with it. */
+  options?: Readonly<Record<string, unknown>>;
+}
+
+/** One try of one stage; cache hits and reused outputs are attempts too (status `cached`). */
+export interface AttemptRecord {
+  runId: string;
+  stage: string;
+  /** 1 for the first try; numbering goes on across resumes. */
+  attempt: number;
+  status: StageStatus;
+  startedAt: number;
+  endedAt?: number;
+  exitCode?: number;
+  errorCode?: string;
+  errorMessage?: string;
+  host: string;
+  pid: number;
+  /** inline, module, command, cache … */
+  executor: string;
+  /** Deterministic: `{runId}:{stage}:{attempt}`. */
+  taskId: string;
+  /** The fallback stage that ran in this stage's place. */
+  fallback?: string;
+  /** The output as JSON text (FileRefs inside carry their own hashes). */
+  outputJson?: string;
+  /** `sha256:…` of `outputJson`. */
+  outputHash?: string;
+  /** `sha256:…` over the upstream output hashes this attempt consumed. */
+  inputHash?: string;
+  cacheKey?: string;
+  /** The run whose output this attempt reused (a cache hit, `--from`, `--stage`). */
+  reusedFrom?: string;
+}
+
+export type EventType =
+  | 'run_started'
+  | 'stage_started'
+  | 'stage_retrying'
+  | 'stage_fallback'
+  | 'stage_finished'
+  | 'run_finished';
+
+export interface EventRecord {
+  /** Monotonic across the whole store: the order things happened in. */
+  seq: number;
+  runId: string;
+  ts: number;
+  type: EventType;
+  stage?: string;
+  attempt?: number;
+  /** Everything else the event said (status, exit code, error …), as a JSON object. */
+  data?: Readonly<Record<string, unknown>>;
+}
+
+/** What a stage's cache key is made of: each part is a short string (a hash or a value). */
+export interface CacheKeyParts {
+  stage: string;
+  version?: string;
+  /** What the code is and its hash: `function sha256:…`, `file stages.ts sha256:…`. */
+  code?: string;
+  params?: string;
+  command?: string;
+  env?: string;
+  /** Upstream stage → its output hash. */
+  upstream: Readonly<Record<string, string>>;
+}
+
+export interface CacheEntry {
+  key: string;
+  pipeline: string;
+  stage: string;
+  /** The run and attempt that produced the output. */
+  runId: string;
+  attempt: number;
+  outputJson: string;
+  outputHash: string;
+  parts: CacheKeyParts;
+  createdAt: number;
+  lastUsedAt: number;
+}
+
+export type StoreWrite =
+  /** Inserts the run, or replaces it whole (a resume takes it over with a new pid). */
+  | { kind: 'run'; run: RunRecord }
+  | { kind: 'run_status'; runId: string; status: RunStatus; endedAt?: number }
+  | { kind: 'event'; event: Omit<EventRecord, 'seq'> }
+  /** Inserts the attempt, or replaces the one with the same run, stage and attempt. */
+  | { kind: 'attempt'; attempt: AttemptRecord }
+  /** Inserts the entry, or replaces the one with the same key. */
+  | { kind: 'cache_put'; entry: CacheEntry }
+  | { kind: 'cache_used'; key: string; at: number };
+
+export interface RunFilter {
+  pipeline?: string;
+  /** Newest first. @default 50 */
+  limit?: number;
+}
+
+export interface RunStore {
+  /** Commits the writes as one transaction, after every batch appended before it. */
+  append(writes: readonly StoreWrite[]): Promise<void>;
+
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  /** Newest first (by start time, then id). */
+  listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+  /** The run's events in sequence order, after `afterSeq`. */
+  events(runId: string, afterSeq?: number): Promise<EventRecord[]>;
+  /** The run's attempts (of one stage, when given), ordered by stage name, then attempt. */
+  attempts(runId: string, stage?: string): Promise<AttemptRecord[]>;
+  /** The newest `succeeded` or `cached` attempt of a stage in any run of the pipeline. */
+  latestSuccess(pipeline: string, stage: string): Promise<AttemptRecord | undefined>;
+
+  cacheGet(key: string): Promise<CacheEntry | undefined>;
+  /** The newest cache entry of a stage: what `explain` compares against. */
+  cacheLatest(pipeline: string, stage: string): Promise<CacheEntry | undefined>;
+  /** Every cache key stored for the pipeline: a run checks this set before reading an entry. */
+  cacheKeys(pipeline: string): Promise<Set<string>>;
+  /** Removes entries: all, or those of one pipeline; returns how many went. */
+  cacheClear(pipeline?: string): Promise<number>;
+  /** Removes entries last used before `before` (epoch ms); returns how many went. */
+  cacheGc(before: number): Promise<number>;
+
+  close(): Promise<void>;
+}
