@@ -22,6 +22,7 @@ export {
   type StageOptions,
   stage,
 } from './api/stage.ts';
+export { type FileRef, fileRef, isFileRef } from './artifacts/file-ref.ts';
 export {
   ConfigError,
   type ConfigIssue,

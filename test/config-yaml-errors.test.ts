@@ -5,7 +5,7 @@ import { failureOf, issuesOf } from './fixtures/config/temp-pipeline.ts';
 
 const header = ['pipeline:', '  name: p', '  modules:'];
 const moduleKeys =
-  'allowed keys: name, path, script, command, shell, cwd, env, depends_on, resources, timeout, retry, fallback, version';
+  'allowed keys: name, path, script, command, shell, cwd, env, depends_on, resources, timeout, retry, fallback, version, params';
 const durationMessage = 'a positive number of seconds or a duration like "90s", "5m" or "1h30m"';
 
 test('a YAML syntax error stops loading, reported with its line and column', async () => {
@@ -187,6 +187,36 @@ test('module keys: wrong types, bad durations, unknown keys, each naming its mod
         column: 16,
       },
       { message: "unknown key 'frobnicate'", stage: 'b', line: 13, column: 7, hint: moduleKeys },
+    ],
+  );
+});
+
+test('params must be a mapping of JSON values, each problem at its place', async () => {
+  assert.deepStrictEqual(
+    await issuesOf([
+      ...header,
+      '    - name: a',
+      '      command: [true]',
+      '      params: [1, 2]',
+      '    - name: b',
+      '      command: [true]',
+      '      params:',
+      '        n: 3',
+      '        grid: {lr: [0.1, .inf]}',
+      '    - name: c',
+      '      command: [true]',
+      '      params: 3',
+    ]),
+    [
+      { message: 'params must be a mapping, got a list', stage: 'a', line: 6, column: 15 },
+      {
+        message:
+          'params.grid.lr[1] must be JSON data (a string, a finite number, true/false, null, a list or a plain object), got Infinity',
+        stage: 'b',
+        line: 11,
+        column: 26,
+      },
+      { message: 'params must be a mapping, got 3', stage: 'c', line: 14, column: 15 },
     ],
   );
 });

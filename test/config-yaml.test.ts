@@ -263,6 +263,7 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
     'env',
     'fallback',
     'name',
+    'params',
     'path',
     'resources',
     'retry',
@@ -271,4 +272,37 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
     'timeout',
     'version',
   ]);
+  assert.deepStrictEqual(module.properties.params, {
+    type: 'object',
+    propertyNames: { type: 'string' },
+    additionalProperties: {},
+    description:
+      'JSON values the module runs with, part of its identity: context.params, or $GP_PARAMS (JSON) for a command.',
+  });
+});
+
+test('params: any JSON values, nested, reach the stage spec as a frozen copy', async () => {
+  const spec = await loadLines([
+    'pipeline:',
+    '  name: params',
+    '  modules:',
+    '    - name: train',
+    '      command: [true]',
+    '      params:',
+    '        epochs: 3',
+    '        lr: 0.01',
+    '        tags: [a, b]',
+    '        grid: {depth: [2, 4], dropout: null, early_stop: true}',
+    '    - {name: plain, command: [true]}',
+  ]);
+  const [train, plain] = spec.stages;
+  assert.deepStrictEqual(train?.params, {
+    epochs: 3,
+    lr: 0.01,
+    tags: ['a', 'b'],
+    grid: { depth: [2, 4], dropout: null, early_stop: true },
+  });
+  assert.ok(Object.isFrozen(train?.params) && Object.isFrozen(train?.params?.grid));
+  assert.equal(plain?.params, undefined);
+  assert.equal('params' in (plain ?? {}), false);
 });

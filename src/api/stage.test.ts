@@ -80,3 +80,62 @@ test('a 100,000-stage chain builds without exhausting the stack, upstream first'
   assert.equal(names[0], 'c0');
   assert.equal(names.at(-1), 'c99999');
 });
+
+test('params reach the spec as a frozen copy, and the function as context.params', async () => {
+  const given = { n: 3, grid: { lr: [0.1, 0.01] } };
+  const seen: unknown[] = [];
+  const train = stage('train', { params: given }, (_inputs, context) => {
+    seen.push(context.params);
+    return (context.params.n as number) * 2;
+  });
+  const plain = stage('plain', { after: [train] }, (_inputs, context) => {
+    seen.push(context.params);
+    return null;
+  });
+  given.n = 4; // too late: the stage keeps what it was made with
+  assert.deepStrictEqual(train.spec.params, { n: 3, grid: { lr: [0.1, 0.01] } });
+  assert.equal(plain.spec.params, undefined);
+  const run = await pipeline('params', [plain]).run({ workspaceRoot });
+  assert.equal(run.status, 'succeeded');
+  assert.equal(run.stages.train!.output, 6);
+  assert.deepStrictEqual(seen, [{ n: 3, grid: { lr: [0.1, 0.01] } }, {}]);
+  assert.ok(seen.every((params) => Object.isFrozen(params)));
+  assert.ok(Object.isFrozen((seen[0] as { grid: unknown }).grid));
+});
+
+test('a command and a fallback take params the same way', () => {
+  const cmd = command('cmd', { argv: ['true'], params: { n: 1 } });
+  assert.deepStrictEqual(cmd.spec.params, { n: 1 });
+  const withFallback = stage('f', { params: { n: 2 }, fallback: () => 0 }, () => 1);
+  assert.deepStrictEqual(withFallback.companions[0]?.params, { n: 2 });
+});
+
+test('params that are not JSON data are refused, naming the place', () => {
+  assert.throws(() => stage('p1', { params: { grid: { lr: [0.1, Number.NaN] } } }, () => 1), {
+    code: 'INVALID_STAGE',
+    message:
+      "stage 'p1': params.grid.lr[1] must be JSON data (a string, a finite number, true/false, null, a list or a plain object), got NaN",
+  });
+  assert.throws(
+    () => stage('p2', { params: { when: new Date(0) } }, () => 1),
+    /params\.when .* got a Date$/,
+  );
+  assert.throws(
+    () => stage('p3', { params: { f: () => 1 } }, () => 1),
+    /params\.f .* got a function$/,
+  );
+  assert.throws(
+    () => stage('p4', { params: { u: undefined } }, () => 1),
+    /params\.u .* got undefined$/,
+  );
+  const cycle: Record<string, unknown> = {};
+  cycle.self = cycle;
+  assert.throws(
+    () => stage('p5', { params: cycle }, () => 1),
+    /params\.self .* got a circular reference$/,
+  );
+  assert.throws(
+    () => stage('p6', { params: [1] as unknown as Record<string, unknown> }, () => 1),
+    /stage 'p6': params must be a plain object of JSON values/,
+  );
+});

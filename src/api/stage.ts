@@ -1,6 +1,13 @@
 import { parseDuration } from '../config/duration.ts';
 import { PipelineError } from '../errors.ts';
 import type { StageContext } from '../executors/stage-context.ts';
+import {
+  findNonJson,
+  formatJsonPath,
+  frozenJsonCopy,
+  isPlainObject,
+  jsonDataText,
+} from '../graph/json-value.ts';
 import { defaultRetryPolicy, type RetryPolicy, type StageSpec } from '../graph/pipeline.ts';
 
 declare const outputType: unique symbol;
@@ -55,6 +62,12 @@ export interface StageOptions<D extends StageInputs> {
   retry?: RetryOptions;
   /** Part of the stage's identity: bump it when its meaning changes. */
   version?: string;
+  /**
+   * JSON values the stage is run with, part of its identity (and cache key): the function
+   * reads them as `context.params`, a command as JSON in `$GP_PARAMS`.
+   * @example `{ params: { epochs: 3, lr: 0.01 } }`
+   */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 export type StageFunction<D extends StageInputs, Out> = (
@@ -169,7 +182,26 @@ function baseSpec<D extends StageInputs>(name: string, options: StageOptions<D>)
     spec.timeoutMs = durationOption(name, 'timeout', options.timeout);
   if (options.retry) spec.retry = retryPolicy(name, options.retry);
   if (options.version !== undefined) spec.version = options.version;
+  if (options.params !== undefined) spec.params = paramsOption(name, options.params);
   return spec;
+}
+
+/** A frozen copy, so that changing the object afterwards changes neither run nor cache key. */
+function paramsOption(name: string, params: unknown): Readonly<Record<string, unknown>> {
+  if (!isPlainObject(params)) {
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `stage '${name}': params must be a plain object of JSON values`,
+    );
+  }
+  const problem = findNonJson(params);
+  if (problem) {
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `stage '${name}': ${formatJsonPath('params', problem.path)} must be ${jsonDataText}, got ${problem.found}`,
+    );
+  }
+  return frozenJsonCopy(params);
 }
 
 function upstreamOf<D extends StageInputs>(options: StageOptions<D>): Stage[] {

@@ -1,5 +1,9 @@
 import { Command, Option } from 'commander';
+import { InputError } from '../errors.ts';
 import type { CliIo } from './cli-io.ts';
+import type { ResumeCommandOptions } from './commands/resume-command.ts';
+import type { RunCommandOptions } from './commands/run-command.ts';
+import type { RunsCommandOptions } from './commands/runs-command.ts';
 import { graphFormats } from './graph-render.ts';
 
 export interface ProgramOptions {
@@ -9,6 +13,9 @@ export interface ProgramOptions {
   /** Receives the exit code of the command that ran. */
   setExitCode: (code: number) => void;
 }
+
+const workspaceHelp =
+  'where runs are kept (.gpipe/) and commands run (default: the nearest directory upwards holding a .project_root file, else the current directory)';
 
 const fileHelp =
   'pipeline file: YAML (.yaml, .yml) or a TypeScript / JavaScript module exporting a pipeline';
@@ -38,6 +45,9 @@ Examples:
   ${name} validate pipeline.yaml
   ${name} run pipeline.yaml
   ${name} run pipeline.ts --json | jq .
+  ${name} resume                       (the latest unfinished run)
+  ${name} status
+  ${name} explain pipeline.yaml train
   ${name} graph pipeline.yaml --format mermaid
 
 Exit codes: 0 ok, 1 config error, 2 bad input, 3 a stage failed, 4 a stage ran out of a
@@ -55,16 +65,107 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
       ).conflicts('quiet'),
     )
     .option('-q, --quiet', 'print only the final summary')
-    .option(
-      '-w, --workspace <dir>',
-      'where runs are kept (.gpipe/runs/…) and commands run (default: the nearest directory upwards holding a .project_root file, else the current directory)',
-    )
+    .option('-w, --workspace <dir>', workspaceHelp)
+    .option('--stage <name>', 'run this stage alone, taking its inputs from earlier runs')
+    .option('--from <name>', 'run this stage and everything downstream of it')
+    .option('--no-cache', 'run every stage, reusing no cached output')
+    .option('--force-restart', 'start a new run even where one would be resumed; reuse nothing')
+    .option('--dry-run', 'print what would run, be reused or left out; run nothing')
+    .action(async (file: string, options: RunCommandOptions) => {
+      if (options.stage !== undefined && options.from !== undefined) {
+        throw new InputError('--stage and --from cannot be used together');
+      }
+      const { runCommand } = await import('./commands/run-command.ts');
+      setExitCode(await runCommand(file, options, io));
+    });
+
+  program
+    .command('resume')
+    .description('go on with a run where it stopped: its finished stages do not run again')
+    .argument('[run-id]', 'the run (default: the latest unfinished one)')
+    .option('-f, --file <file>', 'the pipeline file (default: the one the run was started from)')
+    .addOption(new Option('--json', 'print one JSON event per line on stdout').conflicts('quiet'))
+    .option('-q, --quiet', 'print only the final summary')
+    .option('-w, --workspace <dir>', workspaceHelp)
+    .option('--no-cache', 'run every remaining stage, reusing no cached output')
+    .option('--dry-run', 'print what would run or be reused; run nothing')
+    .action(async (runId: string | undefined, options: ResumeCommandOptions) => {
+      const { resumeCommand } = await import('./commands/resume-command.ts');
+      setExitCode(await resumeCommand(runId, options, io));
+    });
+
+  program
+    .command('runs')
+    .description("list the workspace's runs, newest first")
+    .option('-p, --pipeline <name>', 'only the runs of this pipeline')
+    .option('-n, --limit <count>', 'how many (default 20)')
+    .option('--json', 'print them as JSON')
+    .option('-w, --workspace <dir>', workspaceHelp)
+    .action(async (options: RunsCommandOptions) => {
+      const { runsCommand } = await import('./commands/runs-command.ts');
+      setExitCode(await runsCommand(options, io));
+    });
+
+  program
+    .command('status')
+    .description('show every stage of a run: status, attempts, duration, exit code')
+    .argument('[run-id]', 'the run (default: the latest)')
+    .option('--json', 'print it as JSON')
+    .option('-w, --workspace <dir>', workspaceHelp)
+    .action(async (runId: string | undefined, options: { json?: boolean; workspace?: string }) => {
+      const { statusCommand } = await import('./commands/status-command.ts');
+      setExitCode(await statusCommand(runId, options, io));
+    });
+
+  program
+    .command('show')
+    .description("print a stage's output.json: its output with _meta")
+    .argument('<run-id>', 'the run')
+    .argument('<stage>', 'the stage')
+    .option('-w, --workspace <dir>', workspaceHelp)
+    .action(async (runId: string, stage: string, options: { workspace?: string }) => {
+      const { showCommand } = await import('./commands/show-command.ts');
+      setExitCode(await showCommand(runId, stage, options, io));
+    });
+
+  program
+    .command('explain')
+    .description('say whether a stage would run or hit the cache, and what changed')
+    .argument('<file>', fileHelp)
+    .argument('<stage>', 'the stage')
+    .option('--run <run-id>', 'take upstream outputs from this run (default: their latest)')
+    .option('--json', 'print it as JSON')
+    .option('-w, --workspace <dir>', workspaceHelp)
     .action(
-      async (file: string, options: { json?: boolean; quiet?: boolean; workspace?: string }) => {
-        const { runCommand } = await import('./commands/run-command.ts');
-        setExitCode(await runCommand(file, options, io));
+      async (
+        file: string,
+        stage: string,
+        options: { run?: string; json?: boolean; workspace?: string },
+      ) => {
+        const { explainCommand } = await import('./commands/explain-command.ts');
+        setExitCode(await explainCommand(file, stage, options, io));
       },
     );
+
+  const cache = program.command('cache').description('manage cached stage outputs');
+  cache
+    .command('clear')
+    .description('forget every cached output (run directories stay)')
+    .option('-p, --pipeline <name>', "only this pipeline's")
+    .option('-w, --workspace <dir>', workspaceHelp)
+    .action(async (options: { pipeline?: string; workspace?: string }) => {
+      const { cacheClearCommand } = await import('./commands/cache-command.ts');
+      setExitCode(await cacheClearCommand(options, io));
+    });
+  cache
+    .command('gc')
+    .description('forget cached outputs not used recently')
+    .requiredOption('--keep-days <days>', 'keep outputs used within this many days')
+    .option('-w, --workspace <dir>', workspaceHelp)
+    .action(async (options: { keepDays: string; workspace?: string }) => {
+      const { cacheGcCommand } = await import('./commands/cache-command.ts');
+      setExitCode(await cacheGcCommand(options, io));
+    });
 
   program
     .command('validate')

@@ -24,8 +24,11 @@ export function formatPlainLine(
   const { palette } = options;
   const time = palette.dim((options.clockTime ?? formatClockTime)(event.ts));
   switch (event.event) {
-    case 'run_started':
-      return `${time} ${palette.bold(`run ${event.runId}`)}: pipeline '${event.pipeline}', ${plural(event.stages, 'stage')}`;
+    case 'run_started': {
+      const resumed = event.resumed ? 'resumed' : undefined;
+      const reused = event.reused ? `${event.reused} already done` : undefined;
+      return `${time} ${palette.bold(`run ${event.runId}`)}: pipeline '${event.pipeline}', ${plural(event.stages, 'stage')}${details([resumed, reused])}`;
+    }
     case 'run_finished':
       return undefined; // the summary follows
     case 'stage_started': {
@@ -38,6 +41,7 @@ export function formatPlainLine(
     case 'stage_fallback':
       return `${time} ${palette.yellow('⤷')} ${event.stage} failed, running its fallback ${event.fallback}: ${failure(event)}`;
     case 'stage_finished': {
+      if (event.reused) return undefined; // counted in the run_started line
       const took =
         stage?.startedAt === undefined ? undefined : formatDuration(event.ts - stage.startedAt);
       const via = event.fallback === undefined ? '' : ` via fallback ${event.fallback}`;

@@ -27,7 +27,7 @@ export class JsonReporter implements Reporter {
   }
 
   onEvent(event: RunEvent): void {
-    this.#io.stdout.write(`${JSON.stringify(event)}\n`);
+    this.#io.stdout.write(`${JSON.stringify(publicEvent(event))}\n`);
   }
 
   notice(message: string): void {
@@ -37,6 +37,13 @@ export class JsonReporter implements Reporter {
   finish(): void {}
 
   close(): void {}
+}
+
+/** The event as `--json` prints it: an attempt's full result stays in the run store. */
+function publicEvent(event: RunEvent): RunEvent {
+  if (!('result' in event) || event.result === undefined) return event;
+  const { result: _result, ...rest } = event;
+  return rest;
 }
 
 /** Not a terminal: one line per transition, then the summary. */

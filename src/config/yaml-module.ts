@@ -3,6 +3,7 @@
  * that depend on each other (exactly one of path, script or command) and module files.
  */
 import { dirname, resolve } from 'node:path';
+import { frozenJsonCopy } from '../graph/json-value.ts';
 import {
   defaultRetryPolicy,
   type RetryPolicy,
@@ -70,6 +71,7 @@ export class ModuleLoader {
     if (config.fallback !== undefined) stage.fallback = config.fallback;
     if (config.version !== undefined)
       stage.version = this.#text([...base, 'version'], config.version);
+    if (config.params !== undefined) stage.params = frozenJsonCopy(config.params);
     return stage;
   }
 

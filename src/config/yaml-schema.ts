@@ -4,6 +4,7 @@
  * rules that need the file system live in yaml-pipeline.ts; graph rules in src/graph.
  */
 import * as z from 'zod';
+import { findNonJson, jsonDataText } from '../graph/json-value.ts';
 import { backoffKinds, executionModes, failurePolicies } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
 
@@ -34,6 +35,21 @@ const scalar = z.union([z.string(), z.number(), z.boolean()], {
 });
 
 const name = z.string().min(1, 'must not be empty');
+
+/** A mapping of JSON values; the one place that is not (`.inf`, `.nan`) is reported there. */
+function paramsSchema() {
+  return z.record(z.string(), z.unknown()).check((context) => {
+    const problem = findNonJson(context.value);
+    if (problem) {
+      context.issues.push({
+        code: 'custom',
+        path: [...problem.path],
+        message: `must be ${jsonDataText}`,
+        input: context.value,
+      });
+    }
+  });
+}
 
 export const retrySchema = z
   .strictObject({
@@ -103,6 +119,11 @@ export const moduleSchema = z
       .union([z.string(), z.number()], { error: 'must be a string or a number' })
       .optional()
       .describe('Part of the module’s identity: bump it when its meaning changes.'),
+    params: paramsSchema()
+      .optional()
+      .describe(
+        'JSON values the module runs with, part of its identity: context.params, or $GP_PARAMS (JSON) for a command.',
+      ),
   })
   .describe('A module: exactly one of path, script or command.');
 

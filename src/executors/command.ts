@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { join, normalize, resolve } from 'node:path';
 import { PipelineError, serializeError } from '../errors.ts';
 import { createDefaultSpawner } from './default-spawner.ts';
-import type { Executor, StageResult, StageTask } from './executor.ts';
+import { type Executor, type StageResult, type StageTask, upstreamStageDir } from './executor.ts';
 import { killProcessGroup } from './process-group.ts';
 import { SpawnError, type SpawnedProcess, type Spawner, type SymbolicLink } from './spawner.ts';
 
@@ -22,7 +22,8 @@ export interface CommandExecutorOptions {
 /**
  * Runs command stages as processes, each the leader of its own process group so that a
  * timeout or cancellation ends the whole tree. stdout and stderr go to `stage.log`; the JSON a
- * command writes to `$GP_RESULT_FILE` becomes its output.
+ * command writes to `$GP_RESULT_FILE` becomes its output (FileRefs included); its params
+ * arrive as JSON in `$GP_PARAMS`.
  */
 export class CommandExecutor implements Executor {
   readonly #spawner: Spawner;
@@ -99,11 +100,13 @@ export class CommandExecutor implements Executor {
     this.#running.delete(child.pid);
     const endedAt = Date.now();
     const exitCode = exit.exitCode ?? 128 + signalNumber(exit.signal);
+    const pid = child.pid;
     if (signal.aborted) {
       return {
         status: 'failed',
         error: serializeError(signal.reason),
         exitCode,
+        pid,
         startedAt,
         endedAt,
       };
@@ -111,18 +114,19 @@ export class CommandExecutor implements Executor {
     if (exitCode !== 0) {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exitCode}`;
       const error = new PipelineError('EXIT_CODE', `command ${how}${logTail(layout.logFile)}`);
-      return { status: 'failed', error: serializeError(error), exitCode, startedAt, endedAt };
+      return { status: 'failed', error: serializeError(error), exitCode, pid, startedAt, endedAt };
     }
     try {
       return {
         status: 'succeeded',
         output: readResult(layout.resultFile),
         exitCode,
+        pid,
         startedAt,
         endedAt,
       };
     } catch (error) {
-      return { status: 'failed', error: serializeError(error), exitCode, startedAt, endedAt };
+      return { status: 'failed', error: serializeError(error), exitCode, pid, startedAt, endedAt };
     }
   }
 
@@ -170,7 +174,7 @@ function stageLayout(task: StageTask): StageLayout {
   let hasValues = false;
   for (const upstream in task.dependencyResults) {
     links.push({
-      target: join(task.paths.runDir, upstream, 'artifacts'),
+      target: join(upstreamStageDir(task.paths, upstream), 'artifacts'),
       path: join(inputRoot, upstream),
     });
     const value = task.dependencyResults[upstream];
@@ -205,10 +209,15 @@ function standardEnv(task: StageTask, layout: StageLayout): Record<string, strin
     GP_ATTEMPT: String(task.attempt),
     GP_RESULT_FILE: layout.resultFile,
     GP_INPUTS_FILE: layout.inputsFile,
+    GP_PARAMS: task.params === undefined ? '{}' : JSON.stringify(task.params),
   };
 }
 
-/** The command's JSON result, or null when it wrote none. */
+/**
+ * The command's JSON result, or null when it wrote none. Large data belongs in files: the
+ * result may hold FileRef objects (`{"$fileRef": 1, "path": …, "size": …, "sha256": …}`, see
+ * src/artifacts/file-ref.ts), which pass through as any other JSON value.
+ */
 function readResult(file: string): unknown {
   // Most commands write none: asking costs less than the exception of a failed read.
   if (!existsSync(file)) return null;

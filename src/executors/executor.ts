@@ -5,6 +5,7 @@
  */
 import type { SerializedError } from '../errors.ts';
 import type { TaskSpec } from '../graph/pipeline.ts';
+import type { CacheKeyParts } from '../store/run-store.ts';
 
 export interface StagePaths {
   /** The workspace: where `.gpipe/` lives, shared by every run. */
@@ -13,6 +14,16 @@ export interface StagePaths {
   runDir: string;
   /** This stage's directory in the run: its log, result file and artifacts. */
   stageDir: string;
+  /**
+   * Upstream stages whose outputs come from another run (reused by `--from`, `--stage` or the
+   * cache): their stage directories there. Any other upstream is `{runDir}/{name}`.
+   */
+  upstreamDirs?: Readonly<Record<string, string>>;
+}
+
+/** Where an upstream stage's files are: in this run, or in the run its output came from. */
+export function upstreamStageDir(paths: StagePaths, upstream: string): string {
+  return paths.upstreamDirs?.[upstream] ?? `${paths.runDir}/${upstream}`;
 }
 
 export interface StageTask {
@@ -28,6 +39,8 @@ export interface StageTask {
   dependencyResults: Record<string, unknown>;
   cpus: number;
   timeoutMs?: number;
+  /** The stage's params (JSON values), as its spec declares them. */
+  params?: Readonly<Record<string, unknown>>;
   paths: StagePaths;
 }
 
@@ -36,9 +49,21 @@ export interface StageResult {
   output?: unknown;
   error?: SerializedError;
   exitCode?: number;
+  /** The process that ran the attempt, when it had one of its own (a command). */
+  pid?: number;
   /** Epoch milliseconds. */
   startedAt: number;
   endedAt: number;
+  /** Set by the stage cache: the key this attempt ran (or was found) under. */
+  cache?: StageCacheInfo;
+}
+
+/** What the stage cache knows of an attempt. */
+export interface StageCacheInfo {
+  key: string;
+  parts: CacheKeyParts;
+  /** Set on a hit: the run and attempt whose output was reused. */
+  hit?: { runId: string; attempt: number };
 }
 
 export interface Executor {

@@ -1,7 +1,8 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { type FileRef, fileRef } from '../artifacts/file-ref.ts';
 import { PipelineError } from '../errors.ts';
-import type { StageTask } from './executor.ts';
+import { type StageTask, upstreamStageDir } from './executor.ts';
 
 export interface StageLogger {
   debug(message: string): void;
@@ -16,6 +17,8 @@ export interface StageContext {
   readonly pipelineName: string;
   readonly runId: string;
   readonly attempt: number;
+  /** The stage's params (JSON values); an empty frozen object when it has none. */
+  readonly params: Readonly<Record<string, unknown>>;
   /** Upstream outputs by stage name. */
   readonly dependencyResults: Readonly<Record<string, unknown>>;
   /** An upstream stage's output; throws for a stage this one does not depend on. */
@@ -29,7 +32,15 @@ export interface StageContext {
   /** An upstream stage's artifacts directory: `$INPUT_ROOT/<stage>` of a command. */
   outputRootOf(stage: string): string;
   readonly workspaceRoot: string;
+  /**
+   * A FileRef (path, size, sha256) to return in place of a large file's bytes; a relative
+   * path is taken from `outputRoot`.
+   * @example return { table: await context.fileRef('table.parquet') };
+   */
+  fileRef(relativeOrAbsolutePath: string): Promise<FileRef>;
 }
+
+const noParams: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
  * A class rather than a literal with closures: a 100,000-stage run makes one of these per
@@ -57,6 +68,9 @@ class TaskContext implements StageContext {
   get attempt(): number {
     return this.#task.attempt;
   }
+  get params(): Readonly<Record<string, unknown>> {
+    return this.#task.params ?? noParams;
+  }
   get dependencyResults(): Readonly<Record<string, unknown>> {
     return this.#task.dependencyResults;
   }
@@ -71,7 +85,7 @@ class TaskContext implements StageContext {
 
   outputRootOf(stage: string): string {
     this.#expectDependency(stage);
-    return join(this.#task.paths.runDir, stage, 'artifacts');
+    return join(upstreamStageDir(this.#task.paths, stage), 'artifacts');
   }
 
   #expectDependency(stage: string): void {
@@ -94,6 +108,11 @@ class TaskContext implements StageContext {
     const dir = join(this.#task.paths.stageDir, 'artifacts');
     mkdirSync(dir, { recursive: true });
     return dir;
+  }
+
+  fileRef(relativeOrAbsolutePath: string): Promise<FileRef> {
+    // Resolved without touching the disk: an absolute path needs no artifacts directory.
+    return fileRef(resolve(this.#task.paths.stageDir, 'artifacts', relativeOrAbsolutePath));
   }
 }
 

@@ -77,6 +77,10 @@ export interface StageSpec {
   /** A stage run in this one's place, with its inputs, when all its attempts fail. */
   fallback?: string;
   version?: string;
+  /** JSON values that are part of the stage's identity (and of its cache key). */
+  params?: Readonly<Record<string, unknown>>;
+  /** `false`: never reuse or store this stage's output through the cache. @default true */
+  cache?: boolean;
   task: TaskSpec;
   /** The function of an inline stage. */
   run?: InlineFunction;

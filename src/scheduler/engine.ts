@@ -9,62 +9,33 @@ import {
   StageTimeoutError,
   serializeError,
 } from '../errors.ts';
-import type { Executor, StageResult, StageTask } from '../executors/executor.ts';
+import type { StageResult, StageTask } from '../executors/executor.ts';
 import type {
   InlineFunction,
   PipelineSpec,
   RunStatus,
   StageSpec,
   StageStatus,
-  TaskSpec,
 } from '../graph/pipeline.ts';
 import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
 import type { RunEvent } from './events.ts';
 import { retryDelayMs, shouldRetry } from './retry.ts';
+import type { PriorStage, RunOptions, RunResult, StageOutcome } from './run-types.ts';
 import { Scheduler } from './scheduler.ts';
 
-export interface RunOptions {
-  /** @default a new id like `20261122_101500_ab12cd` */
-  runId?: string;
-  /** Where `.gpipe/runs/{runId}` goes. @default the current directory */
-  workspaceRoot?: string;
-  /** One executor per task kind. */
-  executors: Partial<Record<TaskSpec['kind'], Executor>>;
-  onEvent?: (event: RunEvent) => void;
-  /** Aborting it cancels the run: nothing new starts, running stages are ended. */
-  signal?: AbortSignal;
-  /** @default the system clock */
-  clock?: Clock;
-  /** Drawn for retry jitter. @default Math.random */
-  random?: () => number;
-  /** @default the host's available parallelism */
-  hostCpus?: number;
-}
-
-export interface StageOutcome {
-  status: StageStatus;
-  attempts: number;
-  output?: unknown;
-  error?: SerializedError;
-  exitCode?: number;
-  /** The fallback stage whose output stands in for this one. */
-  fallback?: string;
-}
-
-export interface RunResult {
-  runId: string;
-  status: RunStatus;
-  runDir: string;
-  /** Every scheduled stage by name. */
-  stages: Record<string, StageOutcome>;
-}
-
-/** Validates a pipeline and runs it to the end; resolves (never rejects) once every stage is terminal. */
-export async function runPipeline(spec: PipelineSpec, options: RunOptions): Promise<RunResult> {
-  const validated = validatePipeline(spec, options.hostCpus ?? availableParallelism());
+/**
+ * Validates a pipeline (unless given one already validated) and runs it to the end; resolves
+ * (never rejects) once every stage is terminal.
+ */
+export async function runPipeline(
+  pipeline: PipelineSpec | ValidPipeline,
+  options: RunOptions,
+): Promise<RunResult> {
+  if ('graph' in pipeline) return new Run(pipeline, options).start();
+  const validated = validatePipeline(pipeline, options.hostCpus ?? availableParallelism());
   if (!('pipeline' in validated)) {
-    throw new ConfigError(validated.issues.map((issue) => issueInFile(issue, spec.source)));
+    throw new ConfigError(validated.issues.map((issue) => issueInFile(issue, pipeline.source)));
   }
   return new Run(validated.pipeline, options).start();
 }
@@ -105,25 +76,46 @@ class Run {
     this.#pipeline = pipeline;
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
-    const cpus = new Float64Array(pipeline.stages.length);
+    const n = pipeline.stages.length;
+    const cpus = new Float64Array(n);
     pipeline.stages.forEach((stage, i) => {
       cpus[i] = pipeline.spec.mode === 'sequential' ? 0 : stage.cpus;
     });
+    this.#outputs = new Array(n);
+    this.#attempts = new Int32Array(n);
+    const finished = this.#applyPrevious(options.previous);
     this.#scheduler = new Scheduler(pipeline.graph, {
       mode: pipeline.spec.mode,
       failurePolicy: pipeline.spec.failurePolicy,
       maxCpus: pipeline.maxCpus,
       cpus,
+      finished,
     });
     this.#runId = options.runId ?? newRunId();
     this.#workspaceRoot = resolve(options.workspaceRoot ?? '.');
-    this.#runDir = join(this.#workspaceRoot, '.gpipe', 'runs', this.#runId);
+    this.#runDir = options.runDir ?? join(this.#workspaceRoot, '.gpipe', 'runs', this.#runId);
     this.#emit = options.onEvent;
-    this.#outputs = new Array(pipeline.stages.length);
-    this.#attempts = new Int32Array(pipeline.stages.length);
     this.#attemptSpec = new Array(pipeline.stages.length);
     this.#controllers = new Array(pipeline.stages.length);
     this.#timers = new Array(pipeline.stages.length);
+  }
+
+  /** Outputs and attempt counts of stages finished before the run; returns them by index. */
+  #applyPrevious(
+    previous: ReadonlyMap<string, PriorStage> | undefined,
+  ): Map<number, 'succeeded' | 'cached' | 'skipped'> | undefined {
+    if (!previous || previous.size === 0) return undefined;
+    const finished = new Map<number, 'succeeded' | 'cached' | 'skipped'>();
+    const index = this.#pipeline.graph.indexOf;
+    for (const [name, prior] of previous) {
+      const i = index.get(name);
+      if (i === undefined) continue;
+      this.#attempts[i] = prior.attempts;
+      if (prior.status === undefined) continue;
+      finished.set(i, prior.status);
+      this.#outputs[i] = prior.output;
+    }
+    return finished;
   }
 
   start(): Promise<RunResult> {
@@ -137,12 +129,38 @@ class Run {
       stages: this.#pipeline.stages.length,
       runDir: this.#runDir,
       ts: this.#clock.now(),
+      ...(this.#options.previous && this.#announcePrevious()),
     });
+    this.#reportPrevious();
     const signal = this.#options.signal;
     if (signal?.aborted) this.#cancel();
     else signal?.addEventListener('abort', () => this.#cancel(), { once: true });
     this.#pump();
     return done;
+  }
+
+  #announcePrevious(): { resumed?: boolean; reused: number } {
+    let reused = 0;
+    for (const prior of this.#options.previous!.values()) if (prior.status) reused++;
+    return this.#options.resumed ? { resumed: true, reused } : { reused };
+  }
+
+  /** Stages finished before the run: one `reused` event each, so that views count them. */
+  #reportPrevious(): void {
+    const previous = this.#options.previous;
+    if (!this.#emit || !previous) return;
+    const ts = this.#clock.now();
+    for (const [stage, prior] of previous) {
+      if (prior.status === undefined || !this.#pipeline.graph.indexOf.has(stage)) continue;
+      this.#emit({
+        event: 'stage_finished',
+        stage,
+        attempt: prior.attempts,
+        status: prior.status,
+        ts,
+        reused: true,
+      });
+    }
   }
 
   #pump(): void {
@@ -205,6 +223,13 @@ class Run {
       for (const [key, upstream] of Object.entries(stage.inputs))
         inputs[key] = dependencyResults[upstream];
     }
+    const paths: StageTask['paths'] = {
+      workspaceRoot: this.#workspaceRoot,
+      runDir: this.#runDir,
+      // Stage names are checked to be safe path segments, so plain concatenation is enough.
+      stageDir: `${this.#runDir}/${spec.name}`,
+    };
+    if (this.#options.upstreamDirs) paths.upstreamDirs = this.#options.upstreamDirs;
     const task: StageTask = {
       runId: this.#runId,
       pipelineName: this.#pipeline.spec.name,
@@ -215,14 +240,10 @@ class Run {
       inputs,
       dependencyResults,
       cpus: stage.cpus,
-      // Stage names are checked to be safe path segments, so plain concatenation is enough.
-      paths: {
-        workspaceRoot: this.#workspaceRoot,
-        runDir: this.#runDir,
-        stageDir: `${this.#runDir}/${spec.name}`,
-      },
+      paths,
     };
     if (spec.timeoutMs !== undefined) task.timeoutMs = spec.timeoutMs;
+    if (spec.params !== undefined) task.params = spec.params;
     return task;
   }
 
@@ -239,8 +260,9 @@ class Run {
     const scheduler = this.#scheduler;
     if (result.status === 'succeeded') {
       this.#outputs[i] = result.output;
-      scheduler.succeed(i);
-      if (this.#emit) this.#emitFinished(i, attempt, 'succeeded', spec, result);
+      const status = result.cache?.hit ? 'cached' : 'succeeded';
+      scheduler.succeed(i, status);
+      if (this.#emit) this.#emitFinished(i, attempt, status, spec, result);
     } else if (
       result.status === 'cancelled' ||
       (scheduler.stopping && result.error?.code === 'CANCELLED')
@@ -270,6 +292,8 @@ class Run {
       status,
       ...(spec !== stage && status === 'succeeded' && { fallback: spec.name }),
       ...exitCodeOf(result),
+      executor: spec.task.kind,
+      result,
     });
   }
 
@@ -283,6 +307,8 @@ class Run {
       ts: this.#clock.now(),
       error,
       ...exitCodeOf(result),
+      executor: spec.task.kind,
+      result,
     };
     // Retries count from the first attempt of whichever stage is running (itself or its fallback).
     const tries = attempt - (this.#onFallback.get(i)?.primaryAttempts ?? 0);
@@ -353,7 +379,7 @@ class Run {
       const status = this.#scheduler.status(i);
       if (status === 'failed' || status === 'upstream_failed') failed = true;
       const outcome: StageOutcome = { status, attempts: this.#attempts[i]! };
-      if (status === 'succeeded') outcome.output = this.#outputs[i];
+      if (status === 'succeeded' || status === 'cached') outcome.output = this.#outputs[i];
       const failure = this.#errors.get(i);
       if (failure) Object.assign(outcome, failure);
       if (this.#onFallback.has(i)) outcome.fallback = stage.fallback!;
@@ -384,4 +410,5 @@ function exitCodeOf(result: StageResult): { exitCode?: number } {
   return result.exitCode === undefined ? {} : { exitCode: result.exitCode };
 }
 
+export type { PriorStage, RunOptions, RunResult, StageOutcome } from './run-types.ts';
 export type { InlineFunction };

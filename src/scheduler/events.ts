@@ -1,4 +1,5 @@
 import type { SerializedError } from '../errors.ts';
+import type { StageResult } from '../executors/executor.ts';
 import type { RunStatus, StageStatus } from '../graph/pipeline.ts';
 
 /** What a run reports as it goes: the `--json` stream, the progress view, later the run store. */
@@ -11,6 +12,10 @@ export type RunEvent =
       /** Where the run's files go: `{stage}/stage.log`, `{stage}/artifacts/`. */
       runDir: string;
       ts: number;
+      /** Set when this goes on with an earlier run of the same id. */
+      resumed?: boolean;
+      /** Stages finished before the run started (resumed, or reused from earlier runs). */
+      reused?: number;
     }
   | { event: 'stage_started'; stage: string; attempt: number; ts: number; fallback?: string }
   | {
@@ -23,6 +28,12 @@ export type RunEvent =
       error?: SerializedError;
       /** Set when a fallback ran in this stage's place. */
       fallback?: string;
+      /** The stage was finished before the run started: nothing ran now. */
+      reused?: true;
+      /** The executor kind of what ran (the stage's, or its fallback's). */
+      executor?: string;
+      /** The attempt's own result, when one ran: outputs and timings for the run store. */
+      result?: StageResult;
     }
   | {
       /** The stage failed all its attempts; its fallback runs next, in its place. */
@@ -33,6 +44,9 @@ export type RunEvent =
       ts: number;
       exitCode?: number;
       error: SerializedError;
+      executor?: string;
+      /** The failed attempt's own result. */
+      result?: StageResult;
     }
   | {
       event: 'stage_retrying';
@@ -42,6 +56,9 @@ export type RunEvent =
       ts: number;
       exitCode?: number;
       error: SerializedError;
+      executor?: string;
+      /** The failed attempt's own result. */
+      result?: StageResult;
     }
   | {
       event: 'run_finished';

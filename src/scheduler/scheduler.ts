@@ -44,6 +44,11 @@ export interface SchedulerOptions {
   maxCpus: number;
   /** CPU slots each stage holds while running, by stage index. */
   cpus: ArrayLike<number>;
+  /**
+   * Stages already finished before this run starts (a resume, or outputs reused from earlier
+   * runs), by stage index. A skipped stage satisfies nothing: none of its downstream may run.
+   */
+  finished?: ReadonlyMap<number, 'succeeded' | 'cached' | 'skipped'>;
 }
 
 /** A floating-point allowance so that 0.1 + 0.2 cpus fit a budget of 0.3. */
@@ -99,10 +104,31 @@ export class Scheduler {
     }
     // Sequential keeps rank 0 everywhere: declaration order among the ready stages.
     this.#ready = new ReadyQueue(Math.min(n, 1024), rank);
+    const finished = options.finished;
+    if (finished) for (const [i, status] of finished) this.#terminate(i, terminalCodes[status]);
     for (let i = 0; i < n; i++) {
-      this.#waitingOn[i] = graph.upstreamStart[i + 1]! - graph.upstreamStart[i]!;
-      if (this.#waitingOn[i] === 0) this.#makeReady(i);
+      if (this.#state[i] !== PENDING) continue;
+      let waiting = graph.upstreamStart[i + 1]! - graph.upstreamStart[i]!;
+      if (finished && finished.size > 0) waiting = this.#unsatisfied(i);
+      this.#waitingOn[i] = waiting;
+      if (waiting === 0) this.#makeReady(i);
     }
+  }
+
+  /** Upstream stages of `stage` that have not succeeded; throws on a skipped one. */
+  #unsatisfied(stage: number): number {
+    const graph = this.#graph;
+    let waiting = 0;
+    for (let e = graph.upstreamStart[stage]!; e < graph.upstreamStart[stage + 1]!; e++) {
+      const state = this.#state[graph.upstream[e]!]!;
+      if (state === SKIPPED) {
+        throw new Error(
+          `stage ${graph.names[stage]} cannot run: its upstream ${graph.names[graph.upstream[e]!]} is skipped`,
+        );
+      }
+      if (state !== SUCCEEDED && state !== CACHED) waiting++;
+    }
+    return waiting;
   }
 
   /** True once every stage has reached a terminal status. */

@@ -108,15 +108,22 @@ export interface CacheEntry {
   lastUsedAt: number;
 }
 
+/**
+ * One write of a batch; a batch applies its writes in order. `run_status`, `event` and
+ * `attempt` name a run that is in the store already or earlier in the same batch: a write
+ * naming any other run rejects its batch.
+ */
 export type StoreWrite =
   /** Inserts the run, or replaces it whole (a resume takes it over with a new pid). */
   | { kind: 'run'; run: RunRecord }
+  /** Sets the run's status and end time (an absent `endedAt` clears it). */
   | { kind: 'run_status'; runId: string; status: RunStatus; endedAt?: number }
   | { kind: 'event'; event: Omit<EventRecord, 'seq'> }
   /** Inserts the attempt, or replaces the one with the same run, stage and attempt. */
   | { kind: 'attempt'; attempt: AttemptRecord }
   /** Inserts the entry, or replaces the one with the same key. */
   | { kind: 'cache_put'; entry: CacheEntry }
+  /** Sets the entry's `lastUsedAt`; nothing happens when there is no entry of that key. */
   | { kind: 'cache_used'; key: string; at: number };
 
 export interface RunFilter {
@@ -130,24 +137,34 @@ export interface RunStore {
   append(writes: readonly StoreWrite[]): Promise<void>;
 
   getRun(runId: string): Promise<RunRecord | undefined>;
-  /** Newest first (by start time, then id). */
+  /** Newest first (by start time, then run id, both descending). */
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
   /** The run's events in sequence order, after `afterSeq`. */
   events(runId: string, afterSeq?: number): Promise<EventRecord[]>;
-  /** The run's attempts (of one stage, when given), ordered by stage name, then attempt. */
+  /**
+   * The run's attempts (of one stage, when given), ordered by stage name (UTF-8 byte order),
+   * then attempt.
+   */
   attempts(runId: string, stage?: string): Promise<AttemptRecord[]>;
-  /** The newest `succeeded` or `cached` attempt of a stage in any run of the pipeline. */
+  /**
+   * The newest `succeeded` or `cached` attempt of a stage in any run of the pipeline: the
+   * latest `startedAt`, and of equal ones the last written.
+   */
   latestSuccess(pipeline: string, stage: string): Promise<AttemptRecord | undefined>;
 
   cacheGet(key: string): Promise<CacheEntry | undefined>;
-  /** The newest cache entry of a stage: what `explain` compares against. */
+  /**
+   * The newest cache entry of a stage (the latest `createdAt`, and of equal ones the last
+   * written): what `explain` compares against.
+   */
   cacheLatest(pipeline: string, stage: string): Promise<CacheEntry | undefined>;
   /** Every cache key stored for the pipeline: a run checks this set before reading an entry. */
   cacheKeys(pipeline: string): Promise<Set<string>>;
   /** Removes entries: all, or those of one pipeline; returns how many went. */
   cacheClear(pipeline?: string): Promise<number>;
-  /** Removes entries last used before `before` (epoch ms); returns how many went. */
+  /** Removes entries last used before `before` (epoch ms), strictly; returns how many went. */
   cacheGc(before: number): Promise<number>;
 
+  /** Waits for every append made before it, then lets the store go; later calls reject. */
   close(): Promise<void>;
 }

@@ -1,15 +1,16 @@
 import { performance } from 'node:perf_hooks';
-import { loadPipeline } from '../../config/load-pipeline.ts';
+import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts';
 import { createExecutors } from '../../executors/default-executors.ts';
-import { runPipeline } from '../../scheduler/engine.ts';
+import type { ValidPipeline } from '../../graph/validate.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { exitCodeOfRun } from '../exit-code.ts';
 import { handleInterrupts } from '../interrupt.ts';
-import { pipelinePath } from '../load-valid-pipeline.ts';
+import { loadValidPipeline } from '../load-valid-pipeline.ts';
 import { JsonReporter, LineReporter, QuietReporter, type Reporter } from '../reporter.ts';
 import { LiveReporter } from '../reporter-live.ts';
 import { checkWorkspace, findWorkspaceRoot } from '../workspace.ts';
+import { printDryRun } from './dry-run-command.ts';
 
 export interface RunCommandOptions {
   /** One JSON event per line on stdout. */
@@ -18,20 +19,61 @@ export interface RunCommandOptions {
   quiet?: boolean;
   /** @default the nearest ancestor with a `.project_root` marker, else the current directory */
   workspace?: string;
+  /** false with `--no-cache`. */
+  cache?: boolean;
+  forceRestart?: boolean;
+  dryRun?: boolean;
+  /** Run this stage alone. */
+  stage?: string;
+  /** Run this stage and everything downstream. */
+  from?: string;
 }
 
-/** `gpipe run FILE`: loads, runs with the local executors, reports; returns the exit code. */
+/** `gpipe run FILE`: loads, runs durably with the local executors, reports; returns the exit code. */
 export async function runCommand(
   file: string,
   options: RunCommandOptions,
   io: CliIo,
 ): Promise<number> {
-  const workspaceRoot =
-    options.workspace === undefined
-      ? findWorkspaceRoot(io.cwd)
-      : checkWorkspace(options.workspace, io.cwd);
-  const spec = await loadPipeline(pipelinePath(file, io));
-  const executors = createExecutors(spec);
+  const workspaceRoot = workspaceOf(options, io);
+  const pipeline = await loadValidPipeline(file, io);
+  const selection =
+    options.stage !== undefined
+      ? { stage: options.stage }
+      : options.from !== undefined
+        ? { from: options.from }
+        : undefined;
+  return runOrPreview(
+    pipeline,
+    {
+      workspaceRoot,
+      ...(selection && { selection }),
+      cache: options.cache !== false,
+      forceRestart: options.forceRestart === true,
+      startedWith: startedWith(options),
+    },
+    options,
+    io,
+  );
+}
+
+export function workspaceOf(options: { workspace?: string }, io: CliIo): string {
+  return options.workspace === undefined
+    ? findWorkspaceRoot(io.cwd)
+    : checkWorkspace(options.workspace, io.cwd);
+}
+
+type RunRequest = Omit<DurableRunOptions, 'pipeline' | 'executors'>;
+
+/** Runs the pipeline as asked, or with `--dry-run` prints what a run would do. */
+export async function runOrPreview(
+  pipeline: ValidPipeline,
+  request: RunRequest,
+  options: RunCommandOptions,
+  io: CliIo,
+): Promise<number> {
+  if (options.dryRun) return printDryRun(pipeline, request, options, io);
+  const executors = createExecutors(pipeline.spec);
   const reporter = createReporter(options, io);
   const controller = new AbortController();
   const stopHandling = handleInterrupts({
@@ -42,19 +84,31 @@ export async function runCommand(
   });
   const started = performance.now();
   try {
-    const result = await runPipeline(spec, {
+    const result = await runDurable({
+      ...request,
+      pipeline,
       executors,
-      workspaceRoot,
       signal: controller.signal,
       onEvent: (event) => reporter.onEvent(event),
     });
     reporter.finish(result, performance.now() - started);
+    for (const warning of result.warnings) reporter.notice(`warning: ${warning}`);
     return exitCodeOfRun(result);
   } finally {
     stopHandling();
     reporter.close();
     await Promise.all([...new Set(Object.values(executors))].map((executor) => executor.close?.()));
   }
+}
+
+/** The flags a run was started with, kept with it so that `gpipe status` can show them. */
+function startedWith(options: RunCommandOptions): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  if (options.stage !== undefined) flags.stage = options.stage;
+  if (options.from !== undefined) flags.from = options.from;
+  if (options.cache === false) flags.cache = false;
+  if (options.forceRestart) flags.forceRestart = true;
+  return flags;
 }
 
 function createReporter(options: RunCommandOptions, io: CliIo): Reporter {

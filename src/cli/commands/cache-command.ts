@@ -1,0 +1,37 @@
+import { InputError } from '../../errors.ts';
+import type { CliIo } from '../cli-io.ts';
+import { withWorkspaceStore } from '../workspace-store.ts';
+import { workspaceOf } from './run-command.ts';
+
+/** `gpipe cache clear [--pipeline NAME]`: forget cached outputs (run directories stay). */
+export async function cacheClearCommand(
+  options: { pipeline?: string; workspace?: string },
+  io: CliIo,
+): Promise<number> {
+  const removed = await withWorkspaceStore(workspaceOf(options, io), (store) =>
+    store.cacheClear(options.pipeline),
+  );
+  io.stdout.write(`removed ${entries(removed)}\n`);
+  return 0;
+}
+
+/** `gpipe cache gc --keep-days N`: forget cached outputs not used in the last N days. */
+export async function cacheGcCommand(
+  options: { keepDays: string; workspace?: string },
+  io: CliIo,
+): Promise<number> {
+  const days = Number(options.keepDays);
+  if (!Number.isFinite(days) || days < 0) {
+    throw new InputError(`--keep-days ${options.keepDays}: must be a number of days ≥ 0`);
+  }
+  const before = Date.now() - days * 86_400_000;
+  const removed = await withWorkspaceStore(workspaceOf(options, io), (store) =>
+    store.cacheGc(before),
+  );
+  io.stdout.write(`removed ${entries(removed)} not used in ${days} days\n`);
+  return 0;
+}
+
+function entries(count: number): string {
+  return `${count} cache ${count === 1 ? 'entry' : 'entries'}`;
+}

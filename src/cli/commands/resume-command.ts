@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { stateLayout } from '../../durable/layout.ts';
+import { displayStatus } from '../../durable/run-lookup.ts';
+import { InputError } from '../../errors.ts';
+import type { RunRecord } from '../../store/run-store.ts';
+import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
+import type { CliIo } from '../cli-io.ts';
+import { loadValidPipeline } from '../load-valid-pipeline.ts';
+import { type RunCommandOptions, runOrPreview, workspaceOf } from './run-command.ts';
+
+export interface ResumeCommandOptions extends RunCommandOptions {
+  /** The pipeline file, when not the one the run was started from. */
+  file?: string;
+}
+
+/**
+ * `gpipe resume [RUN_ID]`: goes on with a run (default: the latest unfinished one) from the
+ * file it was started from. Its succeeded stages are not run again.
+ */
+export async function resumeCommand(
+  runId: string | undefined,
+  options: ResumeCommandOptions,
+  io: CliIo,
+): Promise<number> {
+  const workspaceRoot = workspaceOf(options, io);
+  const run = options.file === undefined ? await findRun(workspaceRoot, runId) : undefined;
+  const file = options.file ?? run?.source;
+  if (file === undefined) {
+    throw new InputError(`run '${run?.runId}' was not started from a file: give it with --file`);
+  }
+  const pipeline = await loadValidPipeline(file, io);
+  return runOrPreview(
+    pipeline,
+    {
+      workspaceRoot,
+      resume: runId ?? run?.runId ?? true,
+      cache: options.cache !== false,
+      forceRestart: options.forceRestart === true,
+    },
+    options,
+    io,
+  );
+}
+
+/** The run to resume, from the workspace's own store. */
+async function findRun(workspaceRoot: string, runId: string | undefined): Promise<RunRecord> {
+  const { dbFile } = stateLayout(workspaceRoot);
+  if (!existsSync(dbFile)) throw new InputError(`no runs in this workspace (${workspaceRoot})`);
+  const store = await openSqliteStore(dbFile);
+  try {
+    if (runId !== undefined) {
+      const run = await store.getRun(runId);
+      if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
+      return run;
+    }
+    const run = (await store.listRuns({ limit: 50 })).find((r) => r.status !== 'succeeded');
+    if (!run)
+      throw new InputError('no unfinished run to resume in this workspace (see gpipe runs)');
+    if (displayStatus(run) === 'running') {
+      throw new InputError(`run '${run.runId}' is still running (pid ${run.pid}); stop it first`);
+    }
+    return run;
+  } finally {
+    await store.close();
+  }
+}

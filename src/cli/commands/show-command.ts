@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { outputFileOf } from '../../durable/output-file.ts';
+import { InputError } from '../../errors.ts';
+import type { CliIo } from '../cli-io.ts';
+import { withWorkspaceStore } from '../workspace-store.ts';
+import { workspaceOf } from './run-command.ts';
+
+/**
+ * `gpipe show RUN_ID STAGE`: the stage's `output.json`. Read from the run directory; made from
+ * the run store when the file is missing (it is written just after the commit that counts).
+ */
+export async function showCommand(
+  runId: string,
+  stage: string,
+  options: { workspace?: string },
+  io: CliIo,
+): Promise<number> {
+  const text = await withWorkspaceStore(workspaceOf(options, io), async (store) => {
+    const run = await store.getRun(runId);
+    if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
+    if (!run.stages.includes(stage)) {
+      throw new InputError(
+        `run '${runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
+      );
+    }
+    const stageDir = `${run.runDir}/${stage}`;
+    try {
+      return readFileSync(`${stageDir}/output.json`, 'utf8');
+    } catch {
+      // not written (yet): the store has it
+    }
+    const attempts = await store.attempts(runId, stage);
+    const done = attempts.filter((a) => a.status === 'succeeded' || a.status === 'cached').at(-1);
+    if (!done) {
+      const last = attempts.at(-1);
+      throw new InputError(
+        `stage '${stage}' of run ${runId} has no output: it ${last ? `is ${last.status}` : 'never ran'}`,
+      );
+    }
+    const file = outputFileOf(stageDir, done, undefined);
+    return `${file.head}[]${file.tail}`;
+  });
+  io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  return 0;
+}

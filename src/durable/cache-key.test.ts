@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { InlineFunction, StageSpec, TaskSpec } from '../graph/pipeline.ts';
+import type { CacheKeyParts } from '../store/run-store.ts';
+import { cacheKeyOf, cacheKeyParts, describeKeyChanges } from './cache-key.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'gp-cache-key-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+type CommandTask = Extract<TaskSpec, { kind: 'command' }>;
+
+function commandStage(task: Partial<CommandTask> = {}, more: Partial<StageSpec> = {}): StageSpec {
+  return {
+    name: 'train',
+    dependsOn: ['clean'],
+    cpus: 1,
+    version: '1',
+    params: { n: 3, lr: 0.5 },
+    task: {
+      kind: 'command',
+      argv: ['python3', 'a.py', '--n', '3'],
+      shell: false,
+      cwd: '/work/project',
+      env: { MODE: 'fast' },
+      ...task,
+    },
+    ...more,
+  };
+}
+
+function inlineStage(run: InlineFunction): StageSpec {
+  return { name: 'sum', dependsOn: [], cpus: 1, task: { kind: 'inline' }, run };
+}
+
+const upstream = { clean: `sha256:${'a'.repeat(64)}` };
+
+describe('cacheKeyParts', () => {
+  test('a command stage: every part readable, params and env in a canonical order', () => {
+    const stage = commandStage(
+      { env: { ZED: 'last', ALPHA: 'first' } },
+      { params: { n: 3, nested: { b: [1, { d: 2, c: 1 }], a: null } } },
+    );
+    assert.deepStrictEqual(cacheKeyParts(stage, upstream), {
+      stage: 'train',
+      version: '1',
+      command: 'python3 a.py --n 3 (cwd /work/project)',
+      params: '{"n":3,"nested":{"a":null,"b":[1,{"c":1,"d":2}]}}',
+      env: 'ALPHA=first ZED=last',
+      upstream,
+    });
+  });
+
+  test('argv items with spaces or quotes make a JSON array; a shell command reads as sh -c', () => {
+    const spaced = cacheKeyParts(commandStage({ argv: ['echo', 'two words'], cwd: undefined }), {});
+    assert.equal(spaced.command, '["echo","two words"]');
+    const empty = cacheKeyParts(commandStage({ argv: ['printf', ''], cwd: undefined }), {});
+    assert.equal(empty.command, '["printf",""]');
+    const shell = cacheKeyParts(
+      commandStage({ argv: ["echo 'hi' | wc -c"], shell: true, cwd: undefined }),
+      {},
+    );
+    assert.equal(shell.command, `sh -c 'echo '\\''hi'\\'' | wc -c'`);
+    const env = cacheKeyParts(commandStage({ env: { A: '1', B: 'x y' } }), {});
+    assert.equal(env.env, '["A=1","B=x y"]');
+  });
+
+  test('long params and env are shown by their start and keyed by their hash', () => {
+    const long = 'x'.repeat(300);
+    const parts = cacheKeyParts(commandStage({ env: { BIG: long } }, { params: { long } }), {});
+    assert.match(parts.params!, /^\{"long":"x{51}… sha256:[0-9a-f]{16} \(311 bytes\)$/);
+    assert.match(parts.env!, /^BIG=x{56}… sha256:[0-9a-f]{16} \(304 bytes\)$/);
+    // A change past the shown start still changes the part.
+    const later = cacheKeyParts(commandStage({}, { params: { long: `${long.slice(1)}y` } }), {});
+    assert.notEqual(later.params, parts.params);
+  });
+
+  test('parts not declared are left out, and upstream hashes are copied', () => {
+    const hashes: Record<string, string> = { clean: 'sha256:1' };
+    const parts = cacheKeyParts(
+      {
+        name: 'bare',
+        dependsOn: [],
+        cpus: 1,
+        task: { kind: 'command', argv: ['true'], shell: false },
+      },
+      hashes,
+    );
+    hashes.clean = 'sha256:2';
+    assert.deepStrictEqual(parts, {
+      stage: 'bare',
+      command: 'true',
+      upstream: { clean: 'sha256:1' },
+    });
+  });
+
+  test('an inline stage: the hash of its source, the same string every call', () => {
+    const add = (() => 1 + 2) as InlineFunction;
+    const first = cacheKeyParts(inlineStage(add), {});
+    assert.match(first.code!, /^function sha256:[0-9a-f]{16}$/);
+    assert.equal(cacheKeyParts(inlineStage(add), {}).code, first.code);
+    // Same source, another function object: the same code (closed-over values go in params).
+    assert.equal(cacheKeyParts(inlineStage((() => 1 + 2) as InlineFunction), {}).code, first.code);
+    assert.notEqual(
+      cacheKeyParts(inlineStage((() => 1 + 3) as InlineFunction), {}).code,
+      first.code,
+    );
+  });
+
+  test('a module stage: its file hashed, read again as soon as the file is rewritten', () => {
+    const file = join(dir, 'stages.ts');
+    const stage: StageSpec = {
+      name: 'load',
+      dependsOn: [],
+      cpus: 1,
+      task: { kind: 'module', file, exportName: 'load', style: 'function' },
+    };
+    writeFileSync(file, 'export const load = () => 1;\n');
+    const first = cacheKeyParts(stage, {}).code!;
+    assert.match(first, /^file stages\.ts#load sha256:[0-9a-f]{16}$/);
+    assert.equal(cacheKeyParts(stage, {}).code, first);
+    // Same size, written at once: a timestamp alone might not have moved.
+    writeFileSync(file, 'export const load = () => 2;\n');
+    const second = cacheKeyParts(stage, {}).code!;
+    assert.notEqual(second, first);
+    writeFileSync(file, 'export const load = () => 1;\n');
+    assert.equal(cacheKeyParts(stage, {}).code, first);
+    const other = { ...stage, task: { ...stage.task, exportName: 'other' } } as StageSpec;
+    assert.match(cacheKeyParts(other, {}).code!, /^file stages\.ts#other sha256:/);
+  });
+
+  test('a module file that cannot be read gives a code part saying so, not an exception', () => {
+    const stage: StageSpec = {
+      name: 'gone',
+      dependsOn: [],
+      cpus: 1,
+      task: { kind: 'module', file: join(dir, 'missing.ts'), exportName: 'run', style: 'class' },
+    };
+    assert.equal(cacheKeyParts(stage, {}).code, 'file missing.ts#run unreadable (ENOENT)');
+  });
+});
+
+describe('cacheKeyOf', () => {
+  test('equal stages give equal keys, in any key order', () => {
+    const key = cacheKeyOf(cacheKeyParts(commandStage(), upstream));
+    assert.match(key, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(cacheKeyOf(cacheKeyParts(commandStage(), upstream)), key);
+    const reordered = commandStage({}, { params: { lr: 0.5, n: 3 } });
+    assert.equal(cacheKeyOf(cacheKeyParts(reordered, { ...upstream })), key);
+    const parts = cacheKeyParts(commandStage(), upstream);
+    const shuffled: CacheKeyParts = {
+      upstream: parts.upstream,
+      env: parts.env!,
+      command: parts.command!,
+      params: parts.params!,
+      version: parts.version!,
+      stage: parts.stage,
+    };
+    assert.equal(cacheKeyOf(shuffled), key);
+  });
+
+  test('every part contributes: changing any one gives a new key', () => {
+    const two = { ...upstream, other: 'sha256:2' };
+    const variants: [string, StageSpec, Record<string, string>][] = [
+      ['base', commandStage(), upstream],
+      ['name', commandStage({}, { name: 'train2' }), upstream],
+      ['version', commandStage({}, { version: '2' }), upstream],
+      ['no version', commandStage({}, { version: undefined }), upstream],
+      ['argv', commandStage({ argv: ['python3', 'a.py', '--n', '4'] }), upstream],
+      ['shell', commandStage({ argv: ['python3 a.py --n 3'], shell: true }), upstream],
+      ['cwd', commandStage({ cwd: '/work/other' }), upstream],
+      ['params', commandStage({}, { params: { n: 4, lr: 0.5 } }), upstream],
+      ['no params', commandStage({}, { params: undefined }), upstream],
+      ['env', commandStage({ env: { MODE: 'slow' } }), upstream],
+      ['no env', commandStage({ env: undefined }), upstream],
+      ['upstream hash', commandStage(), { clean: `sha256:${'b'.repeat(64)}` }],
+      ['upstream added', commandStage(), two],
+      ['upstream renamed', commandStage(), { cleaner: upstream.clean }],
+      ['inline code', inlineStage((() => 1) as InlineFunction), upstream],
+      ['other inline code', inlineStage((() => 2) as InlineFunction), upstream],
+    ];
+    const keys = new Map<string, string>();
+    for (const [what, stage, hashes] of variants) {
+      const key = cacheKeyOf(cacheKeyParts(stage, hashes));
+      assert.equal(keys.get(key), undefined, `${what} gives the same key as ${keys.get(key)}`);
+      keys.set(key, what);
+    }
+  });
+});
+
+describe('describeKeyChanges', () => {
+  const base: CacheKeyParts = {
+    stage: 'train',
+    version: '1',
+    code: 'function sha256:aaaaaaaaaaaaaaaa',
+    command: 'python3 a.py --n 3',
+    params: '{"n":3}',
+    env: 'MODE=fast',
+    upstream: { clean: `sha256:${'1'.repeat(64)}`, load: 'sha256:2' },
+  };
+
+  test('equal parts: no changes', () => {
+    assert.deepStrictEqual(
+      describeKeyChanges(base, { ...base, upstream: { ...base.upstream } }),
+      [],
+    );
+  });
+
+  test('one sentence per changed part, naming it', () => {
+    const changed = (after: Partial<CacheKeyParts>) =>
+      describeKeyChanges(base, { ...base, ...after });
+    assert.deepStrictEqual(changed({ code: 'function sha256:bbbbbbbbbbbbbbbb' }), [
+      'code changed (function sha256:aaaaaaaaaaaaaaaa → sha256:bbbbbbbbbbbbbbbb)',
+    ]);
+    assert.deepStrictEqual(changed({ code: 'file stages.ts#load sha256:bbbbbbbbbbbbbbbb' }), [
+      'code changed (function sha256:aaaaaaaaaaaaaaaa → file stages.ts#load sha256:bbbbbbbbbbbbbbbb)',
+    ]);
+    assert.deepStrictEqual(changed({ command: 'python3 a.py --n 4' }), [
+      'command changed: python3 a.py --n 3 → python3 a.py --n 4',
+    ]);
+    assert.deepStrictEqual(changed({ params: '{"n":4}' }), ['params changed: {"n":3} → {"n":4}']);
+    assert.deepStrictEqual(changed({ env: 'MODE=slow' }), ['env changed: MODE=fast → MODE=slow']);
+    assert.deepStrictEqual(changed({ version: '2' }), ['version changed: 1 → 2']);
+    assert.deepStrictEqual(changed({ stage: 'train2' }), ['stage changed: train → train2']);
+  });
+
+  test('a part that appears or goes is shown as (none)', () => {
+    const { params: _params, ...withoutParams } = base;
+    assert.deepStrictEqual(describeKeyChanges(withoutParams, base), [
+      'params changed: (none) → {"n":3}',
+    ]);
+    assert.deepStrictEqual(describeKeyChanges(base, withoutParams), [
+      'params changed: {"n":3} → (none)',
+    ]);
+  });
+
+  test('upstream outputs: changed (hashes shortened), added and removed, by name', () => {
+    const after: CacheKeyParts = {
+      ...base,
+      upstream: { clean: `sha256:${'9'.repeat(64)}`, extra: 'sha256:3' },
+    };
+    assert.deepStrictEqual(describeKeyChanges(base, after), [
+      `upstream 'clean' output changed (sha256:${'1'.repeat(16)}… → sha256:${'9'.repeat(16)}…)`,
+      "upstream 'extra' added",
+      "upstream 'load' removed",
+    ]);
+  });
+
+  test('several parts changed: each is reported, in a fixed order', () => {
+    const after: CacheKeyParts = {
+      ...base,
+      version: '2',
+      params: '{"n":4}',
+      upstream: { clean: base.upstream.clean! },
+    };
+    assert.deepStrictEqual(describeKeyChanges(base, after), [
+      'version changed: 1 → 2',
+      'params changed: {"n":3} → {"n":4}',
+      "upstream 'load' removed",
+    ]);
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * Cache keys (SPEC C3, C6). A stage's key is the hash of its parts — name, version, code,
+ * command, params, env and upstream output hashes — and each part is a short readable string,
+ * so that `explain` can say which part changed, not just that the key did.
+ *
+ * This runs once per stage: a 100,000-stage run must not hash a function's source or reread a
+ * module file 100,000 times, hence the memos below.
+ */
+import { hash } from 'node:crypto';
+import { readFileSync, type Stats, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { StageSpec, TaskSpec } from '../graph/pipeline.ts';
+import type { CacheKeyParts } from '../store/run-store.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { sha256Text } from './hash.ts';
+
+/** Longer parts are shown by a prefix and stand in the key by their hash. */
+const maxPartLength = 200;
+const shownPrefixLength = 60;
+
+/** The parts of `stage`'s cache key, given the output hashes of its upstream stages. */
+export function cacheKeyParts(
+  stage: StageSpec,
+  upstreamHashes: Readonly<Record<string, string>>,
+): CacheKeyParts {
+  const parts: CacheKeyParts = { stage: stage.name, upstream: { ...upstreamHashes } };
+  if (stage.version !== undefined) parts.version = stage.version;
+  const code = codeOf(stage);
+  if (code !== undefined) parts.code = code;
+  const task = stage.task;
+  if (task.kind === 'command') {
+    parts.command = commandText(task);
+    const names = task.env ? Object.keys(task.env).sort() : [];
+    if (names.length > 0)
+      parts.env = bounded(readableList(names.map((n) => `${n}=${task.env![n]}`)));
+  }
+  if (stage.params !== undefined) parts.params = bounded(canonicalJson(stage.params));
+  return parts;
+}
+
+/** `sha256:<64 hex>` of the parts' canonical JSON: equal parts, equal key, in any key order. */
+export function cacheKeyOf(parts: CacheKeyParts): string {
+  return sha256Text(canonicalJson(parts));
+}
+
+function shortHash(text: string | Buffer): string {
+  return `sha256:${hash('sha256', text, 'hex').slice(0, 16)}`;
+}
+
+/** A part as it is, or, past maxPartLength, its start and the hash of all of it. */
+function bounded(text: string): string {
+  if (text.length <= maxPartLength) return text;
+  return `${text.slice(0, shownPrefixLength)}… ${shortHash(text)} (${Buffer.byteLength(text)} bytes)`;
+}
+
+/**
+ * Words joined by spaces while that reads unambiguously; a JSON array as soon as one is empty
+ * or holds a space or a quote. A plain list never contains `"`, a JSON one always does: two
+ * different lists can never give the same text.
+ */
+function readableList(items: readonly string[]): string {
+  return items.some((item) => item === '' || /[\s"'\\]/.test(item))
+    ? JSON.stringify(items)
+    : items.join(' ');
+}
+
+function commandText(task: Extract<TaskSpec, { kind: 'command' }>): string {
+  // The command executor runs a shell command as `/bin/sh -c <argv joined by spaces>`.
+  const text = task.shell
+    ? `sh -c '${task.argv.join(' ').replaceAll("'", `'\\''`)}'`
+    : readableList(task.argv);
+  return task.cwd === undefined ? text : `${text} (cwd ${task.cwd})`;
+}
+
+function codeOf(stage: StageSpec): string | undefined {
+  const task = stage.task;
+  if (task.kind === 'inline') return stage.run ? functionCode(stage.run) : undefined;
+  if (task.kind === 'module')
+    return `file ${basename(task.file)}#${task.exportName} ${moduleFileHash(task.file)}`;
+  return undefined;
+}
+
+const functionCodes = new WeakMap<object, string>();
+
+/**
+ * `function sha256:…` of the function's source. Values it closes over are not part of its
+ * source: those belong in params.
+ */
+function functionCode(run: (...args: never[]) => unknown): string {
+  let code = functionCodes.get(run);
+  if (code === undefined) {
+    code = `function ${shortHash(run.toString())}`;
+    functionCodes.set(run, code);
+  }
+  return code;
+}
+
+interface FileHash {
+  /** What stat said when the file was read: any change means reading it again. */
+  signature: string;
+  hash: string;
+  /** Time of the read. */
+  readAt: number;
+}
+
+const fileHashes = new Map<string, FileHash>();
+
+/**
+ * File timestamps are coarse (a few ms on ext4, 2 s on FAT): a file written again within the
+ * same tick keeps its mtime and size. A hash read less than this long after the file's mtime
+ * is not trusted, and the file is read again (git's "racily clean" rule).
+ */
+const timestampSlackMs = 2000;
+
+/** `sha256:<hex16>` of a module file's bytes, read again only when its stat changes. */
+function moduleFileHash(file: string): string {
+  let stats: Stats;
+  try {
+    stats = statSync(file);
+  } catch (error) {
+    fileHashes.delete(file);
+    return `unreadable (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  const signature = `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+  const known = fileHashes.get(file);
+  if (
+    known !== undefined &&
+    known.signature === signature &&
+    known.readAt - stats.mtimeMs > timestampSlackMs
+  ) {
+    return known.hash;
+  }
+  const readAt = Date.now();
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    fileHashes.delete(file);
+    return `unreadable (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  const fileHash = shortHash(bytes);
+  fileHashes.set(file, { signature, hash: fileHash, readAt });
+  return fileHash;
+}
+
+/** The parts in the order `explain` reports them. */
+const textParts = ['stage', 'version', 'code', 'command', 'params', 'env'] as const;
+
+/**
+ * What differs between two keys' parts, one sentence per part, in the words `explain` prints:
+ * `params changed: {"n":3} → {"n":4}`, `upstream 'clean' output changed (sha256:… → sha256:…)`.
+ * Empty when the parts are equal.
+ */
+export function describeKeyChanges(before: CacheKeyParts, after: CacheKeyParts): string[] {
+  const changes: string[] = [];
+  for (const part of textParts) {
+    const was = before[part];
+    const is = after[part];
+    if (was === is) continue;
+    changes.push(
+      part === 'code' ? codeChange(was, is) : `${part} changed: ${shown(was)} → ${shown(is)}`,
+    );
+  }
+  const upstream = [...new Set([...Object.keys(before.upstream), ...Object.keys(after.upstream)])];
+  for (const name of upstream.sort()) {
+    const was = before.upstream[name];
+    const is = after.upstream[name];
+    if (was === is) continue;
+    if (was === undefined) changes.push(`upstream '${name}' added`);
+    else if (is === undefined) changes.push(`upstream '${name}' removed`);
+    else
+      changes.push(`upstream '${name}' output changed (${abbreviated(was)} → ${abbreviated(is)})`);
+  }
+  return changes;
+}
+
+function shown(part: string | undefined): string {
+  return part ?? '(none)';
+}
+
+/** `code changed (function sha256:aa… → sha256:bb…)`: what the code is, said once. */
+function codeChange(was: string | undefined, is: string | undefined): string {
+  const before = splitHash(was);
+  const after = splitHash(is);
+  if (before && after && before.what === after.what)
+    return `code changed (${before.what} ${before.hash} → ${after.hash})`;
+  return `code changed (${shown(was)} → ${shown(is)})`;
+}
+
+function splitHash(code: string | undefined): { what: string; hash: string } | undefined {
+  const at = code?.lastIndexOf(' sha256:') ?? -1;
+  return at < 0 ? undefined : { what: code!.slice(0, at), hash: code!.slice(at + 1) };
+}
+
+/** A full `sha256:<64 hex>` output hash is too long to read: its first 16 digits say enough. */
+function abbreviated(outputHash: string): string {
+  return outputHash.startsWith('sha256:') && outputHash.length > 23
+    ? `${outputHash.slice(0, 23)}…`
+    : outputHash;
+}

@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs';
+import type { ValidPipeline } from '../graph/validate.ts';
+import type { RunStore } from '../store/run-store.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { cacheKeyOf, cacheKeyParts } from './cache-key.ts';
+import { choosePlan, type DurableRunOptions } from './durable-run.ts';
+import { stateLayout } from './layout.ts';
+import { planFresh, type RunPlan } from './plan.ts';
+
+export type PreviewAction = 'run' | 'reuse' | 'cached' | 'skip';
+
+export interface PreviewRow {
+  stage: string;
+  action: PreviewAction;
+  /** Why, in a few words. */
+  detail: string;
+}
+
+export interface RunPreview {
+  pipeline: string;
+  /** The run a resume would go on with. */
+  resumes?: string;
+  rows: PreviewRow[];
+}
+
+type PreviewOptions = Pick<
+  DurableRunOptions,
+  'pipeline' | 'workspaceRoot' | 'resume' | 'selection' | 'cache' | 'forceRestart'
+>;
+
+/**
+ * What a run would do with each stage (SPEC C6), without running or writing anything: reuse,
+ * hit the cache, run, or leave it out. Cache hits are predicted stage by stage as far as
+ * upstream output hashes are known — a stage downstream of one that must run will run.
+ */
+export async function previewRun(options: PreviewOptions): Promise<RunPreview> {
+  const { pipeline } = options;
+  const layout = stateLayout(options.workspaceRoot, pipeline.spec.checkpoint?.directory);
+  const hasStore = existsSync(layout.dbFile);
+  if (!hasStore && !options.selection && typeof options.resume !== 'string') {
+    // Nothing has run here yet: every stage runs, and nothing is created to say so.
+    return { pipeline: pipeline.spec.name, rows: rowsOf(pipeline, planFresh(pipeline)) };
+  }
+  const store = await openSqliteStore(layout.dbFile);
+  try {
+    const { earlier, plan } = await choosePlan(store, options);
+    const rows = rowsOf(pipeline, plan);
+    if (options.cache !== false && !options.forceRestart) {
+      await predictCacheHits(store, pipeline, plan, rows);
+    }
+    return {
+      pipeline: pipeline.spec.name,
+      ...(earlier && { resumes: earlier.runId }),
+      rows,
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+function rowsOf(pipeline: ValidPipeline, plan: RunPlan): PreviewRow[] {
+  return pipeline.stages.map((stage) => {
+    const action = plan.actions.get(stage.name) ?? 'run';
+    const prior = plan.previous.get(stage.name);
+    let detail = 'runs';
+    if (action === 'skip') detail = 'not selected';
+    else if (action === 'reuse') {
+      const source = plan.reused.get(stage.name)?.reusedFrom;
+      detail = source ? `output of run ${source}` : 'done in this run';
+    } else if (prior && prior.attempts > 0) {
+      detail = `again: attempt ${prior.attempts + 1}`;
+    }
+    return { stage: stage.name, action, detail };
+  });
+}
+
+/** Marks `run` stages whose cache key is stored, walking in dependency order. */
+async function predictCacheHits(
+  store: RunStore,
+  pipeline: ValidPipeline,
+  plan: RunPlan,
+  rows: PreviewRow[],
+): Promise<void> {
+  const keys = await store.cacheKeys(pipeline.spec.name);
+  if (keys.size === 0) return;
+  const graph = pipeline.graph;
+  const hashes = new Map(plan.outputHashes);
+  for (const i of graph.topologicalOrder()) {
+    const row = rows[i]!;
+    const stage = pipeline.stages[i]!;
+    if (row.action !== 'run' || stage.cache === false) continue;
+    const upstream: Record<string, string> = {};
+    let known = true;
+    for (const u of graph.upstreamOf(i)) {
+      const hash = hashes.get(graph.names[u]!);
+      if (hash === undefined) known = false;
+      else upstream[graph.names[u]!] = hash;
+    }
+    if (!known) continue;
+    const key = cacheKeyOf(cacheKeyParts(stage, upstream));
+    if (!keys.has(key)) continue;
+    const entry = await store.cacheGet(key);
+    if (!entry) continue;
+    hashes.set(stage.name, entry.outputHash);
+    row.action = 'cached';
+    row.detail = `cache hit: output of run ${entry.runId}`;
+  }
+}

@@ -1,0 +1,177 @@
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { PipelineError } from '../errors.ts';
+import type { Executor } from '../executors/executor.ts';
+import type { TaskSpec } from '../graph/pipeline.ts';
+import type { ValidPipeline } from '../graph/validate.ts';
+import { newRunId, runPipeline } from '../scheduler/engine.ts';
+import type { RunEvent } from '../scheduler/events.ts';
+import type { RunResult } from '../scheduler/run-types.ts';
+import type { RunRecord, RunStore } from '../store/run-store.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { runDirOf, type StateLayout, stateLayout } from './layout.ts';
+import { planFresh, planResume, planSelection, type RunPlan } from './plan.ts';
+import { RunRecorder } from './recorder.ts';
+import { RunFiles } from './run-files.ts';
+import { manifestJson, runJson } from './run-json.ts';
+import { findRunToResume } from './run-lookup.ts';
+import { StageCache } from './stage-cache.ts';
+
+export interface DurableRunOptions {
+  pipeline: ValidPipeline;
+  workspaceRoot: string;
+  executors: Partial<Record<TaskSpec['kind'], Executor>>;
+  signal?: AbortSignal;
+  /** Each event, once what it reports is committed to the run store. */
+  onEvent?: (event: RunEvent) => void;
+  /** Go on with this run, or (true) with the pipeline's latest unfinished run. */
+  resume?: string | true;
+  /** Run one stage (`stage`), or one and everything downstream (`from`). */
+  selection?: { stage?: string; from?: string };
+  /** false: run every stage, reusing nothing from the cache. @default true */
+  cache?: boolean;
+  /** Start afresh even where a resume would apply; reuse nothing. */
+  forceRestart?: boolean;
+  /** How the run was asked for (`gpipe` flags): kept with the run. */
+  startedWith?: Readonly<Record<string, unknown>>;
+  /** @default the SQLite store of the workspace */
+  store?: RunStore;
+}
+
+export interface DurableRunResult extends RunResult {
+  resumed: boolean;
+  /** Problems that did not stop the run (a run file that could not be written). */
+  warnings: string[];
+}
+
+/**
+ * Runs a pipeline durably (SPEC C1–C4): every transition is committed to the run store before
+ * it is announced, outputs go to the run directory, and a run that stopped for any reason —
+ * a failure, Ctrl-C, `kill -9` — can be resumed where it stopped.
+ */
+export async function runDurable(options: DurableRunOptions): Promise<DurableRunResult> {
+  const { pipeline } = options;
+  const layout = stateLayout(options.workspaceRoot, pipeline.spec.checkpoint?.directory);
+  const store = options.store ?? (await openSqliteStore(layout.dbFile));
+  try {
+    return await runWithStore(options, layout, store);
+  } finally {
+    if (!options.store) await store.close();
+  }
+}
+
+async function runWithStore(
+  options: DurableRunOptions,
+  layout: StateLayout,
+  store: RunStore,
+): Promise<DurableRunResult> {
+  const { pipeline } = options;
+  const { earlier, runId, plan } = await choosePlan(store, options);
+  const run: RunRecord = {
+    runId,
+    pipeline: pipeline.spec.name,
+    status: 'running',
+    startedAt: earlier?.startedAt ?? Date.now(),
+    host: hostname(),
+    pid: process.pid,
+    runDir: earlier?.runDir ?? runDirOf(layout, runId),
+    stages: pipeline.stages.map((stage) => stage.name),
+    options: earlier?.options ?? options.startedWith ?? {},
+  };
+  if (pipeline.spec.source !== undefined) run.source = pipeline.spec.source;
+  prepareRunDir(run.runDir, plan);
+
+  const files = new RunFiles();
+  files.writeFile(`${run.runDir}/run.json`, runJson(run));
+  files.writeFile(`${run.runDir}/manifest.json`, manifestJson(run, pipeline, startStatuses(plan)));
+  files.link(run.runDir, layout.latestLink);
+
+  const stop = new AbortController();
+  const recorder = new RunRecorder({
+    store,
+    files,
+    pipeline,
+    run,
+    host: run.host,
+    outputHashes: plan.outputHashes,
+    reused: plan.reused,
+    ...(options.onEvent && { announce: options.onEvent }),
+    onStoreError: (error) =>
+      stop.abort(new PipelineError('STORE_FAILED', `the run store failed: ${error.message}`)),
+  });
+  const cache = await StageCache.open({
+    store,
+    pipeline,
+    outputHashes: recorder.outputHashes,
+    reuse: options.cache !== false && !options.forceRestart,
+  });
+  const executors: Partial<Record<TaskSpec['kind'], Executor>> = {};
+  for (const [kind, executor] of Object.entries(options.executors)) {
+    executors[kind as TaskSpec['kind']] = cache.wrap(executor);
+  }
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const result = await runPipeline(pipeline, {
+    runId,
+    runDir: run.runDir,
+    workspaceRoot: layout.workspaceRoot,
+    executors,
+    previous: plan.previous,
+    resumed: earlier !== undefined,
+    signal,
+    onEvent: recorder.record,
+  });
+  await recorder.drain();
+  if (recorder.failure) {
+    await files.close();
+    throw new PipelineError('STORE_FAILED', `the run store failed: ${recorder.failure.message}`);
+  }
+  const ended: RunRecord = { ...run, status: result.status, endedAt: Date.now() };
+  const statuses = new Map(Object.entries(result.stages).map(([name, s]) => [name, s.status]));
+  files.writeFile(`${run.runDir}/run.json`, runJson(ended));
+  files.writeFile(`${run.runDir}/manifest.json`, manifestJson(ended, pipeline, statuses));
+  await files.close();
+  const warnings = files.firstError ? [`some run files were not written: ${files.firstError}`] : [];
+  return { ...result, runDir: run.runDir, resumed: earlier !== undefined, warnings };
+}
+
+/** Whether this goes on with an earlier run, under which id, and what it does with each stage. */
+export async function choosePlan(
+  store: RunStore,
+  options: Pick<DurableRunOptions, 'pipeline' | 'resume' | 'selection' | 'forceRestart'>,
+): Promise<{ earlier: RunRecord | undefined; runId: string; plan: RunPlan }> {
+  const { pipeline } = options;
+  const earlier = options.forceRestart
+    ? undefined
+    : await findRunToResume(store, pipeline, options);
+  const runId = earlier?.runId ?? newRunId();
+  const plan = earlier
+    ? await planResume(store, pipeline, earlier)
+    : options.selection
+      ? await planSelection(store, pipeline, options.selection, runId)
+      : planFresh(pipeline);
+  return { earlier, runId, plan };
+}
+
+/**
+ * Before the run starts: clears what interrupted attempts left behind (a half-written
+ * artifact must not pass for a finished one) and links outputs reused from other runs.
+ */
+function prepareRunDir(runDir: string, plan: RunPlan): void {
+  for (const stage of plan.rerun) {
+    for (const leftover of ['artifacts', 'result.json', 'inputs', 'inputs.json']) {
+      rmSync(`${runDir}/${stage}/${leftover}`, { recursive: true, force: true });
+    }
+  }
+  for (const [stage, sourceRunDir] of plan.reusedFrom) {
+    const source = `${sourceRunDir}/${stage}/artifacts`;
+    if (!existsSync(source)) continue;
+    mkdirSync(`${runDir}/${stage}`, { recursive: true });
+    symlinkSync(source, `${runDir}/${stage}/artifacts`);
+  }
+}
+
+function startStatuses(plan: RunPlan): Map<string, string> {
+  const statuses = new Map<string, string>();
+  for (const [stage, prior] of plan.previous) if (prior.status) statuses.set(stage, prior.status);
+  return statuses;
+}

@@ -1,0 +1,34 @@
+import { isAbsolute, join, resolve } from 'node:path';
+
+/** Where a workspace keeps its durable state (DESIGN "Workspace", SPEC C4). */
+export interface StateLayout {
+  workspaceRoot: string;
+  /** `.gpipe/` in the workspace, or the pipeline's `checkpoint.directory`. */
+  stateDir: string;
+  dbFile: string;
+  runsDir: string;
+  /** A link to the newest run's directory. */
+  latestLink: string;
+}
+
+/** The state layout of a workspace; `stateDir` overrides `.gpipe` (relative to the workspace). */
+export function stateLayout(workspaceRoot: string, stateDir?: string): StateLayout {
+  const root = resolve(workspaceRoot);
+  const dir =
+    stateDir === undefined
+      ? join(root, '.gpipe')
+      : isAbsolute(stateDir)
+        ? stateDir
+        : resolve(root, stateDir);
+  return {
+    workspaceRoot: root,
+    stateDir: dir,
+    dbFile: join(dir, 'state.db'),
+    runsDir: join(dir, 'runs'),
+    latestLink: join(dir, 'latest'),
+  };
+}
+
+export function runDirOf(layout: StateLayout, runId: string): string {
+  return join(layout.runsDir, runId);
+}

@@ -1,0 +1,181 @@
+import { checkFileRefs } from '../artifacts/file-ref.ts';
+import { InputError } from '../errors.ts';
+import type { ValidPipeline } from '../graph/validate.ts';
+import type { PriorStage } from '../scheduler/run-types.ts';
+import type { AttemptRecord, RunRecord, RunStore } from '../store/run-store.ts';
+
+/** What a run will do with a stage: run it, reuse an output it already has, or leave it out. */
+export type PlanAction = 'run' | 'reuse' | 'skip';
+
+export interface RunPlan {
+  /** Stages finished before the run starts, for the engine. */
+  previous: Map<string, PriorStage>;
+  /** Reused outputs from other runs (attempt records for this run) and left-out stages (null). */
+  reused: Map<string, AttemptRecord | null>;
+  /** Output hashes of the stages finished before the run. */
+  outputHashes: Map<string, string>;
+  /** Outputs reused from other runs: the directory of the run each comes from, by stage. */
+  reusedFrom: Map<string, string>;
+  /** Stages of a resumed run that ran before and run again: their old files are cleared. */
+  rerun: string[];
+  actions: Map<string, PlanAction>;
+}
+
+/**
+ * A resume: a stage whose last attempt succeeded (or was cached) and whose files are intact
+ * is reused; every other stage runs, numbering its attempts on from the ones already made —
+ * including attempts that were running when the orchestrator died.
+ */
+export async function planResume(
+  store: RunStore,
+  pipeline: ValidPipeline,
+  run: RunRecord,
+): Promise<RunPlan> {
+  const plan = emptyPlan();
+  const attempts = new Map<string, number>();
+  const last = new Map<string, AttemptRecord>();
+  for (const attempt of await store.attempts(run.runId)) {
+    attempts.set(attempt.stage, Math.max(attempts.get(attempt.stage) ?? 0, attempt.attempt));
+    const previous = last.get(attempt.stage);
+    if (!previous || previous.attempt < attempt.attempt) last.set(attempt.stage, attempt);
+  }
+  for (const event of await store.events(run.runId)) {
+    if (event.type === 'stage_started' && event.stage !== undefined) {
+      attempts.set(event.stage, Math.max(attempts.get(event.stage) ?? 0, event.attempt ?? 0));
+    }
+  }
+  for (const stage of pipeline.stages) {
+    const made = attempts.get(stage.name) ?? 0;
+    const attempt = last.get(stage.name);
+    const output = attempt && usableOutput(attempt);
+    if (attempt && output && attempt.attempt === made) {
+      plan.previous.set(stage.name, {
+        status: attempt.status === 'cached' ? 'cached' : 'succeeded',
+        output: output.value,
+        attempts: made,
+      });
+      plan.outputHashes.set(stage.name, attempt.outputHash!);
+      plan.actions.set(stage.name, 'reuse');
+    } else {
+      if (made > 0) {
+        plan.previous.set(stage.name, { attempts: made });
+        plan.rerun.push(stage.name);
+      }
+      plan.actions.set(stage.name, 'run');
+    }
+  }
+  return plan;
+}
+
+/**
+ * A selection (SPEC B6): `--stage NAME` runs that stage alone, `--from NAME` it and everything
+ * downstream. Upstream stages the selection needs reuse their latest successful output from
+ * any run of the pipeline; every other stage is left out.
+ */
+export async function planSelection(
+  store: RunStore,
+  pipeline: ValidPipeline,
+  selection: { stage?: string; from?: string },
+  runId: string,
+): Promise<RunPlan> {
+  const graph = pipeline.graph;
+  const name = selection.stage ?? selection.from!;
+  const start = graph.indexOf.get(name);
+  if (start === undefined) {
+    const flag = selection.stage !== undefined ? '--stage' : '--from';
+    throw new InputError(`${flag} ${name}: no stage of that name in '${pipeline.spec.name}'`);
+  }
+  const selected = new Set<number>(
+    selection.stage !== undefined ? [start] : [start, ...graph.descendants([start])],
+  );
+  const needed = new Set<number>();
+  for (const i of selected) {
+    for (let e = graph.upstreamStart[i]!; e < graph.upstreamStart[i + 1]!; e++) {
+      const u = graph.upstream[e]!;
+      if (!selected.has(u)) needed.add(u);
+    }
+  }
+  const plan = emptyPlan();
+  const runDirs = new Map<string, string | undefined>();
+  for (let i = 0; i < graph.size; i++) {
+    const stage = graph.names[i]!;
+    if (selected.has(i)) {
+      plan.actions.set(stage, 'run');
+      continue;
+    }
+    if (!needed.has(i)) {
+      plan.previous.set(stage, { status: 'skipped', attempts: 0 });
+      plan.reused.set(stage, null);
+      plan.actions.set(stage, 'skip');
+      continue;
+    }
+    const source = await store.latestSuccess(pipeline.spec.name, stage);
+    const output = source && usableOutput(source);
+    if (!source || !output) {
+      const why = source
+        ? `its latest output (run ${source.runId}) has files that are gone or changed`
+        : 'it has never succeeded';
+      throw new InputError(
+        `stage '${stage}' is needed but ${why}: run it first, or use --from ${stage}`,
+      );
+    }
+    plan.previous.set(stage, { status: 'cached', output: output.value, attempts: 1 });
+    plan.outputHashes.set(stage, source.outputHash!);
+    if (!runDirs.has(source.runId))
+      runDirs.set(source.runId, (await store.getRun(source.runId))?.runDir);
+    const sourceRunDir = runDirs.get(source.runId);
+    if (sourceRunDir !== undefined) plan.reusedFrom.set(stage, sourceRunDir);
+    plan.reused.set(stage, reusedAttempt(source, runId));
+    plan.actions.set(stage, 'reuse');
+  }
+  return plan;
+}
+
+/** A plan that runs every stage. */
+export function planFresh(pipeline: ValidPipeline): RunPlan {
+  const plan = emptyPlan();
+  for (const stage of pipeline.stages) plan.actions.set(stage.name, 'run');
+  return plan;
+}
+
+function emptyPlan(): RunPlan {
+  return {
+    previous: new Map(),
+    reused: new Map(),
+    outputHashes: new Map(),
+    reusedFrom: new Map(),
+    rerun: [],
+    actions: new Map(),
+  };
+}
+
+/** The attempt's output, when it has one whose files are where they were. */
+function usableOutput(attempt: AttemptRecord): { value: unknown } | undefined {
+  if (attempt.status !== 'succeeded' && attempt.status !== 'cached') return undefined;
+  if (attempt.outputJson === undefined || attempt.outputHash === undefined) return undefined;
+  const value: unknown = JSON.parse(attempt.outputJson);
+  return checkFileRefs(value).ok ? { value } : undefined;
+}
+
+/** This run's record of an output it takes from another run. */
+function reusedAttempt(source: AttemptRecord, runId: string): AttemptRecord {
+  const now = Date.now();
+  const attempt: AttemptRecord = {
+    runId,
+    stage: source.stage,
+    attempt: 1,
+    status: 'cached',
+    startedAt: now,
+    endedAt: now,
+    host: source.host,
+    pid: process.pid,
+    executor: 'reuse',
+    taskId: `${runId}:${source.stage}:1`,
+    outputJson: source.outputJson!,
+    outputHash: source.outputHash!,
+    reusedFrom: source.runId,
+  };
+  if (source.inputHash !== undefined) attempt.inputHash = source.inputHash;
+  if (source.cacheKey !== undefined) attempt.cacheKey = source.cacheKey;
+  return attempt;
+}

@@ -1,0 +1,270 @@
+import type { StageResult } from '../executors/executor.ts';
+import type { ValidPipeline } from '../graph/validate.ts';
+import type { RunEvent } from '../scheduler/events.ts';
+import type {
+  AttemptRecord,
+  EventRecord,
+  RunRecord,
+  RunStore,
+  StoreWrite,
+} from '../store/run-store.ts';
+import { sha256Text } from './hash.ts';
+import { outputFileOf } from './output-file.ts';
+import type { RunFiles } from './run-files.ts';
+import type { OutputFile } from './run-files-protocol.ts';
+
+/** A batch is sent at once past this many writes, without waiting for the next turn. */
+const MAX_BATCH = 4096;
+
+export interface RecorderOptions {
+  store: RunStore;
+  files: RunFiles;
+  pipeline: ValidPipeline;
+  run: RunRecord;
+  host: string;
+  /** Receives each event once what it reports is committed (DESIGN invariant 3). */
+  announce?: (event: RunEvent) => void;
+  /** The store refused a batch: the run must stop. */
+  onStoreError: (error: Error) => void;
+  /** Output hashes of stages finished before the run started, by name. */
+  outputHashes: Map<string, string>;
+  /**
+   * Stages finished before the run that this run must record: the attempt whose output it
+   * reuses (from another run), or null for a stage left out of the run.
+   */
+  reused: ReadonlyMap<string, AttemptRecord | null>;
+}
+
+/**
+ * Turns a run's events into run-store writes, commits them in groups (one per turn of the
+ * event loop, or every MAX_BATCH writes) and announces each event only once its group is
+ * committed. After a commit, the outputs it holds are written to `{stage}/output.json`.
+ */
+export class RunRecorder {
+  readonly #options: RecorderOptions;
+  readonly #runId: string;
+  readonly #stageDirOf: (stage: string) => string;
+  /** Output hashes by stage name: what the stage cache keys downstream stages with. */
+  readonly outputHashes: Map<string, string>;
+  readonly #startedAt = new Map<string, number>();
+  #writes: StoreWrite[] = [];
+  #events: RunEvent[] = [];
+  #outputs: OutputFile[] = [];
+  #scheduled = false;
+  #committed: Promise<void> = Promise.resolve();
+  #failed: Error | undefined;
+
+  constructor(options: RecorderOptions) {
+    this.#options = options;
+    this.#runId = options.run.runId;
+    const runDir = options.run.runDir;
+    this.#stageDirOf = (stage) => `${runDir}/${stage}`;
+    this.outputHashes = options.outputHashes;
+  }
+
+  /** The first error the store reported, if any. */
+  get failure(): Error | undefined {
+    return this.#failed;
+  }
+
+  /** The engine's `onEvent`. */
+  readonly record = (event: RunEvent): void => {
+    this.#toWrites(event);
+    this.#events.push(event);
+    if (this.#writes.length >= MAX_BATCH) this.#flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  };
+
+  /** Resolves once everything recorded so far is committed and announced. */
+  async drain(): Promise<void> {
+    this.#flush();
+    await this.#committed;
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    if (this.#events.length === 0 && this.#writes.length === 0) return;
+    const writes = this.#writes;
+    const events = this.#events;
+    const outputs = this.#outputs;
+    this.#writes = [];
+    this.#events = [];
+    this.#outputs = [];
+    const { store, announce, files } = this.#options;
+    // Batches commit in order, so chaining on the previous one keeps announcements in order.
+    const append = writes.length > 0 ? store.append(writes) : Promise.resolve();
+    this.#committed = Promise.all([this.#committed, append]).then(
+      () => {
+        if (this.#failed) return;
+        if (announce) for (const event of events) announce(event);
+        files.writeOutputs(outputs);
+      },
+      (error: Error) => {
+        if (this.#failed) return;
+        this.#failed = error;
+        this.#options.onStoreError(error);
+      },
+    );
+  }
+
+  #toWrites(event: RunEvent): void {
+    const writes = this.#writes;
+    switch (event.event) {
+      case 'run_started':
+        writes.push({ kind: 'run', run: this.#options.run });
+        break;
+      case 'stage_started':
+        this.#startedAt.set(event.stage, event.ts);
+        break;
+      case 'stage_retrying':
+      case 'stage_fallback':
+        this.#attempt(event.stage, event.attempt, 'failed', event.ts, event.result, event);
+        break;
+      case 'stage_finished':
+        if (event.reused) {
+          this.#reused(event.stage, event);
+          return;
+        }
+        if (event.result) {
+          this.#attempt(event.stage, event.attempt, event.status, event.ts, event.result, event);
+        }
+        break;
+      case 'run_finished':
+        writes.push({
+          kind: 'run_status',
+          runId: this.#runId,
+          status: event.status,
+          endedAt: event.ts,
+        });
+        break;
+    }
+    writes.push({ kind: 'event', event: eventRow(this.#runId, event) });
+  }
+
+  /** A stage finished before the run: recorded when it comes from elsewhere or was left out. */
+  #reused(stage: string, event: RunEvent): void {
+    const reused = this.#options.reused;
+    if (!reused.has(stage)) return; // recorded by the run it was finished in: this very one
+    const attempt = reused.get(stage);
+    if (attempt) {
+      this.#writes.push({ kind: 'attempt', attempt });
+      this.#outputs.push(this.#outputFile(attempt));
+    }
+    this.#writes.push({ kind: 'event', event: eventRow(this.#runId, event) });
+  }
+
+  #attempt(
+    stage: string,
+    attempt: number,
+    status: AttemptRecord['status'],
+    ts: number,
+    result: StageResult | undefined,
+    event: { executor?: string; fallback?: string; exitCode?: number; error?: RunEventError },
+  ): void {
+    const hit = result?.cache?.hit;
+    const record: AttemptRecord = {
+      runId: this.#runId,
+      stage,
+      attempt,
+      status,
+      startedAt: result?.startedAt ?? this.#startedAt.get(stage) ?? ts,
+      endedAt: result?.endedAt ?? ts,
+      host: this.#options.host,
+      pid: result?.pid ?? process.pid,
+      executor: hit ? 'cache' : (event.executor ?? 'inline'),
+      taskId: `${this.#runId}:${stage}:${attempt}`,
+    };
+    if (event.exitCode !== undefined) record.exitCode = event.exitCode;
+    if (event.error) {
+      record.errorCode = event.error.code;
+      record.errorMessage = event.error.message;
+    }
+    if (event.fallback !== undefined) record.fallback = event.fallback;
+    if (status === 'succeeded' || status === 'cached') {
+      this.#succeeded(record, result);
+      if (hit) record.reusedFrom = hit.runId;
+    }
+    this.#writes.push({ kind: 'attempt', attempt: record });
+  }
+
+  #succeeded(record: AttemptRecord, result: StageResult | undefined): void {
+    const outputJson = JSON.stringify(result?.output ?? null);
+    const outputHash = sha256Text(outputJson);
+    record.outputJson = outputJson;
+    record.outputHash = outputHash;
+    record.inputHash = this.#inputHash(record.stage);
+    this.outputHashes.set(record.stage, outputHash);
+    const cache = result?.cache;
+    if (cache) {
+      record.cacheKey = cache.key;
+      if (cache.hit) {
+        this.#writes.push({ kind: 'cache_used', key: cache.key, at: record.endedAt! });
+      } else {
+        this.#writes.push({
+          kind: 'cache_put',
+          entry: {
+            key: cache.key,
+            pipeline: this.#options.run.pipeline,
+            stage: record.stage,
+            runId: this.#runId,
+            attempt: record.attempt,
+            outputJson,
+            outputHash,
+            parts: cache.parts,
+            createdAt: record.endedAt!,
+            lastUsedAt: record.endedAt!,
+          },
+        });
+      }
+    }
+    this.#outputs.push(this.#outputFile(record));
+  }
+
+  /** A hash over the output hashes of the stage's upstream stages, by name. */
+  #inputHash(stage: string): string {
+    const graph = this.#options.pipeline.graph;
+    const i = graph.indexOf.get(stage);
+    if (i === undefined) return sha256Text('');
+    let text = '';
+    for (let e = graph.upstreamStart[i]!; e < graph.upstreamStart[i + 1]!; e++) {
+      const name = graph.names[graph.upstream[e]!]!;
+      text += `${name}=${this.outputHashes.get(name) ?? ''}\n`;
+    }
+    return sha256Text(text);
+  }
+
+  #outputFile(attempt: AttemptRecord): OutputFile {
+    const i = this.#options.pipeline.graph.indexOf.get(attempt.stage);
+    const version = i === undefined ? undefined : this.#options.pipeline.stages[i]!.version;
+    return outputFileOf(this.#stageDirOf(attempt.stage), attempt, version);
+  }
+}
+
+type RunEventError = { code: string; message: string };
+
+/** The event as a store row: what it says beyond its type, stage and attempt goes in `data`. */
+function eventRow(runId: string, event: RunEvent): Omit<EventRecord, 'seq'> {
+  const { event: type, ts, ...rest } = event;
+  const row: Omit<EventRecord, 'seq'> = { runId, ts, type };
+  const data: Record<string, unknown> = rest;
+  if ('stage' in rest) {
+    row.stage = rest.stage;
+    delete data.stage;
+  }
+  if ('attempt' in rest) {
+    row.attempt = rest.attempt;
+    delete data.attempt;
+  }
+  delete data.result;
+  delete data.runId;
+  // Every stage's status: the attempts and stage events already say it, stage by stage.
+  if (type === 'run_finished') delete data.stages;
+  for (const _ in data) {
+    row.data = data;
+    break;
+  }
+  return row;
+}

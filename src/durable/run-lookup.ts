@@ -1,0 +1,62 @@
+import { hostname } from 'node:os';
+import { InputError } from '../errors.ts';
+import type { ValidPipeline } from '../graph/validate.ts';
+import type { RunRecord, RunStore } from '../store/run-store.ts';
+
+/** The run status a user sees: a `running` run whose orchestrator is gone is `interrupted`. */
+export function displayStatus(run: RunRecord): string {
+  return run.status === 'running' && !isAlive(run) ? 'interrupted' : run.status;
+}
+
+/** Whether the orchestrator of a `running` run still runs (known only on its own host). */
+export function isAlive(run: RunRecord): boolean {
+  if (run.host !== hostname()) return true;
+  try {
+    process.kill(run.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The run a new invocation goes on with, if any: the one named by `resume`, the latest
+ * unfinished one for `resume: true`, or — when the pipeline has `checkpoint.enabled` and no
+ * selection is asked for — its latest run when that did not succeed.
+ */
+export async function findRunToResume(
+  store: RunStore,
+  pipeline: ValidPipeline,
+  options: { resume?: string | true; selection?: object },
+): Promise<RunRecord | undefined> {
+  const name = pipeline.spec.name;
+  if (typeof options.resume === 'string') {
+    const run = await store.getRun(options.resume);
+    if (!run) throw new InputError(`no run '${options.resume}' in this workspace (see gpipe runs)`);
+    if (run.pipeline !== name) {
+      throw new InputError(
+        `run '${run.runId}' is of pipeline '${run.pipeline}', not '${name}': resume it with its own file`,
+      );
+    }
+    return resumable(run);
+  }
+  if (options.resume === true) {
+    const run = (await store.listRuns({ pipeline: name, limit: 20 })).find(
+      (candidate) => candidate.status !== 'succeeded',
+    );
+    if (!run) throw new InputError(`pipeline '${name}' has no unfinished run to resume`);
+    return resumable(run);
+  }
+  if (options.selection || !pipeline.spec.checkpoint?.enabled) return undefined;
+  const [latest] = await store.listRuns({ pipeline: name, limit: 1 });
+  return latest && latest.status !== 'succeeded' ? resumable(latest) : undefined;
+}
+
+function resumable(run: RunRecord): RunRecord {
+  if (run.status === 'running' && isAlive(run)) {
+    throw new InputError(
+      `run '${run.runId}' is still running (pid ${run.pid} on ${run.host}); stop it first`,
+    );
+  }
+  return run;
+}

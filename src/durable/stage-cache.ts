@@ -1,0 +1,113 @@
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { checkFileRefs } from '../artifacts/file-ref.ts';
+import type { Executor, StageResult, StageTask } from '../executors/executor.ts';
+import type { StageSpec } from '../graph/pipeline.ts';
+import type { ValidPipeline } from '../graph/validate.ts';
+import type { CacheEntry, CacheKeyParts, RunStore } from '../store/run-store.ts';
+import { cacheKeyOf, cacheKeyParts } from './cache-key.ts';
+
+export interface StageCacheOptions {
+  store: RunStore;
+  pipeline: ValidPipeline;
+  /** Output hashes by stage name, filled in as stages succeed (the recorder's). */
+  outputHashes: ReadonlyMap<string, string>;
+  /** false (`--no-cache`): never reuse an output; outputs are still stored for later runs. */
+  reuse: boolean;
+}
+
+/**
+ * The stage cache (SPEC C3): wraps each executor so that a stage whose key — its name,
+ * version, code, params, command, env and upstream output hashes — matches an earlier
+ * success reuses that output instead of running. Keys of the pipeline are read once at the
+ * start, so a miss costs a set lookup, not a query.
+ */
+export class StageCache {
+  readonly #options: StageCacheOptions;
+  readonly #keys: Set<string>;
+
+  private constructor(options: StageCacheOptions, keys: Set<string>) {
+    this.#options = options;
+    this.#keys = keys;
+  }
+
+  static async open(options: StageCacheOptions): Promise<StageCache> {
+    const keys = options.reuse
+      ? await options.store.cacheKeys(options.pipeline.spec.name)
+      : new Set<string>();
+    return new StageCache(options, keys);
+  }
+
+  wrap(executor: Executor): Executor {
+    return {
+      execute: (task, signal) => this.#execute(executor, task, signal),
+      ...(executor.killAll && { killAll: () => executor.killAll!() }),
+      ...(executor.close && { close: () => executor.close!() }),
+    };
+  }
+
+  /** The key of a stage about to run, or undefined when it is not cached. */
+  keyOf(stage: StageSpec): { key: string; parts: CacheKeyParts } | undefined {
+    if (stage.cache === false) return undefined;
+    const graph = this.#options.pipeline.graph;
+    const i = graph.indexOf.get(stage.name);
+    if (i === undefined) return undefined;
+    const upstream: Record<string, string> = {};
+    for (let e = graph.upstreamStart[i]!; e < graph.upstreamStart[i + 1]!; e++) {
+      const name = graph.names[graph.upstream[e]!]!;
+      const hash = this.#options.outputHashes.get(name);
+      if (hash === undefined) return undefined;
+      upstream[name] = hash;
+    }
+    const parts = cacheKeyParts(stage, upstream);
+    return { key: cacheKeyOf(parts), parts };
+  }
+
+  async #execute(executor: Executor, task: StageTask, signal: AbortSignal): Promise<StageResult> {
+    const pipeline = this.#options.pipeline;
+    const i = pipeline.graph.indexOf.get(task.stage);
+    // A fallback runs under its own name, which is not a scheduled stage: never cached.
+    const stage = i === undefined ? undefined : pipeline.stages[i];
+    const keyed = stage && this.keyOf(stage);
+    if (!keyed) return executor.execute(task, signal);
+    if (this.#keys.has(keyed.key)) {
+      const hit = await this.#hit(keyed.key, task, stage);
+      if (hit)
+        return {
+          ...hit,
+          cache: { ...keyed, hit: { runId: hit.entry.runId, attempt: hit.entry.attempt } },
+        };
+    }
+    const result = await executor.execute(task, signal);
+    result.cache = keyed;
+    return result;
+  }
+
+  /** The stored output of `key` when it is still usable: its files are where they were. */
+  async #hit(
+    key: string,
+    task: StageTask,
+    stage: StageSpec,
+  ): Promise<(StageResult & { entry: CacheEntry }) | undefined> {
+    const startedAt = Date.now();
+    const { store } = this.#options;
+    const entry = await store.cacheGet(key);
+    if (!entry) return undefined;
+    const output: unknown = JSON.parse(entry.outputJson);
+    if (!checkFileRefs(output).ok) return undefined;
+    if (stage.task.kind === 'command') {
+      // A command's real output is its artifacts directory: the run that made it must be there.
+      const source = await store.getRun(entry.runId);
+      const sourceArtifacts = source && `${source.runDir}/${stage.name}/artifacts`;
+      if (!sourceArtifacts || !existsSync(`${source.runDir}/${stage.name}`)) return undefined;
+      if (existsSync(sourceArtifacts)) linkArtifacts(task.paths.stageDir, sourceArtifacts);
+    }
+    return { status: 'succeeded', output, startedAt, endedAt: Date.now(), entry };
+  }
+}
+
+/** Downstream stages find a cached stage's files at the usual place: a link to the source. */
+function linkArtifacts(stageDir: string, sourceArtifacts: string): void {
+  mkdirSync(stageDir, { recursive: true });
+  const link = `${stageDir}/artifacts`;
+  if (!existsSync(link)) symlinkSync(sourceArtifacts, link);
+}

@@ -1,0 +1,147 @@
+/**
+ * The SQLite run store's schema, versioned from the first release: an ordered list of
+ * migrations, each applied once in its own transaction and recorded in `schema_migrations`.
+ * A migration is never edited once released; a change is a new migration at the end.
+ */
+import type Database from 'better-sqlite3';
+import { InputError } from '../../errors.ts';
+
+export interface Migration {
+  version: number;
+  /** What it does, for the record. */
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'runs, attempts, events and cache entries',
+    // Attempts and events point at their run by its integer key: index entries stay a few
+    // bytes instead of a run id each. Attempts repeat the run's pipeline so that
+    // latestSuccess is one index probe. Times are epoch milliseconds; JSON columns are TEXT.
+    sql: `
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL UNIQUE,
+        pipeline TEXT NOT NULL,
+        source TEXT,
+        status TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        run_dir TEXT NOT NULL,
+        stages TEXT NOT NULL,
+        options TEXT
+      );
+      CREATE INDEX runs_by_start ON runs (started_at, run_id);
+      CREATE INDEX runs_by_pipeline ON runs (pipeline, started_at, run_id);
+
+      CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        run_key INTEGER NOT NULL,
+        pipeline TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        exit_code INTEGER,
+        error_code TEXT,
+        error_message TEXT,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        executor TEXT NOT NULL,
+        task_id TEXT, -- NULL when it is the deterministic {runId}:{stage}:{attempt}
+        fallback TEXT,
+        output_json TEXT,
+        output_hash TEXT,
+        input_hash TEXT,
+        cache_key TEXT,
+        reused_from TEXT
+      );
+      CREATE UNIQUE INDEX attempts_by_run ON attempts (run_key, stage, attempt);
+      CREATE INDEX attempts_succeeded ON attempts (pipeline, stage, started_at)
+        WHERE status IN ('succeeded', 'cached');
+
+      -- AUTOINCREMENT: a seq is never handed out twice, even after the newest rows go.
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_key INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        stage TEXT,
+        attempt INTEGER,
+        data TEXT
+      );
+      -- Entries are (run_key, seq): seq is the rowid every index entry ends with.
+      CREATE INDEX events_by_run ON events (run_key);
+
+      CREATE TABLE cache_entries (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        pipeline TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        output_json TEXT NOT NULL,
+        output_hash TEXT NOT NULL,
+        parts TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL
+      );
+      -- Entries end with the id, the tie-break of cacheLatest.
+      CREATE INDEX cache_by_stage ON cache_entries (pipeline, stage, created_at);
+      -- Holds the key, so cacheKeys reads this index alone.
+      CREATE INDEX cache_by_pipeline ON cache_entries (pipeline, key);
+      CREATE INDEX cache_by_last_use ON cache_entries (last_used_at);
+    `,
+  },
+];
+
+export const latestSchemaVersion = migrations[migrations.length - 1]!.version;
+
+/** The schema version recorded in the database: 0 for a new one. */
+export function schemaVersion(db: Database.Database): number {
+  const table = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .get();
+  if (!table) return 0;
+  const row = db.prepare('SELECT max(version) AS version FROM schema_migrations').get() as {
+    version: number | null;
+  };
+  return row.version ?? 0;
+}
+
+/**
+ * Brings the database to `latestSchemaVersion`. Safe against another process migrating the
+ * same file at once: each step re-reads the version under the write lock.
+ */
+export function migrate(db: Database.Database, file: string): void {
+  const latest = latestSchemaVersion;
+  const found = schemaVersion(db);
+  if (found > latest) throw newerSchemaError(file, found, latest);
+  if (found === latest) return;
+  for (const migration of migrations) {
+    db.transaction(() => {
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+      );
+      const current = schemaVersion(db);
+      if (current > latest) throw newerSchemaError(file, current, latest);
+      if (current >= migration.version) return;
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(
+        migration.version,
+        Date.now(),
+      );
+    }).immediate();
+  }
+}
+
+function newerSchemaError(file: string, found: number, latest: number): InputError {
+  return new InputError(
+    `${file}: the run store has schema version ${found}, newer than the ${latest} this gpipe knows; use a newer gpipe or another store`,
+  );
+}

@@ -1,0 +1,55 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Buffers rows for one table and inserts them several per statement: at tens of thousands of
+ * rows a second, the cost of each call into SQLite outweighs the work of the row itself.
+ */
+export class MultiRowInsert {
+  readonly #db: Database.Database;
+  /** `INSERT INTO t (a, b)` or `INSERT OR REPLACE INTO t (a, b)`. */
+  readonly #head: string;
+  readonly #columns: number;
+  readonly #rowsPerStatement: number;
+  /** By number of rows: the full one, and the shorter ones a flush needs. */
+  readonly #statements = new Map<number, Database.Statement>();
+  #values: unknown[] = [];
+
+  constructor(db: Database.Database, head: string, columns: number, rowsPerStatement: number) {
+    this.#db = db;
+    this.#head = head;
+    this.#columns = columns;
+    this.#rowsPerStatement = rowsPerStatement;
+  }
+
+  /** Adds one row: exactly one value per column, in the head's order. */
+  add(row: readonly unknown[]): void {
+    const values = this.#values;
+    for (let i = 0; i < row.length; i++) values.push(row[i]);
+    if (values.length === this.#columns * this.#rowsPerStatement) this.flush();
+  }
+
+  /** Inserts the rows added so far. */
+  flush(): void {
+    const values = this.#values;
+    if (values.length === 0) return;
+    // Cleared first: a failing insert must not leave its rows for the next batch.
+    this.#values = [];
+    this.#statement(values.length / this.#columns).run(values);
+  }
+
+  /** Drops the rows added but not inserted (their batch failed). */
+  discard(): void {
+    this.#values = [];
+  }
+
+  #statement(rows: number): Database.Statement {
+    let statement = this.#statements.get(rows);
+    if (!statement) {
+      const row = `(${'?, '.repeat(this.#columns - 1)}?)`;
+      const sql = `${this.#head} VALUES ${Array(rows).fill(row).join(', ')}`;
+      statement = this.#db.prepare(sql);
+      this.#statements.set(rows, statement);
+    }
+    return statement;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The read side of the SQLite run store: prepared queries on the main thread's connection,
+ * and the mapping from rows back to records (a NULL column is an absent field).
+ */
+import type Database from 'better-sqlite3';
+import type { AttemptRecord, CacheEntry, EventRecord, RunFilter, RunRecord } from '../run-store.ts';
+
+interface RunRow {
+  run_id: string;
+  pipeline: string;
+  source: string | null;
+  status: RunRecord['status'];
+  started_at: number;
+  ended_at: number | null;
+  host: string;
+  pid: number;
+  run_dir: string;
+  stages: string;
+  options: string | null;
+}
+
+interface AttemptRow {
+  run_id: string;
+  stage: string;
+  attempt: number;
+  status: AttemptRecord['status'];
+  started_at: number;
+  ended_at: number | null;
+  exit_code: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  host: string;
+  pid: number;
+  executor: string;
+  task_id: string | null;
+  fallback: string | null;
+  output_json: string | null;
+  output_hash: string | null;
+  input_hash: string | null;
+  cache_key: string | null;
+  reused_from: string | null;
+}
+
+interface EventRow {
+  seq: number;
+  ts: number;
+  type: EventRecord['type'];
+  stage: string | null;
+  attempt: number | null;
+  data: string | null;
+}
+
+interface CacheRow {
+  key: string;
+  pipeline: string;
+  stage: string;
+  run_id: string;
+  attempt: number;
+  output_json: string;
+  output_hash: string;
+  parts: string;
+  created_at: number;
+  last_used_at: number;
+}
+
+const runKeyOf = '(SELECT id FROM runs WHERE run_id = ?)';
+const newestRunsFirst = 'ORDER BY started_at DESC, run_id DESC LIMIT ?';
+const attemptColumns = `r.run_id, a.stage, a.attempt, a.status, a.started_at, a.ended_at,
+  a.exit_code, a.error_code, a.error_message, a.host, a.pid, a.executor, a.task_id, a.fallback,
+  a.output_json, a.output_hash, a.input_hash, a.cache_key, a.reused_from`;
+
+export class SqliteReader {
+  readonly #sql;
+
+  constructor(db: Database.Database) {
+    this.#sql = {
+      run: db.prepare('SELECT * FROM runs WHERE run_id = ?'),
+      runs: db.prepare(`SELECT * FROM runs ${newestRunsFirst}`),
+      runsOf: db.prepare(`SELECT * FROM runs WHERE pipeline = ? ${newestRunsFirst}`),
+      events: db.prepare(
+        `SELECT seq, ts, type, stage, attempt, data FROM events
+          WHERE run_key = ${runKeyOf} AND seq > ? ORDER BY seq`,
+      ),
+      attempts: db.prepare(
+        `SELECT ${attemptColumns} FROM attempts a JOIN runs r ON r.id = a.run_key
+          WHERE a.run_key = ${runKeyOf} ORDER BY a.stage, a.attempt`,
+      ),
+      stageAttempts: db.prepare(
+        `SELECT ${attemptColumns} FROM attempts a JOIN runs r ON r.id = a.run_key
+          WHERE a.run_key = ${runKeyOf} AND a.stage = ? ORDER BY a.attempt`,
+      ),
+      // The status test repeats the partial index's own, so the index serves the query.
+      latestSuccess: db.prepare(
+        `SELECT ${attemptColumns} FROM attempts a JOIN runs r ON r.id = a.run_key
+          WHERE a.pipeline = ? AND a.stage = ? AND a.status IN ('succeeded', 'cached')
+          ORDER BY a.started_at DESC, a.id DESC LIMIT 1`,
+      ),
+      cacheGet: db.prepare('SELECT * FROM cache_entries WHERE key = ?'),
+      cacheLatest: db.prepare(
+        `SELECT * FROM cache_entries WHERE pipeline = ? AND stage = ?
+          ORDER BY created_at DESC, id DESC LIMIT 1`,
+      ),
+      cacheKeys: db.prepare('SELECT key FROM cache_entries WHERE pipeline = ?').pluck(),
+    };
+  }
+
+  getRun(runId: string): RunRecord | undefined {
+    const row = this.#sql.run.get(runId) as RunRow | undefined;
+    return row && runOf(row);
+  }
+
+  listRuns(filter: RunFilter = {}): RunRecord[] {
+    const limit = filter.limit ?? 50;
+    const rows = (
+      filter.pipeline === undefined
+        ? this.#sql.runs.all(limit)
+        : this.#sql.runsOf.all(filter.pipeline, limit)
+    ) as RunRow[];
+    return rows.map(runOf);
+  }
+
+  events(runId: string, afterSeq = 0): EventRecord[] {
+    const rows = this.#sql.events.all(runId, afterSeq) as EventRow[];
+    return rows.map((row) => eventOf(runId, row));
+  }
+
+  attempts(runId: string, stage?: string): AttemptRecord[] {
+    const rows = (
+      stage === undefined
+        ? this.#sql.attempts.all(runId)
+        : this.#sql.stageAttempts.all(runId, stage)
+    ) as AttemptRow[];
+    return rows.map(attemptOf);
+  }
+
+  latestSuccess(pipeline: string, stage: string): AttemptRecord | undefined {
+    const row = this.#sql.latestSuccess.get(pipeline, stage) as AttemptRow | undefined;
+    return row && attemptOf(row);
+  }
+
+  cacheGet(key: string): CacheEntry | undefined {
+    const row = this.#sql.cacheGet.get(key) as CacheRow | undefined;
+    return row && cacheEntryOf(row);
+  }
+
+  cacheLatest(pipeline: string, stage: string): CacheEntry | undefined {
+    const row = this.#sql.cacheLatest.get(pipeline, stage) as CacheRow | undefined;
+    return row && cacheEntryOf(row);
+  }
+
+  cacheKeys(pipeline: string): Set<string> {
+    return new Set(this.#sql.cacheKeys.all(pipeline) as string[]);
+  }
+}
+
+function runOf(row: RunRow): RunRecord {
+  const run: RunRecord = {
+    runId: row.run_id,
+    pipeline: row.pipeline,
+    status: row.status,
+    startedAt: row.started_at,
+    host: row.host,
+    pid: row.pid,
+    runDir: row.run_dir,
+    stages: JSON.parse(row.stages),
+  };
+  if (row.source !== null) run.source = row.source;
+  if (row.ended_at !== null) run.endedAt = row.ended_at;
+  if (row.options !== null) run.options = JSON.parse(row.options);
+  return run;
+}
+
+function eventOf(runId: string, row: EventRow): EventRecord {
+  const event: EventRecord = { seq: row.seq, runId, ts: row.ts, type: row.type };
+  if (row.stage !== null) event.stage = row.stage;
+  if (row.attempt !== null) event.attempt = row.attempt;
+  if (row.data !== null) event.data = JSON.parse(row.data);
+  return event;
+}
+
+function attemptOf(row: AttemptRow): AttemptRecord {
+  const attempt: AttemptRecord = {
+    runId: row.run_id,
+    stage: row.stage,
+    attempt: row.attempt,
+    status: row.status,
+    startedAt: row.started_at,
+    host: row.host,
+    pid: row.pid,
+    executor: row.executor,
+    taskId: row.task_id ?? `${row.run_id}:${row.stage}:${row.attempt}`,
+  };
+  if (row.ended_at !== null) attempt.endedAt = row.ended_at;
+  if (row.exit_code !== null) attempt.exitCode = row.exit_code;
+  if (row.error_code !== null) attempt.errorCode = row.error_code;
+  if (row.error_message !== null) attempt.errorMessage = row.error_message;
+  if (row.fallback !== null) attempt.fallback = row.fallback;
+  if (row.output_json !== null) attempt.outputJson = row.output_json;
+  if (row.output_hash !== null) attempt.outputHash = row.output_hash;
+  if (row.input_hash !== null) attempt.inputHash = row.input_hash;
+  if (row.cache_key !== null) attempt.cacheKey = row.cache_key;
+  if (row.reused_from !== null) attempt.reusedFrom = row.reused_from;
+  return attempt;
+}
+
+function cacheEntryOf(row: CacheRow): CacheEntry {
+  return {
+    key: row.key,
+    pipeline: row.pipeline,
+    stage: row.stage,
+    runId: row.run_id,
+    attempt: row.attempt,
+    outputJson: row.output_json,
+    outputHash: row.output_hash,
+    parts: JSON.parse(row.parts),
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The SQLite run store, the embedded default. Writes go through a writer thread that owns the
+ * write connection (group commit, fsync off the main thread); reads run on a connection of
+ * the main thread. WAL lets the two, and other processes, read while one writes.
+ */
+import type Database from 'better-sqlite3';
+import type { RunFilter, RunStore, StoreWrite } from '../run-store.ts';
+import { asInputError, openConnection } from './connection.ts';
+import { migrate } from './migrations.ts';
+import { SqliteReader } from './sqlite-reader.ts';
+import { WriterClient } from './writer-client.ts';
+
+/**
+ * Opens the store in `file`, creating the file and its folders when missing and bringing its
+ * schema up to date. Rejects with an InputError naming the file when it is not a SQLite
+ * database, is corrupt, or was written by a newer gpipe.
+ * @example
+ * const store = await openSqliteStore('.gpipe/runs.db');
+ * await store.append([{ kind: 'run', run }]);
+ * await store.close();
+ */
+export async function openSqliteStore(file: string): Promise<RunStore> {
+  const db = openConnection(file);
+  let reader: SqliteReader;
+  try {
+    migrate(db, file);
+    // From here on the main thread only reads: every write goes through the writer, in order.
+    db.pragma('query_only = ON');
+    reader = new SqliteReader(db);
+  } catch (error) {
+    db.close();
+    throw asInputError(file, error);
+  }
+  return new SqliteRunStore(db, reader, new WriterClient(file));
+}
+
+class SqliteRunStore implements RunStore {
+  readonly #db: Database.Database;
+  readonly #reader: SqliteReader;
+  readonly #writer: WriterClient;
+  #closed: Promise<void> | undefined;
+
+  constructor(db: Database.Database, reader: SqliteReader, writer: WriterClient) {
+    this.#db = db;
+    this.#reader = reader;
+    this.#writer = writer;
+  }
+
+  append(writes: readonly StoreWrite[]): Promise<void> {
+    return this.#writer.append(writes);
+  }
+
+  async getRun(runId: string) {
+    return this.#reader.getRun(runId);
+  }
+
+  async listRuns(filter?: RunFilter) {
+    return this.#reader.listRuns(filter);
+  }
+
+  async events(runId: string, afterSeq?: number) {
+    return this.#reader.events(runId, afterSeq);
+  }
+
+  async attempts(runId: string, stage?: string) {
+    return this.#reader.attempts(runId, stage);
+  }
+
+  async latestSuccess(pipeline: string, stage: string) {
+    return this.#reader.latestSuccess(pipeline, stage);
+  }
+
+  async cacheGet(key: string) {
+    return this.#reader.cacheGet(key);
+  }
+
+  async cacheLatest(pipeline: string, stage: string) {
+    return this.#reader.cacheLatest(pipeline, stage);
+  }
+
+  async cacheKeys(pipeline: string) {
+    return this.#reader.cacheKeys(pipeline);
+  }
+
+  /** A write: it goes through the writer thread, in order with the appends. */
+  cacheClear(pipeline?: string): Promise<number> {
+    return this.#writer.cacheClear(pipeline);
+  }
+
+  cacheGc(before: number): Promise<number> {
+    return this.#writer.cacheGc(before);
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#writer.close().finally(() => this.#db.close());
+    return this.#closed;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The main thread's side of the writer thread: posts requests in call order and settles each
+ * one's promise when the writer says its transaction committed (or failed).
+ */
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { InputError, PipelineError, type SerializedError } from '../../errors.ts';
+import type { StoreWrite } from '../run-store.ts';
+import type { Settled, WriterData, WriterReply, WriterRequest } from './writer-protocol.ts';
+
+const entry = new URL('./writer-worker.js', import.meta.url);
+
+interface Pending {
+  resolve: (removed: number | undefined) => void;
+  reject: (error: Error) => void;
+}
+
+export class WriterClient {
+  readonly #file: string;
+  readonly #worker: Worker;
+  readonly #port: MessagePort;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  /** Set when the writer cannot take requests any more: closed, or dead. */
+  #refusal: Error | undefined;
+  #closed: Promise<void> | undefined;
+
+  /**
+   * Starts the writer thread on `file`. Requests queue until it is up (loading tsx there takes
+   * a couple of hundred milliseconds), so the caller does not wait for it; if it cannot open
+   * the file, every request rejects with the reason.
+   */
+  constructor(file: string) {
+    this.#file = file;
+    const { port1, port2 } = new MessageChannel();
+    const workerData: WriterData = { file, port: port2 };
+    this.#worker = new Worker(entry, { workerData, transferList: [port2] });
+    this.#port = port1;
+    port1.on('message', (reply: WriterReply) => {
+      if (reply.type === 'settled') this.#settle(reply.settled);
+      else if (reply.type === 'open_failed') this.#fail(this.#revive(reply.error));
+    });
+    this.#worker.on('error', (error) => this.#fail(this.#died(`failed: ${error.message}`)));
+    this.#worker.on('exit', (code) => this.#fail(this.#died(`exited (code ${code})`)));
+    // Idle, neither keeps the process alive: a request in flight refs the port (see #request).
+    this.#worker.unref();
+    port1.unref();
+  }
+
+  append(writes: readonly StoreWrite[]): Promise<void> {
+    return this.#request({ id: this.#nextId++, op: 'append', writes }) as Promise<void>;
+  }
+
+  /** Resolves to how many entries went. */
+  async cacheClear(pipeline: string | undefined): Promise<number> {
+    const request: WriterRequest = { id: this.#nextId++, op: 'cache_clear' };
+    if (pipeline !== undefined) request.pipeline = pipeline;
+    return (await this.#request(request)) ?? 0;
+  }
+
+  /** Resolves to how many entries went. */
+  async cacheGc(before: number): Promise<number> {
+    return (await this.#request({ id: this.#nextId++, op: 'cache_gc', before })) ?? 0;
+  }
+
+  /** Resolves once every request made before is settled and the thread is gone. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      // Only a store that was asked something waits for the thread (which may still be
+      // starting): one opened just to read closes at once.
+      const asked = !this.#refusal && this.#nextId > 1;
+      const closing = asked ? this.#request({ id: this.#nextId++, op: 'close' }) : undefined;
+      this.#refusal ??= new PipelineError('STORE_CLOSED', `${this.#file}: the run store is closed`);
+      // A failure of the close request already reached every request it failed with.
+      await closing?.catch(() => {});
+      await this.#worker.terminate();
+    })();
+    return this.#closed;
+  }
+
+  #request(request: WriterRequest): Promise<number | undefined> {
+    if (this.#refusal) return Promise.reject(this.#refusal);
+    return new Promise((resolve, reject) => {
+      try {
+        // Structured clone copies the writes now: the caller may reuse its arrays at once.
+        this.#port.postMessage(request);
+      } catch (error) {
+        reject(
+          new PipelineError(
+            'STORE_INVALID_WRITE',
+            `${this.#file}: a write cannot be sent to the run store: ${(error as Error).message}`,
+          ),
+        );
+        return;
+      }
+      if (this.#pending.size === 0) this.#port.ref();
+      this.#pending.set(request.id, { resolve, reject });
+    });
+  }
+
+  #settle(settled: readonly Settled[]): void {
+    for (const outcome of settled) {
+      const pending = this.#pending.get(outcome.id);
+      if (!pending) continue;
+      this.#pending.delete(outcome.id);
+      if (outcome.ok) pending.resolve(outcome.removed);
+      else pending.reject(this.#revive(outcome.error));
+    }
+    if (this.#pending.size === 0) this.#port.unref();
+  }
+
+  /** An error from the writer thread, revived by its code, naming the file. */
+  #revive(serialized: SerializedError): Error {
+    const error =
+      serialized.code === 'INPUT_INVALID'
+        ? new InputError(serialized.message)
+        : new PipelineError(serialized.code, `${this.#file}: ${serialized.message}`);
+    if (serialized.stack) error.stack = serialized.stack;
+    return error;
+  }
+
+  #died(how: string): Error {
+    return new PipelineError('STORE_WRITER', `${this.#file}: the run store's writer thread ${how}`);
+  }
+
+  /** The thread is gone, or could not open the file: nothing in flight will be answered. */
+  #fail(error: Error): void {
+    this.#refusal ??= error;
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+    this.#port.unref();
+  }
+}

@@ -1,0 +1,437 @@
+/**
+ * The RunStore contract: every adapter runs this suite unchanged (SQLite now, PostgreSQL
+ * later). `open` gives a new, empty store; the suite closes it before calling `cleanup`.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type {
+  AttemptRecord,
+  CacheEntry,
+  EventRecord,
+  RunRecord,
+  RunStore,
+  StoreWrite,
+} from '../src/store/run-store.ts';
+
+export type OpenStore = () => Promise<{ store: RunStore; cleanup: () => Promise<void> }>;
+
+export function runRecord(runId: string, more: Partial<RunRecord> = {}): RunRecord {
+  return {
+    runId,
+    pipeline: 'p',
+    status: 'running',
+    startedAt: 1_000,
+    host: 'host-a',
+    pid: 100,
+    runDir: `/runs/${runId}`,
+    stages: ['load', 'train'],
+    ...more,
+  };
+}
+
+export function attemptRecord(
+  runId: string,
+  stage: string,
+  attempt: number,
+  more: Partial<AttemptRecord> = {},
+): AttemptRecord {
+  return {
+    runId,
+    stage,
+    attempt,
+    status: 'succeeded',
+    startedAt: 2_000,
+    host: 'host-a',
+    pid: 100,
+    executor: 'inline',
+    taskId: `${runId}:${stage}:${attempt}`,
+    ...more,
+  };
+}
+
+export function cacheEntry(key: string, more: Partial<CacheEntry> = {}): CacheEntry {
+  return {
+    key,
+    pipeline: 'p',
+    stage: 'load',
+    runId: 'r1',
+    attempt: 1,
+    outputJson: '{"rows":3}',
+    outputHash: 'sha256:out',
+    parts: { stage: 'load', code: 'function sha256:c0de', upstream: { raw: 'sha256:up' } },
+    createdAt: 3_000,
+    lastUsedAt: 3_000,
+    ...more,
+  };
+}
+
+const run = (record: RunRecord): StoreWrite => ({ kind: 'run', run: record });
+const attempt = (record: AttemptRecord): StoreWrite => ({ kind: 'attempt', attempt: record });
+const put = (entry: CacheEntry): StoreWrite => ({ kind: 'cache_put', entry });
+function event(runId: string, ts: number, more: Partial<Omit<EventRecord, 'seq'>> = {}) {
+  const write: StoreWrite = { kind: 'event', event: { runId, ts, type: 'stage_started', ...more } };
+  return write;
+}
+
+export function runStoreContract(name: string, open: OpenStore): void {
+  describe(`${name} (the RunStore contract)`, () => {
+    let store: RunStore;
+    let cleanup: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await open());
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    describe('runs', () => {
+      it('round-trips a run exactly, optional fields absent or set', async () => {
+        const bare = runRecord('r1');
+        const full = runRecord('r2', {
+          source: '/work/pipeline.yaml',
+          status: 'failed',
+          endedAt: 1_500,
+          options: { selection: { from: 'train' }, flags: ['--no-cache'], depth: 2, on: true },
+        });
+        await store.append([run(bare), run(full)]);
+        const stored = await store.getRun('r1');
+        assert.deepEqual(stored, bare);
+        assert.ok(
+          stored && !('source' in stored) && !('endedAt' in stored) && !('options' in stored),
+        );
+        assert.deepEqual(await store.getRun('r2'), full);
+        assert.equal(await store.getRun('missing'), undefined);
+      });
+
+      it('replaces a run whole', async () => {
+        await store.append([run(runRecord('r1', { options: { a: 1 }, endedAt: 5 }))]);
+        const resumed = runRecord('r1', { pid: 200, host: 'host-b', stages: ['train'] });
+        await store.append([run(resumed)]);
+        assert.deepEqual(await store.getRun('r1'), resumed);
+        assert.equal((await store.listRuns()).length, 1);
+      });
+
+      it('updates status and end time; an absent end time clears it', async () => {
+        await store.append([run(runRecord('r1'))]);
+        await store.append([{ kind: 'run_status', runId: 'r1', status: 'succeeded', endedAt: 9 }]);
+        assert.deepEqual(
+          await store.getRun('r1'),
+          runRecord('r1', { status: 'succeeded', endedAt: 9 }),
+        );
+        await store.append([{ kind: 'run_status', runId: 'r1', status: 'running' }]);
+        assert.deepEqual(await store.getRun('r1'), runRecord('r1'));
+      });
+
+      it('lists runs newest first, by start time then run id, filtered and limited', async () => {
+        await store.append([
+          run(runRecord('a', { startedAt: 10 })),
+          run(runRecord('c', { startedAt: 30, pipeline: 'q' })),
+          run(runRecord('b2', { startedAt: 20 })),
+          run(runRecord('b1', { startedAt: 20, pipeline: 'q' })),
+        ]);
+        const ids = (runs: RunRecord[]) => runs.map((r) => r.runId);
+        assert.deepEqual(ids(await store.listRuns()), ['c', 'b2', 'b1', 'a']);
+        assert.deepEqual(ids(await store.listRuns({ pipeline: 'q' })), ['c', 'b1']);
+        assert.deepEqual(ids(await store.listRuns({ limit: 2 })), ['c', 'b2']);
+        assert.deepEqual(ids(await store.listRuns({ pipeline: 'p', limit: 1 })), ['b2']);
+        assert.deepEqual(await store.listRuns({ pipeline: 'none' }), []);
+      });
+
+      it('lists 50 runs unless told otherwise', async () => {
+        const many = Array.from({ length: 55 }, (_, i) =>
+          run(runRecord(`r${i}`, { startedAt: i })),
+        );
+        await store.append(many);
+        const listed = await store.listRuns();
+        assert.equal(listed.length, 50);
+        assert.equal(listed[0]!.runId, 'r54');
+        assert.equal((await store.listRuns({ limit: 100 })).length, 55);
+      });
+    });
+
+    describe('events', () => {
+      it('numbers events across runs in the order they were appended', async () => {
+        await store.append([run(runRecord('r1')), run(runRecord('r2'))]);
+        await store.append([event('r1', 1), event('r2', 2), event('r1', 3)]);
+        await store.append([event('r2', 4), event('r1', 5)]);
+        const r1 = await store.events('r1');
+        const r2 = await store.events('r2');
+        assert.deepEqual(
+          r1.map((e) => e.ts),
+          [1, 3, 5],
+        );
+        assert.deepEqual(
+          r2.map((e) => e.ts),
+          [2, 4],
+        );
+        const bySeq = [...r1, ...r2].sort((a, b) => a.seq - b.seq).map((e) => e.ts);
+        assert.deepEqual(bySeq, [1, 2, 3, 4, 5]);
+        assert.ok(r1.every((e, i) => i === 0 || e.seq > r1[i - 1]!.seq));
+        assert.deepEqual(await store.events('missing'), []);
+      });
+
+      it('pages with afterSeq', async () => {
+        await store.append([run(runRecord('r1'))]);
+        await store.append([1, 2, 3, 4, 5].map((ts) => event('r1', ts)));
+        const all = await store.events('r1');
+        const rest = await store.events('r1', all[1]!.seq);
+        assert.deepEqual(rest, all.slice(2));
+        assert.deepEqual(await store.events('r1', all[4]!.seq), []);
+        assert.deepEqual(await store.events('r1', 0), all);
+      });
+
+      it('round-trips events exactly, optional fields absent or set', async () => {
+        await store.append([run(runRecord('r1'))]);
+        const data = { status: 'failed', exitCode: 3, error: { code: 'E', message: 'ünïcode ✓' } };
+        await store.append([
+          { kind: 'event', event: { runId: 'r1', ts: 1, type: 'run_started' } },
+          event('r1', 2, { type: 'stage_finished', stage: 'load', attempt: 2, data }),
+        ]);
+        const [started, finished] = await store.events('r1');
+        const { seq: _s1, ...startedRest } = started!;
+        assert.deepEqual(startedRest, { runId: 'r1', ts: 1, type: 'run_started' });
+        const { seq: _s2, ...finishedRest } = finished!;
+        assert.deepEqual(finishedRest, {
+          runId: 'r1',
+          ts: 2,
+          type: 'stage_finished',
+          stage: 'load',
+          attempt: 2,
+          data,
+        });
+      });
+    });
+
+    describe('attempts', () => {
+      it('orders by stage name, then attempt, and filters by stage', async () => {
+        await store.append([run(runRecord('r1')), run(runRecord('r2'))]);
+        await store.append([
+          attempt(attemptRecord('r1', 'train', 2, { status: 'failed' })),
+          attempt(attemptRecord('r1', 'load', 1)),
+          attempt(attemptRecord('r1', 'train', 1, { status: 'failed' })),
+          attempt(attemptRecord('r2', 'load', 1)),
+        ]);
+        const keys = (list: AttemptRecord[]) => list.map((a) => `${a.stage}#${a.attempt}`);
+        assert.deepEqual(keys(await store.attempts('r1')), ['load#1', 'train#1', 'train#2']);
+        assert.deepEqual(keys(await store.attempts('r1', 'train')), ['train#1', 'train#2']);
+        assert.deepEqual(await store.attempts('r1', 'none'), []);
+        assert.deepEqual(await store.attempts('missing'), []);
+      });
+
+      it('replaces an attempt whole and round-trips every field', async () => {
+        await store.append([run(runRecord('r1'))]);
+        const running = attemptRecord('r1', 'load', 1, {
+          status: 'running',
+          fallback: 'load_small',
+          cacheKey: 'sha256:key',
+        });
+        await store.append([attempt(running)]);
+        assert.deepEqual(await store.attempts('r1'), [running]);
+        const done = attemptRecord('r1', 'load', 1, {
+          status: 'failed',
+          endedAt: 2_500,
+          exitCode: 75,
+          errorCode: 'CONNECTION',
+          errorMessage: 'reset by peer',
+          executor: 'command',
+          taskId: 'custom-task-id',
+          outputJson: '{"partial":[1,2]}',
+          outputHash: 'sha256:o',
+          inputHash: 'sha256:i',
+          reusedFrom: 'r0',
+        });
+        await store.append([attempt(done)]);
+        const [stored] = await store.attempts('r1');
+        assert.deepEqual(stored, done);
+        assert.ok(stored && !('fallback' in stored) && !('cacheKey' in stored));
+      });
+    });
+
+    describe('latestSuccess', () => {
+      it('picks the newest succeeded or cached attempt across runs of the pipeline', async () => {
+        await store.append([
+          run(runRecord('old')),
+          run(runRecord('new')),
+          run(runRecord('other', { pipeline: 'q' })),
+        ]);
+        await store.append([
+          attempt(attemptRecord('old', 'load', 1, { startedAt: 10, outputJson: '"old"' })),
+          attempt(attemptRecord('new', 'load', 1, { startedAt: 20, status: 'cached' })),
+          attempt(attemptRecord('new', 'load', 2, { startedAt: 30, status: 'failed' })),
+          attempt(attemptRecord('other', 'load', 1, { startedAt: 40 })),
+          attempt(attemptRecord('new', 'train', 1, { startedAt: 50 })),
+        ]);
+        const latest = await store.latestSuccess('p', 'load');
+        assert.deepEqual(
+          latest,
+          attemptRecord('new', 'load', 1, { startedAt: 20, status: 'cached' }),
+        );
+        assert.equal((await store.latestSuccess('q', 'load'))?.runId, 'other');
+        assert.equal(await store.latestSuccess('p', 'none'), undefined);
+        assert.equal(await store.latestSuccess('none', 'load'), undefined);
+      });
+
+      it('follows replaced attempts; of equal start times, the last written wins', async () => {
+        await store.append([run(runRecord('a')), run(runRecord('b'))]);
+        await store.append([
+          attempt(attemptRecord('b', 'load', 1, { startedAt: 10 })),
+          attempt(attemptRecord('a', 'load', 1, { startedAt: 10 })),
+        ]);
+        assert.equal((await store.latestSuccess('p', 'load'))?.runId, 'a');
+        await store.append([attempt(attemptRecord('a', 'load', 1, { status: 'failed' }))]);
+        assert.equal((await store.latestSuccess('p', 'load'))?.runId, 'b');
+      });
+
+      it('moves with a run replaced into another pipeline', async () => {
+        await store.append([run(runRecord('r1')), attempt(attemptRecord('r1', 'load', 1))]);
+        await store.append([run(runRecord('r1', { pipeline: 'renamed' }))]);
+        assert.equal(await store.latestSuccess('p', 'load'), undefined);
+        assert.equal((await store.latestSuccess('renamed', 'load'))?.runId, 'r1');
+      });
+    });
+
+    describe('cache', () => {
+      it('puts, gets and replaces entries exactly', async () => {
+        const entry = cacheEntry('k1', { parts: { stage: 'load', version: '2', upstream: {} } });
+        await store.append([put(entry)]);
+        assert.deepEqual(await store.cacheGet('k1'), entry);
+        const replaced = cacheEntry('k1', { runId: 'r9', outputJson: '[]', createdAt: 4_000 });
+        await store.append([put(replaced)]);
+        assert.deepEqual(await store.cacheGet('k1'), replaced);
+        assert.equal(await store.cacheGet('missing'), undefined);
+      });
+
+      it('finds the newest entry of a stage and the keys of a pipeline', async () => {
+        await store.append([
+          put(cacheEntry('old', { createdAt: 1 })),
+          put(cacheEntry('new', { createdAt: 2 })),
+          put(cacheEntry('tie', { createdAt: 2 })),
+          put(cacheEntry('train', { stage: 'train', createdAt: 9 })),
+          put(cacheEntry('elsewhere', { pipeline: 'q', createdAt: 9 })),
+        ]);
+        assert.equal((await store.cacheLatest('p', 'load'))?.key, 'tie');
+        assert.equal(await store.cacheLatest('p', 'none'), undefined);
+        assert.deepEqual(await store.cacheKeys('p'), new Set(['old', 'new', 'tie', 'train']));
+        assert.deepEqual(await store.cacheKeys('none'), new Set());
+      });
+
+      it('records use, and collects entries last used before a time', async () => {
+        await store.append([
+          put(cacheEntry('a', { lastUsedAt: 10 })),
+          put(cacheEntry('b', { lastUsedAt: 10 })),
+          put(cacheEntry('c', { lastUsedAt: 30 })),
+        ]);
+        await store.append([
+          { kind: 'cache_used', key: 'b', at: 25 },
+          { kind: 'cache_used', key: 'missing', at: 25 },
+        ]);
+        assert.equal((await store.cacheGet('b'))?.lastUsedAt, 25);
+        assert.equal(await store.cacheGc(25), 1);
+        assert.deepEqual(await store.cacheKeys('p'), new Set(['b', 'c']));
+        assert.equal(await store.cacheGc(0), 0);
+      });
+
+      it('clears one pipeline or all', async () => {
+        await store.append([
+          put(cacheEntry('p1')),
+          put(cacheEntry('p2')),
+          put(cacheEntry('q1', { pipeline: 'q' })),
+          put(cacheEntry('r1', { pipeline: 'r' })),
+        ]);
+        assert.equal(await store.cacheClear('p'), 2);
+        assert.deepEqual(await store.cacheKeys('p'), new Set());
+        assert.deepEqual(await store.cacheKeys('q'), new Set(['q1']));
+        assert.equal(await store.cacheClear('none'), 0);
+        assert.equal(await store.cacheClear(), 2);
+        assert.equal(await store.cacheGet('r1'), undefined);
+      });
+
+      it('keeps clears in order with the appends around them', async () => {
+        const before = store.append([put(cacheEntry('k1'))]);
+        const cleared = store.cacheClear();
+        const after = store.append([put(cacheEntry('k2'))]);
+        await Promise.all([before, after]);
+        assert.equal(await cleared, 1);
+        assert.deepEqual(await store.cacheKeys('p'), new Set(['k2']));
+      });
+    });
+
+    describe('batches', () => {
+      it('stores nothing of a batch with an invalid write; later batches still work', async () => {
+        const invalid = { kind: 'nonsense' } as unknown as StoreWrite;
+        await assert.rejects(store.append([run(runRecord('r1')), put(cacheEntry('k')), invalid]));
+        assert.equal(await store.getRun('r1'), undefined);
+        assert.equal(await store.cacheGet('k'), undefined);
+        await store.append([run(runRecord('r1')), event('r1', 1)]);
+        assert.equal((await store.events('r1')).length, 1);
+      });
+
+      it('rejects a batch that names a run the store does not have', async () => {
+        await store.append([run(runRecord('r1'))]);
+        await assert.rejects(store.append([event('r1', 1), event('ghost', 2)]));
+        await assert.rejects(store.append([attempt(attemptRecord('ghost', 'load', 1))]));
+        await assert.rejects(
+          store.append([{ kind: 'run_status', runId: 'ghost', status: 'failed' }]),
+        );
+        assert.deepEqual(await store.events('r1'), []);
+        await assert.rejects(store.append([event('late', 1), run(runRecord('late'))]));
+        assert.equal(await store.getRun('late'), undefined);
+      });
+
+      it('commits appends made without waiting in between, in order', async () => {
+        await store.append([run(runRecord('r1'))]);
+        const statuses = ['running', 'failed', 'succeeded', 'cancelled'] as const;
+        const appends: Promise<void>[] = [];
+        for (let i = 0; i < 40; i++) {
+          appends.push(
+            store.append([
+              event('r1', i),
+              attempt(attemptRecord('r1', 'load', 1, { startedAt: i })),
+              { kind: 'run_status', runId: 'r1', status: statuses[i % 4]!, endedAt: i },
+            ]),
+          );
+        }
+        const failing = store.append([event('r1', 999), event('ghost', 1000)]);
+        const last = store.append([event('r1', 40)]);
+        await Promise.all(appends);
+        await assert.rejects(failing);
+        await last;
+        const ts = (await store.events('r1')).map((e) => e.ts);
+        assert.deepEqual(
+          ts,
+          Array.from({ length: 41 }, (_, i) => i),
+        );
+        assert.equal((await store.attempts('r1'))[0]!.startedAt, 39);
+        assert.equal((await store.getRun('r1'))?.status, 'cancelled');
+      });
+
+      it('takes batches larger than any chunk an adapter writes in', async () => {
+        await store.append([run(runRecord('r1'))]);
+        const writes: StoreWrite[] = [];
+        for (let i = 0; i < 300; i++) {
+          writes.push(event('r1', i, { stage: `s${i}`, attempt: 1, data: { i } }));
+          if (i % 2 === 0)
+            writes.push(attempt(attemptRecord('r1', `s${String(i).padStart(3, '0')}`, 1)));
+        }
+        await store.append(writes);
+        const events = await store.events('r1');
+        assert.deepEqual(
+          events.map((e) => e.data?.i),
+          Array.from({ length: 300 }, (_, i) => i),
+        );
+        const attempts = await store.attempts('r1');
+        assert.equal(attempts.length, 150);
+        assert.equal(attempts[149]!.stage, 's298');
+      });
+
+      it('waits for appends in flight when closing', async () => {
+        const appended = store.append([run(runRecord('r1'))]);
+        await store.close();
+        await appended;
+        await assert.rejects(store.append([run(runRecord('r2'))]));
+      });
+    });
+  });
+}
