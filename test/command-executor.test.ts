@@ -156,6 +156,25 @@ for (const [name, createSpawner, skip] of implementations) {
       assert.equal(silent.output, null);
     });
 
+    test('params arrive as JSON in GP_PARAMS ({} without any); the result names the pid', async () => {
+      const echo = [
+        'sh',
+        '-c',
+        'printf %s "$GP_PARAMS" > "$GP_RESULT_FILE.txt"; echo $$ > "$OUTPUT_ROOT/pid"',
+      ];
+      const params = { n: 3, grid: { lr: [0.1, 0.01] }, name: 'it\'s "quoted"' };
+      const withParams = task({ argv: echo }, { params });
+      const result = await executor.execute(withParams, never);
+      assert.equal(result.status, 'succeeded', JSON.stringify(result.error));
+      const sent = readFileSync(join(withParams.paths.stageDir, 'result.json.txt'), 'utf8');
+      assert.deepStrictEqual(JSON.parse(sent), params);
+      const pid = Number(readFileSync(join(withParams.paths.stageDir, 'artifacts', 'pid'), 'utf8'));
+      assert.equal(result.pid, pid);
+      const without = task({ argv: echo });
+      assert.equal((await executor.execute(without, never)).status, 'succeeded');
+      assert.equal(readFileSync(join(without.paths.stageDir, 'result.json.txt'), 'utf8'), '{}');
+    });
+
     test('a result file that is not JSON fails the stage, naming the file', async () => {
       const t = task({ argv: ['sh', '-c', 'echo "{not json" > "$GP_RESULT_FILE"'] });
       const result = await executor.execute(t, never);

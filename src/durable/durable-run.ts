@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { PipelineError } from '../errors.ts';
 import type { Executor } from '../executors/executor.ts';
@@ -10,6 +10,7 @@ import type { RunResult } from '../scheduler/run-types.ts';
 import type { RunRecord, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { runDirOf, type StateLayout, stateLayout } from './layout.ts';
+import { outputFileOf } from './output-file.ts';
 import { planFresh, planResume, planSelection, type RunPlan } from './plan.ts';
 import { RunRecorder } from './recorder.ts';
 import { RunFiles } from './run-files.ts';
@@ -85,6 +86,16 @@ async function runWithStore(
   files.writeFile(`${run.runDir}/run.json`, runJson(run));
   files.writeFile(`${run.runDir}/manifest.json`, manifestJson(run, pipeline, startStatuses(plan)));
   files.link(run.runDir, layout.latestLink);
+  files.writeOutputs(
+    plan.done.map((attempt) => ({
+      ...outputFileOf(
+        `${run.runDir}/${attempt.stage}`,
+        attempt,
+        versionOf(pipeline, attempt.stage),
+      ),
+      ifMissing: true,
+    })),
+  );
 
   const stop = new AbortController();
   const recorder = new RunRecorder({
@@ -130,6 +141,10 @@ async function runWithStore(
   files.writeFile(`${run.runDir}/run.json`, runJson(ended));
   files.writeFile(`${run.runDir}/manifest.json`, manifestJson(ended, pipeline, statuses));
   await files.close();
+  // Last: a run recorded as ended has every file in place, so a crash before this resumes it.
+  await store.append([
+    { kind: 'run_status', runId, status: ended.status, endedAt: ended.endedAt! },
+  ]);
   const warnings = files.firstError ? [`some run files were not written: ${files.firstError}`] : [];
   return { ...result, runDir: run.runDir, resumed: earlier !== undefined, warnings };
 }
@@ -157,6 +172,12 @@ export async function choosePlan(
  * artifact must not pass for a finished one) and links outputs reused from other runs.
  */
 function prepareRunDir(runDir: string, plan: RunPlan): void {
+  if (existsSync(runDir)) {
+    // A crash in the middle of an atomic replace leaves its temporary file behind.
+    for (const name of readdirSync(runDir)) {
+      if (name.includes('.tmp-')) rmSync(`${runDir}/${name}`, { force: true });
+    }
+  }
   for (const stage of plan.rerun) {
     for (const leftover of ['artifacts', 'result.json', 'inputs', 'inputs.json']) {
       rmSync(`${runDir}/${stage}/${leftover}`, { recursive: true, force: true });
@@ -168,6 +189,11 @@ function prepareRunDir(runDir: string, plan: RunPlan): void {
     mkdirSync(`${runDir}/${stage}`, { recursive: true });
     symlinkSync(source, `${runDir}/${stage}/artifacts`);
   }
+}
+
+function versionOf(pipeline: ValidPipeline, stage: string): string | undefined {
+  const i = pipeline.graph.indexOf.get(stage);
+  return i === undefined ? undefined : pipeline.stages[i]!.version;
 }
 
 function startStatuses(plan: RunPlan): Map<string, string> {

@@ -18,6 +18,8 @@ export interface RunPlan {
   reusedFrom: Map<string, string>;
   /** Stages of a resumed run that ran before and run again: their old files are cleared. */
   rerun: string[];
+  /** Succeeded attempts of a resumed run: a crash may have come before their output.json. */
+  done: AttemptRecord[];
   actions: Map<string, PlanAction>;
 }
 
@@ -56,6 +58,7 @@ export async function planResume(
       });
       plan.outputHashes.set(stage.name, attempt.outputHash!);
       plan.actions.set(stage.name, 'reuse');
+      plan.done.push(attempt);
     } else {
       if (made > 0) {
         plan.previous.set(stage.name, { attempts: made });
@@ -145,6 +148,7 @@ function emptyPlan(): RunPlan {
     outputHashes: new Map(),
     reusedFrom: new Map(),
     rerun: [],
+    done: [],
     actions: new Map(),
   };
 }

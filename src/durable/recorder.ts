@@ -133,12 +133,7 @@ export class RunRecorder {
         }
         break;
       case 'run_finished':
-        writes.push({
-          kind: 'run_status',
-          runId: this.#runId,
-          status: event.status,
-          endedAt: event.ts,
-        });
+        // The run's own status is committed by the caller once its files are written too.
         break;
     }
     writes.push({ kind: 'event', event: eventRow(this.#runId, event) });

@@ -10,6 +10,8 @@ export interface OutputFile {
   stageDir: string;
   head: string;
   tail: string;
+  /** Write it only when no `output.json` is there (a resume repairing what a crash left). */
+  ifMissing?: boolean;
 }
 
 export type RunFilesReply = { type: 'error'; message: string } | { type: 'closed' };

@@ -4,7 +4,7 @@
  * run must not wait for them. Every file is replaced atomically; none is fsynced, because the
  * run store, not these files, is what a resume trusts.
  */
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { replaceSymlinkSync, writeFileAtomicSync } from './atomic-file.ts';
@@ -28,7 +28,10 @@ function handle(message: RunFilesMessage): void {
       write(message.path, message.text);
       break;
     case 'outputs':
-      for (const output of message.outputs) writeOutput(output.stageDir, output.head, output.tail);
+      for (const output of message.outputs) {
+        if (output.ifMissing && existsSync(join(output.stageDir, 'output.json'))) continue;
+        writeOutput(output.stageDir, output.head, output.tail);
+      }
       break;
     case 'link':
       replaceSymlinkSync(message.target, message.path);
