@@ -1,0 +1,185 @@
+/**
+ * Durable runs (issue 3): the cost of recording every transition in the SQLite run store,
+ * side by side with the same DAG run in memory, in the same process; then `gpipe status` of a
+ * 10,000-stage run and the resume of a 100,000-stage run with one stage left.
+ *
+ *   npm run bench:durable [-- --shape layered-100k]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDurable } from '../src/durable/durable-run.ts';
+import { stageStates } from '../src/durable/run-state.ts';
+import { createExecutors } from '../src/executors/default-executors.ts';
+import type { PipelineSpec, StageSpec } from '../src/graph/pipeline.ts';
+import { type ValidPipeline, validatePipeline } from '../src/graph/validate.ts';
+import { runPipeline } from '../src/scheduler/engine.ts';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { buildDag, type Dag } from './dags.ts';
+
+const maxCpus = 2;
+const shape = process.argv.includes('--shape')
+  ? process.argv[process.argv.indexOf('--shape') + 1]!
+  : 'layered-100k';
+
+function validOf(dag: Dag, run: (i: number) => unknown): ValidPipeline {
+  const stages: StageSpec[] = dag.names.map((name, i) => ({
+    name,
+    dependsOn: dag.deps[i]!.map((d) => dag.names[d]!),
+    cpus: 1,
+    task: { kind: 'inline' },
+    run: async () => run(i),
+  }));
+  const spec: PipelineSpec = {
+    name: dag.shape,
+    stages,
+    mode: 'parallel',
+    failurePolicy: 'fail_fast',
+    maxCpus,
+  };
+  const checked = validatePipeline(spec, maxCpus);
+  if (!('pipeline' in checked)) throw new Error('invalid DAG');
+  return checked.pipeline;
+}
+
+async function timed<T>(what: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await what();
+  return { ms: performance.now() - t0, value };
+}
+
+const rows: string[][] = [];
+const row = (...cells: string[]) => rows.push(cells);
+
+const dag = buildDag(shape);
+const n = dag.names.length;
+const pipeline = validOf(dag, (i) => i);
+const executors = createExecutors(pipeline.spec);
+
+// In memory, then durable; twice each, alternating, best of two.
+let memoryMs = Number.POSITIVE_INFINITY;
+let durableMs = Number.POSITIVE_INFINITY;
+let committedMs = Number.POSITIVE_INFINITY;
+for (let round = 0; round < 2; round++) {
+  const memory = await timed(() =>
+    runPipeline(pipeline, { executors, workspaceRoot: tmpdir(), hostCpus: maxCpus }),
+  );
+  memoryMs = Math.min(memoryMs, memory.ms);
+  const dir = mkdtempSync(join(tmpdir(), 'gp-bench-durable-'));
+  const t0 = performance.now();
+  let finishedAt = 0;
+  const durable = await timed(() =>
+    runDurable({
+      pipeline,
+      workspaceRoot: dir,
+      executors,
+      cache: false,
+      // Announced once every transition is committed; output.json files may still be going.
+      onEvent: (event) => {
+        if (event.event === 'run_finished') finishedAt = performance.now();
+      },
+    }),
+  );
+  committedMs = Math.min(committedMs, finishedAt - t0);
+  if (durable.value.status !== 'succeeded') throw new Error('durable run failed');
+  durableMs = Math.min(durableMs, durable.ms);
+  rmSync(dir, { recursive: true, force: true });
+}
+row(
+  `${shape} in memory`,
+  `${memoryMs.toFixed(0)} ms`,
+  `${((memoryMs * 1000) / n).toFixed(2)} µs/stage`,
+  `${Math.round(n / (memoryMs / 1000))} stages/s`,
+);
+row(
+  `${shape} durable: all committed`,
+  `${committedMs.toFixed(0)} ms`,
+  `${((committedMs * 1000) / n).toFixed(2)} µs/stage`,
+  `${Math.round(n / (committedMs / 1000))} stages/s, ${(committedMs / memoryMs).toFixed(2)}× memory`,
+);
+row(
+  `${shape} durable: + every output.json`,
+  `${durableMs.toFixed(0)} ms`,
+  `${((durableMs * 1000) / n).toFixed(2)} µs/stage`,
+  `${Math.round(n / (durableMs / 1000))} stages/s, ${(durableMs / memoryMs).toFixed(2)}× memory`,
+);
+
+// `gpipe status` of a 10,000-stage run: the store read alone, and the whole CLI process.
+{
+  const small = validOf(buildDag('layered-10k'), (i) => i);
+  const dir = mkdtempSync(join(tmpdir(), 'gp-bench-status-'));
+  const result = await runDurable({ pipeline: small, workspaceRoot: dir, executors, cache: false });
+  const store = await openSqliteStore(join(dir, '.gpipe', 'state.db'));
+  const read = await timed(async () => {
+    const run = (await store.getRun(result.runId))!;
+    return stageStates(run, await store.events(run.runId), await store.attempts(run.runId));
+  });
+  await store.close();
+  const gpipe = join(import.meta.dirname, '..', 'bin', 'gpipe.js');
+  const cli = await timed(async () =>
+    execFileSync(process.execPath, [gpipe, 'status', '--json', '-w', dir], { maxBuffer: 1 << 28 }),
+  );
+  const version = await timed(async () => execFileSync(process.execPath, [gpipe, '--version']));
+  row(
+    'status of a 10k-stage run: store read',
+    `${read.ms.toFixed(0)} ms`,
+    `${read.value.length} stages`,
+    '',
+  );
+  row(
+    'gpipe status (whole process)',
+    `${cli.ms.toFixed(0)} ms`,
+    `gpipe --version: ${version.ms.toFixed(0)} ms`,
+    '',
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// Resume of a run whose last stage failed: time until that stage starts again.
+{
+  const last = n - 1;
+  let failLast = true;
+  const flaky = validOf(dag, (i) => {
+    if (i === last && failLast) throw new Error('fails the first time');
+    return i;
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'gp-bench-resume-'));
+  const flakyExecutors = createExecutors(flaky.spec);
+  const failed = await runDurable({
+    pipeline: flaky,
+    workspaceRoot: dir,
+    executors: flakyExecutors,
+    cache: false,
+  });
+  if (failed.status !== 'failed') throw new Error('the first run should fail');
+  failLast = false;
+  const t0 = performance.now();
+  let startedAt = 0;
+  const resumed = await runDurable({
+    pipeline: flaky,
+    workspaceRoot: dir,
+    executors: flakyExecutors,
+    resume: failed.runId,
+    onEvent: (event) => {
+      if (event.event === 'stage_started' && startedAt === 0) startedAt = performance.now();
+    },
+  });
+  if (resumed.status !== 'succeeded') throw new Error('resume failed');
+  row(
+    `resume ${shape}, ${n - 1} done`,
+    `${(startedAt - t0).toFixed(0)} ms to start the last stage`,
+    `${(performance.now() - t0).toFixed(0)} ms in all`,
+    '',
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+for (const r of rows)
+  console.log(
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd(),
+  );
