@@ -83,6 +83,7 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
         name: 'notify',
         dependsOn: ['report', 'load'],
         cpus: 1,
+        cache: false,
         task: { kind: 'command', argv: ['echo "done" > done.txt'], shell: true, cwd: dir },
       },
     ],
@@ -257,6 +258,7 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
   const module = pipeline.properties.modules.items;
   assert.equal(module.additionalProperties, false);
   assert.deepStrictEqual(Object.keys(module.properties).sort(), [
+    'cache',
     'command',
     'cwd',
     'depends_on',

@@ -110,6 +110,12 @@ test('a command and a fallback take params the same way', () => {
   assert.deepStrictEqual(withFallback.companions[0]?.params, { n: 2 });
 });
 
+test('cache: false reaches the spec of a function stage and of a command', () => {
+  assert.equal(stage('uncached', { cache: false }, () => 1).spec.cache, false);
+  assert.equal(command('uncached_cmd', { argv: ['true'], cache: false }).spec.cache, false);
+  assert.equal('cache' in stage('cached', () => 1).spec, false);
+});
+
 test('params that are not JSON data are refused, naming the place', () => {
   assert.throws(() => stage('p1', { params: { grid: { lr: [0.1, Number.NaN] } } }, () => 1), {
     code: 'INVALID_STAGE',

@@ -68,6 +68,11 @@ export interface StageOptions<D extends StageInputs> {
    * @example `{ params: { epochs: 3, lr: 0.01 } }`
    */
   params?: Readonly<Record<string, unknown>>;
+  /**
+   * false: the stage always runs; its output is neither reused from nor stored in the cache.
+   * @default true
+   */
+  cache?: boolean;
 }
 
 export type StageFunction<D extends StageInputs, Out> = (
@@ -183,6 +188,7 @@ function baseSpec<D extends StageInputs>(name: string, options: StageOptions<D>)
   if (options.retry) spec.retry = retryPolicy(name, options.retry);
   if (options.version !== undefined) spec.version = options.version;
   if (options.params !== undefined) spec.params = paramsOption(name, options.params);
+  if (options.cache !== undefined) spec.cache = options.cache;
   return spec;
 }
 

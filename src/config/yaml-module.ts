@@ -72,6 +72,7 @@ export class ModuleLoader {
     if (config.version !== undefined)
       stage.version = this.#text([...base, 'version'], config.version);
     if (config.params !== undefined) stage.params = frozenJsonCopy(config.params);
+    if (config.cache !== undefined) stage.cache = config.cache;
     return stage;
   }
 

@@ -124,6 +124,12 @@ export const moduleSchema = z
       .describe(
         'JSON values the module runs with, part of its identity: context.params, or $GP_PARAMS (JSON) for a command.',
       ),
+    cache: z
+      .boolean()
+      .optional()
+      .describe(
+        'false: never reuse or store this module’s output through the cache. Default: true.',
+      ),
   })
   .describe('A module: exactly one of path, script or command.');
 

@@ -89,27 +89,35 @@ async function explainWith(
       comparedWith: hit.runId,
     };
   }
-  const last = await store.cacheLatest(pipeline.spec.name, stage.name);
+  // Compared with the key of the stage's last success — not with its newest cache entry,
+  // which is older news once a later run hit an earlier entry (a change undone).
+  const lastSuccess = await store.latestSuccess(pipeline.spec.name, stage.name);
+  const lastKey = lastSuccess?.cacheKey;
+  const used = lastKey === undefined ? undefined : await store.cacheGet(lastKey);
+  const last = used ?? (await store.cacheLatest(pipeline.spec.name, stage.name));
   if (!last) {
     return {
       stage: stage.name,
       verdict: 'run',
-      summary: 'it has never succeeded: nothing is cached',
+      summary: lastSuccess
+        ? `nothing is cached for it: the output of its last success (run ${lastSuccess.runId}) was removed from the cache`
+        : 'it has never succeeded: nothing is cached',
       changes: [],
       key,
     };
   }
+  const since = used ? lastSuccess!.runId : last.runId;
   const changes = describeKeyChanges(last.parts, parts);
   return {
     stage: stage.name,
     verdict: 'run',
     summary:
       changes.length > 0
-        ? `its cache key changed since its last success (run ${last.runId})`
+        ? `its cache key changed since its last success (run ${since})`
         : `its cached output (run ${last.runId}) was removed`,
     changes,
     key,
-    comparedWith: last.runId,
+    comparedWith: since,
   };
 }
 

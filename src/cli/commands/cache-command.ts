@@ -28,7 +28,9 @@ export async function cacheGcCommand(
   const removed = await withWorkspaceStore(workspaceOf(options, io), (store) =>
     store.cacheGc(before),
   );
-  io.stdout.write(`removed ${entries(removed)} not used in ${days} days\n`);
+  io.stdout.write(
+    `removed ${entries(removed)} not used in ${days} ${days === 1 ? 'day' : 'days'}\n`,
+  );
   return 0;
 }
 

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { stateLayout } from '../../durable/layout.ts';
 import { displayStatus } from '../../durable/run-lookup.ts';
 import { InputError } from '../../errors.ts';
 import type { CliIo } from '../cli-io.ts';
@@ -15,12 +17,16 @@ export interface RunsCommandOptions {
 /** `gpipe runs`: the workspace's runs, newest first. */
 export async function runsCommand(options: RunsCommandOptions, io: CliIo): Promise<number> {
   const limit = options.limit === undefined ? 20 : positiveInteger(options.limit);
-  const runs = await withWorkspaceStore(workspaceOf(options, io), (store) =>
-    store.listRuns({
-      ...(options.pipeline !== undefined && { pipeline: options.pipeline }),
-      limit,
-    }),
-  );
+  const workspaceRoot = workspaceOf(options, io);
+  // A workspace where nothing has run has no runs to list: an empty list, not an error.
+  const runs = existsSync(stateLayout(workspaceRoot).dbFile)
+    ? await withWorkspaceStore(workspaceRoot, (store) =>
+        store.listRuns({
+          ...(options.pipeline !== undefined && { pipeline: options.pipeline }),
+          limit,
+        }),
+      )
+    : [];
   if (options.json) {
     const rows = runs.map((run) => ({
       ...run,

@@ -1,0 +1,198 @@
+/**
+ * The stage cache end to end through the real `gpipe` (SPEC C3, C6). fixtures/durable/cache.yaml
+ * gives each part of the cache key a stage of its own — code (a TypeScript module file),
+ * params, command argv, env, version, an upstream's output — plus a stage with `cache: false`,
+ * and every stage counts its invocations, so a hit is a stage that did not run.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import {
+  edit,
+  expectExit,
+  gpipeJson,
+  InvocationWatch,
+  runFinished,
+  Workspaces,
+} from './fixtures/durable/durable-harness.ts';
+
+const spaces = new Workspaces();
+after(() => spaces.removeAll());
+
+const fixtures = ['cache.yaml', 'stages.ts'];
+const allStages = [
+  'by_argv',
+  'by_code',
+  'by_env',
+  'by_params',
+  'by_version',
+  'down',
+  'no_cache',
+  'up',
+];
+
+interface Explanation {
+  stage: string;
+  verdict: 'cached' | 'run';
+  summary: string;
+  changes: string[];
+}
+
+async function run(cwd: string, ...flags: string[]) {
+  const { stdout } = await expectExit(0, ['run', 'cache.yaml', '--json', ...flags], cwd);
+  return runFinished(stdout);
+}
+
+function explain(cwd: string, stage: string): Promise<Explanation> {
+  return gpipeJson<Explanation>(['explain', 'cache.yaml', stage, '--json'], cwd);
+}
+
+/** The verdict and changes `explain` gives for each stage, asked all at once (it only reads). */
+async function explainEach(cwd: string, stages: string[]): Promise<Record<string, string[]>> {
+  const explanations = await Promise.all(stages.map((stage) => explain(cwd, stage)));
+  return Object.fromEntries(
+    explanations.map((e) => [e.stage, [e.verdict, ...e.changes.map(withoutHashes)]]),
+  );
+}
+
+/** A change with its hashes and the workspace's path blanked out: what stays the same. */
+function withoutHashes(change: string): string {
+  return change.replace(/sha256:[0-9a-f]+…?/g, 'sha256:…').replace(/ \(cwd [^)]*\)/g, '');
+}
+
+/** The stages with each status, from a run's `run_finished` event. */
+function byStatus(stages: Record<string, string>): Record<string, string[]> {
+  const grouped: Record<string, string[]> = {};
+  for (const [stage, status] of Object.entries(stages)) {
+    grouped[status] = [...(grouped[status] ?? []), stage];
+  }
+  for (const list of Object.values(grouped)) list.sort();
+  return grouped;
+}
+
+describe('the cache key: a change to any part misses, the same parts hit', () => {
+  test('code, params, argv, env, version and upstream outputs, one stage each', async () => {
+    const cwd = spaces.make(fixtures);
+    const invoked = new InvocationWatch(cwd);
+
+    const first = await run(cwd);
+    assert.deepEqual(invoked.since(), allStages);
+    const second = await run(cwd);
+    assert.deepEqual(invoked.since(), ['no_cache'], 'an identical run reuses every output');
+    assert.deepEqual(byStatus(second.stages), {
+      cached: allStages.filter((s) => s !== 'no_cache'),
+      succeeded: ['no_cache'],
+    });
+    const text = await expectExit(0, ['explain', 'cache.yaml', 'by_params'], cwd);
+    assert.equal(
+      text.stdout,
+      `by_params would hit the cache: it would reuse the output of run ${first.runId}\n`,
+    );
+
+    // One change per stage. up's NOTE changes its key but not its output.
+    const yaml = 'cache.yaml';
+    edit(cwd, 'stages.ts', 'const answer = 42;', 'const answer = 43;');
+    edit(cwd, yaml, 'params: { n: 1 }', 'params: { n: 2 }');
+    edit(cwd, yaml, 'argv-one]', 'argv-two]');
+    edit(cwd, yaml, 'MODE: fast', 'MODE: slow');
+    edit(cwd, yaml, 'version: "1"', 'version: "2"');
+    edit(cwd, yaml, 'NOTE: a', 'NOTE: b');
+    const argv = (word: string) =>
+      `["sh","-c","echo x >> \\"invocations/$OPERATOR_ID\\"","argv-${word}"]`;
+    const changedStages = ['by_code', 'by_params', 'by_argv', 'by_env', 'by_version', 'up'];
+    assert.deepEqual(await explainEach(cwd, changedStages), {
+      by_code: ['run', 'code changed (file stages.ts#compute sha256:… → sha256:…)'],
+      by_params: ['run', 'params changed: {"n":1} → {"n":2}'],
+      by_argv: ['run', `command changed: ${argv('one')} → ${argv('two')}`],
+      by_env: ['run', 'env changed: MODE=fast → MODE=slow'],
+      by_version: ['run', 'version changed: 1 → 2'],
+      up: ['run', 'env changed: NOTE=a VALUE=1 → NOTE=b VALUE=1'],
+    });
+    const changed = await run(cwd);
+    assert.deepEqual(invoked.since(), [
+      'by_argv',
+      'by_code',
+      'by_env',
+      'by_params',
+      'by_version',
+      'no_cache',
+      'up',
+    ]);
+    assert.deepEqual(byStatus(changed.stages), {
+      succeeded: ['by_argv', 'by_code', 'by_env', 'by_params', 'by_version', 'no_cache', 'up'],
+      cached: ['down'],
+    });
+
+    // up's output changes: a run of up alone, then down names the upstream and misses.
+    edit(cwd, yaml, 'VALUE: "1"', 'VALUE: "2"');
+    await run(cwd, '--stage', 'up');
+    assert.deepEqual(invoked.since(), ['up']);
+    const down = await explain(cwd, 'down');
+    assert.equal(down.verdict, 'run');
+    assert.deepEqual(down.changes.map(withoutHashes), [
+      "upstream 'up' output changed (sha256:… → sha256:…)",
+    ]);
+    const upstreamChanged = await run(cwd);
+    assert.deepEqual(invoked.since(), ['down', 'no_cache']);
+    assert.equal(upstreamChanged.stages.up, 'cached');
+
+    // Every part back as it was: every stage hits the entry of the first run.
+    edit(cwd, 'stages.ts', 'const answer = 43;', 'const answer = 42;');
+    edit(cwd, yaml, 'params: { n: 2 }', 'params: { n: 1 }');
+    edit(cwd, yaml, 'argv-two]', 'argv-one]');
+    edit(cwd, yaml, 'MODE: slow', 'MODE: fast');
+    edit(cwd, yaml, 'version: "2"', 'version: "1"');
+    edit(cwd, yaml, 'NOTE: b', 'NOTE: a');
+    edit(cwd, yaml, 'VALUE: "2"', 'VALUE: "1"');
+    const reverted = await run(cwd);
+    assert.deepEqual(invoked.since(), ['no_cache']);
+    assert.deepEqual(byStatus(reverted.stages), {
+      cached: allStages.filter((s) => s !== 'no_cache'),
+      succeeded: ['no_cache'],
+    });
+
+    // explain compares with the key of the stage's last success ({n: 1}), not with the newest
+    // cache entry ({n: 2}).
+    edit(cwd, yaml, 'params: { n: 1 }', 'params: { n: 3 }');
+    const params = await explain(cwd, 'by_params');
+    assert.deepEqual(params.changes, ['params changed: {"n":1} → {"n":3}']);
+    assert.match(params.summary, new RegExp(`since its last success \\(run ${reverted.runId}\\)`));
+  });
+});
+
+describe('turning the cache off and emptying it', () => {
+  test('--no-cache, cache: false, cache clear and cache gc each make stages run', async () => {
+    const cwd = spaces.make(fixtures);
+    const invoked = new InvocationWatch(cwd);
+    await run(cwd);
+    assert.deepEqual(invoked.since(), allStages);
+
+    await run(cwd, '--no-cache');
+    assert.deepEqual(invoked.since(), allStages, '--no-cache runs every stage');
+    const noCache = await explain(cwd, 'no_cache');
+    assert.deepEqual(noCache, {
+      stage: 'no_cache',
+      verdict: 'run',
+      summary: 'its cache is off (cache: false): it always runs',
+      changes: [],
+    });
+
+    const otherPipeline = await expectExit(0, ['cache', 'clear', '--pipeline', 'other'], cwd);
+    assert.equal(otherPipeline.stdout, 'removed 0 cache entries\n');
+    const cleared = await expectExit(0, ['cache', 'clear', '--pipeline', 'cache_parts'], cwd);
+    // The first run stored one entry per cached stage; --no-cache stored the same keys again.
+    assert.equal(cleared.stdout, 'removed 7 cache entries\n');
+    const afterClear = await explain(cwd, 'by_params');
+    assert.equal(afterClear.verdict, 'run');
+    assert.match(afterClear.summary, /^nothing is cached for it: the output of its last success/);
+    await run(cwd);
+    assert.deepEqual(invoked.since(), allStages, 'after cache clear every stage runs');
+
+    const kept = await expectExit(0, ['cache', 'gc', '--keep-days', '1'], cwd);
+    assert.equal(kept.stdout, 'removed 0 cache entries not used in 1 day\n');
+    // The run after the clear stored its outputs again: 7 entries to collect.
+    const collected = await expectExit(0, ['cache', 'gc', '--keep-days', '0'], cwd);
+    assert.equal(collected.stdout, 'removed 7 cache entries not used in 0 days\n');
+    await run(cwd);
+    assert.deepEqual(invoked.since(), allStages, 'after cache gc every stage runs');
+  });
+});
