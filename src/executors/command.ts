@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { join, normalize, resolve } from 'node:path';
 import { PipelineError, serializeError } from '../errors.ts';
 import { createDefaultSpawner } from './default-spawner.ts';
-import { type Executor, type StageResult, type StageTask, upstreamStageDir } from './executor.ts';
+import type { Executor, StageResult, StageTask } from './executor.ts';
 import { killProcessGroup } from './process-group.ts';
 import { SpawnError, type SpawnedProcess, type Spawner, type SymbolicLink } from './spawner.ts';
 
@@ -174,7 +174,7 @@ function stageLayout(task: StageTask): StageLayout {
   let hasValues = false;
   for (const upstream in task.dependencyResults) {
     links.push({
-      target: join(upstreamStageDir(task.paths, upstream), 'artifacts'),
+      target: join(task.paths.runDir, upstream, 'artifacts'),
       path: join(inputRoot, upstream),
     });
     const value = task.dependencyResults[upstream];

@@ -14,16 +14,6 @@ export interface StagePaths {
   runDir: string;
   /** This stage's directory in the run: its log, result file and artifacts. */
   stageDir: string;
-  /**
-   * Upstream stages whose outputs come from another run (reused by `--from`, `--stage` or the
-   * cache): their stage directories there. Any other upstream is `{runDir}/{name}`.
-   */
-  upstreamDirs?: Readonly<Record<string, string>>;
-}
-
-/** Where an upstream stage's files are: in this run, or in the run its output came from. */
-export function upstreamStageDir(paths: StagePaths, upstream: string): string {
-  return paths.upstreamDirs?.[upstream] ?? `${paths.runDir}/${upstream}`;
 }
 
 export interface StageTask {

@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type FileRef, fileRef } from '../artifacts/file-ref.ts';
 import { PipelineError } from '../errors.ts';
-import { type StageTask, upstreamStageDir } from './executor.ts';
+import type { StageTask } from './executor.ts';
 
 export interface StageLogger {
   debug(message: string): void;
@@ -85,7 +85,7 @@ class TaskContext implements StageContext {
 
   outputRootOf(stage: string): string {
     this.#expectDependency(stage);
-    return join(upstreamStageDir(this.#task.paths, stage), 'artifacts');
+    return join(this.#task.paths.runDir, stage, 'artifacts');
   }
 
   #expectDependency(stage: string): void {

@@ -229,7 +229,6 @@ class Run {
       // Stage names are checked to be safe path segments, so plain concatenation is enough.
       stageDir: `${this.#runDir}/${spec.name}`,
     };
-    if (this.#options.upstreamDirs) paths.upstreamDirs = this.#options.upstreamDirs;
     const task: StageTask = {
       runId: this.#runId,
       pipelineName: this.#pipeline.spec.name,

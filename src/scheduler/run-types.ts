@@ -19,8 +19,6 @@ export interface RunOptions {
   previous?: ReadonlyMap<string, PriorStage>;
   /** The run goes on with an earlier one of the same id (said in `run_started`). */
   resumed?: boolean;
-  /** Stage directories of reused outputs that live in other runs, by stage name. */
-  upstreamDirs?: Readonly<Record<string, string>>;
   /** One executor per task kind. */
   executors: Partial<Record<TaskSpec['kind'], Executor>>;
   onEvent?: (event: RunEvent) => void;
