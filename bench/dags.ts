@@ -1,3 +1,4 @@
+import type { PipelineSpec, StageSpec } from '../src/graph/pipeline.ts';
 /**
  * The DAG shapes every benchmark implementation runs, as plain arrays: stage names and, per
  * stage, the indices of its upstream stages. Deterministic (a fixed-seed PRNG), and indices are
@@ -109,4 +110,19 @@ export function edgeCount(dag: Dag): number {
 /** The DAG as JSON for the Python peer: `{"shape", "names", "deps"}`. */
 export function dagToJson(dag: Dag): string {
   return JSON.stringify({ shape: dag.shape, names: dag.names, deps: dag.deps });
+}
+
+/** The DAG as a pipeline: every stage 1 CPU, running what `stage(i)` gives it. */
+export function pipelineSpecOf(
+  dag: Dag,
+  stage: (i: number) => Pick<StageSpec, 'task' | 'run'>,
+  maxCpus: number,
+): PipelineSpec {
+  const stages: StageSpec[] = dag.names.map((name, i) => ({
+    name,
+    dependsOn: dag.deps[i]!.map((d) => dag.names[d]!),
+    cpus: 1,
+    ...stage(i),
+  }));
+  return { name: dag.shape, stages, mode: 'parallel', failurePolicy: 'fail_fast', maxCpus };
 }

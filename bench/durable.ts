@@ -12,11 +12,10 @@ import { join } from 'node:path';
 import { runDurable } from '../src/durable/durable-run.ts';
 import { stageStates } from '../src/durable/run-state.ts';
 import { createExecutors } from '../src/executors/default-executors.ts';
-import type { PipelineSpec, StageSpec } from '../src/graph/pipeline.ts';
 import { type ValidPipeline, validatePipeline } from '../src/graph/validate.ts';
 import { runPipeline } from '../src/scheduler/engine.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
-import { buildDag, type Dag } from './dags.ts';
+import { buildDag, type Dag, pipelineSpecOf } from './dags.ts';
 
 const maxCpus = 2;
 const shape = process.argv.includes('--shape')
@@ -24,20 +23,11 @@ const shape = process.argv.includes('--shape')
   : 'layered-100k';
 
 function validOf(dag: Dag, run: (i: number) => unknown): ValidPipeline {
-  const stages: StageSpec[] = dag.names.map((name, i) => ({
-    name,
-    dependsOn: dag.deps[i]!.map((d) => dag.names[d]!),
-    cpus: 1,
-    task: { kind: 'inline' },
-    run: async () => run(i),
-  }));
-  const spec: PipelineSpec = {
-    name: dag.shape,
-    stages,
-    mode: 'parallel',
-    failurePolicy: 'fail_fast',
+  const spec = pipelineSpecOf(
+    dag,
+    (i) => ({ task: { kind: 'inline' }, run: async () => run(i) }),
     maxCpus,
-  };
+  );
   const checked = validatePipeline(spec, maxCpus);
   if (!('pipeline' in checked)) throw new Error('invalid DAG');
   return checked.pipeline;

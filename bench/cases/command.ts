@@ -12,29 +12,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExecutors } from '../../src/executors/default-executors.ts';
-import type { PipelineSpec, StageSpec } from '../../src/graph/pipeline.ts';
 import { runPipeline } from '../../src/scheduler/engine.ts';
 import { emitResult, parseCaseArgs, peakRssKb, requireArg } from '../case-io.ts';
-import { buildDag } from '../dags.ts';
+import { buildDag, pipelineSpecOf } from '../dags.ts';
 
 const maxCpus = 2;
 const args = parseCaseArgs();
 const startRssKb = peakRssKb();
 const dag = buildDag(requireArg(args, 'shape'));
 const n = dag.names.length;
-const stages: StageSpec[] = dag.names.map((name, i) => ({
-  name,
-  dependsOn: dag.deps[i]!.map((d) => dag.names[d]!),
-  cpus: 1,
-  task: { kind: 'command', argv: ['true'], shell: false },
-}));
-const spec: PipelineSpec = {
-  name: dag.shape,
-  stages,
-  mode: 'parallel',
-  failurePolicy: 'fail_fast',
+const spec = pipelineSpecOf(
+  dag,
+  () => ({ task: { kind: 'command', argv: ['true'], shell: false } }),
   maxCpus,
-};
+);
 const workspaceRoot = mkdtempSync(join(tmpdir(), 'gp-bench-cmd-'));
 
 try {

@@ -14,11 +14,11 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExecutors } from '../../src/executors/default-executors.ts';
-import type { PipelineSpec, StageSpec } from '../../src/graph/pipeline.ts';
+import type { PipelineSpec } from '../../src/graph/pipeline.ts';
 import { pipeline, type Stage, stage } from '../../src/index.ts';
 import { type RunResult, runPipeline } from '../../src/scheduler/engine.ts';
 import { emitResult, median, parseCaseArgs, peakRssKb, requireArg } from '../case-io.ts';
-import { buildDag, type Dag } from '../dags.ts';
+import { buildDag, type Dag, pipelineSpecOf } from '../dags.ts';
 
 const maxCpus = 2;
 const workspaceRoot = join(tmpdir(), 'gp-bench-inline');
@@ -30,14 +30,7 @@ const noop = async (): Promise<undefined> => {
 };
 
 function specOf(dag: Dag): PipelineSpec {
-  const stages: StageSpec[] = dag.names.map((name, i) => ({
-    name,
-    dependsOn: dag.deps[i]!.map((d) => dag.names[d]!),
-    cpus: 1,
-    task: { kind: 'inline' },
-    run: noop,
-  }));
-  return { name: dag.shape, stages, mode: 'parallel', failurePolicy: 'fail_fast', maxCpus };
+  return pipelineSpecOf(dag, () => ({ task: { kind: 'inline' }, run: noop }), maxCpus);
 }
 
 /** Runs once; returns the milliseconds timed and whether every stage succeeded. */
