@@ -2,7 +2,7 @@
  * General Pipeline: define a pipeline of typed stages and run it.
  *
  * @example
- * import { command, pipeline, stage } from 'general-pipeline';
+ * import { command, pipeline, python, stage } from 'general-pipeline';
  *
  * const numbers = stage('numbers', async () => [1, 2, 3]);
  * const total = stage('total', { deps: { numbers } }, ({ numbers }) => numbers.reduce((a, b) => a + b, 0));
@@ -17,6 +17,8 @@ export {
   command,
   type FunctionStageOptions,
   type InputsOf,
+  type PythonOptions,
+  python,
   type RetryOptions,
   type Stage,
   type StageOptions,

@@ -5,7 +5,7 @@ import { failureOf, issuesOf } from './fixtures/config/temp-pipeline.ts';
 
 const header = ['pipeline:', '  name: p', '  modules:'];
 const moduleKeys =
-  'allowed keys: name, path, script, command, shell, cwd, env, depends_on, resources, timeout, retry, fallback, version, params, cache';
+  'allowed keys: name, path, script, command, python, shell, cwd, env, depends_on, resources, timeout, retry, fallback, version, params, cache';
 const durationMessage = 'a positive number of seconds or a duration like "90s", "5m" or "1h30m"';
 
 test('a YAML syntax error stops loading, reported with its line and column', async () => {
@@ -400,7 +400,7 @@ test('module references: a missing export, an unknown kind, a missing file, a ba
       stage: 'c',
       line: 6,
       column: 23,
-      hint: 'name a file ending in .js, .mjs, .cjs, .ts, .mts, .cts (or a Python module, once the bridge exists)',
+      hint: 'name a file ending in .js, .mjs, .cjs, .ts, .mts, .cts or .py, or a dotted Python module (pkg.module)',
     },
     { ...notFound('nofile.ts'), stage: 'd', line: 7, column: 25 },
     {
@@ -414,37 +414,72 @@ test('module references: a missing export, an unknown kind, a missing file, a ba
   ]);
 });
 
-test('Python module references are refused clearly until the Python bridge exists', async () => {
-  const later = 'Python modules are not supported yet (they arrive with the Python bridge)';
-  assert.deepStrictEqual(
-    await issuesOf([
+test('bad Python references: a missing file or module, a bad name, python: on a command', async () => {
+  // Dotted modules are looked for under PYTHONPATH too: the messages below assume none.
+  const pythonPath = process.env.PYTHONPATH;
+  delete process.env.PYTHONPATH;
+  const { dir, issues } = await failureOf(
+    [
       ...header,
       '    - {name: e, script: "scripts/job.py:main"}',
       '    - {name: f, path: mymodules.module1:MyModule}',
       '    - {name: g, script: stages:load}',
-    ]),
-    [
-      {
-        message: `'scripts/job.py:main' is a Python module; ${later}`,
-        stage: 'e',
-        line: 4,
-        column: 25,
-        hint: 'until then, run it as a command: command: [python3, scripts/job.py]',
-      },
-      {
-        message: `'mymodules.module1:MyModule' is a Python module; ${later}`,
-        stage: 'f',
-        line: 5,
-        column: 23,
-        hint: 'until then, run it as a command: command: [python3, -m, mymodules.module1]',
-      },
-      {
-        message: `'stages:load' is a Python module; ${later}`,
-        stage: 'g',
-        line: 6,
-        column: 25,
-        hint: 'a JavaScript or TypeScript module needs its extension: "./stages.ts:load"',
-      },
+      '    - {name: h, path: "pkg.mod:My-Class"}',
+      '    - {name: i, script: "pkg/mod.py:2fast"}',
+      '    - {name: j, command: [echo], python: python3}',
+      '    - {name: k, path: "pkg.mod:Fine", python: .venv}',
     ],
-  );
+    {
+      'pkg/__init__.py': '',
+      'pkg/mod.py': 'class Fine:\n    def run(self, context):\n        return 1\n',
+    },
+  ).finally(() => {
+    if (pythonPath !== undefined) process.env.PYTHONPATH = pythonPath;
+  });
+  const lookedFor = (dotted: string) =>
+    `looked for ${join(dir, ...dotted.split('.'))}.py and ${join(dir, ...dotted.split('.'), '__init__.py')}`;
+  const where = `a dotted module is found under the pipeline file's directory (${dir}), then PYTHONPATH`;
+  assert.deepStrictEqual(issues, [
+    {
+      message: `Python file not found: ${join(dir, 'scripts', 'job.py')}`,
+      stage: 'e',
+      line: 4,
+      column: 25,
+      hint: `paths are relative to the pipeline file's directory, ${dir}`,
+    },
+    {
+      message: `Python module 'mymodules.module1' not found: ${lookedFor('mymodules.module1')}`,
+      stage: 'f',
+      line: 5,
+      column: 23,
+      hint: `${where}; or name a file: script: "path/file.py:MyModule"`,
+    },
+    {
+      message: `Python module 'stages' not found: ${lookedFor('stages')}`,
+      stage: 'g',
+      line: 6,
+      column: 25,
+      hint: `${where}; or name a file: script: "path/file.py:load"; a JavaScript or TypeScript module needs its extension: "./stages.ts:load"`,
+    },
+    {
+      message: "'My-Class' is not a Python class name",
+      stage: 'h',
+      line: 7,
+      column: 23,
+      hint: 'name the class after the colon: "pkg.mod:ClassName"',
+    },
+    {
+      message: "'2fast' is not a Python function name",
+      stage: 'i',
+      line: 8,
+      column: 25,
+      hint: 'name the function after the colon: "pkg/mod.py:function_name"',
+    },
+    {
+      message: 'python applies only to Python modules (a .py file or a dotted module name)',
+      stage: 'j',
+      line: 9,
+      column: 34,
+    },
+  ]);
 });

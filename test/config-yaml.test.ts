@@ -267,6 +267,7 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
     'name',
     'params',
     'path',
+    'python',
     'resources',
     'retry',
     'script',

@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import { parseDuration } from '../config/duration.ts';
+import { interpreterPath, locatePythonModule } from '../config/python-module-locator.ts';
 import { PipelineError } from '../errors.ts';
 import type { StageContext } from '../executors/stage-context.ts';
 import {
@@ -166,6 +168,64 @@ export function command<Out = unknown, D extends StageInputs = NoInputs>(
     ...(options.cwd !== undefined && { cwd: options.cwd }),
     ...(options.env !== undefined && { env: options.env }),
   };
+  return { name, spec, upstream: upstreamOf(options), companions: [] };
+}
+
+export interface PythonOptions<D extends StageInputs> extends StageOptions<D> {
+  /** A class with `run(context)`: `"pkg.module:ClassName"` or `"path/file.py:ClassName"`. */
+  path?: string;
+  /** A function taking the context: `"path/file.py:function_name"` or `"pkg.module:function"`. */
+  script?: string;
+  /** Where relative files and dotted modules are found, and where the process runs. @default process.cwd() */
+  dir?: string;
+  /** The interpreter: a path (a venv, or its `bin/python`) or a name on PATH. @default $GP_PYTHON, else python3 */
+  python?: string;
+}
+
+/**
+ * A Python stage, run by the bundled bridge in its own process: the function or the class's
+ * `run(context)` gets the seed's ModuleContext (`get_result`, `execute_tasks`, `params`, …) and
+ * returns JSON, which is this stage's output.
+ * @example python('score', { deps: { rows }, script: 'score.py:score', dir: import.meta.dirname })
+ */
+export function python<Out = unknown, D extends StageInputs = NoInputs>(
+  name: string,
+  options: PythonOptions<D>,
+): Stage<Out> {
+  const given = (['path', 'script'] as const).filter((key) => options[key] !== undefined);
+  if (given.length !== 1) {
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `python stage '${name}': give exactly one of path ("pkg.module:ClassName") or script ("file.py:function")`,
+    );
+  }
+  const key = given[0]!;
+  const text = options[key]!;
+  const colon = text.lastIndexOf(':');
+  const dir = resolve(options.dir ?? process.cwd());
+  const location =
+    colon < 0
+      ? {
+          problem: {
+            message: `'${text}' names no ${key === 'path' ? 'class' : 'function'} after a colon`,
+          },
+        }
+      : locatePythonModule(
+          text.slice(0, colon),
+          text.slice(colon + 1),
+          key === 'path' ? 'class' : 'function',
+          dir,
+        );
+  if ('problem' in location) {
+    const hint = location.problem.hint ? ` (hint: ${location.problem.hint})` : '';
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `python stage '${name}': ${location.problem.message}${hint}`,
+    );
+  }
+  const spec = baseSpec(name, options);
+  spec.task = location.task;
+  if (options.python !== undefined) spec.task.python = interpreterPath(options.python, dir);
   return { name, spec, upstream: upstreamOf(options), companions: [] };
 }
 

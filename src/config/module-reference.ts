@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { TaskSpec } from '../graph/pipeline.ts';
+import { isDottedModuleName, isPythonFile, locatePythonModule } from './python-module-locator.ts';
 
 export type ModuleStyle = 'function' | 'class';
 
@@ -34,7 +35,6 @@ export interface ModuleResolver {
 export const javaScriptExtensions = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'] as const;
 
 const identifier = /^[A-Za-z_$][\w$]*$/;
-const dottedName = /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/;
 
 export const javaScriptResolver: ModuleResolver = {
   kind: 'javascript',
@@ -64,29 +64,30 @@ export const javaScriptResolver: ModuleResolver = {
   },
 };
 
-const pythonNotYet = (reference: ModuleReference): Resolution => ({
-  problem: {
-    message: `'${reference.text}' is a Python module; Python modules are not supported yet (they arrive with the Python bridge)`,
-    hint: `until then, run it as a command: command: [python3, ${extname(reference.target) === '.py' ? reference.target : `-m, ${reference.target}`}]`,
-  },
-});
-
+/** `path/file.py:function` or `path/file.py:ClassName`, relative to the pipeline file. */
 export const pythonFileResolver: ModuleResolver = {
   kind: 'python-file',
-  matches: (target) => extname(target) === '.py',
-  resolve: async (reference) => pythonNotYet(reference),
+  matches: isPythonFile,
+  resolve: async (reference) =>
+    locatePythonModule(reference.target, reference.exportName, reference.style, reference.baseDir),
 };
 
+/** `pkg.module:ClassName`, found under the pipeline file's directory, then PYTHONPATH. */
 export const pythonModuleResolver: ModuleResolver = {
   kind: 'python-module',
-  matches: (target) => dottedName.test(target),
+  matches: isDottedModuleName,
   async resolve(reference) {
-    const resolution = pythonNotYet(reference);
+    const location = locatePythonModule(
+      reference.target,
+      reference.exportName,
+      reference.style,
+      reference.baseDir,
+    );
     // `stages:load` may be a JavaScript file given without its extension.
-    if ('problem' in resolution && !reference.target.includes('.')) {
-      resolution.problem.hint = `a JavaScript or TypeScript module needs its extension: "./${reference.target}.ts:${reference.exportName}"`;
+    if ('problem' in location && !reference.target.includes('.')) {
+      location.problem.hint = `${location.problem.hint}; a JavaScript or TypeScript module needs its extension: "./${reference.target}.ts:${reference.exportName}"`;
     }
-    return resolution;
+    return location;
   },
 };
 
@@ -121,7 +122,7 @@ export async function resolveModuleReference(
     return {
       problem: {
         message: `cannot tell what kind of module '${target}' is`,
-        hint: `name a file ending in ${javaScriptExtensions.join(', ')} (or a Python module, once the bridge exists)`,
+        hint: `name a file ending in ${javaScriptExtensions.join(', ')} or .py, or a dotted Python module (pkg.module)`,
       },
     };
   }

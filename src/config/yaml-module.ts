@@ -12,6 +12,7 @@ import {
 } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
 import { type ModuleResolver, resolveModuleReference } from './module-reference.ts';
+import { interpreterPath } from './python-module-locator.ts';
 import type { YamlLocator, YamlPath } from './yaml-locator.ts';
 import { type ModuleConfig, moduleSchema, type RetryConfig } from './yaml-schema.ts';
 import { type PathIssue, valueAt } from './zod-issues.ts';
@@ -106,7 +107,10 @@ export class ModuleLoader {
     }
     const kind = kinds[0]!;
     const value = raw[kind];
-    if (kind === 'command') return this.#command(raw, base, issues);
+    if (kind === 'command') {
+      const task = this.#command(raw, base, issues);
+      return task && this.#withInterpreter(task, raw, base, issues);
+    }
     if (typeof value !== 'string' || value === '') return undefined;
     const style = kind === 'path' ? 'class' : 'function';
     const resolution = await resolveModuleReference(
@@ -115,9 +119,30 @@ export class ModuleLoader {
       dirname(this.#file),
       this.#resolvers,
     );
-    if ('task' in resolution) return resolution.task;
-    issues.push({ path: [...base, kind], ...resolution.problem });
-    return undefined;
+    if ('problem' in resolution) {
+      issues.push({ path: [...base, kind], ...resolution.problem });
+      return undefined;
+    }
+    return this.#withInterpreter(resolution.task, raw, base, issues);
+  }
+
+  /** A Python module's `python:` interpreter; the key means nothing to other modules. */
+  #withInterpreter(
+    task: TaskSpec,
+    raw: Record<string, unknown>,
+    base: YamlPath,
+    issues: PathIssue[],
+  ): TaskSpec | undefined {
+    if (typeof raw.python !== 'string' || raw.python === '') return task;
+    if (task.kind !== 'python') {
+      issues.push({
+        path: base,
+        key: 'python',
+        message: 'python applies only to Python modules (a .py file or a dotted module name)',
+      });
+      return undefined;
+    }
+    return { ...task, python: interpreterPath(raw.python, dirname(this.#file)) };
   }
 
   #command(

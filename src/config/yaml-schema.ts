@@ -88,18 +88,29 @@ export const moduleSchema = z
       .string()
       .min(1, 'must not be empty')
       .optional()
-      .describe('A class with run(context): "./file.ts:ClassName", relative to this file.'),
+      .describe(
+        'A class with run(context): "./file.ts:ClassName" or "pkg.module:ClassName" (Python), relative to this file.',
+      ),
     script: z
       .string()
       .min(1, 'must not be empty')
       .optional()
-      .describe('A function: "./file.ts:functionName", relative to this file.'),
+      .describe(
+        'A function: "./file.ts:functionName" or "path/file.py:function_name", relative to this file.',
+      ),
     command: z
       .union([z.array(scalar), z.string()], {
         error: 'must be a list of arguments, or one string with shell: true',
       })
       .optional()
       .describe('A command: an argv list, or one string run by /bin/sh when shell is true.'),
+    python: z
+      .string()
+      .min(1, 'must not be empty')
+      .optional()
+      .describe(
+        'The interpreter of a Python module: a path relative to this file (a venv, or its bin/python) or a name on PATH. Default: $GP_PYTHON, else python3.',
+      ),
     shell: z.boolean().optional().describe('Run a command string through /bin/sh. Default: false.'),
     cwd: z.string().min(1, 'must not be empty').optional().describe('Relative to this file.'),
     env: z.record(z.string(), scalar).optional().describe('Added to the environment of a command.'),

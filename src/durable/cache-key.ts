@@ -34,6 +34,8 @@ export function cacheKeyParts(
     if (names.length > 0)
       parts.env = bounded(readableList(names.map((n) => `${n}=${task.env![n]}`)));
   }
+  if (task.kind === 'python')
+    parts.command = `python ${task.python ?? (process.env.GP_PYTHON || 'python3')}`;
   if (stage.params !== undefined) parts.params = bounded(canonicalJson(stage.params));
   return parts;
 }
@@ -77,6 +79,8 @@ function codeOf(stage: StageSpec): string | undefined {
   if (task.kind === 'inline') return stage.run ? functionCode(stage.run) : undefined;
   if (task.kind === 'module')
     return `file ${basename(task.file)}#${task.exportName} ${moduleFileHash(task.file)}`;
+  if (task.kind === 'python')
+    return `python ${task.module ?? basename(task.file)}:${task.exportName} ${moduleFileHash(task.file)}`;
   return undefined;
 }
 

@@ -94,8 +94,8 @@ export class StageCache {
     if (!entry) return undefined;
     const output: unknown = JSON.parse(entry.outputJson);
     if (!checkFileRefs(output).ok) return undefined;
-    if (stage.task.kind === 'command') {
-      // A command's real output is its artifacts directory: the run that made it must be there.
+    if (stage.task.kind === 'command' || stage.task.kind === 'python') {
+      // A process's real output is its artifacts directory: the run that made it must be there.
       const source = await store.getRun(entry.runId);
       const sourceArtifacts = source && `${source.runDir}/${stage.name}/artifacts`;
       if (!sourceArtifacts || !existsSync(`${source.runDir}/${stage.name}`)) return undefined;

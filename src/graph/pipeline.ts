@@ -60,7 +60,26 @@ export type TaskSpec =
       shell: boolean;
       cwd?: string;
       env?: Readonly<Record<string, string>>;
-    };
+    }
+  /** A Python class with `run(context)` or a function, run by the bundled bridge (python/). */
+  | PythonTaskSpec;
+
+export interface PythonTaskSpec {
+  kind: 'python';
+  /** `class`: an instance's `run(context)` is called; `function`: the function is. */
+  style: 'function' | 'class';
+  exportName: string;
+  /** The module file: loaded directly when `module` is absent, and hashed for the cache key. */
+  file: string;
+  /** The dotted module name to import (`pkg.module`), when it was named so. */
+  module?: string;
+  /** Put before the interpreter's own import path (the pipeline file's directory). */
+  searchPath: readonly string[];
+  /** The interpreter: a path or a name on PATH. @default $GP_PYTHON, else python3 */
+  python?: string;
+  /** Where the process runs. @default the workspace root */
+  cwd?: string;
+}
 
 /** Runs an inline stage: its inputs by key, and the context. */
 export type InlineFunction = (inputs: never, context: never) => unknown;
