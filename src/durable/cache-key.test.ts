@@ -131,6 +131,36 @@ describe('cacheKeyParts', () => {
     assert.match(cacheKeyParts(other, {}).code!, /^file stages\.ts#other sha256:/);
   });
 
+  test('a Python stage: its module file hashed, and its interpreter in the command part', () => {
+    const file = join(dir, 'score.py');
+    const stage: StageSpec = {
+      name: 'score',
+      dependsOn: [],
+      cpus: 1,
+      task: {
+        kind: 'python',
+        style: 'class',
+        exportName: 'Scorer',
+        file,
+        module: 'models.score',
+        searchPath: [dir],
+        python: '/venvs/a/bin/python',
+      },
+    };
+    writeFileSync(file, 'class Scorer:\n    pass\n');
+    const first = cacheKeyParts(stage, {});
+    assert.match(first.code!, /^python models\.score:Scorer sha256:[0-9a-f]{16}$/);
+    assert.equal(first.command, 'python /venvs/a/bin/python');
+    writeFileSync(file, 'class Scorer:\n    x=1\n');
+    const edited = cacheKeyParts(stage, {});
+    assert.notEqual(edited.code, first.code);
+    assert.notEqual(cacheKeyOf(edited), cacheKeyOf(first));
+    assert.deepStrictEqual(
+      describeKeyChanges(first, edited).map((change) => change.replace(/[0-9a-f]{16}/g, '…')),
+      ['code changed (python models.score:Scorer sha256:… → sha256:…)'],
+    );
+  });
+
   test('a module file that cannot be read gives a code part saying so, not an exception', () => {
     const stage: StageSpec = {
       name: 'gone',
