@@ -436,9 +436,10 @@ test('bad Python references: a missing file or module, a bad name, python: on a 
   ).finally(() => {
     if (pythonPath !== undefined) process.env.PYTHONPATH = pythonPath;
   });
+  const python = process.env.GP_PYTHON || 'python3';
   const lookedFor = (dotted: string) =>
-    `looked for ${join(dir, ...dotted.split('.'))}.py and ${join(dir, ...dotted.split('.'), '__init__.py')}`;
-  const where = `a dotted module is found under the pipeline file's directory (${dir}), then PYTHONPATH`;
+    `looked for ${join(dir, ...dotted.split('.'))}.py and ${join(dir, ...dotted.split('.'), '__init__.py')}, and in ${python}'s installed packages`;
+  const where = `a dotted module is found under the pipeline file's directory (${dir}), then PYTHONPATH, then the interpreter's packages (python:)`;
   assert.deepStrictEqual(issues, [
     {
       message: `Python file not found: ${join(dir, 'scripts', 'job.py')}`,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { python, stage } from '../src/api/stage.ts';
@@ -251,21 +251,47 @@ test('a timeout ends the Python process and everything it started', async () => 
   assert.equal(isAlive(child), false, 'the grandchild was killed with its group');
 });
 
-test('python: a venv made with python3 -m venv, by its directory or its bin/python', async () => {
+test('python: a venv by its directory or bin/python, with packages installed in it', async () => {
   const dir = pipelineDir(
     [
       '    - { name: by_dir, script: "where.py:prefix", python: venv }',
       '    - { name: by_binary, script: "where.py:prefix", python: ./venv/bin/python }',
       '    - { name: default, script: "where.py:prefix" }',
+      '    - { name: installed, path: "instpkg.tool:Tool", python: venv }',
     ],
     { 'where.py': lines('import sys', 'def prefix(context):', '    return sys.prefix') },
   );
-  execFileSync('python3', ['-m', 'venv', '--without-pip', join(dir, 'venv')]);
-  const result = await runIn(dir);
+  const venv = join(dir, 'venv');
+  execFileSync('python3', ['-m', 'venv', '--without-pip', venv]);
+  const sitePackages = execFileSync(
+    join(venv, 'bin', 'python'),
+    ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"], end="")'],
+    { encoding: 'utf8' },
+  );
+  const imported = join(dir, 'imported');
+  mkdirSync(join(sitePackages, 'instpkg'), { recursive: true });
+  writeFileSync(
+    join(sitePackages, 'instpkg', '__init__.py'),
+    `open(${JSON.stringify(imported)}, "w").close()\n`,
+  );
+  writeFileSync(
+    join(sitePackages, 'instpkg', 'tool.py'),
+    lines('class Tool:', '    def run(self, context):', '        return "installed tool"'),
+  );
+  const spec = await loadPipeline(join(dir, 'pipeline.yaml'));
+  const installed = spec.stages.find((s) => s.name === 'installed')!.task;
+  assert.equal(
+    installed.kind === 'python' && installed.file,
+    join(sitePackages, 'instpkg', 'tool.py'),
+  );
+  assert.equal(existsSync(imported), false, 'finding the package ran none of its code');
+  const result = await runIn(dir, spec);
   assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
-  assert.equal(result.stages.by_dir!.output, join(dir, 'venv'));
-  assert.equal(result.stages.by_binary!.output, join(dir, 'venv'));
-  assert.notEqual(result.stages.default!.output, join(dir, 'venv'));
+  assert.equal(result.stages.by_dir!.output, venv);
+  assert.equal(result.stages.by_binary!.output, venv);
+  assert.notEqual(result.stages.default!.output, venv);
+  assert.equal(result.stages.installed!.output, 'installed tool');
+  assert.equal(existsSync(imported), true);
 });
 
 test('the TypeScript API: python() stages take typed inputs and feed TypeScript stages', async () => {

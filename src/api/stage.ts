@@ -203,6 +203,8 @@ export function python<Out = unknown, D extends StageInputs = NoInputs>(
   const text = options[key]!;
   const colon = text.lastIndexOf(':');
   const dir = resolve(options.dir ?? process.cwd());
+  const interpreter =
+    options.python === undefined ? undefined : interpreterPath(options.python, dir);
   const location =
     colon < 0
       ? {
@@ -215,6 +217,7 @@ export function python<Out = unknown, D extends StageInputs = NoInputs>(
           text.slice(colon + 1),
           key === 'path' ? 'class' : 'function',
           dir,
+          interpreter,
         );
   if ('problem' in location) {
     const hint = location.problem.hint ? ` (hint: ${location.problem.hint})` : '';
@@ -225,7 +228,7 @@ export function python<Out = unknown, D extends StageInputs = NoInputs>(
   }
   const spec = baseSpec(name, options);
   spec.task = location.task;
-  if (options.python !== undefined) spec.task.python = interpreterPath(options.python, dir);
+  if (interpreter !== undefined) spec.task.python = interpreter;
   return { name, spec, upstream: upstreamOf(options), companions: [] };
 }
 

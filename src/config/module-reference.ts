@@ -21,6 +21,8 @@ export interface ModuleReference {
   style: ModuleStyle;
   /** The directory of the pipeline file, which relative paths start from. */
   baseDir: string;
+  /** The interpreter a Python module would run with (`python:`), which knows its installed packages. */
+  python?: string;
 }
 
 export type Resolution = { task: TaskSpec } | { problem: { message: string; hint?: string } };
@@ -69,7 +71,13 @@ export const pythonFileResolver: ModuleResolver = {
   kind: 'python-file',
   matches: isPythonFile,
   resolve: async (reference) =>
-    locatePythonModule(reference.target, reference.exportName, reference.style, reference.baseDir),
+    locatePythonModule(
+      reference.target,
+      reference.exportName,
+      reference.style,
+      reference.baseDir,
+      reference.python,
+    ),
 };
 
 /** `pkg.module:ClassName`, found under the pipeline file's directory, then PYTHONPATH. */
@@ -82,6 +90,7 @@ export const pythonModuleResolver: ModuleResolver = {
       reference.exportName,
       reference.style,
       reference.baseDir,
+      reference.python,
     );
     // `stages:load` may be a JavaScript file given without its extension.
     if ('problem' in location && !reference.target.includes('.')) {
@@ -103,6 +112,7 @@ export async function resolveModuleReference(
   style: ModuleStyle,
   baseDir: string,
   resolvers: readonly ModuleResolver[] = defaultModuleResolvers,
+  python?: string,
 ): Promise<Resolution> {
   const colon = text.lastIndexOf(':');
   const target = colon < 0 ? text : text.slice(0, colon).trim();
@@ -117,6 +127,7 @@ export async function resolveModuleReference(
     };
   }
   const reference: ModuleReference = { text, target, exportName, style, baseDir };
+  if (python !== undefined) reference.python = python;
   const resolver = resolvers.find((candidate) => candidate.matches(target));
   if (!resolver) {
     return {

@@ -7,6 +7,7 @@
 import { statSync } from 'node:fs';
 import { delimiter, dirname, extname, join, resolve } from 'node:path';
 import type { PythonTaskSpec } from '../graph/pipeline.ts';
+import { installedModuleFile } from './python-installed-module.ts';
 
 export type PythonLocation =
   | { task: PythonTaskSpec }
@@ -25,7 +26,9 @@ export function isPythonFile(target: string): boolean {
 }
 
 /**
- * The PythonTaskSpec of `target:exportName`, or what is wrong with it.
+ * The PythonTaskSpec of `target:exportName`, or what is wrong with it. A dotted module found
+ * in no directory is asked of `interpreter` (an installed package), which costs a start of it.
+ * @param interpreter @default defaultInterpreter()
  * @param pythonPath the PYTHONPATH to search after `baseDir` @default process.env.PYTHONPATH
  */
 export function locatePythonModule(
@@ -33,6 +36,7 @@ export function locatePythonModule(
   exportName: string,
   style: 'function' | 'class',
   baseDir: string,
+  interpreter: string = defaultInterpreter(),
   pythonPath: string | undefined = process.env.PYTHONPATH,
 ): PythonLocation {
   if (!pythonIdentifier.test(exportName)) {
@@ -69,12 +73,23 @@ export function locatePythonModule(
       tried.push(file);
     }
   }
+  const installed = installedModuleFile(target, interpreter, [baseDir]);
+  if (typeof installed === 'string') {
+    return { task: { ...task, file: installed, module: target, searchPath: [baseDir] } };
+  }
+  const asked =
+    installed.error === undefined ? '' : `; asking ${interpreter} failed: ${installed.error}`;
   return {
     problem: {
-      message: `Python module '${target}' not found: looked for ${tried.slice(0, 2).join(' and ')}${roots.length > 1 ? ` and under ${roots.length - 1} PYTHONPATH entr${roots.length === 2 ? 'y' : 'ies'}` : ''}`,
-      hint: `a dotted module is found under the pipeline file's directory (${baseDir}), then PYTHONPATH; or name a file: script: "path/file.py:${exportName}"`,
+      message: `Python module '${target}' not found: looked for ${tried.slice(0, 2).join(' and ')}${roots.length > 1 ? ` and under ${roots.length - 1} PYTHONPATH entr${roots.length === 2 ? 'y' : 'ies'}` : ''}, and in ${interpreter}'s installed packages${asked}`,
+      hint: `a dotted module is found under the pipeline file's directory (${baseDir}), then PYTHONPATH, then the interpreter's packages (python:); or name a file: script: "path/file.py:${exportName}"`,
     },
   };
+}
+
+/** The interpreter of a Python stage without `python:`: $GP_PYTHON, else python3 on PATH. */
+export function defaultInterpreter(env: NodeJS.ProcessEnv = process.env): string {
+  return env.GP_PYTHON || 'python3';
 }
 
 /**

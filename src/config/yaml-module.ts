@@ -118,6 +118,7 @@ export class ModuleLoader {
       style,
       dirname(this.#file),
       this.#resolvers,
+      this.#interpreter(raw),
     );
     if ('problem' in resolution) {
       issues.push({ path: [...base, kind], ...resolution.problem });
@@ -133,7 +134,8 @@ export class ModuleLoader {
     base: YamlPath,
     issues: PathIssue[],
   ): TaskSpec | undefined {
-    if (typeof raw.python !== 'string' || raw.python === '') return task;
+    const python = this.#interpreter(raw);
+    if (python === undefined) return task;
     if (task.kind !== 'python') {
       issues.push({
         path: base,
@@ -142,7 +144,12 @@ export class ModuleLoader {
       });
       return undefined;
     }
-    return { ...task, python: interpreterPath(raw.python, dirname(this.#file)) };
+    return { ...task, python };
+  }
+
+  #interpreter(raw: Record<string, unknown>): string | undefined {
+    if (typeof raw.python !== 'string' || raw.python === '') return undefined;
+    return interpreterPath(raw.python, dirname(this.#file));
   }
 
   #command(

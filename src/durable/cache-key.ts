@@ -9,6 +9,7 @@
 import { hash } from 'node:crypto';
 import { readFileSync, type Stats, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { defaultInterpreter } from '../config/python-module-locator.ts';
 import type { StageSpec, TaskSpec } from '../graph/pipeline.ts';
 import type { CacheKeyParts } from '../store/run-store.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -34,8 +35,7 @@ export function cacheKeyParts(
     if (names.length > 0)
       parts.env = bounded(readableList(names.map((n) => `${n}=${task.env![n]}`)));
   }
-  if (task.kind === 'python')
-    parts.command = `python ${task.python ?? (process.env.GP_PYTHON || 'python3')}`;
+  if (task.kind === 'python') parts.command = `python ${task.python ?? defaultInterpreter()}`;
   if (stage.params !== undefined) parts.params = bounded(canonicalJson(stage.params));
   return parts;
 }

@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { defaultInterpreter } from '../config/python-module-locator.ts';
 import { PipelineError, type SerializedError, serializeError } from '../errors.ts';
 import type { PythonTaskSpec } from '../graph/pipeline.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
@@ -36,7 +37,7 @@ export class PythonExecutor implements Executor {
   constructor(options: PythonExecutorOptions) {
     this.#commands = options.commands;
     this.#maxNestedDepth = options.maxNestedDepth;
-    this.#defaultPython = options.defaultPython ?? (process.env.GP_PYTHON || 'python3');
+    this.#defaultPython = options.defaultPython ?? defaultInterpreter();
   }
 
   async execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
