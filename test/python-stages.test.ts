@@ -335,3 +335,14 @@ test('the TypeScript API: python() stages take typed inputs and feed TypeScript 
   );
   assert.throws(() => python('y', { dir }), /give exactly one of path .* or script/);
 });
+
+test('examples/python-modules runs as written', async () => {
+  const dir = workspace({});
+  dirs.push(dir);
+  const file = join(import.meta.dirname, '..', 'examples', 'python-modules', 'pipeline.yaml');
+  const result = await runIn(dir, await loadPipeline(file));
+  assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
+  assert.deepStrictEqual(result.stages.summary!.output, { total: 155, failures: 1 });
+  assert.equal(result.stages.report!.output, 'total 155, 1 failed');
+  assert.match(stageLog(dir, 'processor'), /scored 7 items, 1 failed/);
+});
