@@ -3,8 +3,8 @@ orchestrator's Python executor (src/executors/python.ts) in the stage's own proc
 
 Protocol — files, never stdout, so that whatever the module prints lands in stage.log and
 cannot corrupt it:
-  $GP_PYTHON_TASK   JSON: style, export, file, module, search_path, dependencies, cpus,
-                    max_nested_depth, error_file
+  $GP_PYTHON_TASK_FILE  JSON: style, export, file, module, search_path, dependencies,
+                        cpus, max_nested_depth, error_file
   $GP_INPUTS_FILE   upstream outputs by module name (absent when all are null)
   $GP_PARAMS        the stage's params as JSON
   $GP_RESULT_FILE   written with the module's JSON result on success (exit 0)
@@ -24,7 +24,8 @@ BRIDGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def main() -> int:
-    task = json.loads(os.environ["GP_PYTHON_TASK"])
+    with open(os.environ["GP_PYTHON_TASK_FILE"], encoding="utf-8") as file:
+        task = json.load(file)
     _set_import_path(task["search_path"])
     try:
         # The package directory may be read-only, and is not the user's to fill with caches.

@@ -5,7 +5,7 @@
  * standard variables, ENV_SPAWN_FAILED (exit 5) when the interpreter cannot start. The bridge
  * speaks through files (python/gpipe_bridge.py), never stdout, so a module's prints are safe.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defaultInterpreter } from '../config/python-module-locator.ts';
 import { PipelineError, type SerializedError, serializeError } from '../errors.ts';
@@ -53,6 +53,7 @@ export class PythonExecutor implements Executor {
     const stageDir = task.paths.stageDir;
     const errorFile = `${stageDir}/python-error.json`;
     const resultFile = `${stageDir}/result.json`;
+    const taskFile = `${stageDir}/python-task.json`;
     // What an earlier attempt left must not pass for this one's.
     for (const stale of [errorFile, resultFile, `${stageDir}/inputs.json`])
       rmSync(stale, { force: true });
@@ -68,6 +69,9 @@ export class PythonExecutor implements Executor {
       max_nested_depth: this.#maxNestedDepth ?? null,
       error_file: errorFile,
     };
+    // A file, not a variable: thousands of upstream names would not fit in one.
+    mkdirSync(stageDir, { recursive: true });
+    writeFileSync(taskFile, JSON.stringify(bridgeTask));
     const commandTask: StageTask = {
       ...task,
       spec: {
@@ -75,7 +79,7 @@ export class PythonExecutor implements Executor {
         argv: [python, '-u', pythonBridgePath],
         shell: false,
         ...(spec.cwd !== undefined && { cwd: spec.cwd }),
-        env: { GP_PYTHON_TASK: JSON.stringify(bridgeTask) },
+        env: { GP_PYTHON_TASK_FILE: taskFile },
       },
     };
     const result = await this.#commands.execute(commandTask, signal);
