@@ -233,22 +233,24 @@ test('execute_tasks: results in order, errors in place, at most the CPU grant at
 });
 
 test('a timeout ends the Python process and everything it started', async () => {
-  const dir = pipelineDir(['    - { name: slow, script: "slow.py:slow", timeout: 1s }'], {
+  // Long enough for a loaded machine to start python and write the pid file first.
+  const dir = pipelineDir(['    - { name: slow, script: "slow.py:slow", timeout: 3s }'], {
     'slow.py': lines(
       'import os, subprocess, time',
       'def slow(context):',
       '    child = subprocess.Popen(["sleep", "300"])',
       '    with open(os.path.join(context.workspace_root, "child.pid"), "w") as f:',
-      '        f.write(str(child.pid))',
+      '        f.write(f"{child.pid} {os.getpid()}")',
       '    time.sleep(300)',
     ),
   });
   const result = await runIn(dir);
   assert.equal(result.stages.slow!.status, 'failed');
   assert.equal(result.stages.slow!.error?.code, 'TIMEOUT');
-  const child = Number(readFileSync(join(dir, 'child.pid'), 'utf8'));
-  assert.ok(child > 0);
-  assert.equal(isAlive(child), false, 'the grandchild was killed with its group');
+  const [child, bridge] = readFileSync(join(dir, 'child.pid'), 'utf8').split(' ').map(Number);
+  assert.ok(child! > 0 && bridge! > 0);
+  assert.equal(isAlive(bridge!), false, 'the Python process was killed');
+  assert.equal(isAlive(child!), false, 'the grandchild was killed with its group');
 });
 
 test('python: a venv by its directory or bin/python, with packages installed in it', async () => {
