@@ -54,9 +54,6 @@ export class PythonExecutor implements Executor {
     const errorFile = `${stageDir}/python-error.json`;
     const resultFile = `${stageDir}/result.json`;
     const taskFile = `${stageDir}/python-task.json`;
-    // What an earlier attempt left must not pass for this one's.
-    for (const stale of [errorFile, resultFile, `${stageDir}/inputs.json`])
-      rmSync(stale, { force: true });
     const python = spec.python ?? this.#defaultPython;
     const bridgeTask = {
       style: spec.style,
@@ -69,9 +66,18 @@ export class PythonExecutor implements Executor {
       max_nested_depth: this.#maxNestedDepth ?? null,
       error_file: errorFile,
     };
-    // A file, not a variable: thousands of upstream names would not fit in one.
-    mkdirSync(stageDir, { recursive: true });
-    writeFileSync(taskFile, JSON.stringify(bridgeTask));
+    try {
+      // What an earlier attempt left must not pass for this one's.
+      for (const stale of [errorFile, resultFile, `${stageDir}/inputs.json`])
+        rmSync(stale, { force: true });
+      // A file, not a variable: thousands of upstream names would not fit in one.
+      mkdirSync(stageDir, { recursive: true });
+      writeFileSync(taskFile, JSON.stringify(bridgeTask));
+    } catch (error) {
+      // ENOSPC, EACCES…: the machine's refusal, reported by its errno code.
+      const startedAt = Date.now();
+      return { status: 'failed', error: serializeError(error), startedAt, endedAt: startedAt };
+    }
     const commandTask: StageTask = {
       ...task,
       spec: {
