@@ -7,9 +7,11 @@
  * const numbers = stage('numbers', async () => [1, 2, 3]);
  * const total = stage('total', { deps: { numbers } }, ({ numbers }) => numbers.reduce((a, b) => a + b, 0));
  * const report = command('report', { after: [total], argv: ['python3', '-c', 'print("done")'] });
+ * // score.py: def score(context): return context.get_result("total") * 2
+ * const score = python<number>('score', { after: [total], script: 'score.py:score', dir: import.meta.dirname });
  *
- * export default pipeline('example', [total, report]);
- * // gpipe run example.ts   — or:  await pipeline('example', [total, report]).run()
+ * export default pipeline('example', [report, score]);
+ * // gpipe run example.ts   — or:  await pipeline('example', [report, score]).run()
  */
 export { type Pipeline, type PipelineOptions, pipeline } from './api/pipeline.ts';
 export {

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { pipeline } from '../src/api/pipeline.ts';
 import { python, stage } from '../src/api/stage.ts';
 import { loadPipeline } from '../src/config/load-pipeline.ts';
 import { createExecutors } from '../src/executors/default-executors.ts';
@@ -321,13 +322,7 @@ test('the TypeScript API: python() stages take typed inputs and feed TypeScript 
     dir,
   });
   const last = stage('last', { deps: { added } }, ({ added }) => added + 1);
-  const spec: PipelineSpec = {
-    name: 'api',
-    stages: [base.spec, doubled.spec, added.spec, last.spec],
-    mode: 'parallel',
-    failurePolicy: 'fail_fast',
-  };
-  const result = await runIn(dir, spec);
+  const result = await runIn(dir, pipeline('api', [last]).spec);
   assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));
   assert.deepStrictEqual(result.stages.doubled!.output, [2, 4, 6]);
   assert.equal(result.stages.last!.output, 113);
