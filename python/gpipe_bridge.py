@@ -26,13 +26,14 @@ BRIDGE_DIR = os.path.dirname(os.path.abspath(__file__))
 def main() -> int:
     with open(os.environ["GP_PYTHON_TASK_FILE"], encoding="utf-8") as file:
         task = json.load(file)
+    # Ours before the user's directories join the path: their logging.py cannot shadow ours.
+    # The package directory may be read-only, and is not the user's to fill with caches.
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    from general_pipeline import ModuleContext, Resources
+
+    sys.dont_write_bytecode = writes_bytecode
     _set_import_path(task["search_path"])
     try:
-        # The package directory may be read-only, and is not the user's to fill with caches.
-        writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-        from general_pipeline import ModuleContext, Resources
-
-        sys.dont_write_bytecode = writes_bytecode
 
         context = ModuleContext(
             module_name=os.environ.get("GP_STAGE", ""),
@@ -160,9 +161,16 @@ def _write_atomically(path, text):
     os.replace(temporary, path)
 
 
+def _flush(stream):
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        pass  # the module closed or broke it; its result is written already
+
+
 if __name__ == "__main__":
     status = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _flush(sys.stdout)
+    _flush(sys.stderr)
     # Threads the module left behind must not keep a finished stage alive.
     os._exit(status)

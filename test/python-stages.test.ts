@@ -82,6 +82,7 @@ test('TypeScript → Python class → Python function → TypeScript, with param
         '        with open(os.path.join(context.output_root, "note.txt"), "w") as f:',
         '            f.write("hi")',
         '        numbers = context.get_result("numbers")',
+        '        sys.stdout.close()  # a module may break its own stdout: the result is apart',
         '        return {"squares": [square(n) for n in numbers], "me": context.module_name,',
         '                "pipeline": context.pipeline_name, "cpus": context.resources.cpus,',
         '                "deps": sorted(context.get_all_results()), "ref": context.file_ref("note.txt")}',

@@ -76,21 +76,32 @@ class _Slots:
     def depth(self) -> int:
         return getattr(self._local, "depth", 0)
 
-    def run(self, depth: int, call: Callable[[], Any]) -> Any:
+    def hold(self) -> None:
+        """The calling thread takes a slot (the module's own thread, at the start)."""
         self._semaphore.acquire()
+        self._local.holds = True
+
+    def run(self, depth: int, call: Callable[[], Any]) -> Any:
+        self.hold()
         self._local.depth = depth
         try:
             return call()
         finally:
             self._local.depth = depth - 1
+            self._local.holds = False
             self._semaphore.release()
 
     def release_while(self, wait: Callable[[], Any]) -> Any:
-        self._semaphore.release()
+        # A thread the module started itself holds no slot: it has none to give back.
+        holds = getattr(self._local, "holds", False)
+        if holds:
+            self._local.holds = False
+            self._semaphore.release()
         try:
             return wait()
         finally:
-            self._semaphore.acquire()
+            if holds:
+                self.hold()
 
 
 class ModuleContext:
@@ -125,7 +136,7 @@ class ModuleContext:
         self.log = _stage_logger(module_name)
         # The thread that runs the module holds one slot, as its nested tasks will.
         self._slots = _Slots(max(1, int(resources.cpus)))
-        self._slots._semaphore.acquire()
+        self._slots.hold()
 
     def get_result(self, module_name: str) -> Any:
         """The output of a module this one depends on; DependencyError for any other."""
