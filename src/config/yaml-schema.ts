@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { findNonJson, jsonDataText } from '../graph/json-value.ts';
 import { backoffKinds, executionModes, failurePolicies } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
+import { memoryQuantityText, parseMemoryMb } from './quantity.ts';
 
 export const workerTypes = ['inline', 'thread', 'process'] as const;
 export type WorkerType = (typeof workerTypes)[number];
@@ -27,6 +28,22 @@ function duration(options: { positive: boolean }) {
       { error: expected },
     )
     .describe(`Seconds, or a duration: ${durationText}.`);
+}
+
+function memory(options: { positive: boolean }) {
+  const expected = options.positive
+    ? `must be a positive number of ${memoryQuantityText}`
+    : `must be a number of ${memoryQuantityText}`;
+  return z
+    .union([z.number(), z.string()], { error: expected })
+    .refine(
+      (value) => {
+        const mb = parseMemoryMb(value);
+        return mb !== undefined && (!options.positive || mb > 0);
+      },
+      { error: expected },
+    )
+    .describe(`Megabytes, or a size: ${memoryQuantityText} (units of 1024).`);
 }
 
 /** A value YAML may write unquoted where a string is meant: `PORT: 8080`, `[sleep, 1]`. */
@@ -107,7 +124,19 @@ export const moduleSchema = z
     resources: z
       .strictObject({
         cpus: z.number().min(0, 'must be a number ≥ 0').optional().describe('Default: 1.'),
-        gpus: z.int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').optional(),
+        memory: memory({ positive: false })
+          .optional()
+          .describe(
+            'Memory reserved while it runs: it starts only when it fits. Default: memory_limit, else 0.',
+          ),
+        gpus: z
+          .int('must be an integer ≥ 0')
+          .min(0, 'must be an integer ≥ 0')
+          .optional()
+          .describe('GPUs leased while it runs, exported as CUDA_VISIBLE_DEVICES. Default: 0.'),
+        memory_limit: memory({ positive: true })
+          .optional()
+          .describe('A command whose process tree goes past this RSS is killed (exit code 4).'),
       })
       .optional(),
     timeout: duration({ positive: true }).optional(),
@@ -146,7 +175,14 @@ export const pipelineResourcesSchema = z.strictObject({
     .gt(0, 'must be a number above 0')
     .optional()
     .describe('Default: the host’s cores.'),
-  max_gpus: z.int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').optional(),
+  max_memory: memory({ positive: true })
+    .optional()
+    .describe('Memory shared by running modules. Default: the host’s RAM.'),
+  max_gpus: z
+    .int('must be an integer ≥ 0')
+    .min(0, 'must be an integer ≥ 0')
+    .optional()
+    .describe('GPUs to lease (lowest ids first); 0 turns GPU leasing off. Default: all detected.'),
 });
 
 export const checkpointSchema = z.strictObject({

@@ -12,7 +12,7 @@ export interface HostCapacity {
   memoryMb: number;
   /** Its GPUs' device ids (nvidia-smi indices), lowest first. */
   gpuIds: readonly number[];
-  /** Where the GPU ids came from, for messages. @default 'nvidia-smi' */
+  /** What found the GPU ids, for messages. @default 'nvidia-smi' */
   gpuSource?: string;
 }
 
@@ -169,7 +169,7 @@ function gpuIssue(
     spec.maxGpus === 0
       ? 'max_gpus is 0 (GPU leasing is off)'
       : host.gpuIds.length === 0
-        ? `this host has no GPU (${source} found none)`
+        ? `this host has none (${source})`
         : spec.maxGpus !== undefined && spec.maxGpus < host.gpuIds.length
           ? `the pipeline allows at most ${pool.gpuIds.length} (max_gpus)`
           : `this host has ${host.gpuIds.length} (${source})`;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   ConfigError,
@@ -17,7 +16,9 @@ import type {
   StageSpec,
   StageStatus,
 } from '../graph/pipeline.ts';
+import { memoryRequestMb } from '../graph/resources.ts';
 import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
+import { hostCapacityFor } from '../monitor/host-capacity.ts';
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
 import type { RunEvent } from './events.ts';
 import { retryDelayMs, shouldRetry } from './retry.ts';
@@ -33,7 +34,7 @@ export async function runPipeline(
   options: RunOptions,
 ): Promise<RunResult> {
   if ('graph' in pipeline) return new Run(pipeline, options).start();
-  const validated = validatePipeline(pipeline, options.hostCpus ?? availableParallelism());
+  const validated = validatePipeline(pipeline, await hostCapacityFor(pipeline, options));
   if (!('pipeline' in validated)) {
     throw new ConfigError(validated.issues.map((issue) => issueInFile(issue, pipeline.source)));
   }
@@ -69,6 +70,8 @@ class Run {
   readonly #onFallback = new Map<number, { spec: StageSpec; primaryAttempts: number }>();
   /** Aborted when the run stops: every running stage without a timeout listens to it. */
   readonly #stopController = new AbortController();
+  /** Some stage requests GPUs: every stage then gets its lease, empty or not. */
+  readonly #leasesGpus: boolean;
   #cancelled = false;
   #finish: (result: RunResult) => void = () => {};
 
@@ -78,9 +81,15 @@ class Run {
     this.#clock = options.clock ?? systemClock;
     const n = pipeline.stages.length;
     const cpus = new Float64Array(n);
+    let memoryMb: Float64Array | undefined;
+    let gpus: Int32Array | undefined;
     pipeline.stages.forEach((stage, i) => {
       cpus[i] = pipeline.spec.mode === 'sequential' ? 0 : stage.cpus;
+      const memory = memoryRequestMb(stage);
+      if (memory > 0) (memoryMb ??= new Float64Array(n))[i] = memory;
+      if (stage.gpus) (gpus ??= new Int32Array(n))[i] = stage.gpus;
     });
+    this.#leasesGpus = gpus !== undefined;
     this.#outputs = new Array(n);
     this.#attempts = new Int32Array(n);
     const finished = this.#applyPrevious(options.previous);
@@ -89,6 +98,8 @@ class Run {
       failurePolicy: pipeline.spec.failurePolicy,
       maxCpus: pipeline.maxCpus,
       cpus,
+      ...(memoryMb && { maxMemoryMb: pipeline.pool.memoryMb, memoryMb }),
+      ...(gpus && { gpuIds: pipeline.pool.gpuIds, gpus }),
       finished,
     });
     this.#runId = options.runId ?? newRunId();
@@ -241,7 +252,10 @@ class Run {
       cpus: stage.cpus,
       paths,
     };
+    task.resources = { cpus: stage.cpus, memoryMb: memoryRequestMb(stage) };
+    if (this.#leasesGpus) task.resources.gpuIds = this.#scheduler.gpuIdsOf(i);
     if (spec.timeoutMs !== undefined) task.timeoutMs = spec.timeoutMs;
+    if (spec.memoryLimitMb !== undefined) task.memoryLimitMb = spec.memoryLimitMb;
     if (spec.params !== undefined) task.params = spec.params;
     return task;
   }
