@@ -31,5 +31,6 @@ test('memory sizes read as people write them', () => {
   assert.equal(formatMemoryMb(512), '512 MB');
   assert.equal(formatMemoryMb(1536), '1.5 GB');
   assert.equal(formatMemoryMb(0.25), '0.25 MB');
+  assert.equal(formatMemoryMb(100.34), '100.3 MB');
   assert.equal(formatMemoryMb(3 * 1024 * 1024), '3 TB');
 });

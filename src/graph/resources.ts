@@ -181,9 +181,9 @@ function gpuIssue(
   });
 }
 
-/** A size in MB as people write it: "512 MB", "1.5 GB", "0.25 MB". */
+/** A size in MB as people write it: "512 MB", "100.3 MB", "1.5 GB", "0.25 MB". */
 export function formatMemoryMb(mb: number): string {
   if (mb >= 1024 * 1024) return `${+(mb / (1024 * 1024)).toFixed(2)} TB`;
   if (mb >= 1024) return `${+(mb / 1024).toFixed(2)} GB`;
-  return `${+mb.toFixed(mb < 10 ? 2 : 0)} MB`;
+  return `${+mb.toFixed(mb < 10 ? 2 : 1)} MB`;
 }

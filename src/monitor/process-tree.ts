@@ -83,9 +83,9 @@ export function processTreeOf(table: readonly ProcessInfo[], rootPid: number): P
   const byPid = new Map<number, ProcessInfo>();
   for (const info of table) {
     byPid.set(info.pid, info);
-    let list = children.get(info.ppid);
-    if (!list) children.set(info.ppid, (list = []));
-    list.push(info.pid);
+    const list = children.get(info.ppid);
+    if (list) list.push(info.pid);
+    else children.set(info.ppid, [info.pid]);
   }
   const inTree = new Set<number>();
   const queue: number[] = [];

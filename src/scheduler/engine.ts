@@ -80,15 +80,7 @@ class Run {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     const n = pipeline.stages.length;
-    const cpus = new Float64Array(n);
-    let memoryMb: Float64Array | undefined;
-    let gpus: Int32Array | undefined;
-    pipeline.stages.forEach((stage, i) => {
-      cpus[i] = pipeline.spec.mode === 'sequential' ? 0 : stage.cpus;
-      const memory = memoryRequestMb(stage);
-      if (memory > 0) (memoryMb ??= new Float64Array(n))[i] = memory;
-      if (stage.gpus) (gpus ??= new Int32Array(n))[i] = stage.gpus;
-    });
+    const { cpus, memoryMb, gpus } = resourceRequests(pipeline);
     this.#leasesGpus = gpus !== undefined;
     this.#outputs = new Array(n);
     this.#attempts = new Int32Array(n);
@@ -412,6 +404,32 @@ class Run {
     }
     this.#finish({ runId: this.#runId, status, runDir: this.#runDir, stages });
   }
+}
+
+/** Each stage's requests by index; memory and GPUs only when some stage asks for them. */
+function resourceRequests(pipeline: ValidPipeline): {
+  cpus: Float64Array;
+  memoryMb?: Float64Array;
+  gpus?: Int32Array;
+} {
+  const n = pipeline.stages.length;
+  const cpus = new Float64Array(n);
+  const memoryMb = new Float64Array(n);
+  const gpus = new Int32Array(n);
+  let anyMemory = false;
+  let anyGpus = false;
+  for (let i = 0; i < n; i++) {
+    const stage = pipeline.stages[i]!;
+    cpus[i] = pipeline.spec.mode === 'sequential' ? 0 : stage.cpus;
+    memoryMb[i] = memoryRequestMb(stage);
+    gpus[i] = stage.gpus ?? 0;
+    if (memoryMb[i]! > 0) anyMemory = true;
+    if (gpus[i]! > 0) anyGpus = true;
+  }
+  const requests: { cpus: Float64Array; memoryMb?: Float64Array; gpus?: Int32Array } = { cpus };
+  if (anyMemory) requests.memoryMb = memoryMb;
+  if (anyGpus) requests.gpus = gpus;
+  return requests;
 }
 
 function failedResult(error: unknown): StageResult {
