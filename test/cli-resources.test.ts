@@ -25,12 +25,13 @@ echo "1, GPU-bbbbbbbb-1111-1111-1111-111111111111, 81559"
 
 /**
  * Records its start (with its GPUs) and end in events.log. A stage waits until `$PEERS` stages
- * have started (at most 20 s): stages that may run together are then seen together, by the
- * order of the lines rather than by timing.
+ * have started, for at most `$WAIT` hundredths of a second: stages that may run together are
+ * then seen together, by the order of the lines rather than by timing. The bound only ends the
+ * wait of a stage that must (rightly) run alone.
  */
 const stageScript = `echo "start $OPERATOR_ID [$CUDA_VISIBLE_DEVICES]" >> events.log
 i=0
-while [ "$(grep -c '^start' events.log)" -lt "$PEERS" ] && [ $i -lt 2000 ]; do i=$((i+1)); sleep 0.01; done
+while [ "$(grep -c '^start' events.log)" -lt "$PEERS" ] && [ $i -lt "$WAIT" ]; do i=$((i+1)); sleep 0.01; done
 echo "end $OPERATOR_ID" >> events.log
 `;
 
@@ -43,13 +44,35 @@ function eventsOf(cwd: string): string[][] {
 
 const env = (cwd: string) => ({ PATH: `${join(cwd, 'bin')}:${process.env.PATH}` });
 
-function module(name: string, resources: string, peers = 2): string[] {
+/** A module running stage.sh; `wait` bounds its wait for a peer (hundredths of a second). */
+function module(name: string, resources: string, wait = 2000): string[] {
   return [
     `    - name: ${name}`,
     '      command: [sh, stage.sh]',
-    `      env: {PEERS: ${peers}}`,
+    `      env: {PEERS: 2, WAIT: ${wait}}`,
     `      resources: ${resources}`,
   ];
+}
+
+/** Runs two stage.sh modules that must never overlap; returns their events. */
+async function runApart(pool: string, first: string, second: string): Promise<string[][]> {
+  const cwd = dir({
+    'bin/nvidia-smi': nvidiaSmi,
+    'stage.sh': stageScript,
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: apart',
+      `  resources: ${pool}`,
+      '  modules:',
+      // A second is long enough for the other to start, if it could.
+      ...module('a', first, 100),
+      ...module('b', second, 100),
+      '',
+    ].join('\n'),
+  });
+  const { code, stderr } = await gpipe(['run', 'pipeline.yaml', '--quiet'], cwd, env(cwd));
+  assert.equal(code, 0, stderr);
+  return eventsOf(cwd);
 }
 
 test('two GPUs, three one-GPU stages: two run on distinct ids, the third waits for a free one', async () => {
@@ -90,22 +113,7 @@ test('two GPUs, three one-GPU stages: two run on distinct ids, the third waits f
 });
 
 test('max_gpus: 1 leases only GPU 0, one stage at a time', async () => {
-  const cwd = dir({
-    'bin/nvidia-smi': nvidiaSmi,
-    'stage.sh': stageScript,
-    'pipeline.yaml': [
-      'pipeline:',
-      '  name: one_gpu',
-      '  resources: {max_cpus: 8, max_gpus: 1}',
-      '  modules:',
-      ...module('a', '{gpus: 1}', 1),
-      ...module('b', '{gpus: 1}', 1),
-      '',
-    ].join('\n'),
-  });
-  const { code, stderr } = await gpipe(['run', 'pipeline.yaml', '--quiet'], cwd, env(cwd));
-  assert.equal(code, 0, stderr);
-  const events = eventsOf(cwd);
+  const events = await runApart('{max_cpus: 8, max_gpus: 1}', '{gpus: 1}', '{gpus: 1}');
   assert.deepEqual(
     events.map(([kind, , ids]) => `${kind}${ids ? ` ${ids}` : ''}`),
     ['start [0]', 'end', 'start [0]', 'end'],
@@ -113,23 +121,13 @@ test('max_gpus: 1 leases only GPU 0, one stage at a time', async () => {
 });
 
 test('memory reservations: two stages of 60% of max_memory never overlap', async () => {
-  const cwd = dir({
-    'bin/nvidia-smi': nvidiaSmi,
-    'stage.sh': stageScript,
-    'pipeline.yaml': [
-      'pipeline:',
-      '  name: memory',
-      '  resources: {max_cpus: 8, max_memory: 1GB}',
-      '  modules:',
-      ...module('a', '{memory: 600MB}', 1),
-      ...module('b', '{memory: 0.6GB}', 1),
-      '',
-    ].join('\n'),
-  });
-  const { code, stderr } = await gpipe(['run', 'pipeline.yaml', '--quiet'], cwd, env(cwd));
-  assert.equal(code, 0, stderr);
+  const events = await runApart(
+    '{max_cpus: 8, max_memory: 1GB}',
+    '{memory: 600MB}',
+    '{memory: 0.6GB}',
+  );
   assert.deepEqual(
-    eventsOf(cwd).map(([kind]) => kind),
+    events.map(([kind]) => kind),
     ['start', 'end', 'start', 'end'],
   );
 });

@@ -14,36 +14,34 @@ export type WorkerType = (typeof workerTypes)[number];
 
 const durationText = 'seconds or a duration like "90s", "5m" or "1h30m"';
 
-function duration(options: { positive: boolean }) {
+/** A number or a string that `parse` turns into a number (≥ 0, or > 0 when `positive`). */
+function measure(
+  parse: (value: number | string) => number | undefined,
+  text: string,
+  options: { positive: boolean },
+) {
   const expected = options.positive
-    ? `must be a positive number of ${durationText}`
-    : `must be a number of ${durationText}`;
-  return z
-    .union([z.number(), z.string()], { error: expected })
-    .refine(
-      (value) => {
-        const ms = parseDuration(value);
-        return ms !== undefined && (!options.positive || ms > 0);
-      },
-      { error: expected },
-    )
-    .describe(`Seconds, or a duration: ${durationText}.`);
+    ? `must be a positive number of ${text}`
+    : `must be a number of ${text}`;
+  return z.union([z.number(), z.string()], { error: expected }).refine(
+    (value) => {
+      const parsed = parse(value);
+      return parsed !== undefined && (!options.positive || parsed > 0);
+    },
+    { error: expected },
+  );
+}
+
+function duration(options: { positive: boolean }) {
+  return measure(parseDuration, durationText, options).describe(
+    `Seconds, or a duration: ${durationText}.`,
+  );
 }
 
 function memory(options: { positive: boolean }) {
-  const expected = options.positive
-    ? `must be a positive number of ${memoryQuantityText}`
-    : `must be a number of ${memoryQuantityText}`;
-  return z
-    .union([z.number(), z.string()], { error: expected })
-    .refine(
-      (value) => {
-        const mb = parseMemoryMb(value);
-        return mb !== undefined && (!options.positive || mb > 0);
-      },
-      { error: expected },
-    )
-    .describe(`Megabytes, or a size: ${memoryQuantityText} (units of 1024).`);
+  return measure(parseMemoryMb, memoryQuantityText, options).describe(
+    `Megabytes, or a size: ${memoryQuantityText} (units of 1024).`,
+  );
 }
 
 /** A value YAML may write unquoted where a string is meant: `PORT: 8080`, `[sleep, 1]`. */
