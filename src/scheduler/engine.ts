@@ -21,6 +21,7 @@ import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
 import { hostCapacityFor } from '../monitor/host-capacity.ts';
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
 import type { RunEvent } from './events.ts';
+import { resourceRequests } from './resource-requests.ts';
 import { retryDelayMs, shouldRetry } from './retry.ts';
 import type { PriorStage, RunOptions, RunResult, StageOutcome } from './run-types.ts';
 import { Scheduler } from './scheduler.ts';
@@ -404,32 +405,6 @@ class Run {
     }
     this.#finish({ runId: this.#runId, status, runDir: this.#runDir, stages });
   }
-}
-
-/** Each stage's requests by index; memory and GPUs only when some stage asks for them. */
-function resourceRequests(pipeline: ValidPipeline): {
-  cpus: Float64Array;
-  memoryMb?: Float64Array;
-  gpus?: Int32Array;
-} {
-  const n = pipeline.stages.length;
-  const cpus = new Float64Array(n);
-  const memoryMb = new Float64Array(n);
-  const gpus = new Int32Array(n);
-  let anyMemory = false;
-  let anyGpus = false;
-  for (let i = 0; i < n; i++) {
-    const stage = pipeline.stages[i]!;
-    cpus[i] = pipeline.spec.mode === 'sequential' ? 0 : stage.cpus;
-    memoryMb[i] = memoryRequestMb(stage);
-    gpus[i] = stage.gpus ?? 0;
-    if (memoryMb[i]! > 0) anyMemory = true;
-    if (gpus[i]! > 0) anyGpus = true;
-  }
-  const requests: { cpus: Float64Array; memoryMb?: Float64Array; gpus?: Int32Array } = { cpus };
-  if (anyMemory) requests.memoryMb = memoryMb;
-  if (anyGpus) requests.gpus = gpus;
-  return requests;
 }
 
 function failedResult(error: unknown): StageResult {

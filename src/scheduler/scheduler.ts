@@ -194,7 +194,10 @@ export class Scheduler {
     const top = this.#ready.peek();
     if (top < 0) return -1;
     if (this.#level && this.#level[top]! > this.#wave) return -1;
-    if (ledger.fits(top)) return this.#start(this.#ready.pop());
+    if (ledger.fits(top)) {
+      if (top === this.#blocked) this.#blocked = -1; // a retry of it starts a fresh count
+      return this.#start(this.#ready.pop());
+    }
     if (ledger.full()) return -1;
     if (top !== this.#blocked) {
       this.#blocked = top;
