@@ -108,7 +108,7 @@ function memoryIssues(
     issues.push({
       stage: stage.name,
       field: 'memory_limit',
-      message: `memory_limit applies to command stages; a ${stage.task.kind} stage runs inside the orchestrator and cannot be limited alone`,
+      message: `memory_limit applies to command stages; ${/^[aeiou]/.test(stage.task.kind) ? 'an' : 'a'} ${stage.task.kind} stage runs inside the orchestrator and cannot be limited alone`,
       hint: 'run it as a command, or drop memory_limit',
     });
   }
