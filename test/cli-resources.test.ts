@@ -1,7 +1,7 @@
 // Resource leasing through the real `gpipe`: GPUs from a fake nvidia-smi on PATH leased as device
 // ids, memory reservations, requests no host could grant, and a memory limit's kill.
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gpipe, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
@@ -210,4 +210,34 @@ test('a command whose grandchild grows past memory_limit is killed: exit 4, limi
     /went past its memory limit of 120 MB \(peak RSS [\d.]+ MB over its process tree\)/,
   );
   assert.doesNotMatch(`${stdout}\n${stderr}`, /never killed|still here/);
+});
+
+test('a CUDA_VISIBLE_DEVICES set for gpipe narrows the GPUs it leases', async () => {
+  const cwd = dir({
+    'bin/nvidia-smi': nvidiaSmi,
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: narrowed',
+      '  modules:',
+      '    - name: one',
+      '      command: [sh, -c, "echo [$CUDA_VISIBLE_DEVICES] > seen.txt"]',
+      '      resources: {gpus: 1}',
+      '    - name: two',
+      '      command: [true]',
+      '      resources: {gpus: 2}',
+      '',
+    ].join('\n'),
+  });
+  const narrowed = { ...env(cwd), CUDA_VISIBLE_DEVICES: 'GPU-bbbbbbbb' };
+  const failed = await gpipe(['validate', 'pipeline.yaml'], cwd, narrowed);
+  assert.equal(failed.code, 1);
+  assert.match(
+    failed.stderr,
+    /module 'two': requests 2 GPUs but this host has 1 \(nvidia-smi, narrowed by CUDA_VISIBLE_DEVICES="GPU-bbbbbbbb"\)/,
+  );
+  const yaml = readFileSync(join(cwd, 'pipeline.yaml'), 'utf8');
+  writeFileSync(join(cwd, 'pipeline.yaml'), yaml.replace('{gpus: 2}', '{gpus: 1}'));
+  const { code, stderr } = await gpipe(['run', 'pipeline.yaml', '--quiet'], cwd, narrowed);
+  assert.equal(code, 0, stderr);
+  assert.equal(readFileSync(join(cwd, 'seen.txt'), 'utf8').trim(), '[1]');
 });

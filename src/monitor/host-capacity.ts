@@ -40,6 +40,8 @@ export async function hostCapacityFor(
       visibleGpus(devices, process.env.CUDA_VISIBLE_DEVICES).map((device) => device.index),
     );
     capacity.gpuIds = await detected;
+    if (process.env.CUDA_VISIBLE_DEVICES !== undefined)
+      capacity.gpuSource = `nvidia-smi, narrowed by CUDA_VISIBLE_DEVICES="${process.env.CUDA_VISIBLE_DEVICES}"`;
   }
   return capacity;
 }
