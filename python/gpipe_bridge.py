@@ -23,6 +23,20 @@ import traceback
 BRIDGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+def _resources(task: dict) -> "Resources":
+    from general_pipeline import Resources
+
+    gpu_ids = task.get("gpu_ids")
+    if gpu_ids is None:  # the run leases no GPUs: CUDA_VISIBLE_DEVICES is left as it was
+        return Resources(cpus=task["cpus"])
+    return Resources(
+        cpus=task["cpus"],
+        gpus=len(gpu_ids),
+        gpu_ids=gpu_ids,
+        cuda_visible_devices=",".join(str(gpu) for gpu in gpu_ids),
+    )
+
+
 def main() -> int:
     with open(os.environ["GP_PYTHON_TASK_FILE"], encoding="utf-8") as file:
         task = json.load(file)
@@ -38,7 +52,7 @@ def main() -> int:
         context = ModuleContext(
             module_name=os.environ.get("GP_STAGE", ""),
             pipeline_name=os.environ.get("PIPELINE_ID", ""),
-            resources=Resources(cpus=task["cpus"]),
+            resources=_resources(task),
             dependency_results=_dependency_results(task["dependencies"]),
             params=json.loads(os.environ.get("GP_PARAMS") or "{}"),
             max_nested_depth=task.get("max_nested_depth"),

@@ -35,8 +35,8 @@ export {
   PipelineError,
   StageError,
 } from './errors.ts';
-export type { Executor, StageResult, StageTask } from './executors/executor.ts';
-export type { StageContext, StageLogger } from './executors/stage-context.ts';
+export type { Executor, ResourceGrant, StageResult, StageTask } from './executors/executor.ts';
+export type { StageContext, StageLogger, StageResources } from './executors/stage-context.ts';
 export type { PipelineSpec, RunStatus, StageSpec, StageStatus } from './graph/pipeline.ts';
 export { type Clock, ManualClock } from './scheduler/clock.ts';
 export {

@@ -69,7 +69,7 @@ test('a name that cannot be a directory is pointed at', async () => {
   ]);
 });
 
-test('cpus above max_cpus, and GPU requests, which are refused for now', async () => {
+test('cpus above max_cpus, and GPU requests on a host without GPUs', async () => {
   assert.deepStrictEqual(
     await issuesOf([
       'pipeline:',
@@ -87,11 +87,11 @@ test('cpus above max_cpus, and GPU requests, which are refused for now', async (
         hint: 'lower its cpus or raise resources.max_cpus',
       },
       {
-        message: 'requests 1 GPU(s), but GPU scheduling is not supported yet',
+        message: 'requests 1 GPU but this host has none (hostGpuIds)',
         stage: 'a',
         line: 5,
         column: 63,
-        hint: 'set gpus: 0 for now',
+        hint: 'lower its gpus',
       },
     ],
   );

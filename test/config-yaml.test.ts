@@ -17,6 +17,8 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
     mode: 'sequential',
     failurePolicy: 'collect_all',
     maxCpus: 4,
+    maxMemoryMb: 16384,
+    maxGpus: 0,
     maxNestedDepth: 3,
     checkpoint: { enabled: true, directory: join(dir, 'checkpoints') },
     source: file,
@@ -25,6 +27,7 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
         name: 'load',
         dependsOn: [],
         cpus: 0.5,
+        gpus: 0,
         version: '1.0',
         task: {
           kind: 'module',
@@ -69,6 +72,9 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
         name: 'report',
         dependsOn: ['train'],
         cpus: 1,
+        memoryMb: 512,
+        gpus: 0,
+        memoryLimitMb: 1536,
         timeoutMs: 90_000,
         version: 'v2',
         task: {

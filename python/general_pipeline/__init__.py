@@ -50,12 +50,20 @@ class BaseModule:
 
 
 class Resources:
-    """What the stage was granted: `cpus` (may be fractional), `gpus`, `gpu_ids`."""
+    """What the stage was granted: `cpus` (may be fractional), `gpus`, `gpu_ids`, and
+    `cuda_visible_devices` (None when the run leases no GPUs)."""
 
-    def __init__(self, cpus: float, gpus: int = 0, gpu_ids: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        cpus: float,
+        gpus: int = 0,
+        gpu_ids: Sequence[int] = (),
+        cuda_visible_devices: Optional[str] = None,
+    ) -> None:
         self.cpus = cpus
         self.gpus = gpus
         self.gpu_ids = list(gpu_ids)
+        self.cuda_visible_devices = cuda_visible_devices
 
     def __getitem__(self, key: str) -> Any:  # resources["cpus"] reads as well
         return getattr(self, key)
@@ -125,6 +133,9 @@ class ModuleContext:
         self.module_name = module_name
         self.pipeline_name = pipeline_name
         self.resources = resources
+        # The seed's names for the lease, on the context itself as well.
+        self.gpu_ids = resources.gpu_ids
+        self.cuda_visible_devices = resources.cuda_visible_devices
         self.dependency_results = dependency_results
         self.params = params if params is not None else {}
         self.max_nested_depth = max_nested_depth

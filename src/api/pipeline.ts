@@ -1,3 +1,5 @@
+import { memoryQuantityText, parseMemoryMb } from '../config/quantity.ts';
+import { PipelineError } from '../errors.ts';
 import { createExecutors } from '../executors/default-executors.ts';
 import type { ExecutionMode, FailurePolicy, PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import { type RunOptions, type RunResult, runPipeline } from '../scheduler/engine.ts';
@@ -10,6 +12,10 @@ export interface PipelineOptions {
   failurePolicy?: FailurePolicy;
   /** CPU budget. @default the host's core count */
   maxCpus?: number;
+  /** Memory budget: MB or a size like `"16GB"`. @default the host's RAM */
+  maxMemory?: number | string;
+  /** GPUs to lease, lowest device ids first; 0 turns leasing off. @default all nvidia-smi finds */
+  maxGpus?: number;
 }
 
 export interface Pipeline {
@@ -55,6 +61,17 @@ export function pipeline(
     failurePolicy: options.failurePolicy ?? 'fail_fast',
   };
   if (options.maxCpus !== undefined) spec.maxCpus = options.maxCpus;
+  if (options.maxMemory !== undefined) {
+    const mb = parseMemoryMb(options.maxMemory);
+    if (mb === undefined) {
+      throw new PipelineError(
+        'INVALID_PIPELINE',
+        `pipeline '${name}': maxMemory must be ${memoryQuantityText}, got ${JSON.stringify(options.maxMemory)}`,
+      );
+    }
+    spec.maxMemoryMb = mb;
+  }
+  if (options.maxGpus !== undefined) spec.maxGpus = options.maxGpus;
   return {
     spec,
     run: (runOptions = {}) =>

@@ -145,3 +145,25 @@ test('params that are not JSON data are refused, naming the place', () => {
     /stage 'p6': params must be a plain object of JSON values/,
   );
 });
+
+test('resources: memory sizes, gpus and a memory limit reach the spec; bad sizes are refused', () => {
+  const train = command('train', {
+    argv: ['python3', 'train.py'],
+    cpus: 2,
+    memory: '1.5GiB',
+    gpus: 1,
+    memoryLimit: 4096,
+  });
+  assert.deepEqual(
+    [train.spec.cpus, train.spec.memoryMb, train.spec.gpus, train.spec.memoryLimitMb],
+    [2, 1536, 1, 4096],
+  );
+  const spec = pipeline('p', [train], { maxMemory: '16GB', maxGpus: 2 }).spec;
+  assert.deepEqual([spec.maxMemoryMb, spec.maxGpus], [16384, 2]);
+  assert.throws(() => stage('s', { memory: 'lots' }, () => 1), {
+    message: `stage 's': memory must be megabytes, or a size like "512MB", "4GB" or "1.5GiB", got "lots"`,
+  });
+  assert.throws(() => pipeline('p', [train], { maxMemory: '-1GB' }), {
+    message: `pipeline 'p': maxMemory must be megabytes, or a size like "512MB", "4GB" or "1.5GiB", got "-1GB"`,
+  });
+});

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseDuration } from '../config/duration.ts';
 import { interpreterPath, locatePythonModule } from '../config/python-module-locator.ts';
+import { memoryQuantityText, parseMemoryMb } from '../config/quantity.ts';
 import { PipelineError } from '../errors.ts';
 import type { StageContext } from '../executors/stage-context.ts';
 import {
@@ -59,6 +60,21 @@ export interface StageOptions<D extends StageInputs> {
   after?: readonly Stage[];
   /** CPU slots held while running. @default 1 */
   cpus?: number;
+  /**
+   * Memory reserved while running: MB, or a size like `"4GB"` (units of 1024). The stage starts
+   * only when it fits the pool. @default memoryLimit, else 0
+   */
+  memory?: number | string;
+  /**
+   * GPUs leased while running, as device ids: `context.gpuIds`, and `CUDA_VISIBLE_DEVICES` for a
+   * command. @default 0
+   */
+  gpus?: number;
+  /**
+   * A command whose process tree's RSS goes past this (MB or `"2GB"`) is killed and fails with
+   * MEMORY_LIMIT. Command stages only: an inline function shares the orchestrator's memory.
+   */
+  memoryLimit?: number | string;
   /** Seconds or a duration (`"90s"`, `"5m"`). */
   timeout?: number | string;
   retry?: RetryOptions;
@@ -246,6 +262,10 @@ function baseSpec<D extends StageInputs>(name: string, options: StageOptions<D>)
     cpus: options.cpus ?? 1,
     task: { kind: 'inline' },
   };
+  if (options.memory !== undefined) spec.memoryMb = memoryOption(name, 'memory', options.memory);
+  if (options.gpus !== undefined) spec.gpus = options.gpus;
+  if (options.memoryLimit !== undefined)
+    spec.memoryLimitMb = memoryOption(name, 'memoryLimit', options.memoryLimit);
   if (options.timeout !== undefined)
     spec.timeoutMs = durationOption(name, 'timeout', options.timeout);
   if (options.retry) spec.retry = retryPolicy(name, options.retry);
@@ -286,6 +306,17 @@ function retryPolicy(name: string, retry: RetryOptions): RetryPolicy {
   if (retry.jitter !== undefined) policy.jitter = retry.jitter;
   if (retry.retryOn) policy.retryOn = retry.retryOn;
   return policy;
+}
+
+function memoryOption(name: string, key: string, value: number | string): number {
+  const mb = parseMemoryMb(value);
+  if (mb === undefined) {
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `stage '${name}': ${key} must be ${memoryQuantityText}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return mb;
 }
 
 function durationOption(name: string, key: string, value: number | string): number {

@@ -1,8 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { loadPipeline } from '../config/load-pipeline.ts';
 import { ConfigError } from '../errors.ts';
 import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
+import { hostCapacityFor } from '../monitor/host-capacity.ts';
 import type { CliIo } from './cli-io.ts';
 
 /**
@@ -21,7 +21,7 @@ export function pipelinePath(file: string, io: CliIo): string {
  */
 export async function loadValidPipeline(file: string, io: CliIo): Promise<ValidPipeline> {
   const spec = await loadPipeline(pipelinePath(file, io));
-  const checked = validatePipeline(spec, availableParallelism());
+  const checked = validatePipeline(spec, await hostCapacityFor(spec));
   if (!('pipeline' in checked)) {
     throw new ConfigError(checked.issues.map((issue) => ({ ...issue, file: spec.source ?? file })));
   }

@@ -2,12 +2,12 @@
  * The one entry the CLI calls: a pipeline file of any supported kind → a checked PipelineSpec.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { ConfigError, InputError, issueInFile } from '../errors.ts';
 import { importModule } from '../executors/import-module.ts';
 import type { PipelineSpec } from '../graph/pipeline.ts';
 import { validatePipeline } from '../graph/validate.ts';
+import { hostCapacityFor } from '../monitor/host-capacity.ts';
 import { parseYamlPipeline, type YamlLoadOptions } from './yaml-pipeline.ts';
 import { describeValue } from './zod-issues.ts';
 
@@ -105,7 +105,7 @@ async function loadPipelineModule(
     ]);
   }
   const loaded: PipelineSpec = { ...spec, source: file };
-  const checked = validatePipeline(loaded, options.hostCpus ?? availableParallelism());
+  const checked = validatePipeline(loaded, await hostCapacityFor(loaded, options));
   if (checked.issues.length > 0) {
     throw new ConfigError(checked.issues.map((issue) => issueInFile(issue, file)));
   }

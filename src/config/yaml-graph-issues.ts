@@ -1,6 +1,6 @@
 /**
  * Points each problem the graph check finds (src/graph) at the YAML node that causes it: the
- * `depends_on` entry, the `fallback`, the `cpus`, else the module itself.
+ * `depends_on` entry, the `fallback`, a resource request, else the module itself.
  */
 import type { GraphIssue } from '../graph/graph.ts';
 import type { PathIssue } from './zod-issues.ts';
@@ -21,7 +21,11 @@ export function graphIssueTarget(
   entries: readonly ModuleEntry[],
   duplicates: Map<string, number>,
 ): Pick<PathIssue, 'path' | 'key'> {
-  if (issue.stage === undefined) return { path: ['pipeline', 'resources', 'max_cpus'] };
+  if (issue.stage === undefined) {
+    const field =
+      issue.field === 'max_memory' || issue.field === 'max_gpus' ? issue.field : 'max_cpus';
+    return { path: ['pipeline', 'resources', field] };
+  }
   const named = entries.filter((entry) => entry.name === issue.stage);
   let entry = named[0];
   if (issue.field === 'name' && issue.message.startsWith('duplicate name')) {
@@ -40,7 +44,13 @@ export function graphIssueTarget(
     case 'fallback':
       return { path: entry.raw.fallback !== undefined ? [...base, 'fallback'] : [...base, 'name'] };
     case 'cpus':
-      return { path: [...base, 'resources', 'cpus'] };
+    case 'memory':
+    case 'gpus':
+    case 'memory_limit': {
+      const resources = entry.raw.resources;
+      const set = resources !== null && typeof resources === 'object' && issue.field in resources;
+      return { path: set ? [...base, 'resources', issue.field] : base };
+    }
     case 'name':
     case 'timeout':
     case 'retry':

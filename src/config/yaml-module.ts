@@ -13,6 +13,7 @@ import {
 import { parseDuration } from './duration.ts';
 import { type ModuleResolver, resolveModuleReference } from './module-reference.ts';
 import { interpreterPath } from './python-module-locator.ts';
+import { parseMemoryMb } from './quantity.ts';
 import type { YamlLocator, YamlPath } from './yaml-locator.ts';
 import { type ModuleConfig, moduleSchema, type RetryConfig } from './yaml-schema.ts';
 import { type PathIssue, valueAt } from './zod-issues.ts';
@@ -43,14 +44,6 @@ export class ModuleLoader {
     if (!isRecord(raw)) return { issues: [] };
     const issues: PathIssue[] = [];
     const task = await this.#task(raw, base, issues);
-    const gpus = isRecord(raw.resources) ? raw.resources.gpus : undefined;
-    if (typeof gpus === 'number' && gpus > 0) {
-      issues.push({
-        path: [...base, 'resources', 'gpus'],
-        message: `requests ${gpus} GPU(s), but GPU scheduling is not supported yet`,
-        hint: 'set gpus: 0 for now',
-      });
-    }
     const labelled =
       name === undefined ? issues.map((issue) => labelUnnamed(index, issue)) : issues;
     const parsed = moduleSchema.safeParse(raw);
@@ -67,6 +60,11 @@ export class ModuleLoader {
       cpus: config.resources?.cpus ?? 1,
       task,
     };
+    const resources = config.resources;
+    if (resources?.memory !== undefined) stage.memoryMb = parseMemoryMb(resources.memory)!;
+    if (resources?.gpus !== undefined) stage.gpus = resources.gpus;
+    if (resources?.memory_limit !== undefined)
+      stage.memoryLimitMb = parseMemoryMb(resources.memory_limit)!;
     if (config.timeout !== undefined) stage.timeoutMs = parseDuration(config.timeout)!;
     if (config.retry) stage.retry = retryPolicy(config.retry);
     if (config.fallback !== undefined) stage.fallback = config.fallback;

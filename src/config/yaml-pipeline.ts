@@ -2,14 +2,16 @@
  * The YAML loader (SPEC A2, A4): YAML syntax, then the schema, then module references and the
  * graph, every problem reported at once in one ConfigError with its line and column.
  */
-import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { GraphIssue } from '../graph/graph.ts';
 import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
+import type { HostCapacity } from '../graph/resources.ts';
 import { validatePipeline } from '../graph/validate.ts';
+import { type HostOptions, hostCapacityFor } from '../monitor/host-capacity.ts';
 import { defaultModuleResolvers, type ModuleResolver } from './module-reference.ts';
+import { parseMemoryMb } from './quantity.ts';
 import { graphIssueTarget, type ModuleEntry } from './yaml-graph-issues.ts';
 import { YamlLocator } from './yaml-locator.ts';
 import { isRecord, labelUnnamed, ModuleLoader, moduleName, standIn } from './yaml-module.ts';
@@ -20,9 +22,8 @@ import {
 } from './yaml-schema.ts';
 import { describeZodIssue, moduleIndexOf, type PathIssue, valueAt } from './zod-issues.ts';
 
-export interface YamlLoadOptions {
-  /** The CPU budget when the file sets no `max_cpus`. @default the host's core count */
-  hostCpus?: number;
+/** `hostCpus`, `hostMemoryMb`, `hostGpuIds`: the pool where the file sets no max_*. */
+export interface YamlLoadOptions extends HostOptions {
   /** How module references become tasks. @default JavaScript files; Python refused for now */
   resolvers?: readonly ModuleResolver[];
 }
@@ -93,9 +94,9 @@ export async function parseYamlPipeline(
     stages.push(module.stage ?? standIn(module.name, raw));
   }
 
-  const maxCpus = valueAt(root, ['pipeline', 'resources', 'max_cpus']);
-  const hostCpus = options.hostCpus ?? availableParallelism();
-  for (const { issue, target } of graphIssues(stages, entries, maxCpus, hostCpus)) {
+  const graphSpec = resourceSpec(stages, valueAt(root, ['pipeline', 'resources']));
+  const host = await hostCapacityFor(graphSpec, options);
+  for (const { issue, target } of graphIssues(graphSpec, entries, host)) {
     const hint = issue.hint === undefined ? {} : { hint: issue.hint };
     issues.push(at({ ...target, message: issue.message, ...hint }, issue.stage));
   }
@@ -109,25 +110,42 @@ export async function parseYamlPipeline(
  * included as stand-ins, so that their dependents are not reported as depending on nothing.
  */
 function graphIssues(
-  stages: StageSpec[],
+  spec: PipelineSpec,
   entries: readonly ModuleEntry[],
-  maxCpus: unknown,
-  hostCpus: number,
+  host: HostCapacity,
 ): { issue: GraphIssue; target: Pick<PathIssue, 'path' | 'key'> }[] {
+  const duplicates = new Map<string, number>();
+  return validatePipeline(spec, host).issues.map((issue) => ({
+    issue,
+    target: graphIssueTarget(issue, entries, duplicates),
+  }));
+}
+
+/**
+ * The spec the graph check sees: the stages and the pool's max_* settings. An invalid setting
+ * is the schema's to report; the graph check must not guess one, so it sees no bound there.
+ */
+function resourceSpec(stages: StageSpec[], resources: unknown): PipelineSpec {
   const spec: PipelineSpec = {
     name: 'graph',
     stages,
     mode: 'parallel',
     failurePolicy: 'fail_fast',
   };
-  // An invalid max_cpus is the schema's to report; the graph check must not guess one.
+  if (!isRecord(resources)) return spec;
+  const { max_cpus: maxCpus, max_memory: maxMemory, max_gpus: maxGpus } = resources;
   if (maxCpus !== undefined)
     spec.maxCpus = typeof maxCpus === 'number' && maxCpus > 0 ? maxCpus : Infinity;
-  const duplicates = new Map<string, number>();
-  return validatePipeline(spec, hostCpus).issues.map((issue) => ({
-    issue,
-    target: graphIssueTarget(issue, entries, duplicates),
-  }));
+  if (maxMemory !== undefined) {
+    const mb =
+      typeof maxMemory === 'number' || typeof maxMemory === 'string'
+        ? parseMemoryMb(maxMemory)
+        : undefined;
+    spec.maxMemoryMb = mb !== undefined && mb > 0 ? mb : Infinity;
+  }
+  if (typeof maxGpus === 'number' && Number.isInteger(maxGpus) && maxGpus >= 0)
+    spec.maxGpus = maxGpus;
+  return spec;
 }
 
 function pipelineSpec(
@@ -142,7 +160,10 @@ function pipelineSpec(
     failurePolicy: header.execution?.failure_policy ?? 'fail_fast',
     source: file,
   };
-  if (header.resources?.max_cpus !== undefined) spec.maxCpus = header.resources.max_cpus;
+  const resources = header.resources;
+  if (resources?.max_cpus !== undefined) spec.maxCpus = resources.max_cpus;
+  if (resources?.max_memory !== undefined) spec.maxMemoryMb = parseMemoryMb(resources.max_memory)!;
+  if (resources?.max_gpus !== undefined) spec.maxGpus = resources.max_gpus;
   if (header.execution?.max_nested_depth !== undefined)
     spec.maxNestedDepth = header.execution.max_nested_depth;
   if (header.checkpoint) {

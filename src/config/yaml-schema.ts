@@ -7,26 +7,41 @@ import * as z from 'zod';
 import { findNonJson, jsonDataText } from '../graph/json-value.ts';
 import { backoffKinds, executionModes, failurePolicies } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
+import { memoryQuantityText, parseMemoryMb } from './quantity.ts';
 
 export const workerTypes = ['inline', 'thread', 'process'] as const;
 export type WorkerType = (typeof workerTypes)[number];
 
 const durationText = 'seconds or a duration like "90s", "5m" or "1h30m"';
 
-function duration(options: { positive: boolean }) {
+/** A number or a string that `parse` turns into a number (≥ 0, or > 0 when `positive`). */
+function measure(
+  parse: (value: number | string) => number | undefined,
+  text: string,
+  options: { positive: boolean },
+) {
   const expected = options.positive
-    ? `must be a positive number of ${durationText}`
-    : `must be a number of ${durationText}`;
-  return z
-    .union([z.number(), z.string()], { error: expected })
-    .refine(
-      (value) => {
-        const ms = parseDuration(value);
-        return ms !== undefined && (!options.positive || ms > 0);
-      },
-      { error: expected },
-    )
-    .describe(`Seconds, or a duration: ${durationText}.`);
+    ? `must be a positive number of ${text}`
+    : `must be a number of ${text}`;
+  return z.union([z.number(), z.string()], { error: expected }).refine(
+    (value) => {
+      const parsed = parse(value);
+      return parsed !== undefined && (!options.positive || parsed > 0);
+    },
+    { error: expected },
+  );
+}
+
+function duration(options: { positive: boolean }) {
+  return measure(parseDuration, durationText, options).describe(
+    `Seconds, or a duration: ${durationText}.`,
+  );
+}
+
+function memory(options: { positive: boolean }) {
+  return measure(parseMemoryMb, memoryQuantityText, options).describe(
+    `Megabytes, or a size: ${memoryQuantityText} (units of 1024).`,
+  );
 }
 
 /** A value YAML may write unquoted where a string is meant: `PORT: 8080`, `[sleep, 1]`. */
@@ -118,7 +133,19 @@ export const moduleSchema = z
     resources: z
       .strictObject({
         cpus: z.number().min(0, 'must be a number ≥ 0').optional().describe('Default: 1.'),
-        gpus: z.int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').optional(),
+        memory: memory({ positive: false })
+          .optional()
+          .describe(
+            'Memory reserved while it runs: it starts only when it fits. Default: memory_limit, else 0.',
+          ),
+        gpus: z
+          .int('must be an integer ≥ 0')
+          .min(0, 'must be an integer ≥ 0')
+          .optional()
+          .describe('GPUs leased while it runs, exported as CUDA_VISIBLE_DEVICES. Default: 0.'),
+        memory_limit: memory({ positive: true })
+          .optional()
+          .describe('A command whose process tree goes past this RSS is killed (exit code 4).'),
       })
       .optional(),
     timeout: duration({ positive: true }).optional(),
@@ -157,7 +184,14 @@ export const pipelineResourcesSchema = z.strictObject({
     .gt(0, 'must be a number above 0')
     .optional()
     .describe('Default: the host’s cores.'),
-  max_gpus: z.int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').optional(),
+  max_memory: memory({ positive: true })
+    .optional()
+    .describe('Memory shared by running modules. Default: the host’s RAM.'),
+  max_gpus: z
+    .int('must be an integer ≥ 0')
+    .min(0, 'must be an integer ≥ 0')
+    .optional()
+    .describe('GPUs to lease (lowest ids first); 0 turns GPU leasing off. Default: all detected.'),
 });
 
 export const checkpointSchema = z.strictObject({

@@ -2,6 +2,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { constants } from 'node:os';
 import { join, normalize, resolve } from 'node:path';
 import { PipelineError, serializeError } from '../errors.ts';
+import { formatMemoryMb } from '../graph/resources.ts';
+import {
+  type MemoryExceeded,
+  MemoryLimitWatch,
+  type MemoryWatchHandle,
+} from '../monitor/memory-watch.ts';
 import { createDefaultSpawner } from './default-spawner.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 import { killProcessGroup } from './process-group.ts';
@@ -17,6 +23,8 @@ export interface CommandExecutorOptions {
   env?: Readonly<Record<string, string>>;
   /** Time between SIGTERM and SIGKILL when a stage is ended. @default 5000 */
   killGraceMs?: number;
+  /** Time between two RSS samples of a stage with a memory limit. @default 250 */
+  memorySampleMs?: number;
 }
 
 /**
@@ -30,10 +38,13 @@ export class CommandExecutor implements Executor {
   readonly #killGraceMs: number;
   readonly #baseEnv: Readonly<Record<string, string>>;
   readonly #running = new Set<number>();
+  readonly #memorySampleMs: number;
+  #memoryWatch: MemoryLimitWatch | undefined;
 
   constructor(options: CommandExecutorOptions = {}) {
     this.#spawner = options.spawner ?? createDefaultSpawner();
     this.#killGraceMs = options.killGraceMs ?? 5000;
+    this.#memorySampleMs = options.memorySampleMs ?? 250;
     // One snapshot, not a copy of process.env per stage: that copy cost more than a spawn.
     this.#baseEnv = options.env ?? ({ ...process.env } as Record<string, string>);
   }
@@ -63,6 +74,17 @@ export class CommandExecutor implements Executor {
         ? task.paths.workspaceRoot
         : resolve(task.paths.workspaceRoot, spec.cwd);
     const standard = standardEnv(task, layout);
+    const gpuIds = task.resources?.gpuIds;
+    if (gpuIds) {
+      // The lease wins over a stage's own setting: it is what keeps stages off each other's GPUs.
+      standard.CUDA_VISIBLE_DEVICES = gpuIds.join(',');
+      // CUDA numbers devices fastest first unless told otherwise; nvidia-smi's ids are by bus.
+      if (
+        spec.env?.CUDA_DEVICE_ORDER === undefined &&
+        this.#baseEnv.CUDA_DEVICE_ORDER === undefined
+      )
+        standard.CUDA_DEVICE_ORDER = 'PCI_BUS_ID';
+    }
     const env = spec.env ? { ...spec.env, ...standard } : standard;
     let child: SpawnedProcess;
     try {
@@ -84,6 +106,15 @@ export class CommandExecutor implements Executor {
       return { status: 'failed', error: serializeError(failure), startedAt, endedAt: Date.now() };
     }
     this.#running.add(child.pid);
+    let exceeded: MemoryExceeded | undefined;
+    let memoryWatch: MemoryWatchHandle | undefined;
+    if (task.memoryLimitMb !== undefined) {
+      this.#memoryWatch ??= new MemoryLimitWatch({ intervalMs: this.#memorySampleMs });
+      memoryWatch = this.#memoryWatch.watch(child.pid, task.memoryLimitMb * 1024 * 1024, (over) => {
+        exceeded = over;
+        killTree(child.pid, over.pids);
+      });
+    }
     let killing: Promise<void> | undefined;
     const onAbort = () => {
       killing = killProcessGroup(child.pid, child.exited, this.#killGraceMs);
@@ -92,6 +123,7 @@ export class CommandExecutor implements Executor {
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     const exit = await child.exited;
+    const peakBytes = memoryWatch?.stop();
     signal.removeEventListener('abort', onAbort);
     // The stage is over: whatever it left running in its group ends with it.
     if (killing) await killing;
@@ -110,6 +142,14 @@ export class CommandExecutor implements Executor {
         startedAt,
         endedAt,
       };
+    }
+    if (exceeded) {
+      const peak = formatMemoryMb(Math.max(exceeded.peakBytes, peakBytes ?? 0) / (1024 * 1024));
+      const error = new PipelineError(
+        'MEMORY_LIMIT',
+        `stage '${task.stage}' went past its memory limit of ${formatMemoryMb(task.memoryLimitMb!)} (peak RSS ${peak} over its process tree) and was killed${logTail(layout.logFile)}`,
+      );
+      return { status: 'failed', error: serializeError(error), exitCode, pid, startedAt, endedAt };
     }
     if (exitCode !== 0) {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exitCode}`;
@@ -249,6 +289,17 @@ function logTail(file: string, lines = 5): string {
     return '';
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** SIGKILL to a group and to the tree's processes that left it (setsid): no grace for memory. */
+function killTree(pgid: number, pids: readonly number[]): void {
+  for (const target of [-pgid, ...pids]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 }
 

@@ -16,6 +16,18 @@ export interface StagePaths {
   stageDir: string;
 }
 
+/** What a running stage holds of the pool. */
+export interface ResourceGrant {
+  cpus: number;
+  /** Memory reserved for it (MB); 0 when it reserved none. */
+  memoryMb: number;
+  /**
+   * GPU device ids leased to it (nvidia-smi indices), empty when it requested none. Absent
+   * when the run leases no GPUs: then a command's CUDA_VISIBLE_DEVICES is left as it was.
+   */
+  gpuIds?: readonly number[];
+}
+
 export interface StageTask {
   runId: string;
   pipelineName: string;
@@ -28,7 +40,11 @@ export interface StageTask {
   /** Upstream outputs by upstream stage name. */
   dependencyResults: Record<string, unknown>;
   cpus: number;
+  /** What the stage holds while it runs: CPUs, memory, GPU ids. */
+  resources?: ResourceGrant;
   timeoutMs?: number;
+  /** The stage's process tree is killed past this RSS (MB): a MEMORY_LIMIT failure. */
+  memoryLimitMb?: number;
   /** The stage's params (JSON values), as its spec declares them. */
   params?: Readonly<Record<string, unknown>>;
   paths: StagePaths;

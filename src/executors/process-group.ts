@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readProcessTable } from '../monitor/process-tree.ts';
 import type { ProcessExit } from './spawner.ts';
 
 /**
@@ -45,24 +45,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 
 /** Whether a process of the group is alive, not a zombie. Reads /proc; true where there is none. */
 function hasLiveMembers(pgid: number): boolean {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true;
-  }
-  for (const entry of entries) {
-    const first = entry.charCodeAt(0);
-    if (first < 48 || first > 57) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue; // it has just gone
-    }
-    // After "pid (comm) ": state, ppid, pgrp.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
-  }
-  return false;
+  const table = readProcessTable();
+  if (!table) return true;
+  return table.some((info) => info.pgid === pgid && info.state !== 'Z' && info.state !== 'X');
 }

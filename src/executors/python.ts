@@ -63,6 +63,8 @@ export class PythonExecutor implements Executor {
       search_path: spec.searchPath,
       dependencies: Object.keys(task.dependencyResults),
       cpus: task.cpus,
+      // null: the run leases no GPUs, so the stage is told nothing of them.
+      gpu_ids: task.resources?.gpuIds ?? null,
       max_nested_depth: this.#maxNestedDepth ?? null,
       error_file: errorFile,
     };

@@ -19,6 +19,15 @@ export interface StageContext {
   readonly attempt: number;
   /** The stage's params (JSON values); an empty frozen object when it has none. */
   readonly params: Readonly<Record<string, unknown>>;
+  /** What the stage holds while it runs (the seed's `resources`): CPUs, memory, GPU ids. */
+  readonly resources: StageResources;
+  /** GPU device ids leased to this stage; empty when it requested none. */
+  readonly gpuIds: readonly number[];
+  /**
+   * The CUDA_VISIBLE_DEVICES value of its lease ("0,1"; "" for a stage without GPUs), to hand
+   * to libraries or child processes; undefined when the run leases no GPUs.
+   */
+  readonly cudaVisibleDevices: string | undefined;
   /** Upstream outputs by stage name. */
   readonly dependencyResults: Readonly<Record<string, unknown>>;
   /** An upstream stage's output; throws for a stage this one does not depend on. */
@@ -39,6 +48,15 @@ export interface StageContext {
    */
   fileRef(relativeOrAbsolutePath: string): Promise<FileRef>;
 }
+
+export interface StageResources {
+  cpus: number;
+  memoryMb: number;
+  gpus: number;
+  gpuIds: readonly number[];
+}
+
+const noGpus: readonly number[] = Object.freeze([]);
 
 const noParams: Readonly<Record<string, unknown>> = Object.freeze({});
 
@@ -73,6 +91,22 @@ class TaskContext implements StageContext {
   }
   get dependencyResults(): Readonly<Record<string, unknown>> {
     return this.#task.dependencyResults;
+  }
+  get resources(): StageResources {
+    const grant = this.#task.resources;
+    const gpuIds = grant?.gpuIds ?? noGpus;
+    return {
+      cpus: grant?.cpus ?? this.#task.cpus,
+      memoryMb: grant?.memoryMb ?? 0,
+      gpus: gpuIds.length,
+      gpuIds,
+    };
+  }
+  get gpuIds(): readonly number[] {
+    return this.#task.resources?.gpuIds ?? noGpus;
+  }
+  get cudaVisibleDevices(): string | undefined {
+    return this.#task.resources?.gpuIds?.join(',');
   }
   get workspaceRoot(): string {
     return this.#task.paths.workspaceRoot;

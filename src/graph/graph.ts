@@ -15,10 +15,15 @@ export interface GraphIssue {
     | 'depends_on'
     | 'fallback'
     | 'cpus'
+    | 'memory'
+    | 'gpus'
+    | 'memory_limit'
     | 'timeout'
     | 'retry'
     | 'command'
-    | 'max_cpus';
+    | 'max_cpus'
+    | 'max_memory'
+    | 'max_gpus';
   /** For a `depends_on` issue: the dependency at fault. */
   dependency?: string;
 }

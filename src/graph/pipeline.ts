@@ -91,6 +91,15 @@ export interface StageSpec {
   inputs?: Readonly<Record<string, string>>;
   /** CPU slots held while running; fractional allowed. @default 1 */
   cpus: number;
+  /**
+   * Memory (MB) reserved while running: stages start only while the reservations of the running
+   * ones fit the pool. @default memoryLimitMb, else 0
+   */
+  memoryMb?: number;
+  /** GPUs leased while running, as concrete device ids (`CUDA_VISIBLE_DEVICES`). @default 0 */
+  gpus?: number;
+  /** The stage's process tree is killed past this much RSS (MB): a MEMORY_LIMIT failure. */
+  memoryLimitMb?: number;
   timeoutMs?: number;
   retry?: RetryPolicy;
   /** A stage run in this one's place, with its inputs, when all its attempts fail. */
@@ -114,6 +123,10 @@ export interface PipelineSpec {
   failurePolicy: FailurePolicy;
   /** CPU budget. @default the host's core count */
   maxCpus?: number;
+  /** Memory budget (MB) shared by running stages' `memoryMb`. @default the host's RAM */
+  maxMemoryMb?: number;
+  /** GPUs to lease out, the lowest device ids first; 0 turns GPU leasing off. @default all detected */
+  maxGpus?: number;
   maxNestedDepth?: number;
   checkpoint?: { enabled: boolean; directory?: string };
   /** The file it was loaded from, when there is one. */

@@ -1,5 +1,6 @@
 import { Graph, type GraphIssue } from './graph.ts';
 import type { PipelineSpec, StageSpec } from './pipeline.ts';
+import { type HostCapacity, type ResourcePool, resourceIssues, resourcePool } from './resources.ts';
 
 /** A pipeline that passed validation: its graph, with stages indexed as the graph is. */
 export interface ValidPipeline {
@@ -11,15 +12,18 @@ export interface ValidPipeline {
   fallbacks: ReadonlyMap<string, StageSpec>;
   /** The CPU budget the run will hold to. */
   maxCpus: number;
+  /** What the run leases out: CPUs, memory and GPU ids. */
+  pool: ResourcePool;
 }
 
 /**
  * Checks everything that can be checked before a stage runs and reports every problem at once:
- * names, dependencies, cycles, fallbacks, and CPU requests no budget could grant.
+ * names, dependencies, cycles, fallbacks, and resource requests no pool could grant. `host`
+ * is what the machine offers; a bare number is its CPUs alone (no memory bound, no GPUs).
  */
 export function validatePipeline(
   spec: PipelineSpec,
-  hostCpus: number,
+  host: HostCapacity | number,
 ): { pipeline: ValidPipeline; issues: [] } | { issues: GraphIssue[] } {
   const issues: GraphIssue[] = [];
   const fallbacks = new Map<string, StageSpec>();
@@ -63,28 +67,14 @@ export function validatePipeline(
     }
   }
 
-  const maxCpus = spec.maxCpus ?? hostCpus;
-  if (!(maxCpus > 0)) {
-    issues.push({ field: 'max_cpus', message: `max_cpus must be above 0, got ${maxCpus}` });
-  }
+  const capacity: HostCapacity =
+    typeof host === 'number' ? { cpus: host, memoryMb: Infinity, gpuIds: [] } : host;
+  const pool = resourcePool(spec, capacity);
+  issues.push(...resourceIssues(spec, capacity, pool));
   for (const stage of spec.stages) {
     const nameProblem = stageNameProblem(stage.name);
     if (nameProblem) {
       issues.push({ stage: stage.name, field: 'name', message: `bad stage name: ${nameProblem}` });
-    }
-    if (!(stage.cpus >= 0) || !Number.isFinite(stage.cpus)) {
-      issues.push({
-        stage: stage.name,
-        field: 'cpus',
-        message: `cpus must be a number ≥ 0, got ${stage.cpus}`,
-      });
-    } else if (stage.cpus > maxCpus) {
-      issues.push({
-        stage: stage.name,
-        field: 'cpus',
-        message: `requests ${stage.cpus} cpus but the pipeline allows at most ${maxCpus} (max_cpus)`,
-        hint: 'lower its cpus or raise resources.max_cpus',
-      });
     }
     if (stage.timeoutMs !== undefined && !(stage.timeoutMs > 0)) {
       issues.push({
@@ -126,7 +116,7 @@ export function validatePipeline(
   if (!('graph' in built) || issues.length > 0) return { issues };
   // Graph.build keeps the stages' order, so graph index i is scheduled[i].
   return {
-    pipeline: { spec, graph: built.graph, stages: scheduled, fallbacks, maxCpus },
+    pipeline: { spec, graph: built.graph, stages: scheduled, fallbacks, maxCpus: pool.cpus, pool },
     issues: [],
   };
 }

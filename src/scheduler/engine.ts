@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   ConfigError,
@@ -17,9 +16,12 @@ import type {
   StageSpec,
   StageStatus,
 } from '../graph/pipeline.ts';
+import { memoryRequestMb } from '../graph/resources.ts';
 import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
+import { hostCapacityFor } from '../monitor/host-capacity.ts';
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
 import type { RunEvent } from './events.ts';
+import { resourceRequests } from './resource-requests.ts';
 import { retryDelayMs, shouldRetry } from './retry.ts';
 import type { PriorStage, RunOptions, RunResult, StageOutcome } from './run-types.ts';
 import { Scheduler } from './scheduler.ts';
@@ -33,7 +35,7 @@ export async function runPipeline(
   options: RunOptions,
 ): Promise<RunResult> {
   if ('graph' in pipeline) return new Run(pipeline, options).start();
-  const validated = validatePipeline(pipeline, options.hostCpus ?? availableParallelism());
+  const validated = validatePipeline(pipeline, await hostCapacityFor(pipeline, options));
   if (!('pipeline' in validated)) {
     throw new ConfigError(validated.issues.map((issue) => issueInFile(issue, pipeline.source)));
   }
@@ -69,6 +71,8 @@ class Run {
   readonly #onFallback = new Map<number, { spec: StageSpec; primaryAttempts: number }>();
   /** Aborted when the run stops: every running stage without a timeout listens to it. */
   readonly #stopController = new AbortController();
+  /** Some stage requests GPUs: every stage then gets its lease, empty or not. */
+  readonly #leasesGpus: boolean;
   #cancelled = false;
   #finish: (result: RunResult) => void = () => {};
 
@@ -77,10 +81,8 @@ class Run {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     const n = pipeline.stages.length;
-    const cpus = new Float64Array(n);
-    pipeline.stages.forEach((stage, i) => {
-      cpus[i] = pipeline.spec.mode === 'sequential' ? 0 : stage.cpus;
-    });
+    const { cpus, memoryMb, gpus } = resourceRequests(pipeline);
+    this.#leasesGpus = gpus !== undefined;
     this.#outputs = new Array(n);
     this.#attempts = new Int32Array(n);
     const finished = this.#applyPrevious(options.previous);
@@ -89,6 +91,8 @@ class Run {
       failurePolicy: pipeline.spec.failurePolicy,
       maxCpus: pipeline.maxCpus,
       cpus,
+      ...(memoryMb && { maxMemoryMb: pipeline.pool.memoryMb, memoryMb }),
+      ...(gpus && { gpuIds: pipeline.pool.gpuIds, gpus }),
       finished,
     });
     this.#runId = options.runId ?? newRunId();
@@ -241,7 +245,10 @@ class Run {
       cpus: stage.cpus,
       paths,
     };
+    task.resources = { cpus: stage.cpus, memoryMb: memoryRequestMb(stage) };
+    if (this.#leasesGpus) task.resources.gpuIds = this.#scheduler.gpuIdsOf(i);
     if (spec.timeoutMs !== undefined) task.timeoutMs = spec.timeoutMs;
+    if (spec.memoryLimitMb !== undefined) task.memoryLimitMb = spec.memoryLimitMb;
     if (spec.params !== undefined) task.params = spec.params;
     return task;
   }

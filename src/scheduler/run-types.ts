@@ -1,10 +1,12 @@
 import type { SerializedError } from '../errors.ts';
 import type { Executor } from '../executors/executor.ts';
 import type { RunStatus, StageStatus, TaskSpec } from '../graph/pipeline.ts';
+import type { HostOptions } from '../monitor/host-capacity.ts';
 import type { Clock } from './clock.ts';
 import type { RunEvent } from './events.ts';
 
-export interface RunOptions {
+/** `hostCpus`, `hostMemoryMb`, `hostGpuIds` replace what the host's detection finds. */
+export interface RunOptions extends HostOptions {
   /** @default a new id like `20261122_101500_ab12cd` */
   runId?: string;
   /** Where `.gpipe/runs/{runId}` goes. @default the current directory */
@@ -28,8 +30,6 @@ export interface RunOptions {
   clock?: Clock;
   /** Drawn for retry jitter. @default Math.random */
   random?: () => number;
-  /** @default the host's available parallelism */
-  hostCpus?: number;
 }
 
 export interface PriorStage {

@@ -1,11 +1,12 @@
 import type { Graph } from '../graph/graph.ts';
 import type { ExecutionMode, FailurePolicy, StageStatus } from '../graph/pipeline.ts';
 import { ReadyQueue } from './ready-queue.ts';
+import { ResourceLedger } from './resource-ledger.ts';
 
 const PENDING = 0;
 const READY = 1;
 const RUNNING = 2;
-/** Between two attempts: holds no CPUs, not yet terminal. */
+/** Between two attempts: holds no resources, not yet terminal. */
 const WAITING = 3;
 const SUCCEEDED = 4;
 const FAILED = 5;
@@ -44,6 +45,20 @@ export interface SchedulerOptions {
   maxCpus: number;
   /** CPU slots each stage holds while running, by stage index. */
   cpus: ArrayLike<number>;
+  /** Memory budget (MB). @default no bound */
+  maxMemoryMb?: number;
+  /** Memory (MB) each stage reserves while running, by stage index. @default 0 */
+  memoryMb?: ArrayLike<number>;
+  /** GPU device ids to lease, lowest free first. @default none */
+  gpuIds?: readonly number[];
+  /** GPUs each stage leases while running, by stage index. @default 0 */
+  gpus?: ArrayLike<number>;
+  /**
+   * How many stages may start ahead of the best ready stage while it does not fit (backfill)
+   * before the scheduler holds back and lets resources drain for it, so that a large request
+   * is never starved by a stream of small ones. @default 32
+   */
+  maxBypass?: number;
   /**
    * Stages already finished before this run starts (a resume, or outputs reused from earlier
    * runs), by stage index. A skipped stage satisfies nothing: none of its downstream may run.
@@ -51,8 +66,6 @@ export interface SchedulerOptions {
   finished?: ReadonlyMap<number, 'succeeded' | 'cached' | 'skipped'>;
 }
 
-/** A floating-point allowance so that 0.1 + 0.2 cpus fit a budget of 0.3. */
-const EPSILON = 1e-9;
 const BACKFILL_SCAN = 64;
 
 /**
@@ -60,8 +73,8 @@ const BACKFILL_SCAN = 64;
  * for the rest. No I/O and no clock; the engine drives it and owns timers.
  *
  * Eager: a stage becomes ready the moment its last upstream stage succeeds, and starts as soon
- * as it fits the CPU budget, highest critical path first. Cost O(V + E) over a run, plus a heap
- * operation per stage.
+ * as its CPUs, memory and GPUs fit the pool, highest critical path first. Cost O(V + E) over a
+ * run, plus a heap operation per stage.
  */
 export class Scheduler {
   readonly #graph: Graph;
@@ -71,10 +84,12 @@ export class Scheduler {
   readonly #ready: ReadyQueue;
   readonly #level: Int32Array | undefined;
   readonly #unfinishedAtLevel: Int32Array | undefined;
-  /** The smallest CPU request of any stage: below that much free, nothing can start. */
-  readonly #minCpus: number;
+  readonly #ledger: ResourceLedger;
+  readonly #maxBypass: number;
+  /** The best ready stage that did not fit, and how many stages started ahead of it since. */
+  #blocked = -1;
+  #bypassed = 0;
   #wave = 0;
-  #cpusInUse = 0;
   #running = 0;
   #finished = 0;
   #stopping = false;
@@ -84,9 +99,12 @@ export class Scheduler {
     this.#graph = graph;
     this.#options = options;
     this.#state = new Uint8Array(n);
-    let minCpus = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < n; i++) minCpus = Math.min(minCpus, options.cpus[i]!);
-    this.#minCpus = minCpus;
+    this.#ledger = new ResourceLedger(
+      { cpus: options.maxCpus, memoryMb: options.maxMemoryMb, gpuIds: options.gpuIds },
+      { cpus: options.cpus, memoryMb: options.memoryMb, gpus: options.gpus },
+      n,
+    );
+    this.#maxBypass = options.maxBypass ?? 32;
     this.#waitingOn = new Int32Array(n);
     const rank = new Float64Array(n);
     if (options.mode === 'parallel') {
@@ -145,7 +163,20 @@ export class Scheduler {
   }
 
   get cpusInUse(): number {
-    return this.#cpusInUse;
+    return this.#ledger.cpusInUse;
+  }
+
+  get memoryInUse(): number {
+    return this.#ledger.memoryInUse;
+  }
+
+  get gpusInUse(): number {
+    return this.#ledger.gpusInUse;
+  }
+
+  /** The GPU device ids a running stage holds (none when it requested none). */
+  gpuIdsOf(stage: number): readonly number[] {
+    return this.#ledger.gpuIdsOf(stage);
   }
 
   status(stage: number): StageStatus {
@@ -153,20 +184,29 @@ export class Scheduler {
   }
 
   /**
-   * The next stage to start now, marked running with its CPUs reserved; -1 when none may start
-   * until something finishes.
+   * The next stage to start now, marked running with its resources leased; -1 when none may
+   * start until something finishes.
    */
   next(): number {
     if (this.#stopping) return -1;
-    const { mode, maxCpus, cpus } = this.#options;
-    if (mode === 'sequential' && this.#running > 0) return -1;
+    const ledger = this.#ledger;
+    if (this.#options.mode === 'sequential' && this.#running > 0) return -1;
     const top = this.#ready.peek();
     if (top < 0) return -1;
     if (this.#level && this.#level[top]! > this.#wave) return -1;
-    if (this.#cpusInUse + cpus[top]! <= maxCpus + EPSILON) return this.#start(this.#ready.pop());
-    if (this.#cpusInUse + this.#minCpus > maxCpus + EPSILON) return -1;
+    if (ledger.fits(top)) {
+      if (top === this.#blocked) this.#blocked = -1; // a retry of it starts a fresh count
+      return this.#start(this.#ready.pop());
+    }
+    if (ledger.full()) return -1;
+    if (top !== this.#blocked) {
+      this.#blocked = top;
+      this.#bypassed = 0;
+    }
+    // Held back long enough: let resources drain until the best stage fits.
+    if (this.#bypassed >= this.#maxBypass) return -1;
     // The best stage does not fit: start the best of the next few that does (backfill). The
-    // scan is bounded so that a full budget never costs a pass over the whole ready set.
+    // scan is bounded so that a full pool never costs a pass over the whole ready set.
     const skipped: number[] = [this.#ready.pop()];
     let found = -1;
     while (this.#ready.size > 0 && skipped.length < BACKFILL_SCAN) {
@@ -175,14 +215,16 @@ export class Scheduler {
         skipped.push(candidate);
         break;
       }
-      if (this.#cpusInUse + cpus[candidate]! <= maxCpus + EPSILON) {
+      if (ledger.fits(candidate)) {
         found = candidate;
         break;
       }
       skipped.push(candidate);
     }
     for (const stage of skipped) this.#ready.push(stage);
-    return found < 0 ? -1 : this.#start(found);
+    if (found < 0) return -1;
+    this.#bypassed++;
+    return this.#start(found);
   }
 
   /** A running stage ended with a success (or a cache hit): its downstream may become ready. */
@@ -244,7 +286,7 @@ export class Scheduler {
     return changed;
   }
 
-  /** A failed attempt will be retried: release its CPUs until `retry()` queues it again. */
+  /** A failed attempt will be retried: release its resources until `retry()` queues it again. */
   waitForRetry(stage: number): void {
     this.#expect(stage, RUNNING);
     this.#state[stage] = WAITING;
@@ -281,14 +323,13 @@ export class Scheduler {
   #start(stage: number): number {
     this.#state[stage] = RUNNING;
     this.#running++;
-    this.#cpusInUse += this.#options.cpus[stage]!;
+    this.#ledger.acquire(stage);
     return stage;
   }
 
   #release(stage: number): void {
     this.#running--;
-    this.#cpusInUse -= this.#options.cpus[stage]!;
-    if (this.#running === 0) this.#cpusInUse = 0; // no drift from fractional sums
+    this.#ledger.release(stage);
   }
 
   #end(stage: number, code: number): void {
