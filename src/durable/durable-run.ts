@@ -52,7 +52,11 @@ export interface DurableRunResult extends RunResult {
  */
 export async function runDurable(options: DurableRunOptions): Promise<DurableRunResult> {
   const { pipeline } = options;
-  const layout = stateLayout(options.workspaceRoot, pipeline.spec.checkpoint?.directory);
+  const layout = stateLayout(
+    options.workspaceRoot,
+    pipeline.spec.checkpoint?.directory,
+    pipeline.spec.runsDirectory,
+  );
   const store = options.store ?? (await openSqliteStore(layout.dbFile));
   try {
     return await runWithStore(options, layout, store);

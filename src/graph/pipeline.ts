@@ -60,6 +60,8 @@ export type TaskSpec =
       shell: boolean;
       cwd?: string;
       env?: Readonly<Record<string, string>>;
+      /** `WORKSPACE_ROOT` of the command, made before it starts. @default the workspace */
+      workspaceRoot?: string;
     };
 
 /** Runs an inline stage: its inputs by key, and the context. */
@@ -97,6 +99,8 @@ export interface PipelineSpec {
   maxCpus?: number;
   maxNestedDepth?: number;
   checkpoint?: { enabled: boolean; directory?: string };
+  /** Where this pipeline's run directories go (TOML: `<work_dir>/runs`). @default `<state dir>/runs` */
+  runsDirectory?: string;
   /** The file it was loaded from, when there is one. */
   source?: string;
 }
