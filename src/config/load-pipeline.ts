@@ -39,6 +39,18 @@ export async function loadPipeline(
   file: string,
   options: LoadPipelineOptions = {},
 ): Promise<PipelineSpec> {
+  const absolute = await checkPipelineFile(file);
+  const loader = loaders[extname(absolute).toLowerCase()];
+  if (!loader) {
+    throw new InputError(
+      `cannot load ${file}: a pipeline file must end in ${pipelineFileExtensions.join(', ')}`,
+    );
+  }
+  return loader(absolute, options);
+}
+
+/** The absolute path of a pipeline file that exists; else an InputError saying why not. */
+export async function checkPipelineFile(file: string): Promise<string> {
   const absolute = resolve(file);
   const found = await stat(absolute).catch((error: NodeJS.ErrnoException) => error);
   if (found instanceof Error) {
@@ -49,13 +61,7 @@ export async function loadPipeline(
     );
   }
   if (!found.isFile()) throw new InputError(`not a file: ${file}`);
-  const loader = loaders[extname(absolute).toLowerCase()];
-  if (!loader) {
-    throw new InputError(
-      `cannot load ${file}: a pipeline file must end in ${pipelineFileExtensions.join(', ')}`,
-    );
-  }
-  return loader(absolute, options);
+  return absolute;
 }
 
 async function loadYamlFile(file: string, options: LoadPipelineOptions): Promise<PipelineSpec> {
