@@ -191,7 +191,7 @@ test('standard variables win over extra_env_vars; config values never reach the 
       'pipeline_id = "env"\nname = "Env"\nnodes = ["n"]\noperators = ["show"]\n',
     'conf/nodes/n.toml': 'operator_ids = ["show"]\n',
     'conf/operators/show.toml': [
-      'git_repo = "' + repo + '"',
+      `git_repo = "${repo}"`,
       'git_tag = "v1"',
       'start_command = "env > \\"$OUTPUT_ROOT/env.txt\\""',
       '[extra_env_vars]',

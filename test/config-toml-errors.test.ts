@@ -176,3 +176,10 @@ test('a file wrapped in a table named after another id, and bad refs', async () 
     "conf/nodes/node_1_v1.0.toml:1:1: the table [node_one] is not named after the node 'node_1' (hint: name it [node_1], or write its keys at the top of the file)",
   ]);
 });
+
+test('keys written above the table a file is wrapped in are outside it', async () => {
+  const files = { ...seed, 'conf/nodes/node_1_v1.0.toml': `runner_count = 2\n${seedNodeToml}` };
+  assert.deepStrictEqual(await problems(files), [
+    "conf/nodes/node_1_v1.0.toml:1:1: key 'runner_count' is outside the table [node_1] (hint: move it below [node_1], or write every key at the top of the file)",
+  ]);
+});

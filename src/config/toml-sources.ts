@@ -179,25 +179,33 @@ async function readPart(
       return undefined;
     }
     const keys = Object.keys(read.root);
-    const only = keys.length === 1 ? keys[0]! : undefined;
     const known = Object.keys((kind === 'nodes' ? nodeSchema : operatorSchema).shape);
-    if (only !== undefined && isTable(read.root[only]) && !known.includes(only)) {
-      if (only !== ref.id) {
-        const close = closest(only, [ref.id]);
+    const wrapper = read.root[ref.id];
+    if (isTable(wrapper) && !known.includes(ref.id)) {
+      // The file wraps itself in [id]: keys written before that table are outside it.
+      for (const key of keys.filter((k) => k !== ref.id)) {
         issues.push({
-          message: `the table [${only}] is not named after the ${singular[kind]} '${ref.id}'`,
+          message: `key '${key}' is outside the table [${ref.id}]`,
           file,
-          ...read.locator.at([only]),
-          hint: close
-            ? `did you mean [${ref.id}]?`
-            : `name it [${ref.id}], or write its keys at the top of the file`,
+          ...read.locator.keyAt([], key),
+          hint: `move it below [${ref.id}], or write every key at the top of the file`,
         });
-        return undefined;
       }
-      return {
-        value: read.root[only] as Record<string, unknown>,
-        source: { file, locator: read.locator, prefix: [only] },
-      };
+      const source = { file, locator: read.locator, prefix: [ref.id] };
+      return { value: wrapper, source };
+    }
+    const only = keys.length === 1 ? keys[0]! : undefined;
+    if (only !== undefined && isTable(read.root[only]) && !known.includes(only)) {
+      const close = closest(only, [ref.id]);
+      issues.push({
+        message: `the table [${only}] is not named after the ${singular[kind]} '${ref.id}'`,
+        file,
+        ...read.locator.at([only]),
+        hint: close
+          ? `did you mean [${ref.id}]?`
+          : `name it [${ref.id}], or write its keys at the top of the file`,
+      });
+      return undefined;
     }
     return { value: read.root, source: { file, locator: read.locator, prefix: [] } };
   }
