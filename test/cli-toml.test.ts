@@ -283,3 +283,13 @@ test('validation errors: exit 1, each with its file, line and column, no stack t
   ]);
   assert.ok(!existsSync(join(dir, 'operators')), 'nothing was cloned');
 });
+
+test('gpipe schema prints the JSON Schema of each kind of file; a bad kind is exit 2', async () => {
+  const dir = tempDir();
+  for (const kind of ['yaml', 'toml-pipeline', 'toml-node', 'toml-operator']) {
+    const result = ok(await gpipe(['schema', kind], dir));
+    assert.equal(JSON.parse(result.stdout).$schema, 'https://json-schema.org/draft/2020-12/schema');
+  }
+  const bad = await gpipe(['schema', 'toml'], dir);
+  assert.equal(bad.code, 2);
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { jsonSchemaOf } from '../src/config/json-schema.ts';
 import { loadPipeline } from '../src/config/load-pipeline.ts';
 import { loadTomlPipeline } from '../src/config/toml-pipeline.ts';
 import { Graph } from '../src/graph/graph.ts';
@@ -185,4 +186,41 @@ test('an absolute work_dir is kept; an operator in no node is cloned by init but
     loaded.operators.map((o) => o.operatorId),
     ['load', 'clean', 'fit'],
   );
+});
+
+test('the JSON Schemas of the TOML files list every key, and a file may wrap itself in [id]', () => {
+  type ObjectSchema = {
+    properties: Record<string, unknown>;
+    additionalProperties: unknown;
+    required?: string[];
+  };
+  const operator = jsonSchemaOf('toml-operator') as {
+    anyOf: [ObjectSchema, { additionalProperties: ObjectSchema }];
+  };
+  assert.deepStrictEqual(Object.keys(operator.anyOf[0].properties), [
+    'operator_id',
+    'git_repo',
+    'git_tag',
+    'upstream_dependencies',
+    'start_command',
+    'timeout',
+    'extra_env_vars',
+    'env_config',
+    'resource_request',
+  ]);
+  assert.equal(operator.anyOf[0].additionalProperties, false);
+  assert.deepStrictEqual(operator.anyOf[0].required, ['git_repo', 'git_tag', 'start_command']);
+  assert.deepStrictEqual(operator.anyOf[1].additionalProperties, operator.anyOf[0]);
+  const pipeline = jsonSchemaOf('toml-pipeline') as {
+    anyOf: [{ properties: { pipeline: ObjectSchema } }, ObjectSchema];
+  };
+  assert.deepStrictEqual(pipeline.anyOf[0].properties.pipeline, pipeline.anyOf[1]);
+  assert.deepStrictEqual(pipeline.anyOf[1].required, ['pipeline_id', 'name', 'nodes', 'operators']);
+  const node = jsonSchemaOf('toml-node') as { anyOf: [ObjectSchema] };
+  assert.deepStrictEqual(Object.keys(node.anyOf[0].properties), [
+    'node_id',
+    'operator_ids',
+    'runner_count',
+    'resource',
+  ]);
 });

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
+import { type SchemaKind, schemaKinds } from '../config/schema-kinds.ts';
 import { InputError } from '../errors.ts';
 import type { CliIo } from './cli-io.ts';
 import type { InitCommandOptions } from './commands/init-command.ts';
@@ -234,6 +235,19 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
     const { validateCommand } = await import('./commands/validate-command.ts');
     setExitCode(await validateCommand(file, options, io));
   });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of a kind of pipeline file, for editor completion')
+    .addArgument(
+      new Argument('[kind]', 'yaml, or a TOML file: toml-pipeline, toml-node, toml-operator')
+        .choices(schemaKinds)
+        .default('yaml'),
+    )
+    .action(async (kind: SchemaKind) => {
+      const { schemaCommand } = await import('./commands/schema-command.ts');
+      setExitCode(schemaCommand(kind, io));
+    });
 
   program
     .command('graph')
