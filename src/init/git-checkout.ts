@@ -90,7 +90,14 @@ async function cloneInto(operator: OperatorCheckout, cwd: string): Promise<Check
       ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commit],
       temporary,
     );
-    await rename(temporary, operator.codeDir);
+    try {
+      await rename(temporary, operator.codeDir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Another init put it there meanwhile: check that one instead.
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') return checkoutOperator(operator, cwd);
+      throw error;
+    }
     return { action: 'cloned', commit };
   } finally {
     await rm(temporary, { recursive: true, force: true });
