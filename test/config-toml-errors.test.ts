@@ -151,8 +151,7 @@ test('cycles, ids that differ from their refs, CPU requests no machine grants, l
   };
   assert.deepStrictEqual(await problems(files, 8), [
     "conf/nodes/n.toml:1:11: node_id 'm' is not the id its ref names ('n') (hint: set node_id = \"n\", or change the ref in pipeline.toml)",
-    "conf/nodes/n.toml:4:15: node 'n' requests more CPUs than this machine's 8 (operator 'a') (hint: lower cpu_request to at most 8)",
-    "conf/nodes/n.toml:4:15: node 'n' requests more CPUs than this machine's 8 (operator 'b') (hint: lower cpu_request to at most 8)",
+    "conf/nodes/n.toml:4:15: node 'n' requests more CPUs than this machine's 8 (hint: lower cpu_request to at most 8)",
     'conf/nodes/n.toml:5:13: cpu_limit 4 is below cpu_request 16 (hint: raise cpu_limit to at least 16)',
     'conf/nodes/n.toml:6:15: requests 1 GPU(s), but GPU scheduling is not supported yet (hint: set gpu_request = 0 for now)',
     'conf/operators/a.toml:2:11: git_tag must not start with \'-\', got "-x"',

@@ -143,9 +143,17 @@ function graphIssues(
     mode: 'parallel',
     failurePolicy: 'fail_fast',
   };
-  return validatePipeline(spec, hostCpus).issues.map((issue) =>
+  const issues = validatePipeline(spec, hostCpus).issues.map((issue) =>
     graphIssue(issue, raw, nodeOf, hostCpus),
   );
+  // A node's CPU request is reported once, not once per operator of the node.
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = JSON.stringify([issue.path, issue.message]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function graphIssue(
@@ -174,7 +182,7 @@ function graphIssue(
       const nodeId = nodeOf.get(operator)!;
       return {
         path: ['nodes', nodeId, 'resource', 'cpu_request'],
-        message: `node '${nodeId}' requests more CPUs than this machine's ${hostCpus} (operator '${operator}')`,
+        message: `node '${nodeId}' requests more CPUs than this machine's ${hostCpus}`,
         hint: `lower cpu_request to at most ${hostCpus}`,
       };
     }
