@@ -171,7 +171,7 @@ test('a file wrapped in a table named after another id, and bad refs', async () 
   };
   assert.deepStrictEqual(await problems(files), [
     'conf/pipeline.toml:12:24: pipeline.nodes.refs[1] must be a ref "id:version" (or "id" for version v1.0), without spaces or slashes, got "../etc:v1"',
-    'conf/pipeline.toml:12:37: pipeline.nodes.refs[2] must be a string, got 7',
+    'conf/pipeline.toml:12:37: pipeline.nodes.refs[2] must be a ref "id:version", or a table { node_id = "id", version = "v1.0" }, got 7',
     "conf/nodes/node_1_v1.0.toml:1:1: the table [node_one] is not named after the node 'node_1' (hint: name it [node_1], or write its keys at the top of the file)",
   ]);
 });

@@ -61,7 +61,7 @@ function plainProject(extra: Record<string, string> = {}): string {
     'conf/pipeline.toml': [
       'pipeline_id = "plain"',
       'name = "Plain"',
-      'nodes = ["prep", "train:v2"]',
+      'nodes = ["prep", { node_id = "train", version = "v2" }]',
       'operators = ["load", "clean", "fit"]',
       '',
     ].join('\n'),

@@ -37,18 +37,24 @@ const gitArgument = z
   .min(1, 'must not be empty')
   .refine((value) => !value.startsWith('-'), { error: "must not start with '-'" });
 
+/** `"id"` or `"id:version"`: no spaces, no slashes, one colon at most. */
+export const refPattern = /^[^:\s/\\]+(:[^:\s/\\]+)?$/;
+
 const ref = z
   .string()
-  .regex(/^[^:\s/\\]+(:[^:\s/\\]+)?$/, {
+  .regex(refPattern, {
     error: 'must be a ref "id:version" (or "id" for version v1.0), without spaces or slashes',
   })
   .refine((value) => !value.split(':').some((part) => part === '.' || part === '..'), {
     error: "must not be '.' or '..'",
   });
 
-const refList = z.array(ref);
-
-function refsSchema(kind: string) {
+function refsSchema(kind: 'nodes' | 'operators') {
+  const idKey = kind === 'nodes' ? 'node_id' : 'operator_id';
+  const entry = z.union([ref, z.strictObject({ [idKey]: id, version: id.optional() })], {
+    error: `must be a ref "id:version", or a table { ${idKey} = "id", version = "v1.0" }`,
+  });
+  const refList = z.array(entry);
   return z
     .union([refList, z.strictObject({ refs: refList })], {
       error: `must be a list of "id:version" refs, or a table with refs = [...]`,

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { type ConfigIssue, InputError } from '../errors.ts';
 import { closest } from '../graph/did-you-mean.ts';
+import { stageNameProblem } from '../graph/validate.ts';
 import { TomlLocator, type TomlPath } from './toml-locator.ts';
-import { defaultRefVersion, nodeSchema, operatorSchema } from './toml-schema.ts';
+import { defaultRefVersion, nodeSchema, operatorSchema, refPattern } from './toml-schema.ts';
 
 export type PartKind = 'nodes' | 'operators';
 const singular: Readonly<Record<PartKind, string>> = { nodes: 'node', operators: 'operator' };
@@ -140,11 +141,12 @@ function refsOf(
   if (!Array.isArray(listed)) return [];
   const base = Array.isArray(value) ? ['pipeline', kind] : ['pipeline', kind, 'refs'];
   const refs: TomlRef[] = [];
+  const idKey = kind === 'nodes' ? 'node_id' : 'operator_id';
   for (const [index, entry] of listed.entries()) {
-    // Anything else is the schema's to report.
-    if (typeof entry !== 'string' || !/^[^:\s/\\]+(:[^:\s/\\]+)?$/.test(entry)) continue;
-    const [id, version = defaultRefVersion] = entry.split(':') as [string, string?];
-    if ([id, version].some((part) => part === '.' || part === '..')) continue;
+    // Anything unusable is the schema's to report.
+    const parsed = parseRef(entry, idKey);
+    if (!parsed) continue;
+    const { id, version } = parsed;
     const path = [...base, index];
     if (refs.some((ref) => ref.id === id)) {
       issues.push({
@@ -157,6 +159,22 @@ function refsOf(
     refs.push({ id, version, path });
   }
   return refs;
+}
+
+/** `"id:version"`, `"id"` or `{node_id = "id", version = "v1"}`, when usable as file names. */
+function parseRef(entry: unknown, idKey: string): { id: string; version: string } | undefined {
+  let id: unknown;
+  let version: unknown = defaultRefVersion;
+  if (typeof entry === 'string') {
+    if (!refPattern.test(entry)) return undefined;
+    [id, version = defaultRefVersion] = entry.split(':');
+  } else if (isTable(entry)) {
+    id = entry[idKey];
+    version = entry.version ?? defaultRefVersion;
+  }
+  if (typeof id !== 'string' || typeof version !== 'string') return undefined;
+  if (stageNameProblem(id) || stageNameProblem(version)) return undefined;
+  return { id, version };
 }
 
 /** A node or operator file: found, parsed and unwrapped, or an issue saying why not. */
