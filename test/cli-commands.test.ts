@@ -18,7 +18,7 @@ describe('arguments', () => {
       "gpipe: unknown option '--bogus' (see 'gpipe run --help')",
     ],
     [['frobnicate'], "gpipe: unknown command 'frobnicate' (see 'gpipe --help')"],
-    [['run'], "gpipe: missing required argument 'file' (see 'gpipe run --help')"],
+    [['run'], 'gpipe: no pipeline file: give it as FILE or with -c/--conf'],
     [
       ['validate', 'a.yaml', 'b.yaml'],
       "gpipe: too many arguments for 'validate'. Expected 1 argument but got 2. (see 'gpipe validate --help')",
@@ -67,7 +67,7 @@ describe('arguments', () => {
       /--format <format>.*\(choices: "text", "mermaid", "dot", default: "text"\)/s,
     );
     const validate = await gpipe(['validate', '-h'], cwd);
-    assert.match(validate.stdout, /^Usage: gpipe validate \[options\] <file>/);
+    assert.match(validate.stdout, /^Usage: gpipe validate \[options\] \[file\]/);
   });
 
   test('--version prints the package version', async () => {

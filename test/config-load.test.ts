@@ -92,13 +92,21 @@ test('a directory, or a file of an unknown kind, is an InputError listing what i
   const yaml = await writePipeline(['pipeline: {}']);
   const dir = dirname(yaml);
   await assert.rejects(loadPipeline(dir), { name: 'InputError', message: `not a file: ${dir}` });
-  const toml = join(dir, 'pipeline.toml');
-  await writeFile(toml, '[pipeline]\n');
-  await assert.rejects(loadPipeline(toml), {
+  const json = join(dir, 'pipeline.json');
+  await writeFile(json, '{}\n');
+  await assert.rejects(loadPipeline(json), {
     name: 'InputError',
-    message: `cannot load ${toml}: a pipeline file must end in .yaml, .yml, .ts, .mts, .js, .mjs`,
+    message: `cannot load ${json}: a pipeline file must end in .yaml, .yml, .toml, .ts, .mts, .js, .mjs`,
   });
-  assert.deepStrictEqual(pipelineFileExtensions, ['.yaml', '.yml', '.ts', '.mts', '.js', '.mjs']);
+  assert.deepStrictEqual(pipelineFileExtensions, [
+    '.yaml',
+    '.yml',
+    '.toml',
+    '.ts',
+    '.mts',
+    '.js',
+    '.mjs',
+  ]);
 });
 
 test('the .yml extension loads as YAML', async () => {

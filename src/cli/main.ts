@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type CliIo, flush, handleWriteErrors, processIo } from './cli-io.ts';
 import { describeError } from './describe-error.ts';
+import { seedArgv } from './pipeline-file-options.ts';
 import { createProgram } from './program.ts';
 
 /**
@@ -20,7 +21,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     },
   });
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(seedArgv(argv));
   } catch (error) {
     // The command the arguments named, so that a usage error points at its help.
     const names = program.commands.map((command) => command.name());

@@ -1,10 +1,13 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
+import { type SchemaKind, schemaKinds } from '../config/schema-kinds.ts';
 import { InputError } from '../errors.ts';
 import type { CliIo } from './cli-io.ts';
+import type { InitCommandOptions } from './commands/init-command.ts';
 import type { ResumeCommandOptions } from './commands/resume-command.ts';
 import type { RunCommandOptions } from './commands/run-command.ts';
 import type { RunsCommandOptions } from './commands/runs-command.ts';
 import { graphFormats } from './graph-render.ts';
+import type { PipelineFileOptions } from './pipeline-file-options.ts';
 
 export interface ProgramOptions {
   name: string;
@@ -18,7 +21,28 @@ const workspaceHelp =
   'where runs are kept (.gpipe/) and commands run (default: the nearest directory upwards holding a .project_root file, else the current directory)';
 
 const fileHelp =
-  'pipeline file: YAML (.yaml, .yml) or a TypeScript / JavaScript module exporting a pipeline';
+  'pipeline file: YAML (.yaml, .yml), TOML (pipeline.toml) or a TypeScript / JavaScript module exporting a pipeline';
+
+/** The seed's flags (pipeline-cli) that say where a pipeline's pieces are. */
+function withFileOptions(command: Command, operatorsDir: boolean): Command {
+  command
+    .option('-c, --conf <file>', 'the pipeline file (instead of FILE)')
+    .option(
+      '--config-root <dir>',
+      'TOML: the directory holding nodes/ and operators/ (default: the pipeline file’s)',
+    )
+    .option(
+      '-p, --project-root <dir>',
+      'TOML: the project root, also the workspace (default: found by .project_root)',
+    );
+  if (operatorsDir) {
+    command.option(
+      '-o, --operators-dir <dir>',
+      'TOML: where operator code is checked out, relative to the project root (default: operators)',
+    );
+  }
+  return command;
+}
 
 /**
  * The command line. Each command's module is imported only when that command runs, so that
@@ -44,6 +68,7 @@ export function createProgram({ name, version, io, setExitCode }: ProgramOptions
 Examples:
   ${name} validate pipeline.yaml
   ${name} run pipeline.yaml
+  ${name} run -c conf/pipeline.toml --node node_1 --skip-init
   ${name} run pipeline.ts --json | jq .
   ${name} resume                       (the latest unfinished run)
   ${name} status
@@ -54,10 +79,10 @@ Exit codes: 0 ok, 1 config error, 2 bad input, 3 a stage failed, 4 a stage ran o
 resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal error.`,
     );
 
-  program
+  const run = program
     .command('run')
-    .description('run a pipeline on this machine')
-    .argument('<file>', fileHelp)
+    .description('run a pipeline on this machine (TOML: after init, unless --skip-init)')
+    .argument('[file]', fileHelp)
     .addOption(
       new Option(
         '--json',
@@ -67,17 +92,50 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
     .option('-q, --quiet', 'print only the final summary')
     .option('-w, --workspace <dir>', workspaceHelp)
     .option('--stage <name>', 'run this stage alone, taking its inputs from earlier runs')
+    .option('--operator <name>', 'the same as --stage (the seed’s -op)')
+    .option(
+      '-n, --node <node>',
+      'TOML: run this node’s operators, taking their inputs from earlier runs',
+    )
     .option('--from <name>', 'run this stage and everything downstream of it')
+    .option('--skip-init', 'TOML: use the operator code as init left it')
     .option('--no-cache', 'run every stage, reusing no cached output')
     .option('--force-restart', 'start a new run even where one would be resumed; reuse nothing')
-    .option('--dry-run', 'print what would run, be reused or left out; run nothing')
-    .action(async (file: string, options: RunCommandOptions) => {
-      if (options.stage !== undefined && options.from !== undefined) {
-        throw new InputError('--stage and --from cannot be used together');
+    .option('--dry-run', 'print what would run, be reused or left out; run nothing');
+  withFileOptions(run, true).action(
+    async (file: string | undefined, options: RunCommandOptions & { operator?: string }) => {
+      const { operator, ...rest } = options;
+      const chosen = [
+        ['--stage', rest.stage],
+        ['--operator', operator],
+        ['--from', rest.from],
+        ['--node', rest.node],
+      ].filter(([, value]) => value !== undefined);
+      if (chosen.length > 1) {
+        throw new InputError(
+          `${chosen.map(([flag]) => flag).join(' and ')} cannot be used together`,
+        );
       }
       const { runCommand } = await import('./commands/run-command.ts');
-      setExitCode(await runCommand(file, options, io));
-    });
+      setExitCode(
+        await runCommand(file, operator === undefined ? rest : { ...rest, stage: operator }, io),
+      );
+    },
+  );
+
+  withFileOptions(
+    program
+      .command('init')
+      .description(
+        'TOML: clone each operator’s git_repo at its git_tag into the project (again: nothing to do)',
+      )
+      .argument('[file]', 'the pipeline.toml')
+      .option('-w, --workspace <dir>', workspaceHelp),
+    true,
+  ).action(async (file: string | undefined, options: InitCommandOptions) => {
+    const { initCommand } = await import('./commands/init-command.ts');
+    setExitCode(await initCommand(file, options, io));
+  });
 
   program
     .command('resume')
@@ -167,13 +225,28 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
       setExitCode(await cacheGcCommand(options, io));
     });
 
+  withFileOptions(
+    program
+      .command('validate')
+      .description('check a pipeline file and report every problem at once; runs nothing')
+      .argument('[file]', fileHelp),
+    false,
+  ).action(async (file: string | undefined, options: PipelineFileOptions) => {
+    const { validateCommand } = await import('./commands/validate-command.ts');
+    setExitCode(await validateCommand(file, options, io));
+  });
+
   program
-    .command('validate')
-    .description('check a pipeline file and report every problem at once; runs nothing')
-    .argument('<file>', fileHelp)
-    .action(async (file: string) => {
-      const { validateCommand } = await import('./commands/validate-command.ts');
-      setExitCode(await validateCommand(file, io));
+    .command('schema')
+    .description('print the JSON Schema of a kind of pipeline file, for editor completion')
+    .addArgument(
+      new Argument('[kind]', 'yaml, or a TOML file: toml-pipeline, toml-node, toml-operator')
+        .choices(schemaKinds)
+        .default('yaml'),
+    )
+    .action(async (kind: SchemaKind) => {
+      const { schemaCommand } = await import('./commands/schema-command.ts');
+      setExitCode(schemaCommand(kind, io));
     });
 
   program

@@ -1,22 +1,16 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { findProjectRoot, projectRootMarker } from '../config/project-root.ts';
 import { InputError } from '../errors.ts';
 
-/** The file whose directory is the project root (SPEC D3). */
-export const projectRootMarker = '.project_root';
+export { projectRootMarker };
 
-/**
- * The workspace of a run: the nearest directory from `start` upwards holding a `.project_root`
- * marker, else `start` itself. Reads only; creates nothing.
- */
+/** The workspace of a run: the project root (SPEC D3) found from `start`. */
 export function findWorkspaceRoot(
   start: string,
   exists: (path: string) => boolean = existsSync,
 ): string {
-  for (let dir = resolve(start); ; dir = dirname(dir)) {
-    if (exists(join(dir, projectRootMarker))) return dir;
-    if (dirname(dir) === dir) return resolve(start);
-  }
+  return findProjectRoot(start, exists);
 }
 
 /** The workspace given with `--workspace` (relative to `cwd`): it must be an existing directory. */

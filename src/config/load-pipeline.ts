@@ -8,16 +8,18 @@ import { importModule } from '../executors/import-module.ts';
 import type { PipelineSpec } from '../graph/pipeline.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { hostCapacityFor } from '../monitor/host-capacity.ts';
+import { loadTomlPipeline, type TomlLoadOptions } from './toml-pipeline.ts';
 import { parseYamlPipeline, type YamlLoadOptions } from './yaml-pipeline.ts';
 import { describeValue } from './zod-issues.ts';
 
-export type LoadPipelineOptions = YamlLoadOptions;
+export type LoadPipelineOptions = YamlLoadOptions & TomlLoadOptions;
 
 type Loader = (file: string, options: LoadPipelineOptions) => Promise<PipelineSpec>;
 
 const loaders: Readonly<Record<string, Loader>> = {
   '.yaml': loadYamlFile,
   '.yml': loadYamlFile,
+  '.toml': async (file, options) => (await loadTomlPipeline(file, options)).spec,
   '.ts': loadPipelineModule,
   '.mts': loadPipelineModule,
   '.js': loadPipelineModule,
@@ -28,7 +30,7 @@ const loaders: Readonly<Record<string, Loader>> = {
 export const pipelineFileExtensions: readonly string[] = Object.keys(loaders);
 
 /**
- * Loads a pipeline from a YAML file, or from a module whose default export (else its export
+ * Loads a pipeline from a YAML or TOML file, or from a module whose default export (else its export
  * named `pipeline`) is made by `pipeline()`, and checks it: every problem at once, as a
  * ConfigError. A missing file or an unknown kind of file is an InputError.
  * @example const spec = await loadPipeline('pipeline.yaml');
@@ -37,6 +39,18 @@ export async function loadPipeline(
   file: string,
   options: LoadPipelineOptions = {},
 ): Promise<PipelineSpec> {
+  const absolute = await checkPipelineFile(file);
+  const loader = loaders[extname(absolute).toLowerCase()];
+  if (!loader) {
+    throw new InputError(
+      `cannot load ${file}: a pipeline file must end in ${pipelineFileExtensions.join(', ')}`,
+    );
+  }
+  return loader(absolute, options);
+}
+
+/** The absolute path of a pipeline file that exists; else an InputError saying why not. */
+export async function checkPipelineFile(file: string): Promise<string> {
   const absolute = resolve(file);
   const found = await stat(absolute).catch((error: NodeJS.ErrnoException) => error);
   if (found instanceof Error) {
@@ -47,13 +61,7 @@ export async function loadPipeline(
     );
   }
   if (!found.isFile()) throw new InputError(`not a file: ${file}`);
-  const loader = loaders[extname(absolute).toLowerCase()];
-  if (!loader) {
-    throw new InputError(
-      `cannot load ${file}: a pipeline file must end in ${pipelineFileExtensions.join(', ')}`,
-    );
-  }
-  return loader(absolute, options);
+  return absolute;
 }
 
 async function loadYamlFile(file: string, options: LoadPipelineOptions): Promise<PipelineSpec> {

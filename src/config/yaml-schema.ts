@@ -8,6 +8,7 @@ import { findNonJson, jsonDataText } from '../graph/json-value.ts';
 import { backoffKinds, executionModes, failurePolicies } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
 import { memoryQuantityText, parseMemoryMb } from './quantity.ts';
+import { schemaKeysAt } from './schema-keys.ts';
 
 export const workerTypes = ['inline', 'thread', 'process'] as const;
 export type WorkerType = (typeof workerTypes)[number];
@@ -32,7 +33,7 @@ function measure(
   );
 }
 
-function duration(options: { positive: boolean }) {
+export function duration(options: { positive: boolean }) {
   return measure(parseDuration, durationText, options).describe(
     `Seconds, or a duration: ${durationText}.`,
   );
@@ -226,25 +227,5 @@ export type PipelineHeaderConfig = z.infer<typeof pipelineHeaderSchema>;
  * where the path leads to no object schema.
  */
 export function keysAt(path: readonly PropertyKey[]): readonly string[] | undefined {
-  let schema: z.core.$ZodType = pipelineFileSchema;
-  for (const step of path) {
-    schema = unwrap(schema);
-    if (schema instanceof z.ZodObject) {
-      const next: z.core.$ZodType | undefined = schema.shape[String(step)];
-      if (!next) return undefined;
-      schema = next;
-    } else if (schema instanceof z.ZodArray) {
-      schema = schema.element;
-    } else {
-      return undefined;
-    }
-  }
-  schema = unwrap(schema);
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
-}
-
-function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
-  while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault)
-    schema = schema.unwrap();
-  return schema;
+  return schemaKeysAt(pipelineFileSchema, path);
 }

@@ -1,11 +1,26 @@
 /**
- * Turns zod's issues about a YAML pipeline into messages written for the person editing the
- * file: which key, what it must be, what it is, and the key they probably meant.
+ * Turns zod's issues about a pipeline file (YAML or TOML) into messages written for the person
+ * editing it: which key, what it must be, what it is, and the key they probably meant. How a
+ * format names places and keys is its `IssueWording`.
  */
 import type * as z from 'zod';
 import { didYouMean } from '../graph/did-you-mean.ts';
 import type { YamlPath } from './yaml-locator.ts';
 import { keysAt } from './yaml-schema.ts';
+
+/** How one file format talks about places in its documents. */
+export interface IssueWording {
+  /** The keys the object at `path` accepts, for "did you mean" hints. */
+  keysAt(path: YamlPath): readonly string[] | undefined;
+  /** The node at `path` as a message names it (`resources.cpus`). */
+  label(path: YamlPath): string;
+  /** ` in <label>`, or how the format says "at the top". */
+  inLabel(path: YamlPath): string;
+  /** How to write `key` under `parent` instead: the hint for a key one level too high. */
+  belongsUnder(parent: string, key: string): string;
+  /** Which branch of a union at `path` the input meant, when the format can tell. */
+  unionBranch?(path: YamlPath, input: unknown): number | undefined;
+}
 
 /** One problem at a place in the document, before it is given a line and column. */
 export interface PathIssue {
@@ -27,12 +42,24 @@ const expectedNames: Readonly<Record<string, string>> = {
   record: 'a mapping',
 };
 
-/** `root` is the whole document as plain data, to show what the file holds at each path. */
-export function describeZodIssue(issue: z.core.$ZodIssue, root: unknown): PathIssue[] {
-  const path = issue.path.filter((step) => typeof step !== 'symbol') as (string | number)[];
+/**
+ * `root` is the whole document as plain data, to show what the file holds at each path;
+ * `prefix` is where the issue's paths start (inside a union branch).
+ */
+export function describeZodIssue(
+  issue: z.core.$ZodIssue,
+  root: unknown,
+  wording: IssueWording = yamlWording,
+  prefix: YamlPath = [],
+): PathIssue[] {
+  const path = [
+    ...prefix,
+    ...(issue.path.filter((step) => typeof step !== 'symbol') as (string | number)[]),
+  ];
   const input = valueAt(root, path);
   const parent = path.slice(0, -1);
-  const label = labelOf(path);
+  const label = wording.label(path);
+  const inLabel = wording.inLabel;
   switch (issue.code) {
     case 'invalid_type': {
       if (input === undefined && path.length > 0) {
@@ -69,13 +96,20 @@ export function describeZodIssue(issue: z.core.$ZodIssue, root: unknown): PathIs
       ];
     }
     case 'unrecognized_keys': {
-      const allowed = keysAt(path) ?? [];
+      const allowed = wording.keysAt(path) ?? [];
       return issue.keys.map((key) =>
         withHint(
           { path, key, message: `unknown key '${key}'${inLabel(path)}` },
-          unknownKeyHint(key, path, allowed),
+          unknownKeyHint(key, path, allowed, wording),
         ),
       );
+    }
+    case 'invalid_union': {
+      const branch = unionBranch(issue, path, input, wording);
+      if (branch !== undefined)
+        return branch.flatMap((inner) => describeZodIssue(inner, root, wording, path));
+      const got = input === undefined ? '' : `, got ${describeValue(input)}`;
+      return [{ path, message: `${label} ${issue.message}${got}` }];
     }
     default: {
       const got = input === undefined ? '' : `, got ${describeValue(input)}`;
@@ -84,16 +118,35 @@ export function describeZodIssue(issue: z.core.$ZodIssue, root: unknown): PathIs
   }
 }
 
+/**
+ * The issues of the union branch the input meant: the one the format names, else the only one
+ * whose complaint is not the input's type itself (a list given where a list or a table goes).
+ */
+function unionBranch(
+  issue: z.core.$ZodIssueInvalidUnion,
+  path: YamlPath,
+  input: unknown,
+  wording: IssueWording,
+): readonly z.core.$ZodIssue[] | undefined {
+  const named = wording.unionBranch?.(path, input);
+  if (named !== undefined) return issue.errors[named];
+  const fitting = issue.errors.filter(
+    (branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0),
+  );
+  return fitting.length === 1 ? fitting[0] : undefined;
+}
+
 function unknownKeyHint(
   key: string,
   path: YamlPath,
   allowed: readonly string[],
+  wording: IssueWording,
 ): string | undefined {
   const close = didYouMean(key, allowed);
   if (close) return close;
   // `cpus: 2` written on the module rather than under `resources:`.
-  const parent = allowed.find((candidate) => keysAt([...path, candidate])?.includes(key));
-  if (parent) return `it belongs under '${parent}': ${parent}: {${key}: ...}`;
+  const parent = allowed.find((candidate) => wording.keysAt([...path, candidate])?.includes(key));
+  if (parent) return wording.belongsUnder(parent, key);
   return allowed.length > 0 ? `allowed keys: ${allowed.join(', ')}` : undefined;
 }
 
@@ -118,13 +171,22 @@ export function labelOf(path: YamlPath): string {
     .join('');
 }
 
-function inLabel(path: YamlPath): string {
+function yamlInLabel(path: YamlPath): string {
   if (moduleIndexOf(path) !== undefined && path.length === 3) return '';
   return path.length === 0 ? ' at the top of the file' : ` in ${labelOf(path)}`;
 }
 
+/** The YAML format's wording. */
+export const yamlWording: IssueWording = {
+  keysAt,
+  label: labelOf,
+  inLabel: yamlInLabel,
+  belongsUnder: (parent, key) => `it belongs under '${parent}': ${parent}: {${key}: ...}`,
+};
+
 export function describeValue(value: unknown): string {
   if (value === undefined || value === null) return 'nothing';
+  if (value instanceof Date) return 'a date';
   if (typeof value === 'string')
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
   if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';

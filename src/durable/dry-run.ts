@@ -35,7 +35,11 @@ type PreviewOptions = Pick<
  */
 export async function previewRun(options: PreviewOptions): Promise<RunPreview> {
   const { pipeline } = options;
-  const layout = stateLayout(options.workspaceRoot, pipeline.spec.checkpoint?.directory);
+  const layout = stateLayout(
+    options.workspaceRoot,
+    pipeline.spec.checkpoint?.directory,
+    pipeline.spec.runsDirectory,
+  );
   const hasStore = existsSync(layout.dbFile);
   if (!hasStore && !options.selection && typeof options.resume !== 'string') {
     // Nothing has run here yet: every stage runs, and nothing is created to say so.

@@ -11,7 +11,7 @@ import type { RunRecord, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { runDirOf, type StateLayout, stateLayout } from './layout.ts';
 import { outputFileOf } from './output-file.ts';
-import { planFresh, planResume, planSelection, type RunPlan } from './plan.ts';
+import { planFresh, planResume, planSelection, type RunPlan, type RunSelection } from './plan.ts';
 import { RunRecorder } from './recorder.ts';
 import { RunFiles } from './run-files.ts';
 import { manifestJson, runJson } from './run-json.ts';
@@ -27,8 +27,8 @@ export interface DurableRunOptions {
   onEvent?: (event: RunEvent) => void;
   /** Go on with this run, or (true) with the pipeline's latest unfinished run. */
   resume?: string | true;
-  /** Run one stage (`stage`), or one and everything downstream (`from`). */
-  selection?: { stage?: string; from?: string };
+  /** Run one stage (`stage`), one and everything downstream (`from`), or a set (`stages`). */
+  selection?: RunSelection;
   /** false: run every stage, reusing nothing from the cache. @default true */
   cache?: boolean;
   /** Start afresh even where a resume would apply; reuse nothing. */
@@ -52,7 +52,11 @@ export interface DurableRunResult extends RunResult {
  */
 export async function runDurable(options: DurableRunOptions): Promise<DurableRunResult> {
   const { pipeline } = options;
-  const layout = stateLayout(options.workspaceRoot, pipeline.spec.checkpoint?.directory);
+  const layout = stateLayout(
+    options.workspaceRoot,
+    pipeline.spec.checkpoint?.directory,
+    pipeline.spec.runsDirectory,
+  );
   const store = options.store ?? (await openSqliteStore(layout.dbFile));
   try {
     return await runWithStore(options, layout, store);

@@ -11,8 +11,15 @@ export interface StateLayout {
   latestLink: string;
 }
 
-/** The state layout of a workspace; `stateDir` overrides `.gpipe` (relative to the workspace). */
-export function stateLayout(workspaceRoot: string, stateDir?: string): StateLayout {
+/**
+ * The state layout of a workspace; `stateDir` overrides `.gpipe` and `runsDir` its `runs`
+ * (both relative to the workspace).
+ */
+export function stateLayout(
+  workspaceRoot: string,
+  stateDir?: string,
+  runsDir?: string,
+): StateLayout {
   const root = resolve(workspaceRoot);
   const dir =
     stateDir === undefined
@@ -24,7 +31,7 @@ export function stateLayout(workspaceRoot: string, stateDir?: string): StateLayo
     workspaceRoot: root,
     stateDir: dir,
     dbFile: join(dir, 'state.db'),
-    runsDir: join(dir, 'runs'),
+    runsDir: runsDir === undefined ? join(dir, 'runs') : resolve(root, runsDir),
     latestLink: join(dir, 'latest'),
   };
 }

@@ -4,6 +4,14 @@ import type { ValidPipeline } from '../graph/validate.ts';
 import type { PriorStage } from '../scheduler/run-types.ts';
 import type { AttemptRecord, RunRecord, RunStore } from '../store/run-store.ts';
 
+/** Which stages a run is asked for: one alone, one and all downstream, or a set alone. */
+export interface RunSelection {
+  stage?: string;
+  from?: string;
+  /** These stages alone (a TOML node's operators). */
+  stages?: readonly string[];
+}
+
 /** What a run will do with a stage: run it, reuse an output it already has, or leave it out. */
 export type PlanAction = 'run' | 'reuse' | 'skip';
 
@@ -72,24 +80,28 @@ export async function planResume(
 
 /**
  * A selection (SPEC B6): `--stage NAME` runs that stage alone, `--from NAME` it and everything
- * downstream. Upstream stages the selection needs reuse their latest successful output from
- * any run of the pipeline; every other stage is left out.
+ * downstream, `stages` (a TOML node's operators) those stages. Upstream stages the selection
+ * needs reuse their latest successful output from any run of the pipeline; every other stage
+ * is left out.
  */
 export async function planSelection(
   store: RunStore,
   pipeline: ValidPipeline,
-  selection: { stage?: string; from?: string },
+  selection: RunSelection,
   runId: string,
 ): Promise<RunPlan> {
   const graph = pipeline.graph;
-  const name = selection.stage ?? selection.from!;
-  const start = graph.indexOf.get(name);
-  if (start === undefined) {
-    const flag = selection.stage !== undefined ? '--stage' : '--from';
-    throw new InputError(`${flag} ${name}: no stage of that name in '${pipeline.spec.name}'`);
-  }
+  const names = selection.stages ?? [selection.stage ?? selection.from!];
+  const starts = names.map((name) => {
+    const index = graph.indexOf.get(name);
+    if (index === undefined) {
+      const flag = selection.from !== undefined ? '--from' : '--stage';
+      throw new InputError(`${flag} ${name}: no stage of that name in '${pipeline.spec.name}'`);
+    }
+    return index;
+  });
   const selected = new Set<number>(
-    selection.stage !== undefined ? [start] : [start, ...graph.descendants([start])],
+    selection.from !== undefined ? [...starts, ...graph.descendants(starts)] : starts,
   );
   const needed = new Set<number>();
   for (const i of selected) {

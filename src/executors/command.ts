@@ -73,7 +73,7 @@ export class CommandExecutor implements Executor {
       spec.cwd === undefined
         ? task.paths.workspaceRoot
         : resolve(task.paths.workspaceRoot, spec.cwd);
-    const standard = standardEnv(task, layout);
+    const standard = standardEnv(task, layout, spec.workspaceRoot);
     const gpuIds = task.resources?.gpuIds;
     if (gpuIds) {
       // The lease wins over a stage's own setting: it is what keeps stages off each other's GPUs.
@@ -94,7 +94,9 @@ export class CommandExecutor implements Executor {
         env,
         baseEnv: this.#baseEnv,
         logFile: layout.logFile,
-        directories: layout.directories,
+        directories: spec.workspaceRoot
+          ? [...layout.directories, spec.workspaceRoot]
+          : layout.directories,
         links: layout.links,
       });
     } catch (error) {
@@ -237,13 +239,17 @@ function stageLayout(task: StageTask): StageLayout {
   };
 }
 
-function standardEnv(task: StageTask, layout: StageLayout): Record<string, string> {
+function standardEnv(
+  task: StageTask,
+  layout: StageLayout,
+  workspaceRoot = task.paths.workspaceRoot,
+): Record<string, string> {
   return {
     PIPELINE_ID: task.pipelineName,
     OPERATOR_ID: task.stage,
     INPUT_ROOT: layout.inputRoot,
     OUTPUT_ROOT: layout.outputRoot,
-    WORKSPACE_ROOT: task.paths.workspaceRoot,
+    WORKSPACE_ROOT: workspaceRoot,
     GP_RUN_ID: task.runId,
     GP_STAGE: task.stage,
     GP_ATTEMPT: String(task.attempt),

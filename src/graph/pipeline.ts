@@ -60,6 +60,8 @@ export type TaskSpec =
       shell: boolean;
       cwd?: string;
       env?: Readonly<Record<string, string>>;
+      /** `WORKSPACE_ROOT` of the command, made before it starts. @default the workspace */
+      workspaceRoot?: string;
     }
   /** A Python class with `run(context)` or a function, run by the bundled bridge (python/). */
   | PythonTaskSpec;
@@ -129,6 +131,8 @@ export interface PipelineSpec {
   maxGpus?: number;
   maxNestedDepth?: number;
   checkpoint?: { enabled: boolean; directory?: string };
+  /** Where this pipeline's run directories go (TOML: `<work_dir>/runs`). @default `<state dir>/runs` */
+  runsDirectory?: string;
   /** The file it was loaded from, when there is one. */
   source?: string;
 }

@@ -28,7 +28,13 @@ export async function resumeCommand(
   if (file === undefined) {
     throw new InputError(`run '${run?.runId}' was not started from a file: give it with --file`);
   }
-  const pipeline = await loadValidPipeline(file, io);
+  // A TOML pipeline loads as its run did: same config root, operator code and project root.
+  const started = run?.options ?? {};
+  const pipeline = await loadValidPipeline(file, io, {
+    projectRoot: workspaceRoot,
+    ...(typeof started.configRoot === 'string' && { configRoot: started.configRoot }),
+    ...(typeof started.operatorsDir === 'string' && { operatorsDir: started.operatorsDir }),
+  });
   return runOrPreview(
     pipeline,
     {

@@ -1,18 +1,26 @@
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts';
+import type { RunSelection } from '../../durable/plan.ts';
 import { createExecutors } from '../../executors/default-executors.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { exitCodeOfRun } from '../exit-code.ts';
 import { handleInterrupts } from '../interrupt.ts';
-import { loadValidPipeline } from '../load-valid-pipeline.ts';
+import { isTomlFile, loadValidPipeline } from '../load-valid-pipeline.ts';
+import {
+  type PipelineFileOptions,
+  pipelineFileOf,
+  refuseTomlFlags,
+} from '../pipeline-file-options.ts';
 import { JsonReporter, LineReporter, QuietReporter, type Reporter } from '../reporter.ts';
 import { LiveReporter } from '../reporter-live.ts';
 import { checkWorkspace, findWorkspaceRoot } from '../workspace.ts';
 import { printDryRun } from './dry-run-command.ts';
+import { prepareTomlRun } from './toml-prepare.ts';
 
-export interface RunCommandOptions {
+export interface RunCommandOptions extends PipelineFileOptions {
   /** One JSON event per line on stdout. */
   json?: boolean;
   /** Only the final summary. */
@@ -27,22 +35,50 @@ export interface RunCommandOptions {
   stage?: string;
   /** Run this stage and everything downstream. */
   from?: string;
+  /** TOML: run this node's operators. */
+  node?: string;
+  /** TOML: use the operator code as init left it. */
+  skipInit?: boolean;
 }
 
-/** `gpipe run FILE`: loads, runs durably with the local executors, reports; returns the exit code. */
+/**
+ * `gpipe run FILE`: loads (a TOML pipeline: and inits its operator code unless --skip-init),
+ * runs durably with the local executors, reports; returns the exit code.
+ */
 export async function runCommand(
-  file: string,
+  fileArgument: string | undefined,
   options: RunCommandOptions,
   io: CliIo,
 ): Promise<number> {
+  const file = pipelineFileOf(fileArgument, options);
   const workspaceRoot = workspaceOf(options, io);
-  const pipeline = await loadValidPipeline(file, io);
-  const selection =
+  let selection: RunSelection | undefined =
     options.stage !== undefined
       ? { stage: options.stage }
       : options.from !== undefined
         ? { from: options.from }
         : undefined;
+  let pipeline: ValidPipeline;
+  if (isTomlFile(file)) {
+    // Init's lines must not mix with --json events on stdout.
+    const out = options.json ? io.stderr : io.stdout;
+    const prepared = await prepareTomlRun(
+      file,
+      { ...options, planOnly: options.dryRun === true },
+      io,
+      workspaceRoot,
+      (line) => out.write(`${line}\n`),
+    );
+    pipeline = prepared.pipeline;
+    if (prepared.stages) selection = { stages: prepared.stages };
+  } else {
+    refuseTomlFlags(file, {
+      '--node': options.node,
+      '--config-root': options.configRoot,
+      '--operators-dir': options.operatorsDir,
+    });
+    pipeline = await loadValidPipeline(file, io);
+  }
   return runOrPreview(
     pipeline,
     {
@@ -50,17 +86,20 @@ export async function runCommand(
       ...(selection && { selection }),
       cache: options.cache !== false,
       forceRestart: options.forceRestart === true,
-      startedWith: startedWith(options),
+      startedWith: startedWith(options, io),
     },
     options,
     io,
   );
 }
 
-export function workspaceOf(options: { workspace?: string }, io: CliIo): string {
-  return options.workspace === undefined
-    ? findWorkspaceRoot(io.cwd)
-    : checkWorkspace(options.workspace, io.cwd);
+/** `--workspace`, else (the seed's) `--project-root`, else the one found from the working directory. */
+export function workspaceOf(
+  options: { workspace?: string; projectRoot?: string },
+  io: CliIo,
+): string {
+  const given = options.workspace ?? options.projectRoot;
+  return given === undefined ? findWorkspaceRoot(io.cwd) : checkWorkspace(given, io.cwd);
 }
 
 type RunRequest = Omit<DurableRunOptions, 'pipeline' | 'executors'>;
@@ -101,11 +140,17 @@ export async function runOrPreview(
   }
 }
 
-/** The flags a run was started with, kept with it so that `gpipe status` can show them. */
-function startedWith(options: RunCommandOptions): Record<string, unknown> {
+/**
+ * The flags a run was started with, kept with it so that `gpipe status` can show them and
+ * `resume` can load a TOML pipeline as the run did.
+ */
+function startedWith(options: RunCommandOptions, io: CliIo): Record<string, unknown> {
   const flags: Record<string, unknown> = {};
   if (options.stage !== undefined) flags.stage = options.stage;
   if (options.from !== undefined) flags.from = options.from;
+  if (options.node !== undefined) flags.node = options.node;
+  if (options.configRoot !== undefined) flags.configRoot = resolve(io.cwd, options.configRoot);
+  if (options.operatorsDir !== undefined) flags.operatorsDir = options.operatorsDir;
   if (options.cache === false) flags.cache = false;
   if (options.forceRestart) flags.forceRestart = true;
   return flags;
