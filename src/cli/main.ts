@@ -3,12 +3,18 @@ import { basename } from 'node:path';
 import { type CliIo, flush, handleWriteErrors, processIo } from './cli-io.ts';
 import { describeError } from './describe-error.ts';
 import { createProgram } from './program.ts';
+import { redactedIo } from './redacted-io.ts';
 
 /**
  * Runs the command line `argv` (as in process.argv: node, script, arguments…) and returns its
  * exit code. Never throws: every error becomes a message on stderr and an exit code.
  */
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  processStreams: CliIo = processIo(),
+): Promise<number> {
+  // Everything below writes through the mask, error messages included.
+  const io = redactedIo(processStreams);
   const name = basename(argv[1] ?? '') === 'pipeline-cli' ? 'pipeline-cli' : 'gpipe';
   let exitCode = 0;
   const program = createProgram({

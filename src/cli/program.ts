@@ -5,6 +5,7 @@ import type { ResumeCommandOptions } from './commands/resume-command.ts';
 import type { RunCommandOptions } from './commands/run-command.ts';
 import type { RunsCommandOptions } from './commands/runs-command.ts';
 import { graphFormats } from './graph-render.ts';
+import type { ConfigFlags } from './load-valid-pipeline.ts';
 
 export interface ProgramOptions {
   name: string;
@@ -16,6 +17,28 @@ export interface ProgramOptions {
 
 const workspaceHelp =
   'where runs are kept (.gpipe/) and commands run (default: the nearest directory upwards holding a .project_root file, else the current directory)';
+
+/** Commander's way to take a flag more than once. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `--override FILE` and `--set KEY=VALUE`, for the commands that load a config. */
+function addConfigFlags(command: Command): Command {
+  return command
+    .option(
+      '--override <file>',
+      'deep-merge this YAML or TOML file over the config (repeatable; after PIPELINE_CONFIG_OVERRIDE_S3_PATH)',
+      collect,
+      [],
+    )
+    .option(
+      '--set <key=value>',
+      'set one value, such as pipeline.execution.mode=sequential (repeatable; after the overrides)',
+      collect,
+      [],
+    );
+}
 
 const fileHelp =
   'pipeline file: YAML (.yaml, .yml) or a TypeScript / JavaScript module exporting a pipeline';
@@ -54,8 +77,7 @@ Exit codes: 0 ok, 1 config error, 2 bad input, 3 a stage failed, 4 a stage ran o
 resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal error.`,
     );
 
-  program
-    .command('run')
+  addConfigFlags(program.command('run'))
     .description('run a pipeline on this machine')
     .argument('<file>', fileHelp)
     .addOption(
@@ -167,13 +189,43 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
       setExitCode(await cacheGcCommand(options, io));
     });
 
-  program
-    .command('validate')
+  addConfigFlags(program.command('validate'))
     .description('check a pipeline file and report every problem at once; runs nothing')
     .argument('<file>', fileHelp)
-    .action(async (file: string) => {
+    .action(async (file: string, options: ConfigFlags) => {
       const { validateCommand } = await import('./commands/validate-command.ts');
-      setExitCode(await validateCommand(file, io));
+      setExitCode(await validateCommand(file, io, options));
+    });
+
+  program
+    .command('encode')
+    .description('print TEXT as a base64:// value, to write in a config in place of the text')
+    .argument('<text>', 'the text (a secret: it is masked wherever the decoded value appears)')
+    .action(async (text: string) => {
+      const { encodeCommand } = await import('./commands/codec-command.ts');
+      setExitCode(encodeCommand(text, io));
+    });
+
+  program
+    .command('decode')
+    .description('print the text a base64:// value holds')
+    .argument('<value>', 'a base64://… value')
+    .action(async (value: string) => {
+      const { decodeCommand } = await import('./commands/codec-command.ts');
+      setExitCode(decodeCommand(value, io));
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of pipeline files, for editor completion')
+    .addOption(
+      new Option('-f, --format <format>', 'the pipeline format')
+        .choices(['yaml', 'toml'])
+        .default('yaml'),
+    )
+    .action(async (options: { format: 'yaml' | 'toml' }) => {
+      const { schemaCommand } = await import('./commands/schema-command.ts');
+      setExitCode(schemaCommand(options.format, io));
     });
 
   program

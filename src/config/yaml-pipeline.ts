@@ -9,6 +9,12 @@ import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { GraphIssue } from '../graph/graph.ts';
 import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import { validatePipeline } from '../graph/validate.ts';
+import { yamlLocated } from './config-document.ts';
+import {
+  applyConfigLayers,
+  type ConfigLayerOptions,
+  type ResolvedConfig,
+} from './config-layers.ts';
 import { defaultModuleResolvers, type ModuleResolver } from './module-reference.ts';
 import { graphIssueTarget, type ModuleEntry } from './yaml-graph-issues.ts';
 import { YamlLocator } from './yaml-locator.ts';
@@ -25,6 +31,13 @@ export interface YamlLoadOptions {
   hostCpus?: number;
   /** How module references become tasks. @default JavaScript files; Python refused for now */
   resolvers?: readonly ModuleResolver[];
+  /**
+   * Overrides, `--set`s, `${VAR}` interpolation and base64 values (config-layers.ts), applied
+   * before the schema check. @default interpolation from process.env, no overrides
+   */
+  layers?: ConfigLayerOptions;
+  /** Receives the resolved config and its secrets, once it has been checked. */
+  onResolved?: (resolved: ResolvedConfig) => void;
 }
 
 /**
@@ -39,13 +52,6 @@ export async function parseYamlPipeline(
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   const locator = new YamlLocator(doc, lineCounter);
-  const at = (issue: PathIssue, stage?: string): ConfigIssue => ({
-    message: issue.message,
-    ...(stage !== undefined && { stage }),
-    file,
-    ...(issue.key === undefined ? locator.at(issue.path) : locator.keyAt(issue.path, issue.key)),
-    ...(issue.hint !== undefined && { hint: issue.hint }),
-  });
 
   const issues: ConfigIssue[] = doc.errors.map((error) => ({
     message: syntaxMessage(error, locator),
@@ -56,14 +62,28 @@ export async function parseYamlPipeline(
   if (doc.errors.some((error) => error.code !== 'DUPLICATE_KEY'))
     throw new ConfigError(sorted(issues));
 
-  let root: unknown;
+  let parsedRoot: unknown;
   try {
-    root = doc.toJS({ maxAliasCount: 100 });
+    parsedRoot = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     throw new ConfigError([
       { message: `cannot read the YAML: ${(error as Error).message}`, file, line: 1, column: 1 },
     ]);
   }
+  const resolved = applyConfigLayers(
+    yamlLocated(parsedRoot, file, locator),
+    options.layers ?? { env: process.env },
+  );
+  // A value an override supplied is reported in the override's file.
+  const root: unknown = resolved.config;
+  const at = (issue: PathIssue, stage?: string): ConfigIssue => ({
+    message: issue.message,
+    ...(stage !== undefined && { stage }),
+    ...(issue.key === undefined
+      ? resolved.sources.locate(issue.path)
+      : resolved.sources.locateKey(issue.path, issue.key)),
+    ...(issue.hint !== undefined && { hint: issue.hint }),
+  });
 
   const loader = new ModuleLoader(file, locator, options.resolvers ?? defaultModuleResolvers);
   const parsed = pipelineFileSchema.safeParse(root);
@@ -101,6 +121,7 @@ export async function parseYamlPipeline(
   }
 
   if (issues.length > 0 || !header.success) throw new ConfigError(sorted(issues));
+  options.onResolved?.(resolved);
   return pipelineSpec(header.data, stages, file);
 }
 
@@ -163,11 +184,14 @@ function syntaxMessage(error: YAMLError, locator: YamlLocator): string {
   return `invalid YAML: ${error.message}`;
 }
 
+/** By file (in the order they first appear: the pipeline's own first), then by position. */
 function sorted(issues: ConfigIssue[]): ConfigIssue[] {
+  const files = [...new Set(issues.map((issue) => issue.file))];
   return issues
     .map((issue, order) => ({ issue, order }))
     .sort(
       (a, b) =>
+        files.indexOf(a.issue.file) - files.indexOf(b.issue.file) ||
         (a.issue.line ?? 0) - (b.issue.line ?? 0) ||
         (a.issue.column ?? 0) - (b.issue.column ?? 0) ||
         a.order - b.order,

@@ -13,6 +13,8 @@ export interface StageCacheOptions {
   outputHashes: ReadonlyMap<string, string>;
   /** false (`--no-cache`): never reuse an output; outputs are still stored for later runs. */
   reuse: boolean;
+  /** Masks secrets in the parts kept with each entry; the key is made from the real parts. */
+  redact?: (text: string) => string;
 }
 
 /**
@@ -59,7 +61,8 @@ export class StageCache {
       upstream[name] = hash;
     }
     const parts = cacheKeyParts(stage, upstream);
-    return { key: cacheKeyOf(parts), parts };
+    const redact = this.#options.redact;
+    return { key: cacheKeyOf(parts), parts: redact ? redactedParts(parts, redact) : parts };
   }
 
   async #execute(executor: Executor, task: StageTask, signal: AbortSignal): Promise<StageResult> {
@@ -110,4 +113,13 @@ function linkArtifacts(stageDir: string, sourceArtifacts: string): void {
   mkdirSync(stageDir, { recursive: true });
   const link = `${stageDir}/artifacts`;
   if (!existsSync(link)) symlinkSync(sourceArtifacts, link);
+}
+
+/** The parts with secrets masked in what may hold them: command, env and params. */
+function redactedParts(parts: CacheKeyParts, redact: (text: string) => string): CacheKeyParts {
+  const masked = { ...parts };
+  if (masked.command !== undefined) masked.command = redact(masked.command);
+  if (masked.env !== undefined) masked.env = redact(masked.env);
+  if (masked.params !== undefined) masked.params = redact(masked.params);
+  return masked;
 }

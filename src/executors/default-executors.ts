@@ -1,12 +1,15 @@
 import type { InlineFunction, PipelineSpec, TaskSpec } from '../graph/pipeline.ts';
-import { CommandExecutor } from './command.ts';
+import { CommandExecutor, type CommandExecutorOptions } from './command.ts';
 import type { Executor } from './executor.ts';
 import { InlineExecutor } from './inline.ts';
 
 /** The executors of a local run: inline functions and modules in this process, commands as processes. */
-export function createExecutors(spec: PipelineSpec): Record<TaskSpec['kind'], Executor> {
+export function createExecutors(
+  spec: PipelineSpec,
+  commandOptions: CommandExecutorOptions = {},
+): Record<TaskSpec['kind'], Executor> {
   const functions = new Map<string, InlineFunction>();
   for (const stage of spec.stages) if (stage.run) functions.set(stage.name, stage.run);
   const inline = new InlineExecutor(functions);
-  return { inline, module: inline, command: new CommandExecutor() };
+  return { inline, module: inline, command: new CommandExecutor(commandOptions) };
 }

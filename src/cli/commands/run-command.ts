@@ -1,18 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts';
-import { createExecutors } from '../../executors/default-executors.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { exitCodeOfRun } from '../exit-code.ts';
 import { handleInterrupts } from '../interrupt.ts';
-import { loadValidPipeline } from '../load-valid-pipeline.ts';
+import { type ConfigFlags, loadConfiguredPipeline } from '../load-valid-pipeline.ts';
 import { JsonReporter, LineReporter, QuietReporter, type Reporter } from '../reporter.ts';
 import { LiveReporter } from '../reporter-live.ts';
 import { checkWorkspace, findWorkspaceRoot } from '../workspace.ts';
 import { printDryRun } from './dry-run-command.ts';
+import { exportRunConfig, runExecutors } from './run-secrets.ts';
 
-export interface RunCommandOptions {
+export interface RunCommandOptions extends ConfigFlags {
   /** One JSON event per line on stdout. */
   json?: boolean;
   /** Only the final summary. */
@@ -36,7 +36,9 @@ export async function runCommand(
   io: CliIo,
 ): Promise<number> {
   const workspaceRoot = workspaceOf(options, io);
-  const pipeline = await loadValidPipeline(file, io);
+  const configured = await loadConfiguredPipeline(file, io, options, workspaceRoot);
+  const { pipeline } = configured;
+  if (!options.dryRun) exportRunConfig(configured, file, workspaceRoot, io);
   const selection =
     options.stage !== undefined
       ? { stage: options.stage }
@@ -54,6 +56,7 @@ export async function runCommand(
     },
     options,
     io,
+    configured.credentials?.values,
   );
 }
 
@@ -71,9 +74,11 @@ export async function runOrPreview(
   request: RunRequest,
   options: RunCommandOptions,
   io: CliIo,
+  credentials?: Readonly<Record<string, string>>,
 ): Promise<number> {
   if (options.dryRun) return printDryRun(pipeline, request, options, io);
-  const executors = createExecutors(pipeline.spec);
+  const executors = runExecutors(pipeline.spec, io.redactor, credentials);
+  const redactor = io.redactor;
   const reporter = createReporter(options, io);
   const controller = new AbortController();
   const stopHandling = handleInterrupts({
@@ -90,6 +95,7 @@ export async function runOrPreview(
       executors,
       signal: controller.signal,
       onEvent: (event) => reporter.onEvent(event),
+      ...(redactor && !redactor.isEmpty && { redact: (text: string) => redactor.redact(text) }),
     });
     reporter.finish(result, performance.now() - started);
     for (const warning of result.warnings) reporter.notice(`warning: ${warning}`);
@@ -108,6 +114,9 @@ function startedWith(options: RunCommandOptions): Record<string, unknown> {
   if (options.from !== undefined) flags.from = options.from;
   if (options.cache === false) flags.cache = false;
   if (options.forceRestart) flags.forceRestart = true;
+  // File names only: a --set value may be a secret, and run.json is no place for one.
+  if (options.override?.length) flags.override = options.override;
+  if (options.set?.length) flags.set = options.set.map((argument) => argument.split('=')[0]);
   return flags;
 }
 

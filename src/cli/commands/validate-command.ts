@@ -2,12 +2,17 @@ import { ExitCode } from '../../errors.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { plural } from '../format-text.ts';
-import { loadValidPipeline } from '../load-valid-pipeline.ts';
+import { type ConfigFlags, loadConfiguredPipeline } from '../load-valid-pipeline.ts';
 import { displayPath } from '../progress-summary.ts';
 
 /** `gpipe validate FILE`: every problem at once (ConfigError, exit 1), or one line saying it is valid. */
-export async function validateCommand(file: string, io: CliIo): Promise<number> {
-  const { spec, graph, fallbacks } = await loadValidPipeline(file, io);
+export async function validateCommand(
+  file: string,
+  io: CliIo,
+  flags: ConfigFlags = {},
+): Promise<number> {
+  const { pipeline } = await loadConfiguredPipeline(file, io, flags);
+  const { spec, graph, fallbacks } = pipeline;
   let waves = 0;
   for (const level of graph.levels()) waves = Math.max(waves, level + 1);
   const extra = fallbacks.size > 0 ? ` and ${plural(fallbacks.size, 'fallback')}` : '';
