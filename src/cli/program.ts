@@ -101,8 +101,7 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
       setExitCode(await runCommand(file, options, io));
     });
 
-  program
-    .command('resume')
+  addConfigFlags(program.command('resume'))
     .description('go on with a run where it stopped: its finished stages do not run again')
     .argument('[run-id]', 'the run (default: the latest unfinished one)')
     .option('-f, --file <file>', 'the pipeline file (default: the one the run was started from)')

@@ -5,8 +5,9 @@ import { InputError } from '../../errors.ts';
 import type { RunRecord } from '../../store/run-store.ts';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import type { CliIo } from '../cli-io.ts';
-import { loadValidPipeline } from '../load-valid-pipeline.ts';
+import { loadConfiguredPipeline } from '../load-valid-pipeline.ts';
 import { type RunCommandOptions, runOrPreview, workspaceOf } from './run-command.ts';
+import { exportRunConfig } from './run-secrets.ts';
 
 export interface ResumeCommandOptions extends RunCommandOptions {
   /** The pipeline file, when not the one the run was started from. */
@@ -28,9 +29,11 @@ export async function resumeCommand(
   if (file === undefined) {
     throw new InputError(`run '${run?.runId}' was not started from a file: give it with --file`);
   }
-  const pipeline = await loadValidPipeline(file, io);
+  // Overrides are not kept with a run (a --set may hold a secret): give them again.
+  const configured = await loadConfiguredPipeline(file, io, options, workspaceRoot);
+  if (!options.dryRun) exportRunConfig(configured, file, workspaceRoot, io);
   return runOrPreview(
-    pipeline,
+    configured.pipeline,
     {
       workspaceRoot,
       resume: runId ?? run?.runId ?? true,
@@ -39,6 +42,7 @@ export async function resumeCommand(
     },
     options,
     io,
+    configured.credentials?.values,
   );
 }
 

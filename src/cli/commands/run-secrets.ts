@@ -60,7 +60,7 @@ export function exportRunConfig(
     format,
     directory:
       format === 'toml'
-        ? join(dirname(resolve(io.cwd, file)), 'integration') // TODO(merge): --config-root
+        ? join(dirname(resolve(io.cwd, file)), 'integration') // the config root, until --config-root
         : join(
             stateLayout(workspaceRoot, configured.pipeline.spec.checkpoint?.directory).stateDir,
             'integration',
