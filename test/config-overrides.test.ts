@@ -365,3 +365,43 @@ test('the audit export: the resolved config in the input format, secrets masked,
   ]);
   assert.equal(config.pipeline.env.API_TOKEN, 'sekrit-value', 'the config itself is left as it is');
 });
+
+test('a base assembled from several files (TOML pipeline, nodes, operators) names the right file', () => {
+  const pipelineToml = file('assembled.toml', [
+    '[pipeline]',
+    'pipeline_id = "p"',
+    'work_dir = "${WORK:-/w}"',
+  ]);
+  const operatorToml = file('op_v1.0.toml', ['operator_id = "op"', '', 'git_tag = "${GIT_TAG}"']);
+  const top = readConfigDocument(pipelineToml);
+  const operator = readConfigDocument(operatorToml);
+  const isOperator = (path: readonly (string | number)[]) => path[0] === 'operators';
+  const base = {
+    file: pipelineToml,
+    value: { ...(top.value as object), operators: [operator.value] },
+    at: (path: readonly (string | number)[]) =>
+      isOperator(path) ? operator.at(path.slice(2)) : top.at(path),
+    keyAt: (path: readonly (string | number)[], key: string) =>
+      isOperator(path) ? operator.keyAt(path.slice(2), key) : top.keyAt(path, key),
+    fileOf: (path: readonly (string | number)[]) =>
+      isOperator(path) ? operatorToml : pipelineToml,
+  };
+  const issues = issuesOf(() => applyConfigLayers(base, { env: {} }));
+  assert.deepEqual(issues, [
+    {
+      message: "operators.0.git_tag: environment variable 'GIT_TAG' is not set",
+      file: operatorToml,
+      line: 3,
+      column: 1,
+      hint: 'set it, or give a default: ${GIT_TAG:-value}',
+    },
+  ]);
+  const resolved = applyConfigLayers(base, {
+    env: { GIT_TAG: 'v2' },
+    sets: ['operators.op.git_tag=v3'],
+  });
+  assert.deepEqual(resolved.config, {
+    pipeline: { pipeline_id: 'p', work_dir: '/w' },
+    operators: [{ operator_id: 'op', git_tag: 'v3' }],
+  });
+});

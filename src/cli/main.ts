@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { Redactor } from '../secrets/redactor.ts';
 import { type CliIo, flush, handleWriteErrors, processIo } from './cli-io.ts';
 import { describeError } from './describe-error.ts';
 import { createProgram } from './program.ts';
@@ -48,13 +49,15 @@ export async function main(
  * stderr are flushed (a pipe is written asynchronously; process.exit() would drop the rest).
  */
 export async function runCli(): Promise<void> {
-  const io = processIo();
+  // One mask for all output, shared with the crash handler below.
+  const redactor = new Redactor();
+  const io: CliIo = { ...processIo(), redactor };
   handleWriteErrors(io.stdout, io.stderr);
   handleWriteErrors(io.stderr, io.stderr);
   // An error no one caught, thrown from a callback: still one message and an exit code.
   const crash = (error: unknown) => {
     const report = describeError(error, { program: 'gpipe', cwd: io.cwd, debug: isDebug(io) });
-    io.stderr.write(`${report.lines.join('\n')}\n`);
+    io.stderr.write(`${redactor.redact(report.lines.join('\n'))}\n`);
     process.exit(report.exitCode);
   };
   process.on('uncaughtException', crash);

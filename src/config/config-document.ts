@@ -21,6 +21,11 @@ export interface ConfigDocument {
   at(path: ConfigPath): Position | undefined;
   /** Where the key `key` of the table at `path` is written. */
   keyAt(path: ConfigPath, key: string): Position | undefined;
+  /**
+   * The file that wrote the value at `path`, for a document assembled from several files (a
+   * pipeline.toml with its node and operator files). @default `file`
+   */
+  fileOf?(path: ConfigPath): string;
 }
 
 /** The format of a config file by its name: `.toml`, else `.yaml` / `.yml`. */

@@ -35,18 +35,19 @@ export class ConfigSources {
   /** Where the value at `path` was written. */
   locate(path: ConfigPath): IssueLocation {
     const found = this.#find(path);
-    if (!found) return located(this.base.file, this.base.at(path));
+    if (!found) return located(fileOf(this.base, path), this.base.at(path));
     const { supplied, rest } = found;
-    return located(supplied.layer.file, supplied.layer.at([...supplied.path, ...rest]));
+    const full = [...supplied.path, ...rest];
+    return located(fileOf(supplied.layer, full), supplied.layer.at(full));
   }
 
   /** Where the key `key` of the table at `path` was written. */
   locateKey(path: ConfigPath, key: string): IssueLocation {
     const found = this.#find([...path, key]);
-    if (!found) return located(this.base.file, this.base.keyAt(path, key));
+    if (!found) return located(fileOf(this.base, [...path, key]), this.base.keyAt(path, key));
     const { supplied, rest } = found;
     const full = [...supplied.path, ...rest];
-    return located(supplied.layer.file, supplied.layer.keyAt(full.slice(0, -1), key));
+    return located(fileOf(supplied.layer, full), supplied.layer.keyAt(full.slice(0, -1), key));
   }
 
   #find(path: ConfigPath): { supplied: Supplied; rest: ConfigPath } | undefined {
@@ -56,6 +57,10 @@ export class ConfigSources {
     }
     return undefined;
   }
+}
+
+function fileOf(layer: ConfigDocument, path: ConfigPath): string {
+  return layer.fileOf?.(path) ?? layer.file;
 }
 
 function located(
