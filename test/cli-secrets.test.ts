@@ -98,7 +98,15 @@ test('a seeded secret reaches its stage and appears in no output, log, store row
   assert.deepEqual(JSON.parse(show.stdout).data.pw, sha256(secrets.interpolated));
   assert.deepEqual(JSON.parse(show.stdout).data.cred, sha256(secrets.credentials));
 
-  const outputs = [plain, json, status, runs, show].flatMap((r) => [r.stdout, r.stderr]);
+  const hit = await gpipe(['explain', 'pipeline.yaml', 'check'], dir, env);
+  assert.match(hit.stdout, /^check would hit the cache/, hit.stderr);
+  const rotated = { ...env, PW_VAR: 'rotated-password-Hy8' };
+  const miss = await gpipe(['explain', 'pipeline.yaml', 'check'], dir, rotated);
+  assert.match(miss.stdout, /^check would run: its cache key changed/, miss.stderr);
+  assert.match(miss.stdout, /^ {2}- a secret value changed \(it is masked\)$/m);
+  assert.ok(!miss.stdout.includes('rotated-password-Hy8'));
+
+  const outputs = [plain, json, status, runs, show, hit, miss].flatMap((r) => [r.stdout, r.stderr]);
   assertNowhere(dir, outputs);
 
   // …and was masked, not dropped.

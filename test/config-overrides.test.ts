@@ -280,6 +280,8 @@ test('secrets: values of secret-named keys and variables, and of the credentials
       'pipeline.modules.train.env.FROM_ENV=${DB_PASSWORD}',
       'pipeline.modules.train.env.FROM_FILE=${BUCKET_ENDPOINT}',
       'pipeline.modules.train.env.HARMLESS=${HOME_DIR}',
+      'pipeline.modules.train.env.PIN_KEY=12345678',
+      'pipeline.modules.train.env.PORT=12345679',
     ],
     env: { DB_PASSWORD: 'pw-from-env', HOME_DIR: '/home/me' },
     credentials: { BUCKET_ENDPOINT: 'https://tos.example', DB_PASSWORD: 'overridden-by-env' },

@@ -134,6 +134,9 @@ class StringResolver {
         (container as Record<string | number, unknown>)[key] = this.#resolveString(value, at);
       } else if (Array.isArray(value) || isPlainTable(value)) {
         this.resolveTable(value, at);
+      } else if (typeof value === 'number' && typeof key === 'string' && looksSecret(key)) {
+        // A number reaches a command's environment as text: `DB_PASSWORD: 12345678`.
+        this.secrets.push(String(value));
       }
     }
   }

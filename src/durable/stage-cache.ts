@@ -4,7 +4,7 @@ import type { Executor, StageResult, StageTask } from '../executors/executor.ts'
 import type { StageSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { CacheEntry, CacheKeyParts, RunStore } from '../store/run-store.ts';
-import { cacheKeyOf, cacheKeyParts } from './cache-key.ts';
+import { cacheKeyOf, cacheKeyParts, redactedKeyParts } from './cache-key.ts';
 
 export interface StageCacheOptions {
   store: RunStore;
@@ -62,7 +62,7 @@ export class StageCache {
     }
     const parts = cacheKeyParts(stage, upstream);
     const redact = this.#options.redact;
-    return { key: cacheKeyOf(parts), parts: redact ? redactedParts(parts, redact) : parts };
+    return { key: cacheKeyOf(parts), parts: redact ? redactedKeyParts(parts, redact) : parts };
   }
 
   async #execute(executor: Executor, task: StageTask, signal: AbortSignal): Promise<StageResult> {
@@ -113,13 +113,4 @@ function linkArtifacts(stageDir: string, sourceArtifacts: string): void {
   mkdirSync(stageDir, { recursive: true });
   const link = `${stageDir}/artifacts`;
   if (!existsSync(link)) symlinkSync(sourceArtifacts, link);
-}
-
-/** The parts with secrets masked in what may hold them: command, env and params. */
-function redactedParts(parts: CacheKeyParts, redact: (text: string) => string): CacheKeyParts {
-  const masked = { ...parts };
-  if (masked.command !== undefined) masked.command = redact(masked.command);
-  if (masked.env !== undefined) masked.env = redact(masked.env);
-  if (masked.params !== undefined) masked.params = redact(masked.params);
-  return masked;
 }
