@@ -287,6 +287,7 @@ test('secrets: values of secret-named keys and variables, and of the credentials
     credentials: { BUCKET_ENDPOINT: 'https://tos.example', DB_PASSWORD: 'overridden-by-env' },
   });
   assert.deepEqual(resolved.secrets.sort(), [
+    '12345678',
     'https://tos.example',
     'pw-from-env',
     'tok-literal-123',
