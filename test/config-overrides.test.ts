@@ -1,12 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are config text, not templates
 // Override layers on real files: merge order, --set, interpolation, base64, where errors point.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { parse as parseToml } from 'smol-toml';
-import { parse as parseYaml } from 'yaml';
 import { readConfigDocument } from '../src/config/config-document.ts';
 import {
   applyConfigLayers,
@@ -14,9 +12,7 @@ import {
   type ResolvedConfig,
 } from '../src/config/config-layers.ts';
 import { loadPipeline } from '../src/config/load-pipeline.ts';
-import { exportResolvedConfig } from '../src/config/resolved-config-export.ts';
 import { ConfigError, type ConfigIssue, InputError } from '../src/errors.ts';
-import { Redactor } from '../src/secrets/redactor.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'gpipe-overrides-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -331,42 +327,6 @@ test('PIPELINE_CONFIG_OVERRIDE_S3_PATH comes first, then --override files; objec
     issuesOf(() => resolve([broken])).map(({ file, line }) => ({ file, line })),
     [{ file: broken, line: 1 }],
   );
-});
-
-test('the audit export: the resolved config in the input format, secrets masked, written whole', () => {
-  const redactor = new Redactor();
-  const config = {
-    pipeline: { name: 'p', env: { API_TOKEN: 'sekrit-value', NOTE: 'uses sekrit-value' }, n: 3 },
-  };
-  redactor.add('sekrit-value');
-  const dir = join(root, 'integration');
-  const at = new Date('2026-12-01T20:30:15.123Z');
-  const yamlFile = exportResolvedConfig({
-    config,
-    format: 'yaml',
-    directory: dir,
-    pipelineId: 'p',
-    redactor,
-    at,
-  });
-  const tomlFile = exportResolvedConfig({
-    config,
-    format: 'toml',
-    directory: dir,
-    pipelineId: 'my pipe/1',
-    redactor,
-    at,
-  });
-  assert.equal(yamlFile, join(dir, 'p_20261201T203015123Z.yaml'));
-  assert.equal(tomlFile, join(dir, 'my_pipe_1_20261201T203015123Z.toml'));
-  const masked = { pipeline: { name: 'p', env: { API_TOKEN: '***', NOTE: 'uses ***' }, n: 3 } };
-  assert.deepEqual(parseYaml(readFileSync(yamlFile, 'utf8')), masked);
-  assert.deepEqual(JSON.parse(JSON.stringify(parseToml(readFileSync(tomlFile, 'utf8')))), masked);
-  assert.deepEqual(readdirSync(dir).sort(), [
-    'my_pipe_1_20261201T203015123Z.toml',
-    'p_20261201T203015123Z.yaml',
-  ]);
-  assert.equal(config.pipeline.env.API_TOKEN, 'sekrit-value', 'the config itself is left as it is');
 });
 
 test('a base assembled from several files (TOML pipeline, nodes, operators) names the right file', () => {
