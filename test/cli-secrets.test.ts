@@ -54,7 +54,9 @@ function secretsWorkspace(): string {
       `printf '{"api":"%s","pw":"%s","cred":"%s"}' "$(h "$API_TOKEN")" "$(h "$DB_PASSWORD")" "$(h "$TOS_BUCKET_SECRET_KEY")" > "$GP_RESULT_FILE"`,
     ].join('\n'),
     'stages.ts': [
-      'export function leak(context: { params: Record<string, unknown> }): never {',
+      'type Context = { params: Record<string, unknown>; log: { info(m: string): void } };',
+      'export function leak(context: Context): never {',
+      '  context.log.info(`using ${String(context.params.token)}`);',
       '  throw new Error(`the service refused ${String(context.params.token)}`);',
       '}',
     ].join('\n'),
@@ -114,6 +116,8 @@ test('a seeded secret reaches its stage and appears in no output, log, store row
   assert.match(log, /^api=\*\*\* pw=\*\*\* cred=\*\*\* ambient=\*\*\*$/m);
   assert.match(log, /^params=\{"token":"\*\*\*"\}$/m);
   assert.match(log, /^on stderr: \*\*\*$/m);
+  const thrower = readFileSync(join(dir, '.gpipe', 'latest', 'thrower', 'stage.log'), 'utf8');
+  assert.match(thrower, / INFO using \*\*\*$/m);
   assert.match(plain.stdout, /dying with \*\*\*/);
   assert.match(plain.stdout, /the service refused \*\*\*/);
   const failed = jsonEvents(json.stdout).filter(

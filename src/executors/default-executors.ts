@@ -3,13 +3,20 @@ import { CommandExecutor, type CommandExecutorOptions } from './command.ts';
 import type { Executor } from './executor.ts';
 import { InlineExecutor } from './inline.ts';
 
+export interface LocalExecutorOptions {
+  /** How commands start and what environment they start from. @default CommandExecutor's */
+  command?: CommandExecutorOptions;
+  /** Masks secrets in what in-process stages log. @default none */
+  redact?: (text: string) => string;
+}
+
 /** The executors of a local run: inline functions and modules in this process, commands as processes. */
 export function createExecutors(
   spec: PipelineSpec,
-  commandOptions: CommandExecutorOptions = {},
+  options: LocalExecutorOptions = {},
 ): Record<TaskSpec['kind'], Executor> {
   const functions = new Map<string, InlineFunction>();
   for (const stage of spec.stages) if (stage.run) functions.set(stage.name, stage.run);
-  const inline = new InlineExecutor(functions);
-  return { inline, module: inline, command: new CommandExecutor(commandOptions) };
+  const inline = new InlineExecutor(functions, options.redact ? { redact: options.redact } : {});
+  return { inline, module: inline, command: new CommandExecutor(options.command) };
 }

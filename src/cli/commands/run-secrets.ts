@@ -29,9 +29,12 @@ export function runExecutors(
 ): Record<TaskSpec['kind'], Executor> {
   // The process's own environment wins over the credentials file, as with dotenv.
   const env = credentials && ({ ...credentials, ...process.env } as Record<string, string>);
-  if (!redactor || redactor.isEmpty) return createExecutors(spec, env ? { env } : {});
+  if (!redactor || redactor.isEmpty) return createExecutors(spec, env ? { command: { env } } : {});
   const spawner = new NodeSpawner({ outputFilter: () => new RedactingFilter(redactor) });
-  const executors = createExecutors(spec, { spawner, ...(env && { env }) });
+  const executors = createExecutors(spec, {
+    command: { spawner, ...(env && { env }) },
+    redact: (text) => redactor.redact(text),
+  });
   const masked = new Map<Executor, Executor>();
   const out = {} as Record<TaskSpec['kind'], Executor>;
   for (const [kind, executor] of Object.entries(executors) as [TaskSpec['kind'], Executor][]) {
