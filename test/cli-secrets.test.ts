@@ -6,7 +6,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { gpipe, jsonEvents, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import { stripAnsi } from '../src/cli/format-text.ts';
+import {
+  CliProcess,
+  gpipe,
+  gpipeBin,
+  jsonEvents,
+  removeWorkspace,
+  workspace,
+} from './fixtures/cli/harness.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -178,4 +186,31 @@ test('without secrets nothing is masked and the log is written as before', async
     readFileSync(join(dir, '.gpipe', 'latest', 'a', 'stage.log'), 'utf8'),
     'public words\n',
   );
+});
+
+test('the live view on a terminal masks secrets too', async () => {
+  const dir = secretsWorkspace();
+  // util-linux `script` gives the run a pseudo-terminal; -e passes the exit code on.
+  const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(gpipeBin)} run pipeline.yaml`;
+  const cli = new CliProcess('script', ['-qfec', command, '/dev/null'], {
+    cwd: dir,
+    env: { ...env, TERM: 'xterm' },
+  });
+  const { code, stdout, stderr } = await cli.finished;
+  assert.equal(code, 3, stdout + stderr);
+  const text = stripAnsi(stdout).replaceAll('\r', '');
+  assert.match(text, /✗ dying failed \(exit 4, .*dying with \*\*\*/);
+  assertNowhere(dir, [stdout, stderr]);
+});
+
+test('an error message quoting a secret value shows it masked', async () => {
+  const dir = secretsWorkspace();
+  const wrong = await gpipe(
+    ['validate', 'pipeline.yaml', '--set', `pipeline.execution.mode=${encoded}`],
+    dir,
+    env,
+  );
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /^--set pipeline\.execution\.mode: .*got "\*\*\*"$/m);
+  assertNowhere(dir, [wrong.stdout, wrong.stderr]);
 });

@@ -36,7 +36,7 @@ export interface YamlLoadOptions {
    * before the schema check. @default interpolation from process.env, no overrides
    */
   layers?: ConfigLayerOptions;
-  /** Receives the resolved config and its secrets, once it has been checked. */
+  /** Receives the resolved config and its secrets, before the schema check. */
   onResolved?: (resolved: ResolvedConfig) => void;
 }
 
@@ -74,6 +74,8 @@ export async function parseYamlPipeline(
     yamlLocated(parsedRoot, file, locator),
     options.layers ?? { env: process.env },
   );
+  // Before the checks: their messages may quote a secret, which must be masked by then.
+  options.onResolved?.(resolved);
   // A value an override supplied is reported in the override's file.
   const root: unknown = resolved.config;
   const at = (issue: PathIssue, stage?: string): ConfigIssue => ({
@@ -121,7 +123,6 @@ export async function parseYamlPipeline(
   }
 
   if (issues.length > 0 || !header.success) throw new ConfigError(sorted(issues));
-  options.onResolved?.(resolved);
   return pipelineSpec(header.data, stages, file);
 }
 
