@@ -141,6 +141,13 @@ test('--set: JSON when it parses, else text; a quoted number stays text', () => 
   const [load, train] = pipeline.modules as Record<string, unknown>[];
   assert.equal(load!.version, '7');
   assert.equal((train!.env as Record<string, string>).URL, 'http://x/?a=b');
+  assert.deepEqual(
+    issuesOf(() => resolve([], ['__proto__.polluted=1', 'pipeline.__proto__={"polluted":1}'])).map(
+      (issue) => issue.message,
+    ),
+    ["'__proto__' is not allowed as a key", "'__proto__' is not allowed as a key"],
+  );
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.throws(() => resolve([], ['pipeline.name']), InputError);
   assert.throws(() => resolve([], ['pipeline..name=x']), /empty part/);
 });

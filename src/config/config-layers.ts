@@ -191,7 +191,14 @@ function copyPlain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(copyPlain);
   if (isPlainTable(value)) {
     const out: PlainTable = {};
-    for (const [key, item] of Object.entries(value)) out[key] = copyPlain(item);
+    // defineProperty: a key named __proto__ stays a key, for the schema to report.
+    for (const [key, item] of Object.entries(value))
+      Object.defineProperty(out, key, {
+        value: copyPlain(item),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   return value;

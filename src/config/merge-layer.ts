@@ -56,6 +56,15 @@ function mergeTable(
   context: MergeContext,
 ): void {
   for (const [key, value] of Object.entries(override)) {
+    if (key === '__proto__') {
+      // Merging into it would change every object of this process.
+      context.issues.push({
+        message: "'__proto__' is not allowed as a key",
+        file: context.layer.file,
+        ...context.layer.keyAt(layerPath, key),
+      });
+      continue;
+    }
     mergeValue(target, key, value, [...path, key], [...layerPath, key], context);
   }
 }

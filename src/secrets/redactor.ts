@@ -81,7 +81,15 @@ function redactValue(value: unknown, redact: (text: string) => string): unknown 
     Object.getPrototypeOf(value) === Object.prototype
   ) {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[redact(key)] = redactValue(item, redact);
+    for (const [key, item] of Object.entries(value)) {
+      // defineProperty: a key named __proto__ stays a key.
+      Object.defineProperty(out, redact(key), {
+        value: redactValue(item, redact),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
     return out;
   }
   return value;
