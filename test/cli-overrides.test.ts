@@ -2,10 +2,17 @@
 // `--override`, `--set`, PIPELINE_CONFIG_OVERRIDE_S3_PATH, encode / decode / schema through the
 // real CLI, with their exit codes; and no shell injection through any config value (SPEC H3).
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { CliProcess, gpipe, gpipeBin, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import {
+  CliProcess,
+  gpipe,
+  gpipeBin,
+  removeWorkspace,
+  repoRoot,
+  workspace,
+} from './fixtures/cli/harness.ts';
 
 const dirs: string[] = [];
 function dir(files: Record<string, string>): string {
@@ -111,6 +118,14 @@ test('bad overrides: each error names its file (and line and column) and exits a
   const badSet = await gpipe(['validate', 'pipeline.yaml', '--set', 'pipeline.name'], cwd);
   assert.equal(badSet.code, 2);
   assert.match(badSet.stderr, /--set pipeline\.name: expected KEY\.PATH=VALUE/);
+  const api = JSON.stringify(join(repoRoot, 'src', 'index.ts'));
+  writeFileSync(
+    join(cwd, 'typed.ts'),
+    `import { pipeline, stage } from ${api};\nexport default pipeline('typed', [stage('a', () => 1)]);\n`,
+  );
+  const typed = await gpipe(['validate', 'typed.ts', '--set', 'pipeline.name=x'], cwd);
+  assert.equal(typed.code, 2);
+  assert.match(typed.stderr, /overrides and --set apply to YAML and TOML pipelines/);
   const wrongType = await gpipe(
     ['validate', 'pipeline.yaml', '--set', 'pipeline.execution.mode=3'],
     cwd,
