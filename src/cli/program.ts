@@ -19,8 +19,8 @@ const workspaceHelp =
   'where runs are kept (.gpipe/) and commands run (default: the nearest directory upwards holding a .project_root file, else the current directory)';
 
 /** Commander's way to take a flag more than once. */
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** `--override FILE` and `--set KEY=VALUE`, for the commands that load a config. */
@@ -30,13 +30,11 @@ function addConfigFlags(command: Command): Command {
       '--override <file>',
       'deep-merge this YAML or TOML file over the config (repeatable; after PIPELINE_CONFIG_OVERRIDE_S3_PATH)',
       collect,
-      [],
     )
     .option(
       '--set <key=value>',
       'set one value, such as pipeline.execution.mode=sequential (repeatable; after the overrides)',
       collect,
-      [],
     );
 }
 
