@@ -19,7 +19,12 @@ import type { StageTask } from '../src/executors/executor.ts';
 import { NativeSpawner, nativeHelperPath } from '../src/executors/native-spawner.ts';
 import { NodeSpawner, type Spawner } from '../src/executors/spawner.ts';
 import type { TaskSpec } from '../src/graph/pipeline.ts';
+import { RedactingFilter } from '../src/secrets/redacting-filter.ts';
+import { Redactor } from '../src/secrets/redactor.ts';
 import { isGone, nativeBuilt, nativeSkip, waitFor } from './fixtures/processes.ts';
+
+const maskingNothingSeen = new Redactor();
+maskingNothingSeen.add('a secret that no test prints');
 
 function readPid(file: string): number | undefined {
   try {
@@ -32,6 +37,12 @@ function readPid(file: string): number | undefined {
 
 const implementations: [string, () => Spawner, false | string][] = [
   ['NodeSpawner', () => new NodeSpawner(), false],
+  // How commands run when a run has secrets to mask (src/cli/commands/run-secrets.ts).
+  [
+    'NodeSpawner with an output filter',
+    () => new NodeSpawner({ outputFilter: () => new RedactingFilter(maskingNothingSeen) }),
+    false,
+  ],
   ['NativeSpawner', () => new NativeSpawner(), nativeSkip],
 ];
 

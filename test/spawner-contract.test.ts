@@ -18,12 +18,20 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { NativeSpawner, nativeHelperPath } from '../src/executors/native-spawner.ts';
 import { NodeSpawner, type Spawner, type SpawnRequest } from '../src/executors/spawner.ts';
+import { RedactingFilter } from '../src/secrets/redacting-filter.ts';
+import { Redactor } from '../src/secrets/redactor.ts';
 import { isGone, nativeBuilt, nativeSkip, waitFor } from './fixtures/processes.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 
 const implementations: [string, () => Spawner, false | string][] = [
   ['NodeSpawner', () => new NodeSpawner(), false],
+  // Output through a filter (secret masking: src/secrets), with nothing to mask.
+  [
+    'NodeSpawner with an output filter',
+    () => new NodeSpawner({ outputFilter: () => new RedactingFilter(new Redactor()) }),
+    false,
+  ],
   ['NativeSpawner', () => new NativeSpawner(), nativeSkip],
 ];
 

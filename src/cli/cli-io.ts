@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { ExitCode } from '../errors.ts';
+import type { Redactor } from '../secrets/redactor.ts';
 
 /** An output stream of the CLI: process.stdout / stderr, or a test's stand-in. */
 export type OutputStream = Writable & { isTTY?: boolean; columns?: number };
@@ -10,6 +11,8 @@ export interface CliIo {
   stderr: OutputStream;
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
+  /** Secrets to mask in everything written to stdout and stderr (see redacted-io.ts). */
+  redactor?: Redactor;
 }
 
 export function processIo(): CliIo {

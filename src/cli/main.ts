@@ -1,15 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { Redactor } from '../secrets/redactor.ts';
 import { type CliIo, flush, handleWriteErrors, processIo } from './cli-io.ts';
 import { describeError } from './describe-error.ts';
 import { seedArgv } from './pipeline-file-options.ts';
 import { createProgram } from './program.ts';
+import { redactedIo } from './redacted-io.ts';
 
 /**
  * Runs the command line `argv` (as in process.argv: node, script, arguments…) and returns its
  * exit code. Never throws: every error becomes a message on stderr and an exit code.
  */
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  processStreams: CliIo = processIo(),
+): Promise<number> {
+  // Everything below writes through the mask, error messages included.
+  const io = redactedIo(processStreams);
   const name = basename(argv[1] ?? '') === 'pipeline-cli' ? 'pipeline-cli' : 'gpipe';
   let exitCode = 0;
   const program = createProgram({
@@ -43,13 +50,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
  * stderr are flushed (a pipe is written asynchronously; process.exit() would drop the rest).
  */
 export async function runCli(): Promise<void> {
-  const io = processIo();
+  // One mask for all output, shared with the crash handler below.
+  const redactor = new Redactor();
+  const io: CliIo = { ...processIo(), redactor };
   handleWriteErrors(io.stdout, io.stderr);
   handleWriteErrors(io.stderr, io.stderr);
   // An error no one caught, thrown from a callback: still one message and an exit code.
   const crash = (error: unknown) => {
     const report = describeError(error, { program: 'gpipe', cwd: io.cwd, debug: isDebug(io) });
-    io.stderr.write(`${report.lines.join('\n')}\n`);
+    io.stderr.write(`${redactor.redact(report.lines.join('\n'))}\n`);
     process.exit(report.exitCode);
   };
   process.on('uncaughtException', crash);

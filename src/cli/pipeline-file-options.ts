@@ -3,10 +3,9 @@
  * seed's `-c/--conf`, `--config-root`, `-p/--project-root` and `-o/--operators-dir`.
  */
 import { resolve } from 'node:path';
-import type { LoadPipelineOptions } from '../config/load-pipeline.ts';
 import { InputError } from '../errors.ts';
 import type { CliIo } from './cli-io.ts';
-import { isTomlFile } from './load-valid-pipeline.ts';
+import { isTomlFile, type PipelineLoadRequest } from './load-valid-pipeline.ts';
 
 export interface PipelineFileOptions {
   /** The pipeline file, as the seed's `-c/--conf` gives it. */
@@ -35,7 +34,7 @@ export function tomlLoadOptions(
   options: PipelineFileOptions,
   io: CliIo,
   projectRoot: string,
-): LoadPipelineOptions & { projectRoot: string } {
+): PipelineLoadRequest & { projectRoot: string } {
   return {
     projectRoot,
     ...(options.configRoot !== undefined && { configRoot: resolve(io.cwd, options.configRoot) }),

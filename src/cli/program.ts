@@ -7,6 +7,7 @@ import type { ResumeCommandOptions } from './commands/resume-command.ts';
 import type { RunCommandOptions } from './commands/run-command.ts';
 import type { RunsCommandOptions } from './commands/runs-command.ts';
 import { graphFormats } from './graph-render.ts';
+import type { ConfigFlags } from './load-valid-pipeline.ts';
 import type { PipelineFileOptions } from './pipeline-file-options.ts';
 
 export interface ProgramOptions {
@@ -19,6 +20,26 @@ export interface ProgramOptions {
 
 const workspaceHelp =
   'where runs are kept (.gpipe/) and commands run (default: the nearest directory upwards holding a .project_root file, else the current directory)';
+
+/** Commander's way to take a flag more than once. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `--override FILE` and `--set KEY=VALUE`, for the commands that load a config. */
+function addConfigFlags(command: Command): Command {
+  return command
+    .option(
+      '--override <file>',
+      'deep-merge this YAML or TOML file over the config (repeatable; after PIPELINE_CONFIG_OVERRIDE_S3_PATH)',
+      collect,
+    )
+    .option(
+      '--set <key=value>',
+      'set one value, such as pipeline.execution.mode=sequential (repeatable; after the overrides)',
+      collect,
+    );
+}
 
 const fileHelp =
   'pipeline file: YAML (.yaml, .yml), TOML (pipeline.toml) or a TypeScript / JavaScript module exporting a pipeline';
@@ -79,8 +100,7 @@ Exit codes: 0 ok, 1 config error, 2 bad input, 3 a stage failed, 4 a stage ran o
 resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal error.`,
     );
 
-  const run = program
-    .command('run')
+  const run = addConfigFlags(program.command('run'))
     .description('run a pipeline on this machine (TOML: after init, unless --skip-init)')
     .argument('[file]', fileHelp)
     .addOption(
@@ -137,8 +157,7 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
     setExitCode(await initCommand(file, options, io));
   });
 
-  program
-    .command('resume')
+  addConfigFlags(program.command('resume'))
     .description('go on with a run where it stopped: its finished stages do not run again')
     .argument('[run-id]', 'the run (default: the latest unfinished one)')
     .option('-f, --file <file>', 'the pipeline file (default: the one the run was started from)')
@@ -226,15 +245,32 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
     });
 
   withFileOptions(
-    program
-      .command('validate')
+    addConfigFlags(program.command('validate'))
       .description('check a pipeline file and report every problem at once; runs nothing')
       .argument('[file]', fileHelp),
     false,
-  ).action(async (file: string | undefined, options: PipelineFileOptions) => {
+  ).action(async (file: string | undefined, options: PipelineFileOptions & ConfigFlags) => {
     const { validateCommand } = await import('./commands/validate-command.ts');
     setExitCode(await validateCommand(file, options, io));
   });
+
+  program
+    .command('encode')
+    .description('print TEXT as a base64:// value, to write in a config in place of the text')
+    .argument('<text>', 'the text (a secret: it is masked wherever the decoded value appears)')
+    .action(async (text: string) => {
+      const { encodeCommand } = await import('./commands/codec-command.ts');
+      setExitCode(encodeCommand(text, io));
+    });
+
+  program
+    .command('decode')
+    .description('print the text a base64:// value holds')
+    .argument('<value>', 'a base64://… value')
+    .action(async (value: string) => {
+      const { decodeCommand } = await import('./commands/codec-command.ts');
+      setExitCode(decodeCommand(value, io));
+    });
 
   program
     .command('schema')

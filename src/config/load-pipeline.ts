@@ -80,6 +80,11 @@ async function loadPipelineModule(
   file: string,
   options: LoadPipelineOptions,
 ): Promise<PipelineSpec> {
+  if ((options.layers?.overrideFiles?.length ?? 0) > 0 || (options.layers?.sets?.length ?? 0) > 0) {
+    throw new InputError(
+      `${file}: overrides and --set apply to YAML and TOML pipelines; a TypeScript pipeline takes its values in code`,
+    );
+  }
   let exports: Record<string, unknown>;
   try {
     exports = await importModule(file);

@@ -9,6 +9,12 @@ import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { GraphIssue } from '../graph/graph.ts';
 import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import { validatePipeline } from '../graph/validate.ts';
+import type { ConfigDocument } from './config-document.ts';
+import {
+  applyConfigLayers,
+  type ConfigLayerOptions,
+  type ResolvedConfig,
+} from './config-layers.ts';
 import { findProjectRoot } from './project-root.ts';
 import { crossFileIssues, nodeOfOperators, stringsAt } from './toml-checks.ts';
 import type { TomlPath } from './toml-locator.ts';
@@ -24,6 +30,13 @@ import { type OperatorCheckout, operatorCheckouts, tomlStages } from './toml-sta
 import { describeZodIssue, type IssueWording, type PathIssue } from './zod-issues.ts';
 
 export interface TomlLoadOptions {
+  /**
+   * Overrides, `--set`s, `${VAR}` interpolation and base64 values (config-layers.ts), applied
+   * before the schema check. @default interpolation from process.env, no overrides
+   */
+  layers?: ConfigLayerOptions;
+  /** Receives the resolved config and its secrets, before the schema check. */
+  onResolved?: (resolved: ResolvedConfig) => void;
   /** The CPU budget. @default the host's core count */
   hostCpus?: number;
   /** The directory holding `nodes/` and `operators/`. @default the pipeline file's directory */
@@ -62,10 +75,36 @@ export async function loadTomlPipeline(
     if (error instanceof TomlSourceError) throw new ConfigError(error.issues);
     throw error;
   }
-  // THE hook for overrides: here `read.raw.data` is the whole pipeline as plain data (pipeline.toml
-  // under `pipeline`, node and operator files by id) and `read.raw.locate` places any path of it
-  // in its file. Deep-merge overrides into `data` here, before the schema sees it.
-  return checkTomlPipeline(read.raw, read.issues, file, options);
+  // The override layers work on the whole pipeline as plain data (pipeline.toml under
+  // `pipeline`, node and operator files by id), so `--set operators.cleaner.timeout=60` and an
+  // override file's `[operators.cleaner]` table reach one operator.
+  const resolved = applyConfigLayers(
+    rawDocument(read.raw, file),
+    options.layers ?? { env: process.env },
+  );
+  // Before the checks: their messages may quote a secret, which must be masked by then.
+  options.onResolved?.(resolved);
+  const raw: RawTomlPipeline = {
+    ...read.raw,
+    data: resolved.config as RawTomlPipeline['data'],
+    // A value an override supplied is reported in the override's file.
+    locate: (path, key) =>
+      key === undefined ? resolved.sources.locate(path) : resolved.sources.locateKey(path, key),
+  };
+  return checkTomlPipeline(raw, read.issues, file, options);
+}
+
+/** The merged TOML files as one document, each value placed in the file that wrote it. */
+function rawDocument(raw: RawTomlPipeline, file: string): ConfigDocument {
+  const position = (found: { line?: number; column?: number }) =>
+    found.line === undefined ? undefined : { line: found.line, column: found.column ?? 1 };
+  return {
+    file,
+    value: raw.data,
+    at: (path) => position(raw.locate(path)),
+    keyAt: (path, key) => position(raw.locate(path, key)),
+    fileOf: (path) => raw.locate(path).file ?? file,
+  };
 }
 
 /** The schema, the rules across files and the graph over a merged raw pipeline. */

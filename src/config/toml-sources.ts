@@ -44,7 +44,7 @@ export interface RawTomlPipeline {
   };
   refs: Readonly<Record<PartKind, readonly TomlRef[]>>;
   /** Where the value at `path` (or, given `key`, that key of the table at `path`) is written. */
-  locate(path: TomlPath, key?: string): Required<Pick<ConfigIssue, 'file' | 'line' | 'column'>>;
+  locate(path: TomlPath, key?: string): Pick<ConfigIssue, 'file' | 'line' | 'column'>;
   /** The path as its own file writes it (the table a file is wrapped in included). */
   pathInFile(path: TomlPath): TomlPath;
 }

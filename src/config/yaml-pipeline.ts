@@ -10,6 +10,12 @@ import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import type { HostCapacity } from '../graph/resources.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { type HostOptions, hostCapacityFor } from '../monitor/host-capacity.ts';
+import { yamlLocated } from './config-document.ts';
+import {
+  applyConfigLayers,
+  type ConfigLayerOptions,
+  type ResolvedConfig,
+} from './config-layers.ts';
 import { defaultModuleResolvers, type ModuleResolver } from './module-reference.ts';
 import { parseMemoryMb } from './quantity.ts';
 import { graphIssueTarget, type ModuleEntry } from './yaml-graph-issues.ts';
@@ -26,6 +32,13 @@ import { describeZodIssue, moduleIndexOf, type PathIssue, valueAt } from './zod-
 export interface YamlLoadOptions extends HostOptions {
   /** How module references become tasks. @default JavaScript files; Python refused for now */
   resolvers?: readonly ModuleResolver[];
+  /**
+   * Overrides, `--set`s, `${VAR}` interpolation and base64 values (config-layers.ts), applied
+   * before the schema check. @default interpolation from process.env, no overrides
+   */
+  layers?: ConfigLayerOptions;
+  /** Receives the resolved config and its secrets, before the schema check. */
+  onResolved?: (resolved: ResolvedConfig) => void;
 }
 
 /**
@@ -40,13 +53,6 @@ export async function parseYamlPipeline(
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   const locator = new YamlLocator(doc, lineCounter);
-  const at = (issue: PathIssue, stage?: string): ConfigIssue => ({
-    message: issue.message,
-    ...(stage !== undefined && { stage }),
-    file,
-    ...(issue.key === undefined ? locator.at(issue.path) : locator.keyAt(issue.path, issue.key)),
-    ...(issue.hint !== undefined && { hint: issue.hint }),
-  });
 
   const issues: ConfigIssue[] = doc.errors.map((error) => ({
     message: syntaxMessage(error, locator),
@@ -57,14 +63,30 @@ export async function parseYamlPipeline(
   if (doc.errors.some((error) => error.code !== 'DUPLICATE_KEY'))
     throw new ConfigError(sorted(issues));
 
-  let root: unknown;
+  let parsedRoot: unknown;
   try {
-    root = doc.toJS({ maxAliasCount: 100 });
+    parsedRoot = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     throw new ConfigError([
       { message: `cannot read the YAML: ${(error as Error).message}`, file, line: 1, column: 1 },
     ]);
   }
+  const resolved = applyConfigLayers(
+    yamlLocated(parsedRoot, file, locator),
+    options.layers ?? { env: process.env },
+  );
+  // Before the checks: their messages may quote a secret, which must be masked by then.
+  options.onResolved?.(resolved);
+  // A value an override supplied is reported in the override's file.
+  const root: unknown = resolved.config;
+  const at = (issue: PathIssue, stage?: string): ConfigIssue => ({
+    message: issue.message,
+    ...(stage !== undefined && { stage }),
+    ...(issue.key === undefined
+      ? resolved.sources.locate(issue.path)
+      : resolved.sources.locateKey(issue.path, issue.key)),
+    ...(issue.hint !== undefined && { hint: issue.hint }),
+  });
 
   const loader = new ModuleLoader(file, locator, options.resolvers ?? defaultModuleResolvers);
   const parsed = pipelineFileSchema.safeParse(root);
@@ -184,11 +206,14 @@ function syntaxMessage(error: YAMLError, locator: YamlLocator): string {
   return `invalid YAML: ${error.message}`;
 }
 
+/** By file (in the order they first appear: the pipeline's own first), then by position. */
 function sorted(issues: ConfigIssue[]): ConfigIssue[] {
+  const files = [...new Set(issues.map((issue) => issue.file))];
   return issues
     .map((issue, order) => ({ issue, order }))
     .sort(
       (a, b) =>
+        files.indexOf(a.issue.file) - files.indexOf(b.issue.file) ||
         (a.issue.line ?? 0) - (b.issue.line ?? 0) ||
         (a.issue.column ?? 0) - (b.issue.column ?? 0) ||
         a.order - b.order,

@@ -40,6 +40,21 @@ export function cacheKeyParts(
   return parts;
 }
 
+/**
+ * The parts with secrets masked in what may hold them (command, env, params), as they are kept
+ * and shown; the key is always made from the real parts.
+ */
+export function redactedKeyParts(
+  parts: CacheKeyParts,
+  redact: (text: string) => string,
+): CacheKeyParts {
+  const masked = { ...parts };
+  if (masked.command !== undefined) masked.command = redact(masked.command);
+  if (masked.env !== undefined) masked.env = redact(masked.env);
+  if (masked.params !== undefined) masked.params = redact(masked.params);
+  return masked;
+}
+
 /** `sha256:<64 hex>` of the parts' canonical JSON: equal parts, equal key, in any key order. */
 export function cacheKeyOf(parts: CacheKeyParts): string {
   return sha256Text(canonicalJson(parts));

@@ -37,6 +37,8 @@ export interface DurableRunOptions {
   startedWith?: Readonly<Record<string, unknown>>;
   /** @default the SQLite store of the workspace */
   store?: RunStore;
+  /** Masks secrets in what the run keeps beyond the executors' results (cache key parts). */
+  redact?: (text: string) => string;
 }
 
 export interface DurableRunResult extends RunResult {
@@ -119,6 +121,7 @@ async function runWithStore(
     pipeline,
     outputHashes: recorder.outputHashes,
     reuse: options.cache !== false && !options.forceRestart,
+    ...(options.redact && { redact: options.redact }),
   });
   const executors: Partial<Record<TaskSpec['kind'], Executor>> = {};
   for (const [kind, executor] of Object.entries(options.executors)) {

@@ -3,7 +3,7 @@ import { InputError } from '../errors.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { cacheKeyOf, cacheKeyParts, describeKeyChanges } from './cache-key.ts';
+import { cacheKeyOf, cacheKeyParts, describeKeyChanges, redactedKeyParts } from './cache-key.ts';
 import { stateLayout } from './layout.ts';
 
 export interface Explanation {
@@ -28,6 +28,8 @@ export async function explainStage(options: {
   workspaceRoot: string;
   stage: string;
   runId?: string;
+  /** Masks secrets in the parts compared, as the run masked them in what it kept. */
+  redact?: (text: string) => string;
 }): Promise<Explanation> {
   const { pipeline, stage: name } = options;
   const i = pipeline.graph.indexOf.get(name);
@@ -54,7 +56,7 @@ export async function explainStage(options: {
   }
   const store = await openSqliteStore(dbFile);
   try {
-    return await explainWith(store, pipeline, i, options.runId);
+    return await explainWith(store, pipeline, i, options.runId, options.redact);
   } finally {
     await store.close();
   }
@@ -65,6 +67,7 @@ async function explainWith(
   pipeline: ValidPipeline,
   i: number,
   runId: string | undefined,
+  redact: ((text: string) => string) | undefined,
 ): Promise<Explanation> {
   const stage = pipeline.stages[i]!;
   const upstreamHashes = await upstreamOutputHashes(store, pipeline, i, runId);
@@ -107,7 +110,10 @@ async function explainWith(
     };
   }
   const since = used ? lastSuccess!.runId : last.runId;
-  const changes = describeKeyChanges(last.parts, parts);
+  const changes = describeKeyChanges(last.parts, redact ? redactedKeyParts(parts, redact) : parts);
+  // Keys differ where every part reads the same: a masked value is what changed.
+  if (changes.length === 0 && redact && last.key !== key)
+    changes.push('a secret value changed (it is masked)');
   return {
     stage: stage.name,
     verdict: 'run',

@@ -4,7 +4,7 @@ import type { Executor, StageResult, StageTask } from '../executors/executor.ts'
 import type { StageSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { CacheEntry, CacheKeyParts, RunStore } from '../store/run-store.ts';
-import { cacheKeyOf, cacheKeyParts } from './cache-key.ts';
+import { cacheKeyOf, cacheKeyParts, redactedKeyParts } from './cache-key.ts';
 
 export interface StageCacheOptions {
   store: RunStore;
@@ -13,6 +13,8 @@ export interface StageCacheOptions {
   outputHashes: ReadonlyMap<string, string>;
   /** false (`--no-cache`): never reuse an output; outputs are still stored for later runs. */
   reuse: boolean;
+  /** Masks secrets in the parts kept with each entry; the key is made from the real parts. */
+  redact?: (text: string) => string;
 }
 
 /**
@@ -59,7 +61,8 @@ export class StageCache {
       upstream[name] = hash;
     }
     const parts = cacheKeyParts(stage, upstream);
-    return { key: cacheKeyOf(parts), parts };
+    const redact = this.#options.redact;
+    return { key: cacheKeyOf(parts), parts: redact ? redactedKeyParts(parts, redact) : parts };
   }
 
   async #execute(executor: Executor, task: StageTask, signal: AbortSignal): Promise<StageResult> {

@@ -23,8 +23,15 @@ export class InlineExecutor implements Executor {
    */
   readonly #waiting = new WeakMap<AbortSignal, Set<Reject>>();
 
-  constructor(functions: ReadonlyMap<string, InlineFunction> = new Map()) {
+  readonly #redact: ((text: string) => string) | undefined;
+
+  /** `redact` masks secrets in what stages write with `context.log`. @default none */
+  constructor(
+    functions: ReadonlyMap<string, InlineFunction> = new Map(),
+    options: { redact?: (text: string) => string } = {},
+  ) {
     this.#functions = functions;
+    this.#redact = options.redact;
   }
 
   execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
@@ -32,7 +39,7 @@ export class InlineExecutor implements Executor {
     let value: unknown;
     try {
       signal.throwIfAborted();
-      value = this.#call(task, createStageContext(task, signal));
+      value = this.#call(task, createStageContext(task, signal, this.#redact));
     } catch (error) {
       return Promise.resolve(failed(error, startedAt));
     }

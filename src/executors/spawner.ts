@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, statSync, symlinkSync } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, statSync, symlinkSync } from 'node:fs';
 import { constants } from 'node:os';
+import type { Transform } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { getSystemErrorMap } from 'node:util';
 
 export interface SpawnRequest {
@@ -83,11 +85,27 @@ export interface Spawner {
   close?(): Promise<void>;
 }
 
+export interface NodeSpawnerOptions {
+  /**
+   * Makes a filter for each of a command's output streams (masking secrets, say): output then
+   * goes through a pipe and the filter to the log file, instead of straight to the file.
+   * @default none
+   */
+  outputFilter?: () => Transform;
+}
+
 /** Node's child_process, `detached` so that the child leads its own process group. */
 export class NodeSpawner implements Spawner {
+  readonly #outputFilter: (() => Transform) | undefined;
+
+  constructor(options: NodeSpawnerOptions = {}) {
+    this.#outputFilter = options.outputFilter;
+  }
+
   async spawn(request: SpawnRequest): Promise<SpawnedProcess> {
     const program = request.argv[0]!;
     prepare(program, request);
+    if (this.#outputFilter) return spawnFiltered(program, request, this.#outputFilter);
     let log: number;
     try {
       log = openSync(request.logFile, 'a');
@@ -118,6 +136,68 @@ export class NodeSpawner implements Spawner {
       child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
     });
     return { pid, exited };
+  }
+}
+
+/**
+ * A command whose output is filtered on its way to the log. Its exit is reported once the log
+ * holds everything it wrote — unless something it started still holds the pipes open: then
+ * at once, with `groupEmpty: false`, so that the caller ends the group (which closes them).
+ */
+async function spawnFiltered(
+  program: string,
+  request: SpawnRequest,
+  outputFilter: () => Transform,
+): Promise<SpawnedProcess> {
+  const log = createWriteStream(request.logFile, { flags: 'a' });
+  const opened = await new Promise<Error | undefined>((resolve) => {
+    log.once('open', () => resolve(undefined));
+    log.once('error', resolve);
+  });
+  if (opened) throw new SpawnError(program, errnoOf(opened), 'log', request.logFile);
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(program, request.argv.slice(1), {
+      cwd: request.cwd,
+      env: request.baseEnv ? { ...request.baseEnv, ...request.env } : request.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    log.destroy();
+    if (typeof (error as NodeJS.ErrnoException).errno !== 'number') throw error;
+    throw startFailure(program, request.cwd, error);
+  }
+  const pid = child.pid;
+  if (pid === undefined) {
+    const error = await new Promise((resolve) => child.once('error', resolve));
+    log.destroy();
+    throw startFailure(program, request.cwd, error);
+  }
+  const filters = [child.stdout!, child.stderr!].map((output) => {
+    const filter = outputFilter();
+    output.pipe(filter).pipe(log, { end: false });
+    return finished(filter).catch(() => {});
+  });
+  const written = Promise.all(filters).then(() => {
+    log.end();
+    return finished(log).catch(() => {});
+  });
+  const exited = new Promise<ProcessExit>((resolve) => {
+    child.once('exit', (exitCode, signal) => {
+      if (groupAlive(pid)) resolve({ exitCode, signal, groupEmpty: false });
+      else void written.then(() => resolve({ exitCode, signal, groupEmpty: true }));
+    });
+  });
+  return { pid, exited };
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

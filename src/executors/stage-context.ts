@@ -67,11 +67,13 @@ const noParams: Readonly<Record<string, unknown>> = Object.freeze({});
 class TaskContext implements StageContext {
   readonly #task: StageTask;
   readonly signal: AbortSignal;
+  readonly #redact: ((text: string) => string) | undefined;
   #log: StageLogger | undefined;
 
-  constructor(task: StageTask, signal: AbortSignal) {
+  constructor(task: StageTask, signal: AbortSignal, redact?: (text: string) => string) {
     this.#task = task;
     this.signal = signal;
+    this.#redact = redact;
   }
 
   get moduleName(): string {
@@ -134,7 +136,7 @@ class TaskContext implements StageContext {
   }
 
   get log(): StageLogger {
-    this.#log ??= createLogger(this.#task.paths.stageDir);
+    this.#log ??= createLogger(this.#task.paths.stageDir, this.#redact);
     return this.#log;
   }
 
@@ -150,15 +152,21 @@ class TaskContext implements StageContext {
   }
 }
 
-export function createStageContext(task: StageTask, signal: AbortSignal): StageContext {
-  return new TaskContext(task, signal);
+/** `redact` masks secrets in the lines `context.log` writes. */
+export function createStageContext(
+  task: StageTask,
+  signal: AbortSignal,
+  redact?: (text: string) => string,
+): StageContext {
+  return new TaskContext(task, signal, redact);
 }
 
-function createLogger(stageDir: string): StageLogger {
+function createLogger(stageDir: string, redact?: (text: string) => string): StageLogger {
   mkdirSync(stageDir, { recursive: true });
   const file = join(stageDir, 'stage.log');
   const write = (level: string, message: string) => {
-    appendFileSync(file, `${new Date().toISOString()} ${level} ${message}\n`);
+    const text = redact ? redact(message) : message;
+    appendFileSync(file, `${new Date().toISOString()} ${level} ${text}\n`);
   };
   return {
     debug: (message) => write('DEBUG', message),

@@ -13,11 +13,13 @@ export async function explainCommand(
 ): Promise<number> {
   const workspaceRoot = workspaceOf(options, io);
   const pipeline = await loadValidPipeline(file, io);
+  const redactor = io.redactor;
   const explanation = await explainStage({
     pipeline,
     workspaceRoot,
     stage,
     ...(options.run !== undefined && { runId: options.run }),
+    ...(redactor && !redactor.isEmpty && { redact: (text: string) => redactor.redact(text) }),
   });
   if (options.json) {
     io.stdout.write(`${JSON.stringify(explanation)}\n`);

@@ -1,7 +1,7 @@
 import { ExitCode, InputError } from '../../errors.ts';
 import { initOperators } from '../../init/init-operators.ts';
 import type { CliIo } from '../cli-io.ts';
-import { isTomlFile, loadValidTomlPipeline } from '../load-valid-pipeline.ts';
+import { isTomlFile, loadConfiguredPipeline } from '../load-valid-pipeline.ts';
 import {
   type PipelineFileOptions,
   pipelineFileOf,
@@ -27,7 +27,12 @@ export async function initCommand(
     throw new InputError(`init applies to TOML pipelines (operator code in git), not to ${file}`);
   }
   const projectRoot = workspaceOf(options, io);
-  const { toml } = await loadValidTomlPipeline(file, io, tomlLoadOptions(options, io, projectRoot));
+  const configured = await loadConfiguredPipeline(
+    file,
+    io,
+    tomlLoadOptions(options, io, projectRoot),
+  );
+  const toml = configured.toml!; // a .toml file loads as one
   const outcomes = await initOperators(toml.operators, projectRoot, (line) =>
     io.stdout.write(`${line}\n`),
   );

@@ -5,8 +5,9 @@ import { InputError } from '../../errors.ts';
 import type { RunRecord } from '../../store/run-store.ts';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import type { CliIo } from '../cli-io.ts';
-import { loadValidPipeline } from '../load-valid-pipeline.ts';
+import { loadConfiguredPipeline } from '../load-valid-pipeline.ts';
 import { type RunCommandOptions, runOrPreview, workspaceOf } from './run-command.ts';
+import { exportRunConfig } from './run-secrets.ts';
 
 export interface ResumeCommandOptions extends RunCommandOptions {
   /** The pipeline file, when not the one the run was started from. */
@@ -29,14 +30,19 @@ export async function resumeCommand(
     throw new InputError(`run '${run?.runId}' was not started from a file: give it with --file`);
   }
   // A TOML pipeline loads as its run did: same config root, operator code and project root.
+  // Overrides are not kept with a run (a --set may hold a secret): they are given again.
   const started = run?.options ?? {};
-  const pipeline = await loadValidPipeline(file, io, {
+  const configRoot = typeof started.configRoot === 'string' ? started.configRoot : undefined;
+  const configured = await loadConfiguredPipeline(file, io, {
     projectRoot: workspaceRoot,
-    ...(typeof started.configRoot === 'string' && { configRoot: started.configRoot }),
+    ...(configRoot !== undefined && { configRoot }),
     ...(typeof started.operatorsDir === 'string' && { operatorsDir: started.operatorsDir }),
+    ...(options.override && { override: options.override }),
+    ...(options.set && { set: options.set }),
   });
+  if (!options.dryRun) exportRunConfig(configured, file, workspaceRoot, io, configRoot);
   return runOrPreview(
-    pipeline,
+    configured.pipeline,
     {
       workspaceRoot,
       resume: runId ?? run?.runId ?? true,
@@ -45,6 +51,7 @@ export async function resumeCommand(
     },
     options,
     io,
+    configured.credentials?.values,
   );
 }
 

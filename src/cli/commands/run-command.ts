@@ -2,13 +2,17 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts';
 import type { RunSelection } from '../../durable/plan.ts';
-import { createExecutors } from '../../executors/default-executors.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { exitCodeOfRun } from '../exit-code.ts';
 import { handleInterrupts } from '../interrupt.ts';
-import { isTomlFile, loadValidPipeline } from '../load-valid-pipeline.ts';
+import {
+  type ConfigFlags,
+  type ConfiguredPipeline,
+  isTomlFile,
+  loadConfiguredPipeline,
+} from '../load-valid-pipeline.ts';
 import {
   type PipelineFileOptions,
   pipelineFileOf,
@@ -18,9 +22,10 @@ import { JsonReporter, LineReporter, QuietReporter, type Reporter } from '../rep
 import { LiveReporter } from '../reporter-live.ts';
 import { checkWorkspace, findWorkspaceRoot } from '../workspace.ts';
 import { printDryRun } from './dry-run-command.ts';
+import { exportRunConfig, runExecutors } from './run-secrets.ts';
 import { prepareTomlRun } from './toml-prepare.ts';
 
-export interface RunCommandOptions extends PipelineFileOptions {
+export interface RunCommandOptions extends PipelineFileOptions, ConfigFlags {
   /** One JSON event per line on stdout. */
   json?: boolean;
   /** Only the final summary. */
@@ -58,7 +63,7 @@ export async function runCommand(
       : options.from !== undefined
         ? { from: options.from }
         : undefined;
-  let pipeline: ValidPipeline;
+  let configured: ConfiguredPipeline;
   if (isTomlFile(file)) {
     // Init's lines must not mix with --json events on stdout.
     const out = options.json ? io.stderr : io.stdout;
@@ -69,7 +74,7 @@ export async function runCommand(
       workspaceRoot,
       (line) => out.write(`${line}\n`),
     );
-    pipeline = prepared.pipeline;
+    configured = prepared.configured;
     if (prepared.stages) selection = { stages: prepared.stages };
   } else {
     refuseTomlFlags(file, {
@@ -77,10 +82,15 @@ export async function runCommand(
       '--config-root': options.configRoot,
       '--operators-dir': options.operatorsDir,
     });
-    pipeline = await loadValidPipeline(file, io);
+    configured = await loadConfiguredPipeline(file, io, {
+      projectRoot: workspaceRoot,
+      ...(options.override && { override: options.override }),
+      ...(options.set && { set: options.set }),
+    });
   }
+  if (!options.dryRun) exportRunConfig(configured, file, workspaceRoot, io, options.configRoot);
   return runOrPreview(
-    pipeline,
+    configured.pipeline,
     {
       workspaceRoot,
       ...(selection && { selection }),
@@ -90,6 +100,7 @@ export async function runCommand(
     },
     options,
     io,
+    configured.credentials?.values,
   );
 }
 
@@ -110,9 +121,11 @@ export async function runOrPreview(
   request: RunRequest,
   options: RunCommandOptions,
   io: CliIo,
+  credentials?: Readonly<Record<string, string>>,
 ): Promise<number> {
   if (options.dryRun) return printDryRun(pipeline, request, options, io);
-  const executors = createExecutors(pipeline.spec);
+  const executors = runExecutors(pipeline.spec, io.redactor, credentials);
+  const redactor = io.redactor;
   const reporter = createReporter(options, io);
   const controller = new AbortController();
   const stopHandling = handleInterrupts({
@@ -129,6 +142,7 @@ export async function runOrPreview(
       executors,
       signal: controller.signal,
       onEvent: (event) => reporter.onEvent(event),
+      ...(redactor && !redactor.isEmpty && { redact: (text: string) => redactor.redact(text) }),
     });
     reporter.finish(result, performance.now() - started);
     for (const warning of result.warnings) reporter.notice(`warning: ${warning}`);
@@ -153,6 +167,9 @@ function startedWith(options: RunCommandOptions, io: CliIo): Record<string, unkn
   if (options.operatorsDir !== undefined) flags.operatorsDir = options.operatorsDir;
   if (options.cache === false) flags.cache = false;
   if (options.forceRestart) flags.forceRestart = true;
+  // File names only: a --set value may be a secret, and run.json is no place for one.
+  if (options.override?.length) flags.override = options.override;
+  if (options.set?.length) flags.set = options.set.map((argument) => argument.split('=')[0]);
   return flags;
 }
 

@@ -8,13 +8,16 @@ import { relative } from 'node:path';
 import type { TomlPipeline } from '../../config/toml-pipeline.ts';
 import { InputError, PipelineError } from '../../errors.ts';
 import { didYouMean } from '../../graph/did-you-mean.ts';
-import type { ValidPipeline } from '../../graph/validate.ts';
 import { initOperators } from '../../init/init-operators.ts';
 import type { CliIo } from '../cli-io.ts';
-import { loadValidTomlPipeline } from '../load-valid-pipeline.ts';
+import {
+  type ConfigFlags,
+  type ConfiguredPipeline,
+  loadConfiguredPipeline,
+} from '../load-valid-pipeline.ts';
 import { type PipelineFileOptions, tomlLoadOptions } from '../pipeline-file-options.ts';
 
-export interface TomlRunRequest extends PipelineFileOptions {
+export interface TomlRunRequest extends PipelineFileOptions, ConfigFlags {
   /** Run this node's operators alone. */
   node?: string;
   /** Use the operator code as it is: no git. */
@@ -24,7 +27,7 @@ export interface TomlRunRequest extends PipelineFileOptions {
 }
 
 export interface PreparedTomlRun {
-  pipeline: ValidPipeline;
+  configured: ConfiguredPipeline;
   toml: TomlPipeline;
   /** The stages of the chosen node, when one was chosen. */
   stages?: readonly string[];
@@ -38,17 +41,19 @@ export async function prepareTomlRun(
   projectRoot: string,
   say: (line: string) => void,
 ): Promise<PreparedTomlRun> {
-  const { pipeline, toml } = await loadValidTomlPipeline(
-    file,
-    io,
-    tomlLoadOptions(request, io, projectRoot),
-  );
+  const configured = await loadConfiguredPipeline(file, io, {
+    ...tomlLoadOptions(request, io, projectRoot),
+    ...(request.override && { override: request.override }),
+    ...(request.set && { set: request.set }),
+  });
+  const { pipeline } = configured;
+  const toml = configured.toml!; // a .toml file loads as one
   const stages = request.node === undefined ? undefined : nodeStages(toml, request.node);
   if (!request.planOnly) {
     if (!request.skipInit) await initOperators(toml.operators, projectRoot, say);
     checkCode(toml, stages ?? pipeline.stages.map((stage) => stage.name));
   }
-  return { pipeline, toml, ...(stages && { stages }) };
+  return { configured, toml, ...(stages && { stages }) };
 }
 
 function nodeStages(toml: TomlPipeline, node: string): readonly string[] {

@@ -2,7 +2,7 @@ import { ExitCode } from '../../errors.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { plural } from '../format-text.ts';
-import { isTomlFile, loadValidPipeline, loadValidTomlPipeline } from '../load-valid-pipeline.ts';
+import { type ConfigFlags, isTomlFile, loadConfiguredPipeline } from '../load-valid-pipeline.ts';
 import {
   type PipelineFileOptions,
   pipelineFileOf,
@@ -15,24 +15,20 @@ import { workspaceOf } from './run-command.ts';
 /** `gpipe validate FILE`: every problem at once (ConfigError, exit 1), or one line saying it is valid. */
 export async function validateCommand(
   fileArgument: string | undefined,
-  options: PipelineFileOptions,
+  options: PipelineFileOptions & ConfigFlags,
   io: CliIo,
 ): Promise<number> {
   const file = pipelineFileOf(fileArgument, options);
-  let nodes = '';
-  let pipeline: Awaited<ReturnType<typeof loadValidPipeline>>;
-  if (isTomlFile(file)) {
-    const loaded = await loadValidTomlPipeline(
-      file,
-      io,
-      tomlLoadOptions(options, io, workspaceOf(options, io)),
-    );
-    pipeline = loaded.pipeline;
-    nodes = ` of ${plural(loaded.toml.nodes.size, 'node')}`;
-  } else {
-    refuseTomlFlags(file, { '--config-root': options.configRoot });
-    pipeline = await loadValidPipeline(file, io);
-  }
+  if (!isTomlFile(file)) refuseTomlFlags(file, { '--config-root': options.configRoot });
+  const flags = {
+    ...(options.override && { override: options.override }),
+    ...(options.set && { set: options.set }),
+  };
+  const { pipeline, toml } = await loadConfiguredPipeline(file, io, {
+    ...(isTomlFile(file) ? tomlLoadOptions(options, io, workspaceOf(options, io)) : {}),
+    ...flags,
+  });
+  const nodes = toml ? ` of ${plural(toml.nodes.size, 'node')}` : '';
   const { spec, graph, fallbacks } = pipeline;
   let waves = 0;
   for (const level of graph.levels()) waves = Math.max(waves, level + 1);
