@@ -17,6 +17,7 @@ export {
   command,
   type FunctionStageOptions,
   type InputsOf,
+  type ModuleStageOptions,
   type RetryOptions,
   type Stage,
   type StageOptions,
@@ -32,8 +33,15 @@ export {
   StageError,
 } from './errors.ts';
 export type { Executor, StageResult, StageTask } from './executors/executor.ts';
+export type { NestedContext, NestedTask } from './executors/nested.ts';
 export type { StageContext, StageLogger } from './executors/stage-context.ts';
-export type { PipelineSpec, RunStatus, StageSpec, StageStatus } from './graph/pipeline.ts';
+export type {
+  PipelineSpec,
+  RunStatus,
+  StageSpec,
+  StageStatus,
+  WorkerType,
+} from './graph/pipeline.ts';
 export { type Clock, ManualClock } from './scheduler/clock.ts';
 export {
   type RunOptions,

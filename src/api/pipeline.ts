@@ -10,6 +10,8 @@ export interface PipelineOptions {
   failurePolicy?: FailurePolicy;
   /** CPU budget. @default the host's core count */
   maxCpus?: number;
+  /** How deep `context.executeTasks` / `context.map` may nest. @default 3 */
+  maxNestedDepth?: number;
 }
 
 export interface Pipeline {
@@ -55,6 +57,7 @@ export function pipeline(
     failurePolicy: options.failurePolicy ?? 'fail_fast',
   };
   if (options.maxCpus !== undefined) spec.maxCpus = options.maxCpus;
+  if (options.maxNestedDepth !== undefined) spec.maxNestedDepth = options.maxNestedDepth;
   return {
     spec,
     run: (runOptions = {}) =>

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { GraphIssue } from '../graph/graph.ts';
-import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
+import { type PipelineSpec, type StageSpec, workerTypes } from '../graph/pipeline.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { defaultModuleResolvers, type ModuleResolver } from './module-reference.ts';
 import { graphIssueTarget, type ModuleEntry } from './yaml-graph-issues.ts';
@@ -65,7 +65,13 @@ export async function parseYamlPipeline(
     ]);
   }
 
-  const loader = new ModuleLoader(file, locator, options.resolvers ?? defaultModuleResolvers);
+  const workerType = valueAt(root, ['pipeline', 'execution', 'worker_type']);
+  const loader = new ModuleLoader(
+    file,
+    locator,
+    options.resolvers ?? defaultModuleResolvers,
+    workerTypes.find((type) => type === workerType),
+  );
   const parsed = pipelineFileSchema.safeParse(root);
   const schemaIssues = parsed.success
     ? []

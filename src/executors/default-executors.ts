@@ -1,12 +1,28 @@
-import type { InlineFunction, PipelineSpec, TaskSpec } from '../graph/pipeline.ts';
+import { availableParallelism } from 'node:os';
+import {
+  defaultMaxNestedDepth,
+  type InlineFunction,
+  type PipelineSpec,
+  type TaskSpec,
+} from '../graph/pipeline.ts';
 import { CommandExecutor } from './command.ts';
 import type { Executor } from './executor.ts';
 import { InlineExecutor } from './inline.ts';
+import { ModuleExecutor } from './module-executor.ts';
 
-/** The executors of a local run: inline functions and modules in this process, commands as processes. */
+/**
+ * The executors of a local run: inline functions in this process, modules inline or in pooled
+ * worker threads or processes, commands as processes.
+ */
 export function createExecutors(spec: PipelineSpec): Record<TaskSpec['kind'], Executor> {
   const functions = new Map<string, InlineFunction>();
   for (const stage of spec.stages) if (stage.run) functions.set(stage.name, stage.run);
-  const inline = new InlineExecutor(functions);
-  return { inline, module: inline, command: new CommandExecutor() };
+  const maxNestedDepth = spec.maxNestedDepth ?? defaultMaxNestedDepth;
+  const inline = new InlineExecutor(functions, maxNestedDepth);
+  const module = new ModuleExecutor({
+    inline,
+    poolSize: Math.ceil(spec.maxCpus ?? availableParallelism()),
+    maxNestedDepth,
+  });
+  return { inline, module, command: new CommandExecutor() };
 }

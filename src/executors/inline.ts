@@ -1,10 +1,9 @@
 import { PipelineError, serializeError } from '../errors.ts';
 import type { InlineFunction } from '../graph/pipeline.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
-import { importModule } from './import-module.ts';
+import { ModuleCaller } from './call-module.ts';
 import { createStageContext, type StageContext } from './stage-context.ts';
 
-type ModuleFunction = (context: StageContext) => unknown;
 type Reject = (reason: unknown) => void;
 
 /**
@@ -16,15 +15,17 @@ type Reject = (reason: unknown) => void;
  */
 export class InlineExecutor implements Executor {
   readonly #functions: ReadonlyMap<string, InlineFunction>;
-  readonly #modules = new Map<string, Promise<Record<string, unknown>>>();
+  readonly #modules = new ModuleCaller();
+  readonly #maxNestedDepth: number | undefined;
   /**
    * Attempts waiting on each signal. Many stages share the run's signal: one listener per
    * signal and a set entry per attempt cost far less than a listener per attempt.
    */
   readonly #waiting = new WeakMap<AbortSignal, Set<Reject>>();
 
-  constructor(functions: ReadonlyMap<string, InlineFunction> = new Map()) {
+  constructor(functions: ReadonlyMap<string, InlineFunction> = new Map(), maxNestedDepth?: number) {
     this.#functions = functions;
+    this.#maxNestedDepth = maxNestedDepth;
   }
 
   execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
@@ -32,7 +33,7 @@ export class InlineExecutor implements Executor {
     let value: unknown;
     try {
       signal.throwIfAborted();
-      value = this.#call(task, createStageContext(task, signal));
+      value = this.#call(task, createStageContext(task, signal, this.#maxNestedDepth));
     } catch (error) {
       return Promise.resolve(failed(error, startedAt));
     }
@@ -66,34 +67,7 @@ export class InlineExecutor implements Executor {
         `the inline executor cannot run a ${spec.kind} stage`,
       );
     }
-    return this.#load(spec.file).then((exports) => {
-      const exported = exports[spec.exportName];
-      const what = spec.style === 'class' ? 'class' : 'function';
-      if (typeof exported !== 'function') {
-        throw new PipelineError(
-          'EXPORT_NOT_FOUND',
-          `${spec.file} has no ${what} export '${spec.exportName}'`,
-        );
-      }
-      if (spec.style === 'function') return (exported as ModuleFunction)(context);
-      const instance = new (exported as new () => { run?: ModuleFunction })();
-      if (typeof instance.run !== 'function') {
-        throw new PipelineError(
-          'EXPORT_NOT_FOUND',
-          `class '${spec.exportName}' in ${spec.file} has no run(context) method`,
-        );
-      }
-      return instance.run(context);
-    });
-  }
-
-  #load(file: string): Promise<Record<string, unknown>> {
-    let loaded = this.#modules.get(file);
-    if (!loaded) {
-      loaded = importModule(file);
-      this.#modules.set(file, loaded);
-    }
-    return loaded;
+    return this.#modules.call(spec, task.inputs, context);
   }
 
   /** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */

@@ -2,7 +2,9 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type FileRef, fileRef } from '../artifacts/file-ref.ts';
 import { PipelineError } from '../errors.ts';
+import { defaultMaxNestedDepth } from '../graph/pipeline.ts';
 import type { StageTask } from './executor.ts';
+import { createNesting, type NestedContext, type NestedTask } from './nested.ts';
 
 export interface StageLogger {
   debug(message: string): void;
@@ -38,6 +40,21 @@ export interface StageContext {
    * @example return { table: await context.fileRef('table.parquet') };
    */
   fileRef(relativeOrAbsolutePath: string): Promise<FileRef>;
+  /**
+   * Runs sub-tasks in parallel within this stage's CPU grant (`max(1, floor(cpus))` at once)
+   * and resolves with their results in order; a task that throws leaves its Error in its
+   * place. Each task receives a context to nest further, up to `max_nested_depth`.
+   * @example const [a, b] = await context.executeTasks([() => parse(x), () => parse(y)]);
+   */
+  executeTasks<T>(tasks: readonly NestedTask<T>[]): Promise<(T | Error)[]>;
+  /**
+   * `fn` over `items` as sub-tasks, as `executeTasks` runs them.
+   * @example const sizes = await context.map(files, async (file) => (await stat(file)).size);
+   */
+  map<I, T>(
+    items: readonly I[],
+    fn: (item: I, index: number, context: NestedContext) => T | Promise<T>,
+  ): Promise<(T | Error)[]>;
 }
 
 const noParams: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -49,11 +66,34 @@ const noParams: Readonly<Record<string, unknown>> = Object.freeze({});
 class TaskContext implements StageContext {
   readonly #task: StageTask;
   readonly signal: AbortSignal;
+  readonly #maxNestedDepth: number;
   #log: StageLogger | undefined;
+  #nesting: NestedContext | undefined;
 
-  constructor(task: StageTask, signal: AbortSignal) {
+  constructor(task: StageTask, signal: AbortSignal, maxNestedDepth: number) {
     this.#task = task;
     this.signal = signal;
+    this.#maxNestedDepth = maxNestedDepth;
+  }
+
+  executeTasks<T>(tasks: readonly NestedTask<T>[]): Promise<(T | Error)[]> {
+    return this.#nested().executeTasks(tasks);
+  }
+
+  map<I, T>(
+    items: readonly I[],
+    fn: (item: I, index: number, context: NestedContext) => T | Promise<T>,
+  ): Promise<(T | Error)[]> {
+    return this.#nested().map(items, fn);
+  }
+
+  #nested(): NestedContext {
+    this.#nesting ??= createNesting({
+      cpus: this.#task.cpus,
+      maxDepth: this.#maxNestedDepth,
+      signal: this.signal,
+    });
+    return this.#nesting;
   }
 
   get moduleName(): string {
@@ -116,8 +156,12 @@ class TaskContext implements StageContext {
   }
 }
 
-export function createStageContext(task: StageTask, signal: AbortSignal): StageContext {
-  return new TaskContext(task, signal);
+export function createStageContext(
+  task: StageTask,
+  signal: AbortSignal,
+  maxNestedDepth = defaultMaxNestedDepth,
+): StageContext {
+  return new TaskContext(task, signal, maxNestedDepth);
 }
 
 function createLogger(stageDir: string): StageLogger {

@@ -1,0 +1,18 @@
+import type { StageResult } from './executor.ts';
+import type { RunStageMessage } from '../workers/stage-protocol.ts';
+
+/** The orchestrator's handle on one thread or process worker. */
+export interface StageHostHandle {
+  /** Workers with different keys (heap limits) are not interchangeable. */
+  readonly key: string;
+  /** False once the worker has died or been destroyed. */
+  readonly usable: boolean;
+  /** Runs one stage; resolves with a failed result if the worker dies meanwhile. */
+  run(message: RunStageMessage): Promise<StageResult>;
+  /** Ends the worker and everything it started; `now` skips the grace period. */
+  destroy(now?: boolean): void;
+  /** An idle worker must not keep the orchestrator alive. */
+  setBusy(busy: boolean): void;
+}
+
+export type StartStageHost = (key: string, heapLimitMb: number | undefined) => StageHostHandle;
