@@ -31,6 +31,7 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
           file: join(dir, 'stages.ts'),
           exportName: 'load',
           style: 'function',
+          worker: 'process',
         },
       },
       {
@@ -52,6 +53,7 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
           file: join(dir, 'stages.ts'),
           exportName: 'Trainer',
           style: 'class',
+          worker: 'process',
         },
       },
       {
@@ -63,6 +65,7 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
           file: join(dir, 'lib', 'backup.mjs'),
           exportName: 'backup',
           style: 'function',
+          worker: 'process',
         },
       },
       {
@@ -264,6 +267,7 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
     'depends_on',
     'env',
     'fallback',
+    'heap_limit_mb',
     'name',
     'params',
     'path',
@@ -273,6 +277,7 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
     'shell',
     'timeout',
     'version',
+    'worker',
   ]);
   assert.deepStrictEqual(module.properties.params, {
     type: 'object',

@@ -29,20 +29,26 @@ export interface ModuleTarget {
 const identifier = /^[A-Za-z_$][\w$]*$/;
 
 export function moduleTask(name: string, target: ModuleTarget): ModuleTask {
-  const fail = (message: string) => new PipelineError('INVALID_STAGE', `stage '${name}': ${message}`);
+  const fail = (message: string) =>
+    new PipelineError('INVALID_STAGE', `stage '${name}': ${message}`);
   const file = modulePath(target.module);
   if (file === undefined)
-    throw fail('module must be a file URL (new URL("./file.ts", import.meta.url)) or an absolute path');
+    throw fail(
+      'module must be a file URL (new URL("./file.ts", import.meta.url)) or an absolute path',
+    );
   if (!existsSync(file)) throw fail(`module file not found: ${file}`);
   if (typeof target.export !== 'string' || !identifier.test(target.export))
-    throw fail(`export must name a function exported by ${file}, got ${JSON.stringify(target.export)}`);
+    throw fail(
+      `export must name a function exported by ${file}, got ${JSON.stringify(target.export)}`,
+    );
   const worker = target.worker ?? 'inline';
   if (!workerTypes.includes(worker))
     throw fail(`worker must be one of ${workerTypes.join(', ')}, got ${JSON.stringify(worker)}`);
   const task: ModuleTask = { kind: 'module', file, exportName: target.export, style: 'stage' };
   if (worker !== 'inline') task.worker = worker;
   if (target.heapLimitMb !== undefined) {
-    if (worker === 'inline') throw fail("heapLimitMb applies only to worker: 'thread' or 'process'");
+    if (worker === 'inline')
+      throw fail("heapLimitMb applies only to worker: 'thread' or 'process'");
     if (!Number.isInteger(target.heapLimitMb) || target.heapLimitMb < 16)
       throw fail(`heapLimitMb must be an integer number of MB ≥ 16, got ${target.heapLimitMb}`);
     task.heapLimitMb = target.heapLimitMb;

@@ -8,8 +8,8 @@ import {
   isPlainObject,
   jsonDataText,
 } from '../graph/json-value.ts';
-import { functionWorkerError, type ModuleTarget, moduleTask } from './module-stage.ts';
 import { defaultRetryPolicy, type RetryPolicy, type StageSpec } from '../graph/pipeline.ts';
+import { functionWorkerError, type ModuleTarget, moduleTask } from './module-stage.ts';
 
 declare const outputType: unique symbol;
 
@@ -145,7 +145,10 @@ export function stage<D extends StageInputs, Out>(
     return { name, spec, upstream: upstreamOf(options), companions: [] };
   }
   if (typeof run !== 'function')
-    throw new PipelineError('INVALID_STAGE', `stage '${name}' needs a function, or module + export`);
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `stage '${name}' needs a function, or module + export`,
+    );
   if (options.worker !== undefined && options.worker !== 'inline')
     throw functionWorkerError(name, options.worker);
   const spec = baseSpec(name, options);

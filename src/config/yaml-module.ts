@@ -20,6 +20,7 @@ import { type ModuleConfig, moduleSchema, type RetryConfig } from './yaml-schema
 function isWorkerType(value: unknown): value is WorkerType {
   return (workerTypes as readonly unknown[]).includes(value);
 }
+
 import { type PathIssue, valueAt } from './zod-issues.ts';
 
 export interface BuiltModule {

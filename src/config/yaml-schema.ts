@@ -146,7 +146,9 @@ export const executionSchema = z.strictObject({
   worker_type: z
     .enum(workerTypes)
     .optional()
-    .describe('Where path and script modules run unless they say: inline, thread or process. Default: inline.'),
+    .describe(
+      'Where path and script modules run unless they say: inline, thread or process. Default: inline.',
+    ),
   failure_policy: z.enum(failurePolicies).optional().describe('Default: fail_fast.'),
   max_nested_depth: z
     .int('must be an integer ≥ 0')

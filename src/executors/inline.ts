@@ -1,7 +1,7 @@
 import { PipelineError, serializeError } from '../errors.ts';
 import type { InlineFunction } from '../graph/pipeline.ts';
-import type { Executor, StageResult, StageTask } from './executor.ts';
 import { ModuleCaller } from './call-module.ts';
+import type { Executor, StageResult, StageTask } from './executor.ts';
 import { createStageContext, type StageContext } from './stage-context.ts';
 
 type Reject = (reason: unknown) => void;

@@ -1,10 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { PipelineError, serializeError } from '../errors.ts';
 import type { RunStageMessage, StageDoneMessage } from '../workers/stage-protocol.ts';
 import type { StageResult } from './executor.ts';
-import type { StageHostHandle } from './stage-host-handle.ts';
+import {
+  type StageHostHandle,
+  serializeWorkerFailure,
+  WorkerLostError,
+} from './stage-host-handle.ts';
 import { StageOutput } from './stage-output.ts';
 
 const bootstrap = fileURLToPath(new URL('../workers/ts-process.js', import.meta.url));
@@ -101,15 +104,18 @@ export class ProcessHost implements StageHostHandle {
     const stage = this.#pending?.stage ?? '';
     const tail = this.#output.stderrTail;
     if (/heap out of memory|Reached heap limit/.test(tail)) {
-      const limit = this.#heapLimitMb === undefined ? 'the default heap limit' : `heap limit ${this.#heapLimitMb} MB`;
-      return new PipelineError(
+      const limit =
+        this.#heapLimitMb === undefined
+          ? 'the default heap limit'
+          : `heap limit ${this.#heapLimitMb} MB`;
+      return new WorkerLostError(
         'MEMORY_LIMIT',
         `stage '${stage}' ran out of memory in its worker process (${limit})`,
       );
     }
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const lastLines = tail.trim().split('\n').slice(-5).join('\n');
-    return new PipelineError(
+    return new WorkerLostError(
       'WORKER_EXITED',
       `stage '${stage}': its worker process ${how}${lastLines ? `\n${lastLines}` : ''}`,
     );
@@ -128,7 +134,7 @@ export class ProcessHost implements StageHostHandle {
     if (!pending) return;
     const result: StageResult = {
       status: 'failed',
-      error: serializeError(error),
+      error: serializeWorkerFailure(error),
       startedAt: pending.startedAt,
       endedAt: Date.now(),
     };

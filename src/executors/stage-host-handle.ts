@@ -1,5 +1,6 @@
-import type { StageResult } from './executor.ts';
+import { PipelineError, type SerializedError, serializeError } from '../errors.ts';
 import type { RunStageMessage } from '../workers/stage-protocol.ts';
+import type { StageResult } from './executor.ts';
 
 /** The orchestrator's handle on one thread or process worker. */
 export interface StageHostHandle {
@@ -16,3 +17,12 @@ export interface StageHostHandle {
 }
 
 export type StartStageHost = (key: string, heapLimitMb: number | undefined) => StageHostHandle;
+
+/** A worker lost mid-stage (exit, crash, out of memory): its stack would only show ours. */
+export class WorkerLostError extends PipelineError {}
+
+export function serializeWorkerFailure(error: Error): SerializedError {
+  const serialized = serializeError(error);
+  if (error instanceof WorkerLostError) delete serialized.stack;
+  return serialized;
+}

@@ -1,10 +1,12 @@
 import type { Worker } from 'node:worker_threads';
-import { PipelineError, serializeError } from '../errors.ts';
-import { startTsWorker } from '../workers/start-worker.ts';
 import type { RunStageMessage, StageDoneMessage } from '../workers/stage-protocol.ts';
+import { startTsWorker } from '../workers/start-worker.ts';
 import type { StageResult } from './executor.ts';
-import type { StageHostHandle } from './stage-host-handle.ts';
-import { StageOutput } from './stage-output.ts';
+import {
+  type StageHostHandle,
+  serializeWorkerFailure,
+  WorkerLostError,
+} from './stage-host-handle.ts';
 
 const entry = new URL('../workers/thread-stage-host.ts', import.meta.url);
 
@@ -18,7 +20,6 @@ interface Pending {
 export class ThreadHost implements StageHostHandle {
   readonly key: string;
   readonly #worker: Worker;
-  readonly #output = new StageOutput();
   readonly #heapLimitMb: number | undefined;
   #pending: Pending | undefined;
   #usable = true;
@@ -26,23 +27,22 @@ export class ThreadHost implements StageHostHandle {
   constructor(key: string, heapLimitMb: number | undefined) {
     this.key = key;
     this.#heapLimitMb = heapLimitMb;
+    // The worker writes its stages' stdout and stderr to their logs itself (stage-host.ts): a
+    // worker's piped stdio holds a port that would keep an idle pool's process alive.
     this.#worker = startTsWorker(
       entry,
       {},
-      {
-        stdout: true,
-        stderr: true,
-        ...(heapLimitMb !== undefined && { resourceLimits: { maxOldGenerationSizeMb: heapLimitMb } }),
-      },
+      heapLimitMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapLimitMb } },
     );
-    this.#worker.stdout.on('data', (chunk: Buffer) => this.#output.write(chunk, false));
-    this.#worker.stderr.on('data', (chunk: Buffer) => this.#output.write(chunk, true));
     this.#worker.on('message', (message: StageDoneMessage) => this.#finish(message.result));
     this.#worker.on('error', (error) => this.#die(this.#describe(error)));
     this.#worker.on('exit', (code) => {
       const stage = this.#pending?.stage ?? '';
       this.#die(
-        new PipelineError('WORKER_EXITED', `stage '${stage}' ended its worker thread (exit code ${code})`),
+        new WorkerLostError(
+          'WORKER_EXITED',
+          `stage '${stage}' ended its worker thread (exit code ${code})`,
+        ),
         code,
       );
     });
@@ -54,7 +54,6 @@ export class ThreadHost implements StageHostHandle {
   }
 
   run(message: RunStageMessage): Promise<StageResult> {
-    this.#output.attach(message.task.paths.stageDir);
     return new Promise((resolve) => {
       this.#pending = { resolve, startedAt: Date.now(), stage: message.task.stage };
       this.#worker.postMessage(message);
@@ -74,14 +73,13 @@ export class ThreadHost implements StageHostHandle {
   #finish(result: StageResult): void {
     const pending = this.#pending;
     this.#pending = undefined;
-    this.#output.detach();
     pending?.resolve(result);
   }
 
   #describe(error: Error): Error {
     if ((error as { code?: unknown }).code !== 'ERR_WORKER_OUT_OF_MEMORY') return error;
     const stage = this.#pending?.stage ?? '';
-    return new PipelineError(
+    return new WorkerLostError(
       'MEMORY_LIMIT',
       `stage '${stage}' ran out of memory in its worker thread (heap limit ${this.#heapLimitMb ?? 'default'} MB)`,
     );
@@ -93,7 +91,7 @@ export class ThreadHost implements StageHostHandle {
     if (!pending) return;
     this.#finish({
       status: 'failed',
-      error: serializeError(error),
+      error: serializeWorkerFailure(error),
       ...(exitCode !== undefined && { exitCode }),
       startedAt: pending.startedAt,
       endedAt: Date.now(),

@@ -12,5 +12,5 @@ serveStages(
     onMessage: (listener) =>
       process.on('message', (message) => listener(message as RunStageMessage)),
   },
-  process.pid,
+  { pid: process.pid },
 );

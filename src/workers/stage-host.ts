@@ -7,17 +7,28 @@ import { PipelineError, serializeError } from '../errors.ts';
 import { ModuleCaller } from '../executors/call-module.ts';
 import type { StageResult } from '../executors/executor.ts';
 import { createStageContext } from '../executors/stage-context.ts';
+import type { StageLogCapture } from './stage-log-capture.ts';
 import type { HostChannel, RunStageMessage } from './stage-protocol.ts';
 
 /** The parent ends the worker on timeout or cancellation, so this signal never aborts. */
 const unaborted = new AbortController().signal;
 
-export function serveStages(channel: HostChannel, pid?: number): void {
+/**
+ * Serves `run` messages on `channel`. `capture`: write each stage's stdout and stderr to its
+ * log from inside (a thread; a process's output is piped by its parent instead).
+ */
+export function serveStages(
+  channel: HostChannel,
+  options: { pid?: number; capture?: StageLogCapture } = {},
+): void {
+  const { pid, capture } = options;
   const caller = new ModuleCaller();
   const withPid = (result: StageResult): StageResult =>
     pid === undefined ? result : { ...result, pid };
   channel.onMessage((message) => {
+    capture?.attach(message.task.paths.stageDir);
     void run(caller, message).then((result) => {
+      capture?.detach();
       try {
         channel.post({ type: 'done', result: withPid(result) });
       } catch (error) {
