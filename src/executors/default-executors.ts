@@ -24,5 +24,13 @@ export function createExecutors(spec: PipelineSpec): Record<TaskSpec['kind'], Ex
     poolSize: Math.ceil(spec.maxCpus ?? availableParallelism()),
     maxNestedDepth,
   });
+  const workers = { thread: 0, process: 0 };
+  for (const stage of spec.stages) {
+    const task = stage.task;
+    if (task.kind === 'module' && task.worker && task.worker !== 'inline' && !task.heapLimitMb)
+      workers[task.worker]++;
+  }
+  module.warm('thread', workers.thread);
+  module.warm('process', workers.process);
   return { inline, module, command: new CommandExecutor() };
 }

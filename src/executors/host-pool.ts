@@ -66,11 +66,23 @@ export class HostPool implements Executor {
     this.#count = this.#busy.size;
   }
 
+  /**
+   * Starts up to `count` workers ahead of the stages that will need them, so that the first
+   * stages do not pay (nor spend their timeout on) a worker's start.
+   */
+  warm(count: number): void {
+    for (let i = 0; i < count && this.#count < this.#size; i++) {
+      this.#count++;
+      this.#idle.push(this.#start('', undefined));
+    }
+  }
+
   #acquire(
     key: string,
     heapLimitMb: number | undefined,
     signal: AbortSignal,
   ): Promise<StageHostHandle | undefined> {
+    this.#dropDead();
     const index = this.#idle.findIndex((host) => host.key === key);
     if (index >= 0) return Promise.resolve(this.#lend(this.#idle.splice(index, 1)[0]!));
     if (this.#count < this.#size) {
@@ -96,6 +108,15 @@ export class HostPool implements Executor {
         { once: true },
       );
     });
+  }
+
+  /** Idle workers that died meanwhile (a failed start, a kill from outside). */
+  #dropDead(): void {
+    for (let i = this.#idle.length - 1; i >= 0; i--) {
+      if (this.#idle[i]!.usable) continue;
+      this.#idle.splice(i, 1);
+      this.#count--;
+    }
   }
 
   #lend(host: StageHostHandle): StageHostHandle {

@@ -31,6 +31,12 @@ export class ModuleExecutor implements Executor {
     return this.#options.inline.execute(task, signal);
   }
 
+  /** Starts the workers that `count` stages of this kind will use, before they are ready. */
+  warm(worker: 'thread' | 'process', count: number): void {
+    if (count <= 0) return;
+    (worker === 'thread' ? this.#threadPool() : this.#processPool()).warm(count);
+  }
+
   killAll(): void {
     this.#threads?.killAll();
     this.#processes?.killAll();

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { RunStageMessage, StageDoneMessage } from '../workers/stage-protocol.ts';
 import type { StageResult } from './executor.ts';
 import {
+  goneBeforeStart,
   type StageHostHandle,
   serializeWorkerFailure,
   WorkerLostError,
@@ -69,6 +70,7 @@ export class ProcessHost implements StageHostHandle {
   }
 
   run(message: RunStageMessage): Promise<StageResult> {
+    if (!this.#usable) return Promise.resolve(goneBeforeStart());
     this.#output.attach(message.task.paths.stageDir);
     return new Promise((resolve) => {
       this.#pending = { resolve, startedAt: Date.now(), stage: message.task.stage };

@@ -26,3 +26,10 @@ export function serializeWorkerFailure(error: Error): SerializedError {
   if (error instanceof WorkerLostError) delete serialized.stack;
   return serialized;
 }
+
+/** The answer of a worker that died before it was given the stage. */
+export function goneBeforeStart(): StageResult {
+  const error = new WorkerLostError('WORKER_EXITED', 'the worker ended before the stage started');
+  const now = Date.now();
+  return { status: 'failed', error: serializeWorkerFailure(error), startedAt: now, endedAt: now };
+}

@@ -3,6 +3,7 @@ import type { RunStageMessage, StageDoneMessage } from '../workers/stage-protoco
 import { startTsWorker } from '../workers/start-worker.ts';
 import type { StageResult } from './executor.ts';
 import {
+  goneBeforeStart,
   type StageHostHandle,
   serializeWorkerFailure,
   WorkerLostError,
@@ -54,6 +55,7 @@ export class ThreadHost implements StageHostHandle {
   }
 
   run(message: RunStageMessage): Promise<StageResult> {
+    if (!this.#usable) return Promise.resolve(goneBeforeStart());
     return new Promise((resolve) => {
       this.#pending = { resolve, startedAt: Date.now(), stage: message.task.stage };
       this.#worker.postMessage(message);
