@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { loadPipeline } from '../src/config/load-pipeline.ts';
 import { createExecutors } from '../src/executors/default-executors.ts';
 import { runPipeline } from '../src/scheduler/engine.ts';
+import { gpipe, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
 import { isGone, waitFor } from './fixtures/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gp-workers-'));
@@ -230,5 +231,32 @@ test('what a thread or process stage prints goes to its stage.log', async () => 
     const log = readFileSync(join(result.runDir, name, 'stage.log'), 'utf8');
     assert.match(log, /to stdout from chatty/, name);
     assert.match(log, /to stderr from chatty/, name);
+  }
+});
+
+test('gpipe run: a crashed process stage exits 3 with its message; idle workers do not hold the CLI', {
+  timeout: 60_000,
+}, async () => {
+  const cwd = workspace({
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: cli-workers',
+      '  execution: { worker_type: process, failure_policy: collect_all }',
+      '  modules:',
+      `    - { name: fine, script: "${stages}:where" }`,
+      `    - { name: counted, script: "${stages}:nested", worker: thread }`,
+      `    - { name: quits, script: "${stages}:exitNow" }`,
+    ].join('\n'),
+  });
+  try {
+    const finished = await gpipe(['run', 'pipeline.yaml'], cwd);
+    assert.equal(finished.code, 3, finished.stderr);
+    assert.match(
+      finished.stdout + finished.stderr,
+      /stage 'quits': its worker process exited with code 1/,
+    );
+    assert.match(finished.stdout + finished.stderr, /2 succeeded, 1 failed/);
+  } finally {
+    removeWorkspace(cwd);
   }
 });
