@@ -65,6 +65,28 @@ test('a process stage that allocates until it dies fails with MEMORY_LIMIT; the 
   assert.match(crash.error!.message, /stage 'crash' ran out of memory .*heap limit 32 MB/);
 });
 
+test('a thread stage that calls process.exit or runs out of heap fails alone', async () => {
+  const result = await run(
+    [
+      '{ name: quits, script: "@exitNow" }',
+      '{ name: hog, script: "@hog", heap_limit_mb: 32 }',
+      '{ name: fine, script: "@where" }',
+    ],
+    ['execution: { worker_type: thread, failure_policy: collect_all }'],
+  );
+  assert.equal(result.stages.quits!.error!.code, 'WORKER_EXITED');
+  assert.match(
+    result.stages.quits!.error!.message,
+    /stage 'quits' ended its worker thread \(exit code 1\)/,
+  );
+  assert.equal(result.stages.hog!.error!.code, 'MEMORY_LIMIT');
+  assert.match(
+    result.stages.hog!.error!.message,
+    /stage 'hog' ran out of memory in its worker thread \(heap limit 32 MB\)/,
+  );
+  assert.equal(result.stages.fine!.status, 'succeeded');
+});
+
 test('under fail_fast, a crashed process stage stops the run like any failure', async () => {
   const result = await run([
     '{ name: quits, script: "@exitNow", worker: process }',
