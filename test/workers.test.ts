@@ -282,3 +282,28 @@ test('gpipe run: a crashed process stage exits 3 with its message; idle workers 
     removeWorkspace(cwd);
   }
 });
+
+test('twelve stages queued for one worker all run, with no listener leak on the run’s signal', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on('warning', onWarning);
+  try {
+    const modules = Array.from(
+      { length: 12 },
+      (_, i) => `{ name: s${i}, script: "@where", resources: { cpus: 0 } }`,
+    );
+    const result = await run(modules, [
+      'execution: { worker_type: thread }',
+      'resources: { max_cpus: 1 }',
+    ]);
+    assert.equal(result.status, 'succeeded');
+    const threads = new Set(
+      Object.values(result.stages).map((stage) => (stage.output as { threadId: number }).threadId),
+    );
+    assert.equal(threads.size, 1, 'one worker, reused');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});

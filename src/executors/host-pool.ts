@@ -1,4 +1,5 @@
 import { serializeError } from '../errors.ts';
+import { whenAborted } from './abort-listeners.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 import type { StageHostHandle, StartStageHost } from './stage-host-handle.ts';
 
@@ -6,6 +7,7 @@ interface Waiter {
   key: string;
   heapLimitMb: number | undefined;
   resolve(host: StageHostHandle): void;
+  unsubscribe(): void;
 }
 
 /**
@@ -35,10 +37,9 @@ export class HostPool implements Executor {
     const key = String(heapLimitMb ?? '');
     const host = await this.#acquire(key, heapLimitMb, signal);
     if (!host) return aborted(signal, startedAt);
-    let onAbort: (() => void) | undefined;
+    let unsubscribe: (() => void) | undefined;
     const abort = new Promise<StageResult>((resolve) => {
-      onAbort = () => resolve(aborted(signal, startedAt));
-      signal.addEventListener('abort', onAbort, { once: true });
+      unsubscribe = whenAborted(signal, () => resolve(aborted(signal, startedAt)));
     });
     let result: StageResult;
     try {
@@ -49,7 +50,7 @@ export class HostPool implements Executor {
     } catch (error) {
       result = { status: 'failed', error: serializeError(error), startedAt, endedAt: Date.now() };
     }
-    signal.removeEventListener('abort', onAbort!);
+    unsubscribe!();
     // A timeout or cancellation ends the worker: the stage's code may never yield.
     if (signal.aborted) host.destroy();
     this.#release(host);
@@ -95,18 +96,14 @@ export class HostPool implements Executor {
       return Promise.resolve(this.#lend(this.#start(key, heapLimitMb)));
     }
     return new Promise((resolve) => {
-      const waiter: Waiter = { key, heapLimitMb, resolve };
+      const waiter: Waiter = { key, heapLimitMb, resolve, unsubscribe: () => false };
       this.#waiters.push(waiter);
-      signal.addEventListener(
-        'abort',
-        () => {
-          const at = this.#waiters.indexOf(waiter);
-          if (at < 0) return;
-          this.#waiters.splice(at, 1);
-          resolve(undefined);
-        },
-        { once: true },
-      );
+      waiter.unsubscribe = whenAborted(signal, () => {
+        const at = this.#waiters.indexOf(waiter);
+        if (at < 0) return;
+        this.#waiters.splice(at, 1);
+        resolve(undefined);
+      });
     });
   }
 
@@ -128,6 +125,7 @@ export class HostPool implements Executor {
   #release(host: StageHostHandle): void {
     this.#busy.delete(host);
     const waiter = this.#waiters.shift();
+    waiter?.unsubscribe();
     if (host.usable && (!waiter || waiter.key === host.key)) {
       if (waiter) {
         waiter.resolve(this.#lend(host));
