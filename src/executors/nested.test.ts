@@ -128,3 +128,39 @@ test('bad arguments are a clear error', async () => {
     { code: 'INVALID_TASKS' },
   );
 });
+
+test('concurrent calls from one context share its grant: no overcommit', async () => {
+  for (const cpus of [1, 2]) {
+    const meter = gauge();
+    const context = nesting(cpus);
+    const three = await Promise.all(
+      [0, 1, 2].map((call) => context.map([1, 2, 3, 4], (n) => meter.hold(call * 10 + n))),
+    );
+    assert.deepEqual(three, [
+      [1, 2, 3, 4],
+      [11, 12, 13, 14],
+      [21, 22, 23, 24],
+    ]);
+    assert.equal(meter.peak, cpus, `cpus ${cpus}`);
+  }
+});
+
+test('a sub-task calling the stage’s own context is nested in its lane: no deadlock, depth counted', async () => {
+  const meter = gauge();
+  const context = nesting(1, 2);
+  const results = await context.map([1, 2], (n) =>
+    context.map([1, 2], (m, _i, inner) => meter.hold(`${n}.${m}@${inner.depth}`)),
+  );
+  assert.deepEqual(results, [
+    ['1.1@2', '1.2@2'],
+    ['2.1@2', '2.2@2'],
+  ]);
+  assert.equal(meter.peak, 1);
+  // Recursion through the captured context ends at the depth limit instead of running forever.
+  const recurse = (): Promise<unknown> =>
+    context.executeTasks([recurse]).then(([result]) => {
+      if (result instanceof Error) throw result;
+      return result;
+    });
+  await assert.rejects(recurse(), { code: 'NESTED_DEPTH_EXCEEDED' });
+});
