@@ -1,10 +1,9 @@
 import { PipelineError, serializeError } from '../errors.ts';
 import type { InlineFunction } from '../graph/pipeline.ts';
+import { whenAborted } from './abort-listeners.ts';
 import { ModuleCaller } from './call-module.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 import { createStageContext, type StageContext } from './stage-context.ts';
-
-type Reject = (reason: unknown) => void;
 
 /**
  * Runs stages on the orchestrator's event loop: inline functions of the TypeScript API, and
@@ -17,11 +16,6 @@ export class InlineExecutor implements Executor {
   readonly #functions: ReadonlyMap<string, InlineFunction>;
   readonly #modules = new ModuleCaller();
   readonly #maxNestedDepth: number | undefined;
-  /**
-   * Attempts waiting on each signal. Many stages share the run's signal: one listener per
-   * signal and a set entry per attempt cost far less than a listener per attempt.
-   */
-  readonly #waiting = new WeakMap<AbortSignal, Set<Reject>>();
 
   constructor(functions: ReadonlyMap<string, InlineFunction> = new Map(), maxNestedDepth?: number) {
     this.#functions = functions;
@@ -72,30 +66,15 @@ export class InlineExecutor implements Executor {
 
   /** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
   #abortable(work: PromiseLike<unknown>, signal: AbortSignal): Promise<unknown> {
-    let waiting = this.#waiting.get(signal);
-    if (!waiting) {
-      const set = new Set<Reject>();
-      waiting = set;
-      this.#waiting.set(signal, set);
-      signal.addEventListener(
-        'abort',
-        () => {
-          for (const reject of set) reject(signal.reason);
-          set.clear();
-        },
-        { once: true },
-      );
-    }
-    const set = waiting;
     return new Promise((resolve, reject) => {
-      set.add(reject);
+      const unsubscribe = whenAborted(signal, () => reject(signal.reason));
       work.then(
         (value) => {
-          set.delete(reject);
+          unsubscribe();
           resolve(value);
         },
         (error: unknown) => {
-          set.delete(reject);
+          unsubscribe();
           reject(error);
         },
       );
