@@ -19,6 +19,7 @@ export {
   command,
   type FunctionStageOptions,
   type InputsOf,
+  type ModuleStageOptions,
   type PythonOptions,
   python,
   type RetryOptions,
@@ -36,8 +37,15 @@ export {
   StageError,
 } from './errors.ts';
 export type { Executor, ResourceGrant, StageResult, StageTask } from './executors/executor.ts';
+export type { NestedContext, NestedTask } from './executors/nested.ts';
 export type { StageContext, StageLogger, StageResources } from './executors/stage-context.ts';
-export type { PipelineSpec, RunStatus, StageSpec, StageStatus } from './graph/pipeline.ts';
+export type {
+  PipelineSpec,
+  RunStatus,
+  StageSpec,
+  StageStatus,
+  WorkerType,
+} from './graph/pipeline.ts';
 export { type Clock, ManualClock } from './scheduler/clock.ts';
 export {
   type RunOptions,

@@ -34,6 +34,7 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
           file: join(dir, 'stages.ts'),
           exportName: 'load',
           style: 'function',
+          worker: 'process',
         },
       },
       {
@@ -55,6 +56,7 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
           file: join(dir, 'stages.ts'),
           exportName: 'Trainer',
           style: 'class',
+          worker: 'process',
         },
       },
       {
@@ -66,6 +68,7 @@ test('a pipeline using every key loads to the exact PipelineSpec', async () => {
           file: join(dir, 'lib', 'backup.mjs'),
           exportName: 'backup',
           style: 'function',
+          worker: 'process',
         },
       },
       {
@@ -270,6 +273,7 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
     'depends_on',
     'env',
     'fallback',
+    'heap_limit_mb',
     'name',
     'params',
     'path',
@@ -280,6 +284,7 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
     'shell',
     'timeout',
     'version',
+    'worker',
   ]);
   assert.deepStrictEqual(module.properties.params, {
     type: 'object',

@@ -16,6 +16,8 @@ export interface PipelineOptions {
   maxMemory?: number | string;
   /** GPUs to lease, lowest device ids first; 0 turns leasing off. @default all nvidia-smi finds */
   maxGpus?: number;
+  /** How deep `context.executeTasks` / `context.map` may nest. @default 3 */
+  maxNestedDepth?: number;
 }
 
 export interface Pipeline {
@@ -72,6 +74,7 @@ export function pipeline(
     spec.maxMemoryMb = mb;
   }
   if (options.maxGpus !== undefined) spec.maxGpus = options.maxGpus;
+  if (options.maxNestedDepth !== undefined) spec.maxNestedDepth = options.maxNestedDepth;
   return {
     spec,
     run: (runOptions = {}) =>

@@ -12,6 +12,7 @@ import {
   jsonDataText,
 } from '../graph/json-value.ts';
 import { defaultRetryPolicy, type RetryPolicy, type StageSpec } from '../graph/pipeline.ts';
+import { functionWorkerError, type ModuleTarget, moduleTask } from './module-stage.ts';
 
 declare const outputType: unique symbol;
 
@@ -101,7 +102,18 @@ export type StageFunction<D extends StageInputs, Out> = (
 export interface FunctionStageOptions<D extends StageInputs, Out> extends StageOptions<D> {
   /** Runs in this stage's place, with its inputs, when all its attempts fail. */
   fallback?: StageFunction<D, Out>;
+  /**
+   * A function runs on the orchestrator's event loop. For a thread or a process, name a module
+   * export instead: `stage(name, { module, export, worker: 'thread' })`.
+   */
+  worker?: 'inline';
 }
+
+/**
+ * A stage that runs a module's export, `fn(inputs, context)`: inline, in a worker thread or in a
+ * child process. Its output type is not checked against the export: give it as `Out`.
+ */
+export interface ModuleStageOptions<D extends StageInputs> extends StageOptions<D>, ModuleTarget {}
 
 /**
  * An inline stage: an async function run on the orchestrator's event loop.
@@ -110,6 +122,19 @@ export interface FunctionStageOptions<D extends StageInputs, Out> extends StageO
  * const total = stage('total', { deps: { rows: load } }, ({ rows }) => rows.reduce((a, b) => a + b, 0));
  */
 export function stage<Out>(name: string, run: StageFunction<NoInputs, Out>): Stage<Awaited<Out>>;
+/**
+ * A module stage: the export runs inline, in a pooled worker thread or in a child process.
+ * @example
+ * const heavy = stage<number[]>('heavy', {
+ *   module: new URL('./work.ts', import.meta.url),
+ *   export: 'crunch', // export function crunch(inputs, context) { … }
+ *   worker: 'thread',
+ * });
+ */
+export function stage<Out = unknown, D extends StageInputs = NoInputs>(
+  name: string,
+  options: ModuleStageOptions<D>,
+): Stage<Awaited<Out>>;
 export function stage<D extends StageInputs, Out>(
   name: string,
   options: FunctionStageOptions<D, Out>,
@@ -117,21 +142,37 @@ export function stage<D extends StageInputs, Out>(
 ): Stage<Awaited<Out>>;
 export function stage<D extends StageInputs, Out>(
   name: string,
-  optionsOrRun: FunctionStageOptions<D, Out> | StageFunction<NoInputs, Out>,
+  optionsOrRun: FunctionStageOptions<D, Out> | ModuleStageOptions<D> | StageFunction<NoInputs, Out>,
   maybeRun?: StageFunction<D, Out>,
 ): Stage<Awaited<Out>> {
-  const options: FunctionStageOptions<D, Out> =
+  const options: FunctionStageOptions<D, Out> | ModuleStageOptions<D> =
     typeof optionsOrRun === 'function' ? {} : optionsOrRun;
-  const run = (typeof optionsOrRun === 'function' ? optionsOrRun : maybeRun) as StageFunction<
-    D,
-    Out
-  >;
+  const run = (typeof optionsOrRun === 'function' ? optionsOrRun : maybeRun) as
+    | StageFunction<D, Out>
+    | undefined;
+  const names = 'module' in options || 'export' in options;
+  if (names && run !== undefined) {
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `stage '${name}': give either a function or module + export, not both`,
+    );
+  }
+  if (names) {
+    const spec = baseSpec(name, options);
+    spec.task = moduleTask(name, options as ModuleStageOptions<D>);
+    return { name, spec, upstream: upstreamOf(options), companions: [] };
+  }
   if (typeof run !== 'function')
-    throw new PipelineError('INVALID_STAGE', `stage '${name}' needs a function`);
+    throw new PipelineError(
+      'INVALID_STAGE',
+      `stage '${name}' needs a function, or module + export`,
+    );
+  if (options.worker !== undefined && options.worker !== 'inline')
+    throw functionWorkerError(name, options.worker);
   const spec = baseSpec(name, options);
   spec.run = run;
   const companions: StageSpec[] = [];
-  if (options.fallback) {
+  if ('fallback' in options && options.fallback) {
     const fallback: StageSpec = {
       ...baseSpec(`${name}:fallback`, options),
       task: { kind: 'inline' },

@@ -9,6 +9,8 @@ import {
   type RetryPolicy,
   type StageSpec,
   type TaskSpec,
+  type WorkerType,
+  workerTypes,
 } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
 import { type ModuleResolver, resolveModuleReference } from './module-reference.ts';
@@ -16,6 +18,11 @@ import { interpreterPath } from './python-module-locator.ts';
 import { parseMemoryMb } from './quantity.ts';
 import type { YamlLocator, YamlPath } from './yaml-locator.ts';
 import { type ModuleConfig, moduleSchema, type RetryConfig } from './yaml-schema.ts';
+
+function isWorkerType(value: unknown): value is WorkerType {
+  return (workerTypes as readonly unknown[]).includes(value);
+}
+
 import { type PathIssue, valueAt } from './zod-issues.ts';
 
 export interface BuiltModule {
@@ -30,11 +37,18 @@ export class ModuleLoader {
   readonly #file: string;
   readonly #locator: YamlLocator;
   readonly #resolvers: readonly ModuleResolver[];
+  readonly #defaultWorker: WorkerType;
 
-  constructor(file: string, locator: YamlLocator, resolvers: readonly ModuleResolver[]) {
+  constructor(
+    file: string,
+    locator: YamlLocator,
+    resolvers: readonly ModuleResolver[],
+    defaultWorker: WorkerType = 'inline',
+  ) {
     this.#file = file;
     this.#locator = locator;
     this.#resolvers = resolvers;
+    this.#defaultWorker = defaultWorker;
   }
 
   async build(raw: unknown, index: number): Promise<BuiltModule> {
@@ -43,7 +57,7 @@ export class ModuleLoader {
       isRecord(raw) && typeof raw.name === 'string' && raw.name !== '' ? raw.name : undefined;
     if (!isRecord(raw)) return { issues: [] };
     const issues: PathIssue[] = [];
-    const task = await this.#task(raw, base, issues);
+    const task = this.#placed(await this.#task(raw, base, issues), raw, base, issues);
     const labelled =
       name === undefined ? issues.map((issue) => labelUnnamed(index, issue)) : issues;
     const parsed = moduleSchema.safeParse(raw);
@@ -51,6 +65,44 @@ export class ModuleLoader {
       return { ...(name !== undefined && { name }), issues: labelled };
     }
     return { name, stage: this.#stage(parsed.data, task, base), issues: [] };
+  }
+
+  /** A module task with its worker and heap limit; the keys refused where they cannot apply. */
+  #placed(
+    task: TaskSpec | undefined,
+    raw: Record<string, unknown>,
+    base: YamlPath,
+    issues: PathIssue[],
+  ): TaskSpec | undefined {
+    const worker = isWorkerType(raw.worker) ? raw.worker : this.#defaultWorker;
+    const heapLimitMb = raw.heap_limit_mb;
+    if (task?.kind === 'module') {
+      const placed = { ...task };
+      if (worker !== 'inline') placed.worker = worker;
+      if (typeof heapLimitMb === 'number') {
+        if (worker === 'inline') {
+          issues.push({
+            path: base,
+            key: 'heap_limit_mb',
+            message: 'heap_limit_mb applies only to modules run in a thread or process worker',
+            hint: 'add worker: process (or thread)',
+          });
+          return undefined;
+        }
+        placed.heapLimitMb = heapLimitMb;
+      }
+      return placed;
+    }
+    for (const key of ['worker', 'heap_limit_mb'] as const) {
+      if (raw[key] !== undefined && task !== undefined) {
+        issues.push({
+          path: base,
+          key,
+          message: `${key} applies only to JavaScript / TypeScript path and script modules`,
+        });
+      }
+    }
+    return task;
   }
 
   #stage(config: ModuleConfig, task: TaskSpec, base: YamlPath): StageSpec {

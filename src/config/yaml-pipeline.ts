@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { GraphIssue } from '../graph/graph.ts';
-import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
+import { type PipelineSpec, type StageSpec, workerTypes } from '../graph/pipeline.ts';
 import type { HostCapacity } from '../graph/resources.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { type HostOptions, hostCapacityFor } from '../monitor/host-capacity.ts';
@@ -88,7 +88,13 @@ export async function parseYamlPipeline(
     ...(issue.hint !== undefined && { hint: issue.hint }),
   });
 
-  const loader = new ModuleLoader(file, locator, options.resolvers ?? defaultModuleResolvers);
+  const workerType = valueAt(root, ['pipeline', 'execution', 'worker_type']);
+  const loader = new ModuleLoader(
+    file,
+    locator,
+    options.resolvers ?? defaultModuleResolvers,
+    workerTypes.find((type) => type === workerType),
+  );
   const parsed = pipelineFileSchema.safeParse(root);
   const schemaIssues = parsed.success
     ? []

@@ -5,13 +5,10 @@
  */
 import * as z from 'zod';
 import { findNonJson, jsonDataText } from '../graph/json-value.ts';
-import { backoffKinds, executionModes, failurePolicies } from '../graph/pipeline.ts';
+import { backoffKinds, executionModes, failurePolicies, workerTypes } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
 import { memoryQuantityText, parseMemoryMb } from './quantity.ts';
 import { schemaKeysAt } from './schema-keys.ts';
-
-export const workerTypes = ['inline', 'thread', 'process'] as const;
-export type WorkerType = (typeof workerTypes)[number];
 
 const durationText = 'seconds or a duration like "90s", "5m" or "1h30m"';
 
@@ -131,6 +128,17 @@ export const moduleSchema = z
     cwd: z.string().min(1, 'must not be empty').optional().describe('Relative to this file.'),
     env: z.record(z.string(), scalar).optional().describe('Added to the environment of a command.'),
     depends_on: z.array(name).optional().describe('Modules that must finish first.'),
+    worker: z
+      .enum(workerTypes)
+      .optional()
+      .describe(
+        'Where a path or script module runs: inline (the orchestrator’s event loop), thread (a pooled worker thread) or process (a pooled child process). Default: execution.worker_type.',
+      ),
+    heap_limit_mb: z
+      .int('must be an integer number of MB ≥ 16')
+      .min(16, 'must be an integer number of MB ≥ 16')
+      .optional()
+      .describe('V8 heap limit of a thread or process worker, in MB.'),
     resources: z
       .strictObject({
         cpus: z.number().min(0, 'must be a number ≥ 0').optional().describe('Default: 1.'),
@@ -174,9 +182,18 @@ export const moduleSchema = z
 
 export const executionSchema = z.strictObject({
   mode: z.enum(executionModes).optional().describe('Default: parallel.'),
-  worker_type: z.enum(workerTypes).optional().describe('Accepted; modules run inline for now.'),
+  worker_type: z
+    .enum(workerTypes)
+    .optional()
+    .describe(
+      'Where path and script modules run unless they say: inline, thread or process. Default: inline.',
+    ),
   failure_policy: z.enum(failurePolicies).optional().describe('Default: fail_fast.'),
-  max_nested_depth: z.int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').optional(),
+  max_nested_depth: z
+    .int('must be an integer ≥ 0')
+    .min(0, 'must be an integer ≥ 0')
+    .optional()
+    .describe('How deep context.executeTasks / context.map may nest. Default: 3.'),
 });
 
 export const pipelineResourcesSchema = z.strictObject({

@@ -1,7 +1,14 @@
-import type { InlineFunction, PipelineSpec, TaskSpec } from '../graph/pipeline.ts';
+import { availableParallelism } from 'node:os';
+import {
+  defaultMaxNestedDepth,
+  type InlineFunction,
+  type PipelineSpec,
+  type TaskSpec,
+} from '../graph/pipeline.ts';
 import { CommandExecutor, type CommandExecutorOptions } from './command.ts';
 import type { Executor } from './executor.ts';
 import { InlineExecutor } from './inline.ts';
+import { ModuleExecutor } from './module-executor.ts';
 import { PythonExecutor } from './python.ts';
 
 export interface LocalExecutorOptions {
@@ -12,9 +19,9 @@ export interface LocalExecutorOptions {
 }
 
 /**
- * The executors of a local run: inline functions and modules in this process, commands as
- * processes, Python modules as bridge processes started like commands (so that their output is
- * masked the same way).
+ * The executors of a local run: inline functions in this process, modules inline or in pooled
+ * worker threads or processes, commands as processes, Python modules as bridge processes
+ * started like commands (so that their output is masked the same way).
  */
 export function createExecutors(
   spec: PipelineSpec,
@@ -22,11 +29,25 @@ export function createExecutors(
 ): Record<TaskSpec['kind'], Executor> {
   const functions = new Map<string, InlineFunction>();
   for (const stage of spec.stages) if (stage.run) functions.set(stage.name, stage.run);
-  const inline = new InlineExecutor(functions, options.redact ? { redact: options.redact } : {});
-  const command = new CommandExecutor(options.command);
-  const python = new PythonExecutor({
-    commands: command,
-    ...(spec.maxNestedDepth !== undefined && { maxNestedDepth: spec.maxNestedDepth }),
+  const maxNestedDepth = spec.maxNestedDepth ?? defaultMaxNestedDepth;
+  const inline = new InlineExecutor(functions, {
+    maxNestedDepth,
+    ...(options.redact && { redact: options.redact }),
   });
-  return { inline, module: inline, command, python };
+  const module = new ModuleExecutor({
+    inline,
+    poolSize: Math.ceil(spec.maxCpus ?? availableParallelism()),
+    maxNestedDepth,
+  });
+  const workers = { thread: 0, process: 0 };
+  for (const stage of spec.stages) {
+    const task = stage.task;
+    if (task.kind === 'module' && task.worker && task.worker !== 'inline' && !task.heapLimitMb)
+      workers[task.worker]++;
+  }
+  module.warm('thread', workers.thread);
+  module.warm('process', workers.process);
+  const command = new CommandExecutor(options.command);
+  const python = new PythonExecutor({ commands: command, maxNestedDepth });
+  return { inline, module, command, python };
 }

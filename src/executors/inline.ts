@@ -1,11 +1,9 @@
 import { PipelineError, serializeError } from '../errors.ts';
 import type { InlineFunction } from '../graph/pipeline.ts';
+import { whenAborted } from './abort-listeners.ts';
+import { ModuleCaller } from './call-module.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
-import { importModule } from './import-module.ts';
 import { createStageContext, type StageContext } from './stage-context.ts';
-
-type ModuleFunction = (context: StageContext) => unknown;
-type Reject = (reason: unknown) => void;
 
 /**
  * Runs stages on the orchestrator's event loop: inline functions of the TypeScript API, and
@@ -16,22 +14,22 @@ type Reject = (reason: unknown) => void;
  */
 export class InlineExecutor implements Executor {
   readonly #functions: ReadonlyMap<string, InlineFunction>;
-  readonly #modules = new Map<string, Promise<Record<string, unknown>>>();
-  /**
-   * Attempts waiting on each signal. Many stages share the run's signal: one listener per
-   * signal and a set entry per attempt cost far less than a listener per attempt.
-   */
-  readonly #waiting = new WeakMap<AbortSignal, Set<Reject>>();
+  readonly #modules = new ModuleCaller();
+  readonly #maxNestedDepth: number | undefined;
 
   readonly #redact: ((text: string) => string) | undefined;
 
-  /** `redact` masks secrets in what stages write with `context.log`. @default none */
+  /**
+   * `redact` masks secrets in what stages write with `context.log`; `maxNestedDepth` bounds
+   * `context.executeTasks` / `context.map`. @default no masking, depth 3
+   */
   constructor(
     functions: ReadonlyMap<string, InlineFunction> = new Map(),
-    options: { redact?: (text: string) => string } = {},
+    options: { redact?: (text: string) => string; maxNestedDepth?: number } = {},
   ) {
     this.#functions = functions;
     this.#redact = options.redact;
+    this.#maxNestedDepth = options.maxNestedDepth;
   }
 
   execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
@@ -39,7 +37,13 @@ export class InlineExecutor implements Executor {
     let value: unknown;
     try {
       signal.throwIfAborted();
-      value = this.#call(task, createStageContext(task, signal, this.#redact));
+      value = this.#call(
+        task,
+        createStageContext(task, signal, {
+          ...(this.#maxNestedDepth !== undefined && { maxNestedDepth: this.#maxNestedDepth }),
+          ...(this.#redact && { redact: this.#redact }),
+        }),
+      );
     } catch (error) {
       return Promise.resolve(failed(error, startedAt));
     }
@@ -73,62 +77,20 @@ export class InlineExecutor implements Executor {
         `the inline executor cannot run a ${spec.kind} stage`,
       );
     }
-    return this.#load(spec.file).then((exports) => {
-      const exported = exports[spec.exportName];
-      const what = spec.style === 'class' ? 'class' : 'function';
-      if (typeof exported !== 'function') {
-        throw new PipelineError(
-          'EXPORT_NOT_FOUND',
-          `${spec.file} has no ${what} export '${spec.exportName}'`,
-        );
-      }
-      if (spec.style === 'function') return (exported as ModuleFunction)(context);
-      const instance = new (exported as new () => { run?: ModuleFunction })();
-      if (typeof instance.run !== 'function') {
-        throw new PipelineError(
-          'EXPORT_NOT_FOUND',
-          `class '${spec.exportName}' in ${spec.file} has no run(context) method`,
-        );
-      }
-      return instance.run(context);
-    });
-  }
-
-  #load(file: string): Promise<Record<string, unknown>> {
-    let loaded = this.#modules.get(file);
-    if (!loaded) {
-      loaded = importModule(file);
-      this.#modules.set(file, loaded);
-    }
-    return loaded;
+    return this.#modules.call(spec, task.inputs, context);
   }
 
   /** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
   #abortable(work: PromiseLike<unknown>, signal: AbortSignal): Promise<unknown> {
-    let waiting = this.#waiting.get(signal);
-    if (!waiting) {
-      const set = new Set<Reject>();
-      waiting = set;
-      this.#waiting.set(signal, set);
-      signal.addEventListener(
-        'abort',
-        () => {
-          for (const reject of set) reject(signal.reason);
-          set.clear();
-        },
-        { once: true },
-      );
-    }
-    const set = waiting;
     return new Promise((resolve, reject) => {
-      set.add(reject);
+      const unsubscribe = whenAborted(signal, () => reject(signal.reason));
       work.then(
         (value) => {
-          set.delete(reject);
+          unsubscribe();
           resolve(value);
         },
         (error: unknown) => {
-          set.delete(reject);
+          unsubscribe();
           reject(error);
         },
       );

@@ -2,7 +2,9 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type FileRef, fileRef } from '../artifacts/file-ref.ts';
 import { PipelineError } from '../errors.ts';
+import { defaultMaxNestedDepth } from '../graph/pipeline.ts';
 import type { StageTask } from './executor.ts';
+import { createNesting, type NestedContext, type NestedTask } from './nested.ts';
 
 export interface StageLogger {
   debug(message: string): void;
@@ -47,6 +49,21 @@ export interface StageContext {
    * @example return { table: await context.fileRef('table.parquet') };
    */
   fileRef(relativeOrAbsolutePath: string): Promise<FileRef>;
+  /**
+   * Runs sub-tasks in parallel within this stage's CPU grant (`max(1, floor(cpus))` at once)
+   * and resolves with their results in order; a task that throws leaves its Error in its
+   * place. Each task receives a context to nest further, up to `max_nested_depth`.
+   * @example const [a, b] = await context.executeTasks([() => parse(x), () => parse(y)]);
+   */
+  executeTasks<T>(tasks: readonly NestedTask<T>[]): Promise<(T | Error)[]>;
+  /**
+   * `fn` over `items` as sub-tasks, as `executeTasks` runs them.
+   * @example const sizes = await context.map(files, async (file) => (await stat(file)).size);
+   */
+  map<I, T>(
+    items: readonly I[],
+    fn: (item: I, index: number, context: NestedContext) => T | Promise<T>,
+  ): Promise<(T | Error)[]>;
 }
 
 export interface StageResources {
@@ -68,12 +85,40 @@ class TaskContext implements StageContext {
   readonly #task: StageTask;
   readonly signal: AbortSignal;
   readonly #redact: ((text: string) => string) | undefined;
+  readonly #maxNestedDepth: number;
   #log: StageLogger | undefined;
+  #nesting: NestedContext | undefined;
 
-  constructor(task: StageTask, signal: AbortSignal, redact?: (text: string) => string) {
+  constructor(
+    task: StageTask,
+    signal: AbortSignal,
+    maxNestedDepth: number,
+    redact?: (text: string) => string,
+  ) {
     this.#task = task;
     this.signal = signal;
+    this.#maxNestedDepth = maxNestedDepth;
     this.#redact = redact;
+  }
+
+  executeTasks<T>(tasks: readonly NestedTask<T>[]): Promise<(T | Error)[]> {
+    return this.#nested().executeTasks(tasks);
+  }
+
+  map<I, T>(
+    items: readonly I[],
+    fn: (item: I, index: number, context: NestedContext) => T | Promise<T>,
+  ): Promise<(T | Error)[]> {
+    return this.#nested().map(items, fn);
+  }
+
+  #nested(): NestedContext {
+    this.#nesting ??= createNesting({
+      cpus: this.#task.cpus,
+      maxDepth: this.#maxNestedDepth,
+      signal: this.signal,
+    });
+    return this.#nesting;
   }
 
   get moduleName(): string {
@@ -152,13 +197,21 @@ class TaskContext implements StageContext {
   }
 }
 
-/** `redact` masks secrets in the lines `context.log` writes. */
+/**
+ * The context a stage function receives. `redact` masks secrets in the lines `context.log`
+ * writes; `maxNestedDepth` bounds `executeTasks` / `map`. @default no masking, depth 3
+ */
 export function createStageContext(
   task: StageTask,
   signal: AbortSignal,
-  redact?: (text: string) => string,
+  options: { maxNestedDepth?: number; redact?: (text: string) => string } = {},
 ): StageContext {
-  return new TaskContext(task, signal, redact);
+  return new TaskContext(
+    task,
+    signal,
+    options.maxNestedDepth ?? defaultMaxNestedDepth,
+    options.redact,
+  );
 }
 
 function createLogger(stageDir: string, redact?: (text: string) => string): StageLogger {

@@ -47,12 +47,39 @@ export interface RetryPolicy {
   retryOn?: readonly (string | number)[];
 }
 
+/**
+ * Where a JavaScript / TypeScript module stage runs: `inline` on the orchestrator's event loop,
+ * `thread` in a pooled worker thread (CPU-bound code in parallel), `process` in a pooled child
+ * Node process (a crash, `process.exit` or out-of-memory cannot take the orchestrator down).
+ */
+export const workerTypes = ['inline', 'thread', 'process'] as const;
+export type WorkerType = (typeof workerTypes)[number];
+
+/**
+ * How a module export is called: `function` → `fn(context)`, `class` → `new C().run(context)`
+ * (the YAML `script:` / `path:`), `stage` → `fn(inputs, context)` (the TypeScript API).
+ */
+export const moduleCallStyles = ['function', 'class', 'stage'] as const;
+export type ModuleCallStyle = (typeof moduleCallStyles)[number];
+
+/** An export of a JavaScript or TypeScript module, and where it runs. */
+export interface ModuleTask {
+  kind: 'module';
+  /** Absolute path of the module file. */
+  file: string;
+  exportName: string;
+  style: ModuleCallStyle;
+  /** @default 'inline' */
+  worker?: WorkerType;
+  /** V8 heap limit of a thread or process worker, in MB (`--max-old-space-size`). */
+  heapLimitMb?: number;
+}
+
 /** What a stage runs: serialisable, so that any executor (thread, process, remote) can run it. */
 export type TaskSpec =
   /** A function held in the orchestrator's process (the TypeScript API). */
   | { kind: 'inline' }
-  /** An export of a JavaScript or TypeScript module: a function, or a class with `run(context)`. */
-  | { kind: 'module'; file: string; exportName: string; style: 'function' | 'class' }
+  | ModuleTask
   /** A command: argv, or one shell string when `shell` is true. */
   | {
       kind: 'command';
@@ -129,6 +156,7 @@ export interface PipelineSpec {
   maxMemoryMb?: number;
   /** GPUs to lease out, the lowest device ids first; 0 turns GPU leasing off. @default all detected */
   maxGpus?: number;
+  /** How deep `context.executeTasks` / `context.map` may nest. @default 3 */
   maxNestedDepth?: number;
   checkpoint?: { enabled: boolean; directory?: string };
   /** Where this pipeline's run directories go (TOML: `<work_dir>/runs`). @default `<state dir>/runs` */
@@ -136,6 +164,9 @@ export interface PipelineSpec {
   /** The file it was loaded from, when there is one. */
   source?: string;
 }
+
+/** The depth of nested execution when a pipeline does not say. */
+export const defaultMaxNestedDepth = 3;
 
 export const defaultRetryPolicy: RetryPolicy = {
   maxAttempts: 1,
