@@ -5,6 +5,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gpipe, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import { fakeNvidiaSmi, growPy } from './fixtures/cli/resource-scripts.ts';
 
 const dirs: string[] = [];
 function dir(files: Record<string, string>): string {
@@ -16,12 +17,6 @@ function dir(files: Record<string, string>): string {
 after(() => {
   for (const made of dirs) removeWorkspace(made);
 });
-
-const nvidiaSmi = `#!/bin/sh
-[ "$*" = "--query-gpu=index,uuid,memory.total --format=csv,noheader,nounits" ] || exit 9
-echo "0, GPU-aaaaaaaa-0000-0000-0000-000000000000, 81559"
-echo "1, GPU-bbbbbbbb-1111-1111-1111-111111111111, 81559"
-`;
 
 /**
  * Records its start (with its GPUs) and end in events.log. A stage waits until `$PEERS` stages
@@ -57,7 +52,7 @@ function module(name: string, resources: string, wait = 2000): string[] {
 /** Runs two stage.sh modules that must never overlap; returns their events. */
 async function runApart(pool: string, first: string, second: string): Promise<string[][]> {
   const cwd = dir({
-    'bin/nvidia-smi': nvidiaSmi,
+    'bin/nvidia-smi': fakeNvidiaSmi,
     'stage.sh': stageScript,
     'pipeline.yaml': [
       'pipeline:',
@@ -77,7 +72,7 @@ async function runApart(pool: string, first: string, second: string): Promise<st
 
 test('two GPUs, three one-GPU stages: two run on distinct ids, the third waits for a free one', async () => {
   const cwd = dir({
-    'bin/nvidia-smi': nvidiaSmi,
+    'bin/nvidia-smi': fakeNvidiaSmi,
     'stage.sh': stageScript,
     'pipeline.yaml': [
       'pipeline:',
@@ -134,7 +129,7 @@ test('memory reservations: two stages of 60% of max_memory never overlap', async
 
 test('requests no host could grant: exit 1 with file:line:column, before anything runs', async () => {
   const cwd = dir({
-    'bin/nvidia-smi': nvidiaSmi,
+    'bin/nvidia-smi': fakeNvidiaSmi,
     'stage.sh': stageScript,
     'pipeline.yaml': [
       'pipeline:',
@@ -162,7 +157,7 @@ test('requests no host could grant: exit 1 with file:line:column, before anythin
   assert.throws(() => readFileSync(join(cwd, 'events.log')), { code: 'ENOENT' });
 
   const offCwd = dir({
-    'bin/nvidia-smi': nvidiaSmi,
+    'bin/nvidia-smi': fakeNvidiaSmi,
     'pipeline.yaml': [
       'pipeline:',
       '  name: off',
@@ -182,16 +177,8 @@ test('requests no host could grant: exit 1 with file:line:column, before anythin
 
 test('a command whose grandchild grows past memory_limit is killed: exit 4, limit and peak', async () => {
   const cwd = dir({
-    'bin/nvidia-smi': nvidiaSmi,
-    'grow.py': [
-      'import time',
-      'chunks = []',
-      'for _ in range(64):',
-      '    chunks.append(bytearray(16 * 1024 * 1024))',
-      '    time.sleep(0.02)',
-      "print('never killed')",
-      '',
-    ].join('\n'),
+    'bin/nvidia-smi': fakeNvidiaSmi,
+    'grow.py': growPy,
     'pipeline.yaml': [
       'pipeline:',
       '  name: limited',
@@ -214,7 +201,7 @@ test('a command whose grandchild grows past memory_limit is killed: exit 4, limi
 
 test('a CUDA_VISIBLE_DEVICES set for gpipe narrows the GPUs it leases', async () => {
   const cwd = dir({
-    'bin/nvidia-smi': nvidiaSmi,
+    'bin/nvidia-smi': fakeNvidiaSmi,
     'pipeline.yaml': [
       'pipeline:',
       '  name: narrowed',

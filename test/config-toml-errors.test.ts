@@ -16,6 +16,8 @@ async function problems(files: Record<string, string>, hostCpus = 8): Promise<st
   const error = await loadTomlPipeline(join(dir, 'conf', 'pipeline.toml'), {
     projectRoot: dir,
     hostCpus,
+    hostMemoryMb: 16 * 1024,
+    hostGpuIds: [],
   }).then(
     () => undefined,
     (caught: unknown) => caught,
@@ -132,7 +134,7 @@ function byPlace(a: string, b: string): number {
   return fa.localeCompare(fb) || ra - rb || ca - cb;
 }
 
-test('cycles, ids that differ from their refs, CPU requests no machine grants, limits below requests', async () => {
+test('cycles, ids that differ from their refs, requests no machine grants, limits below requests', async () => {
   const files = {
     'conf/pipeline.toml': 'pipeline_id = "p"\nname = "P"\nnodes = ["n"]\noperators = ["a", "b"]\n',
     'conf/nodes/n.toml': [
@@ -142,6 +144,7 @@ test('cycles, ids that differ from their refs, CPU requests no machine grants, l
       'cpu_request = 16',
       'cpu_limit = 4',
       'gpu_request = 1',
+      'memory_request = 32.0',
       '',
     ].join('\n'),
     'conf/operators/a.toml':
@@ -153,7 +156,8 @@ test('cycles, ids that differ from their refs, CPU requests no machine grants, l
     "conf/nodes/n.toml:1:11: node_id 'm' is not the id its ref names ('n') (hint: set node_id = \"n\", or change the ref in pipeline.toml)",
     "conf/nodes/n.toml:4:15: node 'n' requests more CPUs than this machine's 8 (hint: lower cpu_request to at most 8)",
     'conf/nodes/n.toml:5:13: cpu_limit 4 is below cpu_request 16 (hint: raise cpu_limit to at least 16)',
-    'conf/nodes/n.toml:6:15: requests 1 GPU(s), but GPU scheduling is not supported yet (hint: set gpu_request = 0 for now)',
+    "conf/nodes/n.toml:6:15: node 'n' requests 1 GPU but this host has none (hostGpuIds) (hint: lower gpu_request)",
+    "conf/nodes/n.toml:7:18: node 'n' reserves 32 GB of memory but the pipeline has at most 16 GB (the host's memory) (hint: lower memory_request)",
     'conf/operators/a.toml:2:11: git_tag must not start with \'-\', got "-x"',
     "conf/operators/a.toml:4:26: operator 'a' dependency cycle: a → b → a (hint: remove one of these dependencies)",
     "conf/operators/b.toml:1:15: operator_id 'bee' is not the id its ref names ('b') (hint: set operator_id = \"b\", or change the ref in pipeline.toml)",

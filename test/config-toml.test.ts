@@ -29,6 +29,8 @@ test('the example configs of the seed load as written: one command stage per ope
       name: 'cleaner',
       dependsOn: [],
       cpus: 2,
+      memoryMb: 8 * 1024,
+      memoryLimitMb: 16 * 1024,
       timeoutMs: 1_800_000,
       version: 'v2.0.0',
       task: {

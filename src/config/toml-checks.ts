@@ -6,6 +6,7 @@
  */
 import { didYouMean } from '../graph/did-you-mean.ts';
 import type { TomlPath } from './toml-locator.ts';
+import type { NodeConfig } from './toml-schema.ts';
 import { isTable, type RawTomlPipeline } from './toml-sources.ts';
 import type { PathIssue } from './zod-issues.ts';
 
@@ -75,14 +76,6 @@ export function crossFileIssues(raw: RawTomlPipeline): PathIssue[] {
         });
       }
     }
-    const gpus = isTable(resource) ? resource.gpu_request : undefined;
-    if (typeof gpus === 'number' && gpus > 0) {
-      issues.push({
-        path: ['nodes', nodeId, 'resource', 'gpu_request'],
-        message: `requests ${gpus} GPU(s), but GPU scheduling is not supported yet`,
-        hint: 'set gpu_request = 0 for now',
-      });
-    }
   }
 
   for (const [operatorId, operator] of Object.entries(operators)) {
@@ -112,4 +105,20 @@ export function stringsAt(table: unknown, key: string): { value: string; index: 
   const list = isTable(table) ? table[key] : undefined;
   if (!Array.isArray(list)) return [];
   return list.flatMap((value, index) => (typeof value === 'string' ? [{ value, index }] : []));
+}
+
+/**
+ * The well-formed requests of a raw node's resource table, for the graph check: a value the
+ * schema rejects is the schema's to report, so the check sees no request there.
+ */
+export function resourceTableOf(node: unknown): NodeConfig['resource'] {
+  const resource = isTable(node) ? node.resource : undefined;
+  const table: Record<string, number> = { cpu_request: 0 };
+  if (!isTable(resource)) return table as NodeConfig['resource'];
+  for (const [key, value] of Object.entries(resource)) {
+    const whole = key.startsWith('gpu_') ? Number.isInteger(value) : true;
+    if (typeof value === 'number' && value >= 0 && Number.isFinite(value) && whole)
+      table[key] = value;
+  }
+  return table as NodeConfig['resource'];
 }

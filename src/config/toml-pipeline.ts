@@ -3,12 +3,13 @@
  * then the schema, the rules across files and the graph, every problem reported at once in one
  * ConfigError with its file, line and column.
  */
-import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { GraphIssue } from '../graph/graph.ts';
 import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
+import type { HostCapacity } from '../graph/resources.ts';
 import { validatePipeline } from '../graph/validate.ts';
+import { type HostOptions, hostCapacityFor } from '../monitor/host-capacity.ts';
 import type { ConfigDocument } from './config-document.ts';
 import {
   applyConfigLayers,
@@ -16,20 +17,27 @@ import {
   type ResolvedConfig,
 } from './config-layers.ts';
 import { findProjectRoot } from './project-root.ts';
-import { crossFileIssues, nodeOfOperators, stringsAt } from './toml-checks.ts';
+import { crossFileIssues, nodeOfOperators, resourceTableOf, stringsAt } from './toml-checks.ts';
 import type { TomlPath } from './toml-locator.ts';
 import {
   defaultWorkDir,
   envConfigBranch,
+  type NodeConfig,
   type TomlPipelineConfig,
   tomlKeysAt,
   tomlPipelineSchema,
 } from './toml-schema.ts';
 import { type RawTomlPipeline, readTomlPipeline, TomlSourceError } from './toml-sources.ts';
-import { type OperatorCheckout, operatorCheckouts, tomlStages } from './toml-stages.ts';
+import {
+  nodeResources,
+  type OperatorCheckout,
+  operatorCheckouts,
+  tomlStages,
+} from './toml-stages.ts';
 import { describeZodIssue, type IssueWording, type PathIssue } from './zod-issues.ts';
 
-export interface TomlLoadOptions {
+/** `hostCpus`, `hostMemoryMb`, `hostGpuIds`: what a node may request at most. */
+export interface TomlLoadOptions extends HostOptions {
   /**
    * Overrides, `--set`s, `${VAR}` interpolation and base64 values (config-layers.ts), applied
    * before the schema check. @default interpolation from process.env, no overrides
@@ -37,8 +45,6 @@ export interface TomlLoadOptions {
   layers?: ConfigLayerOptions;
   /** Receives the resolved config and its secrets, before the schema check. */
   onResolved?: (resolved: ResolvedConfig) => void;
-  /** The CPU budget. @default the host's core count */
-  hostCpus?: number;
   /** The directory holding `nodes/` and `operators/`. @default the pipeline file's directory */
   configRoot?: string;
   /** Where a relative work_dir starts. @default the nearest `.project_root` upwards from the current directory */
@@ -108,12 +114,12 @@ function rawDocument(raw: RawTomlPipeline, file: string): ConfigDocument {
 }
 
 /** The schema, the rules across files and the graph over a merged raw pipeline. */
-export function checkTomlPipeline(
+export async function checkTomlPipeline(
   raw: RawTomlPipeline,
   readIssues: readonly ConfigIssue[],
   file: string,
   options: TomlLoadOptions,
-): TomlPipeline {
+): Promise<TomlPipeline> {
   const wording = tomlWording(raw);
   const at = (issue: PathIssue): ConfigIssue => ({
     message: issue.message,
@@ -136,8 +142,7 @@ export function checkTomlPipeline(
   );
   const codeRoot = resolve(projectRoot, options.operatorsDir ?? 'operators');
   const nodeOf = nodeOfOperators(raw);
-  const hostCpus = options.hostCpus ?? availableParallelism();
-  issues.push(...graphIssues(raw, nodeOf, hostCpus).map(at));
+  issues.push(...(await graphIssues(raw, nodeOf, options)).map(at));
 
   if (issues.length > 0 || !parsed.success) throw new ConfigError(sorted(issues, file));
   const config: TomlPipelineConfig = parsed.data;
@@ -159,20 +164,19 @@ export function checkTomlPipeline(
  * The graph check (src/graph) over the operators nodes run, with the dependencies that name
  * such operators: the others are reported by crossFileIssues already.
  */
-function graphIssues(
+async function graphIssues(
   raw: RawTomlPipeline,
   nodeOf: ReadonlyMap<string, string>,
-  hostCpus: number,
-): PathIssue[] {
+  options: HostOptions,
+): Promise<PathIssue[]> {
   const stages: StageSpec[] = [...nodeOf].map(([operatorId, nodeId]) => {
-    const resource = (raw.data.nodes[nodeId] as { resource?: unknown }).resource;
-    const cpus = (resource as { cpu_request?: unknown } | undefined)?.cpu_request;
+    const resource = resourceTableOf(raw.data.nodes[nodeId]);
     return {
       name: operatorId,
       dependsOn: stringsAt(raw.data.operators[operatorId], 'upstream_dependencies')
         .map((dep) => dep.value)
         .filter((dep) => nodeOf.has(dep)),
-      cpus: typeof cpus === 'number' && cpus >= 0 ? cpus : 0,
+      ...nodeResources({ operator_ids: [], resource } as NodeConfig),
       task: { kind: 'command', argv: ['true'], shell: false },
     };
   });
@@ -182,10 +186,11 @@ function graphIssues(
     mode: 'parallel',
     failurePolicy: 'fail_fast',
   };
-  const issues = validatePipeline(spec, hostCpus).issues.map((issue) =>
-    graphIssue(issue, raw, nodeOf, hostCpus),
+  const host = await hostCapacityFor(spec, options);
+  const issues = validatePipeline(spec, host).issues.map((issue) =>
+    graphIssue(issue, raw, nodeOf, host),
   );
-  // A node's CPU request is reported once, not once per operator of the node.
+  // A node's request is reported once, not once per operator of the node.
   const seen = new Set<string>();
   return issues.filter((issue) => {
     const key = JSON.stringify([issue.path, issue.message]);
@@ -199,7 +204,7 @@ function graphIssue(
   issue: GraphIssue,
   raw: RawTomlPipeline,
   nodeOf: ReadonlyMap<string, string>,
-  hostCpus: number,
+  host: HostCapacity,
 ): PathIssue {
   const operator = issue.stage;
   if (operator === undefined) return { path: ['pipeline'], message: issue.message };
@@ -221,8 +226,19 @@ function graphIssue(
       const nodeId = nodeOf.get(operator)!;
       return {
         path: ['nodes', nodeId, 'resource', 'cpu_request'],
-        message: `node '${nodeId}' requests more CPUs than this machine's ${hostCpus}`,
-        hint: `lower cpu_request to at most ${hostCpus}`,
+        message: `node '${nodeId}' requests more CPUs than this machine's ${host.cpus}`,
+        hint: `lower cpu_request to at most ${host.cpus}`,
+      };
+    }
+    case 'memory':
+    case 'memory_limit':
+    case 'gpus': {
+      const nodeId = nodeOf.get(operator)!;
+      const key = resourceKeys[issue.field];
+      return {
+        path: ['nodes', nodeId, 'resource', key],
+        message: `node '${nodeId}' ${issue.message}`,
+        hint: `lower ${key}`,
       };
     }
     default:
@@ -233,6 +249,13 @@ function graphIssue(
       };
   }
 }
+
+/** The key of a node's resource table behind each stage request. */
+const resourceKeys = {
+  memory: 'memory_request',
+  memory_limit: 'memory_limit',
+  gpus: 'gpu_request',
+};
 
 /** How TOML issues name places: as the file writes them, `[table]` headers for hints. */
 function tomlWording(raw: RawTomlPipeline): IssueWording {

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { StageSpec } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
+import { parseMemoryMb } from './quantity.ts';
 import {
   defaultOperatorTimeoutSeconds,
   type NodeConfig,
@@ -65,7 +66,7 @@ function operatorStage(
   return {
     name: operatorId,
     dependsOn: operator.upstream_dependencies ?? [],
-    cpus: node.resource?.cpu_request ?? 1,
+    ...nodeResources(node),
     timeoutMs: parseDuration(operator.timeout ?? defaultOperatorTimeoutSeconds)!,
     // The code is identified by its tag: a new tag is a new version, and misses the cache.
     version: operator.git_tag,
@@ -78,6 +79,27 @@ function operatorStage(
       workspaceRoot: join(places.workDir, 'workspace', pipelineId, nodeId, operatorId),
     },
   };
+}
+
+/**
+ * A node's `resource` table as the stage requests of each of its operators: memory in GB as
+ * the seed writes it. cpu_limit and gpu_limit bound nothing beyond their requests: CPU time is
+ * not throttled, and an operator sees exactly the GPUs it leased.
+ */
+export function nodeResources(
+  node: NodeConfig,
+): Pick<StageSpec, 'cpus' | 'memoryMb' | 'memoryLimitMb' | 'gpus'> {
+  const resource = node.resource;
+  const requests: Pick<StageSpec, 'cpus' | 'memoryMb' | 'memoryLimitMb' | 'gpus'> = {
+    cpus: resource?.cpu_request ?? 1,
+  };
+  if (resource?.memory_request !== undefined)
+    requests.memoryMb = parseMemoryMb(resource.memory_request, 'GB')!;
+  if (resource?.memory_limit !== undefined)
+    requests.memoryLimitMb = parseMemoryMb(resource.memory_limit, 'GB')!;
+  if (resource?.gpu_request !== undefined && resource.gpu_request > 0)
+    requests.gpus = resource.gpu_request;
+  return requests;
 }
 
 /** Every operator of the pipeline (run by a node or not), as init clones them. */
