@@ -269,6 +269,7 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
     'cwd',
     'depends_on',
     'env',
+    'environment',
     'fallback',
     'name',
     'params',

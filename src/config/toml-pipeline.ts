@@ -10,12 +10,12 @@ import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import type { HostCapacity } from '../graph/resources.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { type HostOptions, hostCapacityFor } from '../monitor/host-capacity.ts';
+import { envConfigBranch } from './env-config.ts';
 import { findProjectRoot } from './project-root.ts';
 import { crossFileIssues, nodeOfOperators, resourceTableOf, stringsAt } from './toml-checks.ts';
 import type { TomlPath } from './toml-locator.ts';
 import {
   defaultWorkDir,
-  envConfigBranch,
   type NodeConfig,
   type TomlPipelineConfig,
   tomlKeysAt,
@@ -109,7 +109,7 @@ export async function checkTomlPipeline(
   const config: TomlPipelineConfig = parsed.data;
   const spec: PipelineSpec = {
     name: config.pipeline.pipeline_id,
-    stages: tomlStages(config, nodeOf, { codeRoot, workDir }),
+    stages: tomlStages(config, nodeOf, { codeRoot, workDir, projectRoot }),
     mode: 'parallel',
     failurePolicy: 'fail_fast',
     source: file,

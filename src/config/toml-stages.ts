@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { StageSpec } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
+import { environmentSpecOf } from './env-config.ts';
 import { parseMemoryMb } from './quantity.ts';
 import {
   defaultOperatorTimeoutSeconds,
@@ -20,6 +21,8 @@ export interface OperatorPlaces {
   codeRoot: string;
   /** The absolute work_dir. */
   workDir: string;
+  /** Where environments are made: `<projectRoot>/envs/<env_name>`. */
+  projectRoot: string;
 }
 
 /** One operator's code, as init checks it out. */
@@ -63,6 +66,7 @@ function operatorStage(
     env[key] = String(value);
   // The standard variables win over extra_env_vars; the executor sets the others.
   env.NODE_ID = nodeId;
+  const codeDir = join(places.codeRoot, operatorId);
   return {
     name: operatorId,
     dependsOn: operator.upstream_dependencies ?? [],
@@ -74,9 +78,13 @@ function operatorStage(
       kind: 'command',
       argv: [operator.start_command],
       shell: true,
-      cwd: join(places.codeRoot, operatorId),
+      cwd: codeDir,
       env,
       workspaceRoot: join(places.workDir, 'workspace', pipelineId, nodeId, operatorId),
+      ...(operator.env_config && {
+        // The seed's spec files are the operator's: relative to its code.
+        environment: environmentSpecOf(operator.env_config, codeDir, places.projectRoot),
+      }),
     },
   };
 }

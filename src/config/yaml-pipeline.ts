@@ -11,6 +11,7 @@ import type { HostCapacity } from '../graph/resources.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { type HostOptions, hostCapacityFor } from '../monitor/host-capacity.ts';
 import { defaultModuleResolvers, type ModuleResolver } from './module-reference.ts';
+import { findProjectRoot } from './project-root.ts';
 import { parseMemoryMb } from './quantity.ts';
 import { graphIssueTarget, type ModuleEntry } from './yaml-graph-issues.ts';
 import { YamlLocator } from './yaml-locator.ts';
@@ -26,6 +27,8 @@ import { describeZodIssue, moduleIndexOf, type PathIssue, valueAt } from './zod-
 export interface YamlLoadOptions extends HostOptions {
   /** How module references become tasks. @default JavaScript files; Python refused for now */
   resolvers?: readonly ModuleResolver[];
+  /** Holds envs/, where modules' environments are made. @default the nearest `.project_root` upwards from the file */
+  projectRoot?: string;
 }
 
 /**
@@ -66,7 +69,12 @@ export async function parseYamlPipeline(
     ]);
   }
 
-  const loader = new ModuleLoader(file, locator, options.resolvers ?? defaultModuleResolvers);
+  const loader = new ModuleLoader(
+    file,
+    locator,
+    options.resolvers ?? defaultModuleResolvers,
+    resolve(options.projectRoot ?? findProjectRoot(dirname(file))),
+  );
   const parsed = pipelineFileSchema.safeParse(root);
   const schemaIssues = parsed.success
     ? []

@@ -10,7 +10,7 @@ import { hash } from 'node:crypto';
 import { readFileSync, type Stats, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { defaultInterpreter } from '../config/python-module-locator.ts';
-import type { StageSpec, TaskSpec } from '../graph/pipeline.ts';
+import type { EnvironmentSpec, StageSpec, TaskSpec } from '../graph/pipeline.ts';
 import type { CacheKeyParts } from '../store/run-store.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { sha256Text } from './hash.ts';
@@ -30,14 +30,22 @@ export function cacheKeyParts(
   if (code !== undefined) parts.code = code;
   const task = stage.task;
   if (task.kind === 'command') {
-    parts.command = commandText(task);
+    parts.command = commandText(task) + environmentText(task.environment);
     const names = task.env ? Object.keys(task.env).sort() : [];
     if (names.length > 0)
       parts.env = bounded(readableList(names.map((n) => `${n}=${task.env![n]}`)));
   }
-  if (task.kind === 'python') parts.command = `python ${task.python ?? defaultInterpreter()}`;
+  if (task.kind === 'python')
+    parts.command = `python ${task.python ?? defaultInterpreter()}${environmentText(task.environment)}`;
   if (stage.params !== undefined) parts.params = bounded(canonicalJson(stage.params));
   return parts;
+}
+
+/** A stage's environment, by its name and what it is made from: another one misses the cache. */
+function environmentText(environment: EnvironmentSpec | undefined): string {
+  return environment
+    ? ` in ${environment.kind} environment ${environment.name} (${environment.source})`
+    : '';
 }
 
 /** `sha256:<64 hex>` of the parts' canonical JSON: equal parts, equal key, in any key order. */

@@ -4,6 +4,7 @@ import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts
 import type { RunSelection } from '../../durable/plan.ts';
 import { createExecutors } from '../../executors/default-executors.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
+import { checkEnvironments, initEnvironments } from '../../init/environments/init-environments.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { exitCodeOfRun } from '../exit-code.ts';
@@ -37,7 +38,7 @@ export interface RunCommandOptions extends PipelineFileOptions {
   from?: string;
   /** TOML: run this node's operators. */
   node?: string;
-  /** TOML: use the operator code as init left it. */
+  /** Use the operator code and environments as init left them. */
   skipInit?: boolean;
 }
 
@@ -77,7 +78,17 @@ export async function runCommand(
       '--config-root': options.configRoot,
       '--operators-dir': options.operatorsDir,
     });
-    pipeline = await loadValidPipeline(file, io);
+    pipeline = await loadValidPipeline(file, io, { projectRoot: workspaceRoot });
+    if (options.dryRun !== true) {
+      // As for TOML: environments are made first, unless --skip-init keeps init apart.
+      const out = options.json ? io.stderr : io.stdout;
+      if (options.skipInit)
+        await checkEnvironments(pipeline.stages, 'module', workspaceRoot, `init ${file}`);
+      else
+        await initEnvironments(pipeline.stages, 'module', workspaceRoot, (line) =>
+          out.write(`${line}\n`),
+        );
+    }
   }
   return runOrPreview(
     pipeline,

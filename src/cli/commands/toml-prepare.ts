@@ -9,6 +9,7 @@ import type { TomlPipeline } from '../../config/toml-pipeline.ts';
 import { InputError, PipelineError } from '../../errors.ts';
 import { didYouMean } from '../../graph/did-you-mean.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
+import { checkEnvironments, initEnvironments } from '../../init/environments/init-environments.ts';
 import { initOperators } from '../../init/init-operators.ts';
 import type { CliIo } from '../cli-io.ts';
 import { loadValidTomlPipeline } from '../load-valid-pipeline.ts';
@@ -45,8 +46,12 @@ export async function prepareTomlRun(
   );
   const stages = request.node === undefined ? undefined : nodeStages(toml, request.node);
   if (!request.planOnly) {
+    const chosen = stages ?? pipeline.stages.map((stage) => stage.name);
     if (!request.skipInit) await initOperators(toml.operators, projectRoot, say);
-    checkCode(toml, stages ?? pipeline.stages.map((stage) => stage.name));
+    checkCode(toml, chosen);
+    const running = pipeline.stages.filter((stage) => chosen.includes(stage.name));
+    if (request.skipInit) await checkEnvironments(running, 'operator', projectRoot, `init ${file}`);
+    else await initEnvironments(running, 'operator', projectRoot, say);
   }
   return { pipeline, toml, ...(stages && { stages }) };
 }
