@@ -284,3 +284,32 @@ test('a YAML Python module in a venv; a command module in an unpacked conda arch
     "gpipe: module 'packed': environment 'packed' comes from tos://bucket/env.tar.zst, but object storage is not supported yet: give a local path to the archive\n",
   );
 });
+
+test('a build that fails: exit 5 with the end of its log, and no marker, so nothing runs in it', async () => {
+  const dir = project({
+    'requirements.txt': 'no-such-package-for-gpipe-tests==1.0\n',
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: broken',
+      '  modules:',
+      '    - name: a',
+      '      command: [python, -c, "print(1)"]',
+      '      environment: {env_name: broken, requirements_path: requirements.txt}',
+      '',
+    ].join('\n'),
+  });
+  const failed = await gpipe(['init', 'pipeline.yaml'], dir, env);
+  assert.equal(failed.code, 5, failed.stderr);
+  const log = join(dir, 'envs', 'broken', '.gpipe-env.log');
+  const [first, ...tail] = failed.stderr.trimEnd().split('\n');
+  assert.equal(
+    first,
+    `gpipe: environment 'broken' (venv) could not be made: python -m pip install failed (exit 1); the end of ${log}:`,
+  );
+  assert.ok(tail.length > 0 && tail.length <= 20, failed.stderr);
+  assert.match(tail.join('\n'), /no-such-package-for-gpipe-tests/);
+  assert.ok(!existsSync(join(dir, 'envs', 'broken', '.gpipe-env.json')), 'no marker');
+  const skipped = await gpipe(['run', 'pipeline.yaml', '--skip-init'], dir, env);
+  assert.equal(skipped.code, 5);
+  assert.match(skipped.stderr, /environment 'broken' is not made/);
+});

@@ -10,6 +10,7 @@ import { hash } from 'node:crypto';
 import { readFileSync, type Stats, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { defaultInterpreter } from '../config/python-module-locator.ts';
+import { environmentPython, madeEnvironmentHash } from '../executors/environment-activation.ts';
 import type { EnvironmentSpec, StageSpec, TaskSpec } from '../graph/pipeline.ts';
 import type { CacheKeyParts } from '../store/run-store.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -36,16 +37,19 @@ export function cacheKeyParts(
       parts.env = bounded(readableList(names.map((n) => `${n}=${task.env![n]}`)));
   }
   if (task.kind === 'python')
-    parts.command = `python ${task.python ?? defaultInterpreter()}${environmentText(task.environment)}`;
+    parts.command = `python ${task.python ?? (task.environment ? environmentPython(task.environment) : defaultInterpreter())}${environmentText(task.environment)}`;
   if (stage.params !== undefined) parts.params = bounded(canonicalJson(stage.params));
   return parts;
 }
 
-/** A stage's environment, by its name and what it is made from: another one misses the cache. */
+/**
+ * A stage's environment, by its name and the hash of the spec it was made from: one made anew
+ * from another spec misses the cache.
+ */
 function environmentText(environment: EnvironmentSpec | undefined): string {
-  return environment
-    ? ` in ${environment.kind} environment ${environment.name} (${environment.source})`
-    : '';
+  if (!environment) return '';
+  const hash = madeEnvironmentHash(environment) ?? 'not made';
+  return ` in ${environment.kind} environment ${environment.name} (${hash.slice(0, 23)})`;
 }
 
 /** `sha256:<64 hex>` of the parts' canonical JSON: equal parts, equal key, in any key order. */

@@ -3,7 +3,7 @@
  * tool's activate script would set, and the marker init writes last, so that a stage never
  * runs in a half-made environment.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PipelineError } from '../errors.ts';
 import type { EnvironmentSpec } from '../graph/pipeline.ts';
@@ -61,4 +61,15 @@ export function missingEnvironment(spec: EnvironmentSpec): PipelineError | undef
     'ENV_NOT_CREATED',
     `environment '${spec.name}' (${spec.kind}) is not made in ${spec.dir}: run init first`,
   );
+}
+
+/** The spec hash init recorded in the environment's marker; undefined when it is not made. */
+export function madeEnvironmentHash(spec: EnvironmentSpec): string | undefined {
+  try {
+    const marker: unknown = JSON.parse(readFileSync(join(spec.dir, environmentMarkerFile), 'utf8'));
+    const hash = (marker as { hash?: unknown } | null)?.hash;
+    return typeof hash === 'string' ? hash : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -15,7 +15,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { basename, delimiter, isAbsolute, join } from 'node:path';
 import { writeFileAtomicSync } from '../../durable/atomic-file.ts';
 import { PipelineError } from '../../errors.ts';
 import { environmentMarkerFile } from '../../executors/environment-activation.ts';
@@ -118,7 +118,7 @@ function runLogged(argv: readonly string[], cwd: string, log: number): Promise<v
       else
         reject(
           new StepFailed(
-            `${argv.slice(0, 3).join(' ')} failed (${signal ? `signal ${signal}` : `exit ${code}`})`,
+            `${[basename(command), ...args.slice(0, 3)].join(' ')} failed (${signal ? `signal ${signal}` : `exit ${code}`})`,
           ),
         );
     });
