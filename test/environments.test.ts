@@ -313,3 +313,40 @@ test('a build that fails: exit 5 with the end of its log, and no marker, so noth
   assert.equal(skipped.code, 5);
   assert.match(skipped.stderr, /environment 'broken' is not made/);
 });
+
+test('environment mistakes in YAML: exit 1 at their line and column', async () => {
+  const dir = project({
+    'b.ts': 'export function run() {}\n',
+    'c.py': 'def run(context):\n    pass\n',
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: y',
+      '  modules:',
+      '    - name: a',
+      '      command: [true]',
+      '      environment: {env_name: "../x", requirements_path: r.txt}',
+      '    - name: b',
+      '      script: ./b.ts:run',
+      '      environment: {env_name: js, package_json_path: package.json}',
+      '    - name: c',
+      '      script: ./c.py:run',
+      '      python: python3',
+      '      environment: {env_name: py, requirements_pth: r.txt}',
+      '    - name: d',
+      '      script: ./c.py:run',
+      '      python: python3',
+      '      environment: {env_name: py, requirements_path: r.txt}',
+      '',
+    ].join('\n'),
+  });
+  const result = await gpipe(['validate', 'pipeline.yaml'], dir, env);
+  assert.equal(result.code, 1);
+  assert.deepStrictEqual(result.stderr.trimEnd().split('\n'), [
+    'pipeline.yaml:6:31: module \'a\': environment.env_name is not a usable environment name: it contains a path separator, got "../x"',
+    "pipeline.yaml:9:7: module 'b': environment applies to Python and command modules, not to JavaScript ones",
+    "pipeline.yaml:13:20: module 'c': missing required key 'requirements_path' in environment",
+    "pipeline.yaml:13:35: module 'c': unknown key 'requirements_pth' in environment (hint: did you mean 'requirements_path'?)",
+    "pipeline.yaml:16:7: module 'd': has both python and environment (hint: drop python: the environment's own python runs the module)",
+    'gpipe: 5 problems in pipeline.yaml',
+  ]);
+});
