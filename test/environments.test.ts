@@ -350,3 +350,36 @@ test('environment mistakes in YAML: exit 1 at their line and column', async () =
     'gpipe: 5 problems in pipeline.yaml',
   ]);
 });
+
+test('two inits at once make a shared environment once', async () => {
+  const dir = project();
+  const counter = join(dir, 'builds.txt');
+  const packed = tempDir();
+  // conda-unpack counts the builds, slowly enough that the two inits overlap.
+  writeFiles(packed, {
+    'bin/conda-unpack': `#!/bin/sh\necho built >> ${JSON.stringify(counter)}\nsleep 1\n`,
+  });
+  execFileSync('chmod', ['+x', join(packed, 'bin', 'conda-unpack')]);
+  execFileSync('tar', ['-c', '-f', join(dir, 'env.tar'), '-C', packed, '.']);
+  writeFiles(dir, {
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: racing',
+      '  modules:',
+      '    - name: a',
+      '      command: [true]',
+      '      environment: {env_name: packed, s3_compress_path: env.tar}',
+      '',
+    ].join('\n'),
+  });
+  const [one, two] = await Promise.all([
+    gpipe(['init', 'pipeline.yaml'], dir, env),
+    gpipe(['init', 'pipeline.yaml'], dir, env),
+  ]);
+  ok(one);
+  ok(two);
+  assert.equal(readFileSync(counter, 'utf8'), 'built\n', `${one.stdout}\n${two.stdout}`);
+  const said = `${one.stdout}${two.stdout}`;
+  assert.equal(said.match(/: created envs\/packed/g)?.length, 1, said);
+  assert.ok(!existsSync(join(dir, 'envs', 'packed.lock')), 'the lock is gone');
+});

@@ -20,6 +20,7 @@ import { writeFileAtomicSync } from '../../durable/atomic-file.ts';
 import { PipelineError } from '../../errors.ts';
 import { environmentMarkerFile } from '../../executors/environment-activation.ts';
 import type { EnvironmentSpec } from '../../graph/pipeline.ts';
+import { withEnvironmentLock } from './environment-lock.ts';
 import { environmentRecipes } from './environment-recipes.ts';
 
 /** Where each environment keeps the output of its making. */
@@ -59,11 +60,11 @@ export function readMarker(dir: string): EnvironmentMarker | undefined {
 export async function ensureEnvironment(
   spec: EnvironmentSpec,
   hash: string,
+  onWait?: (ownerPid: number) => void,
 ): Promise<EnvironmentAction> {
   const before = readMarker(spec.dir);
   if (before?.hash === hash) return 'up-to-date';
-  const recipe = environmentRecipes[spec.kind];
-  for (const tool of recipe.tools(spec)) {
+  for (const tool of environmentRecipes[spec.kind].tools(spec)) {
     if (!onPath(tool)) {
       throw new EnvironmentError(
         'ENV_TOOL_MISSING',
@@ -71,6 +72,22 @@ export async function ensureEnvironment(
       );
     }
   }
+  return withEnvironmentLock(
+    spec.dir,
+    async () => {
+      // Another init may have made it while this one waited.
+      const current = readMarker(spec.dir);
+      if (current?.hash === hash) return 'up-to-date';
+      await buildInPlace(spec, hash);
+      return current === undefined ? 'created' : 'rebuilt';
+    },
+    onWait,
+  );
+}
+
+/** Makes the environment in a fresh dir, its marker last. */
+async function buildInPlace(spec: EnvironmentSpec, hash: string): Promise<void> {
+  const recipe = environmentRecipes[spec.kind];
   // The marker goes first: an environment half removed must not pass for a complete one.
   rmSync(join(spec.dir, environmentMarkerFile), { force: true });
   rmSync(spec.dir, { recursive: true, force: true });
@@ -99,7 +116,6 @@ export async function ensureEnvironment(
     join(spec.dir, environmentMarkerFile),
     `${JSON.stringify(marker, null, 2)}\n`,
   );
-  return before === undefined ? 'created' : 'rebuilt';
 }
 
 class StepFailed extends Error {}

@@ -92,7 +92,9 @@ export async function initEnvironments(
     const where = relative(projectRoot, spec.dir);
     if (readMarker(spec.dir)?.hash !== planned.hash)
       report(`environment '${spec.name}': making it (${spec.kind}) in ${where}…`);
-    const action = await ensureEnvironment(spec, planned.hash);
+    const action = await ensureEnvironment(spec, planned.hash, (pid) =>
+      report(`environment '${spec.name}': waiting for another init (pid ${pid}) making ${where}…`),
+    );
     outcomes.push({ ...planned, action });
     const users = `${noun}${planned.stages.length === 1 ? '' : 's'} ${planned.stages.join(', ')}`;
     report(
