@@ -383,3 +383,62 @@ test('two inits at once make a shared environment once', async () => {
   assert.equal(said.match(/: created envs\/packed/g)?.length, 1, said);
   assert.ok(!existsSync(join(dir, 'envs', 'packed.lock')), 'the lock is gone');
 });
+
+test('pixi: the manifest copied into the env dir, its channels added, installed; a module runs on its python', async () => {
+  const dir = project();
+  const calls = join(dir, 'pixi-calls.txt');
+  // A stand-in for pixi (not installable here): it accepts only gpipe's two commands and makes
+  // the default environment pixi would, with a python that runs python3.
+  const bin = tempDir();
+  writeFiles(bin, {
+    pixi: [
+      '#!/bin/sh',
+      `echo "pixi $*" >> ${JSON.stringify(calls)}`,
+      'case "$1 $2 $3" in',
+      '  "project channel add") exit 0 ;;',
+      '  "install --manifest-path "*) ;;',
+      '  *) exit 9 ;;',
+      'esac',
+      'prefix="$(dirname "$3")/.pixi/envs/default"',
+      'mkdir -p "$prefix/bin"',
+      // Its python says it was the one started.
+      `printf '#!/bin/sh\\nPIXI_PYTHON=yes exec python3 "$@"\\n' > "$prefix/bin/python"`,
+      'chmod +x "$prefix/bin/python"',
+      '',
+    ].join('\n'),
+  });
+  execFileSync('chmod', ['+x', join(bin, 'pixi')]);
+  writeFiles(dir, {
+    'pixi.toml': '[project]\nname = "demo"\nchannels = ["conda-forge"]\nplatforms = ["linux-64"]\n',
+    'where.py': `import os\ndef run(context):\n    return {"conda_prefix": os.environ["CONDA_PREFIX"], "pixi_python": os.environ.get("PIXI_PYTHON")}\n`,
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: pixi',
+      '  modules:',
+      '    - name: where',
+      '      script: ./where.py:run',
+      '      environment:',
+      '        env_name: px',
+      '        pixi_toml_path: pixi.toml',
+      '        pixi_channels: [bioconda]',
+      '        pixi_extra_args: [--frozen]',
+      '',
+    ].join('\n'),
+  });
+  const withPixi = { ...env, PATH: `${bin}:${env.PATH}` };
+  ok(await gpipe(['init', 'pipeline.yaml'], dir, withPixi));
+  const manifest = join(dir, 'envs', 'px', 'pixi.toml');
+  assert.deepStrictEqual(readFileSync(calls, 'utf8').trimEnd().split('\n'), [
+    `pixi project channel add --manifest-path ${manifest} bioconda`,
+    `pixi install --manifest-path ${manifest} --frozen`,
+  ]);
+  assert.equal(readFileSync(manifest, 'utf8'), readFileSync(join(dir, 'pixi.toml'), 'utf8'));
+  ok(await gpipe(['run', 'pipeline.yaml', '--skip-init'], dir, withPixi));
+  const runs = join(dir, '.gpipe', 'runs');
+  const [runId] = readdirSync(runs);
+  const prefix = join(dir, 'envs', 'px', '.pixi', 'envs', 'default');
+  assert.deepStrictEqual(
+    JSON.parse(readFileSync(join(runs, runId!, 'where', 'result.json'), 'utf8')),
+    { conda_prefix: prefix, pixi_python: 'yes' },
+  );
+});
