@@ -145,6 +145,9 @@ test('environment mistakes in YAML: exit 1 at their line and column', async () =
       '      script: ./c.py:run',
       '      python: python3',
       '      environment: {env_name: py, requirements_path: r.txt}',
+      '    - name: e',
+      '      script: ./c.py:run',
+      '      environment: {env_name: js, package_json_path: package.json}',
       '',
     ].join('\n'),
   });
@@ -156,7 +159,8 @@ test('environment mistakes in YAML: exit 1 at their line and column', async () =
     "pipeline.yaml:13:20: module 'c': missing required key 'requirements_path' in environment",
     "pipeline.yaml:13:35: module 'c': unknown key 'requirements_pth' in environment (hint: did you mean 'requirements_path'?)",
     "pipeline.yaml:16:7: module 'd': has both python and environment (hint: drop python: the environment's own python runs the module)",
-    'gpipe: 5 problems in pipeline.yaml',
+    "pipeline.yaml:20:35: module 'e': an npm environment has no python to run a Python module (hint: give it requirements_path (venv), pyproject_path (uv), pixi_toml_path or s3_compress_path)",
+    'gpipe: 6 problems in pipeline.yaml',
   ]);
 });
 

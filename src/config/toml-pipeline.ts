@@ -16,7 +16,6 @@ import { crossFileIssues, nodeOfOperators, resourceTableOf, stringsAt } from './
 import type { TomlPath } from './toml-locator.ts';
 import {
   defaultWorkDir,
-  type NodeConfig,
   type TomlPipelineConfig,
   tomlKeysAt,
   tomlPipelineSchema,
@@ -131,13 +130,12 @@ async function graphIssues(
   options: HostOptions,
 ): Promise<PathIssue[]> {
   const stages: StageSpec[] = [...nodeOf].map(([operatorId, nodeId]) => {
-    const resource = resourceTableOf(raw.data.nodes[nodeId]);
     return {
       name: operatorId,
       dependsOn: stringsAt(raw.data.operators[operatorId], 'upstream_dependencies')
         .map((dep) => dep.value)
         .filter((dep) => nodeOf.has(dep)),
-      ...nodeResources({ operator_ids: [], resource } as NodeConfig),
+      ...nodeResources(resourceTableOf(raw.data.nodes[nodeId])),
       task: { kind: 'command', argv: ['true'], shell: false },
     };
   });

@@ -70,7 +70,7 @@ function operatorStage(
   return {
     name: operatorId,
     dependsOn: operator.upstream_dependencies ?? [],
-    ...nodeResources(node),
+    ...nodeResources(node.resource),
     timeoutMs: parseDuration(operator.timeout ?? defaultOperatorTimeoutSeconds)!,
     // The code is identified by its tag: a new tag is a new version, and misses the cache.
     version: operator.git_tag,
@@ -95,9 +95,8 @@ function operatorStage(
  * not throttled, and an operator sees exactly the GPUs it leased.
  */
 export function nodeResources(
-  node: NodeConfig,
+  resource: NodeConfig['resource'],
 ): Pick<StageSpec, 'cpus' | 'memoryMb' | 'memoryLimitMb' | 'gpus'> {
-  const resource = node.resource;
   const requests: Pick<StageSpec, 'cpus' | 'memoryMb' | 'memoryLimitMb' | 'gpus'> = {
     cpus: resource?.cpu_request ?? 1,
   };

@@ -162,6 +162,15 @@ export class ModuleLoader {
       return undefined;
     }
     const environment = environmentSpecOf(config.data, dirname(this.#file), this.#projectRoot);
+    if (task.kind === 'python' && environment.kind === 'npm') {
+      issues.push({
+        path: [...base, 'environment'],
+        key: 'package_json_path',
+        message: 'an npm environment has no python to run a Python module',
+        hint: 'give it requirements_path (venv), pyproject_path (uv), pixi_toml_path or s3_compress_path',
+      });
+      return undefined;
+    }
     return { ...task, environment };
   }
 
