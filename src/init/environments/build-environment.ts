@@ -20,6 +20,7 @@ import { writeFileAtomicSync } from '../../durable/atomic-file.ts';
 import { PipelineError } from '../../errors.ts';
 import { environmentMarkerFile } from '../../executors/environment-activation.ts';
 import type { EnvironmentSpec } from '../../graph/pipeline.ts';
+import type { EnvironmentIdentity, FileDigest } from './environment-hash.ts';
 import { withEnvironmentLock } from './environment-lock.ts';
 import { environmentRecipes } from './environment-recipes.ts';
 
@@ -43,6 +44,8 @@ export interface EnvironmentMarker {
   kind: EnvironmentSpec['kind'];
   hash: string;
   source: string;
+  /** The spec files' digests: an unchanged file (size, mtime) is not read again. */
+  files?: FileDigest[];
   createdAt: string;
 }
 
@@ -56,12 +59,13 @@ export function readMarker(dir: string): EnvironmentMarker | undefined {
   }
 }
 
-/** Makes `spec` in its dir unless a complete environment of the same `hash` is there. */
+/** Makes `spec` in its dir unless a complete environment of the same hash is there. */
 export async function ensureEnvironment(
   spec: EnvironmentSpec,
-  hash: string,
+  identity: EnvironmentIdentity,
   onWait?: (ownerPid: number) => void,
 ): Promise<EnvironmentAction> {
+  const { hash } = identity;
   const before = readMarker(spec.dir);
   if (before?.hash === hash) return 'up-to-date';
   for (const tool of environmentRecipes[spec.kind].tools(spec)) {
@@ -78,7 +82,7 @@ export async function ensureEnvironment(
       // Another init may have made it while this one waited.
       const current = readMarker(spec.dir);
       if (current?.hash === hash) return 'up-to-date';
-      await buildInPlace(spec, hash);
+      await buildInPlace(spec, identity);
       return current === undefined ? 'created' : 'rebuilt';
     },
     onWait,
@@ -86,7 +90,7 @@ export async function ensureEnvironment(
 }
 
 /** Makes the environment in a fresh dir, its marker last. */
-async function buildInPlace(spec: EnvironmentSpec, hash: string): Promise<void> {
+async function buildInPlace(spec: EnvironmentSpec, identity: EnvironmentIdentity): Promise<void> {
   const recipe = environmentRecipes[spec.kind];
   // The marker goes first: an environment half removed must not pass for a complete one.
   rmSync(join(spec.dir, environmentMarkerFile), { force: true });
@@ -108,8 +112,9 @@ async function buildInPlace(spec: EnvironmentSpec, hash: string): Promise<void> 
   const marker: EnvironmentMarker = {
     name: spec.name,
     kind: spec.kind,
-    hash,
+    hash: identity.hash,
     source: spec.source,
+    files: identity.files,
     createdAt: new Date().toISOString(),
   };
   writeFileAtomicSync(

@@ -3,7 +3,7 @@
  * from (the spec file and the lock file beside it). Equal hashes, one shared environment.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EnvironmentSpec } from '../../graph/pipeline.ts';
 
@@ -24,23 +24,51 @@ export function lockFileOf(spec: EnvironmentSpec): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
-/** `sha256:<hex>`; the source must exist (checked by the caller). */
-export async function environmentHash(spec: EnvironmentSpec): Promise<string> {
-  const digest = createHash('sha256');
-  digest.update(
-    JSON.stringify({
-      kind: spec.kind,
-      extraArgs: spec.extraArgs ?? [],
-      channels: spec.channels ?? [],
-    }),
-  );
+/** A spec file's content digest, with the stat it was read at. */
+export interface FileDigest {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  digest: string;
+}
+
+/** An environment's hash and the digests of its files, kept in the marker. */
+export interface EnvironmentIdentity {
+  hash: string;
+  files: FileDigest[];
+}
+
+/**
+ * `sha256:<hex>` of the spec; the source must exist (checked by the caller). A file whose
+ * path, size and mtime match one of `known` (the marker's) is not read again: a conda archive
+ * may be gigabytes, and every run checks its environment.
+ */
+export async function environmentHash(
+  spec: EnvironmentSpec,
+  known: readonly FileDigest[] = [],
+): Promise<EnvironmentIdentity> {
   const lock = lockFileOf(spec);
-  const files: [string, string][] = [['source', spec.source]];
-  if (lock) files.push(['lock', lock]);
-  for (const [role, file] of files) {
-    digest.update(`\n${role}\n`);
-    // Streamed: a conda archive may be gigabytes.
-    for await (const chunk of createReadStream(file)) digest.update(chunk as Buffer);
+  const files: FileDigest[] = [];
+  for (const path of lock ? [spec.source, lock] : [spec.source]) {
+    const { size, mtimeMs } = statSync(path);
+    const same = known.find(
+      (file) => file.path === path && file.size === size && file.mtimeMs === mtimeMs,
+    );
+    files.push({ path, size, mtimeMs, digest: same?.digest ?? (await digestOf(path)) });
   }
-  return `sha256:${digest.digest('hex')}`;
+  const options = {
+    kind: spec.kind,
+    extraArgs: spec.extraArgs ?? [],
+    channels: spec.channels ?? [],
+  };
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ options, files: files.map((file) => file.digest) }))
+    .digest('hex');
+  return { hash: `sha256:${hash}`, files };
+}
+
+async function digestOf(path: string): Promise<string> {
+  const digest = createHash('sha256');
+  for await (const chunk of createReadStream(path)) digest.update(chunk as Buffer);
+  return digest.digest('hex');
 }

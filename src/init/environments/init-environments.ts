@@ -13,7 +13,7 @@ import {
   ensureEnvironment,
   readMarker,
 } from './build-environment.ts';
-import { environmentHash } from './environment-hash.ts';
+import { environmentHash, type FileDigest } from './environment-hash.ts';
 
 /** What a stage is called in messages: an operator (TOML) or a module (YAML). */
 export type StageNoun = 'operator' | 'module';
@@ -22,6 +22,8 @@ export type StageNoun = 'operator' | 'module';
 export interface PlannedEnvironment {
   spec: EnvironmentSpec;
   hash: string;
+  /** The digests of its files, for the marker. */
+  files: FileDigest[];
   stages: string[];
 }
 
@@ -62,10 +64,10 @@ export async function planEnvironments(
         `${who}: environment '${spec.name}' is made from ${shown(spec.source)}, which does not exist`,
       );
     }
-    const hash = await environmentHash(spec);
+    const { hash, files } = await environmentHash(spec, readMarker(spec.dir)?.files);
     const planned = byName.get(spec.name);
     if (!planned) {
-      byName.set(spec.name, { spec, hash, stages: [stage.name] });
+      byName.set(spec.name, { spec, hash, files, stages: [stage.name] });
     } else if (planned.hash === hash) {
       planned.stages.push(stage.name);
     } else {
@@ -92,7 +94,7 @@ export async function initEnvironments(
     const where = relative(projectRoot, spec.dir);
     if (readMarker(spec.dir)?.hash !== planned.hash)
       report(`environment '${spec.name}': making it (${spec.kind}) in ${where}…`);
-    const action = await ensureEnvironment(spec, planned.hash, (pid) =>
+    const action = await ensureEnvironment(spec, planned, (pid) =>
       report(`environment '${spec.name}': waiting for another init (pid ${pid}) making ${where}…`),
     );
     outcomes.push({ ...planned, action });
