@@ -3,18 +3,21 @@
 import assert from 'node:assert/strict';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readlinkSync,
   realpathSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StageTimeoutError } from '../src/errors.ts';
 import { CommandExecutor } from '../src/executors/command.ts';
+import { environmentMarkerFile } from '../src/executors/environment-activation.ts';
 import type { StageTask } from '../src/executors/executor.ts';
 import { NativeSpawner, nativeHelperPath } from '../src/executors/native-spawner.ts';
 import { NodeSpawner, type Spawner } from '../src/executors/spawner.ts';
@@ -100,6 +103,41 @@ for (const [name, createSpawner, skip] of implementations) {
       assert.equal(result.status, 'failed');
       assert.equal(result.error?.code, 'TIMEOUT');
       await waitFor(() => isGone(grandchild), `grandchild ${grandchild} to be gone`);
+    });
+
+    test('an environment is activated (its bin first on PATH); one init never made fails ENV_NOT_CREATED', async () => {
+      const dir = join(workspace, 'envs', `conda${stages}`);
+      const environment = { name: 'packed', kind: 'conda' as const, dir, source: '/x.tar' };
+      const missing = await executor.execute(task({ environment }), never);
+      assert.equal(missing.status, 'failed');
+      assert.equal(missing.error?.code, 'ENV_NOT_CREATED');
+      assert.match(
+        missing.error?.message ?? '',
+        /environment 'packed' \(conda\) is not made in .*: run init first/,
+      );
+
+      mkdirSync(join(dir, 'bin'), { recursive: true });
+      writeFileSync(
+        join(dir, 'bin', 'where'),
+        '#!/bin/sh\necho "in $CONDA_PREFIX ($CONDA_DEFAULT_ENV)"\n',
+        { mode: 0o755 },
+      );
+      writeFileSync(join(dir, environmentMarkerFile), '{}');
+      const t = task({
+        argv: [
+          'sh',
+          '-c',
+          'where > "$OUTPUT_ROOT/where.txt"; echo "$PATH" >> "$OUTPUT_ROOT/where.txt"',
+        ],
+        env: { PATH: '/usr/bin:/bin' },
+        environment,
+      });
+      const result = await executor.execute(t, never);
+      assert.equal(result.status, 'succeeded', JSON.stringify(result.error));
+      assert.equal(
+        readFileSync(join(t.paths.stageDir, 'artifacts', 'where.txt'), 'utf8'),
+        `in ${dir} (packed)\n${join(dir, 'bin')}:/usr/bin:/bin\n`,
+      );
     });
 
     test('a grandchild that ignores SIGTERM is SIGKILLed after the grace period', async () => {

@@ -47,6 +47,12 @@ test('the example configs of the seed load as written: one command stage per ope
           'node_1',
           'cleaner',
         ),
+        environment: {
+          name: 'cleaner_env',
+          kind: 'uv',
+          dir: join(dir, 'envs', 'cleaner_env'),
+          source: join(dir, 'operators', 'cleaner', 'pyproject.toml'),
+        },
       },
     },
   ]);

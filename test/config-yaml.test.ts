@@ -272,6 +272,7 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
     'cwd',
     'depends_on',
     'env',
+    'environment',
     'fallback',
     'heap_limit_mb',
     'name',

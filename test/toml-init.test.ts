@@ -126,7 +126,15 @@ test('run inits first; run --skip-init without init says what to do; a bad tag i
   assert.match(bad.stderr, /^gpipe: operator 'cleaner': no tag or commit 'v7' in \/.*\n$/);
   assert.ok(existsSync(join(dir, 'operators', 'cleaner')), 'the checkout there stays');
 
-  const yaml = await gpipe(['init', 'pipeline.yaml'], dir, env);
+  // A YAML pipeline has no operator code: init makes its environments alone (none here).
+  writeFileSync(
+    join(dir, 'pipeline.yaml'),
+    'pipeline:\n  name: y\n  modules:\n    - {name: a, command: [true]}\n',
+  );
+  const yaml = await gpipe(['init', 'pipeline.yaml', '--config-root', 'conf'], dir, env);
   assert.equal(yaml.code, 2);
-  assert.match(yaml.stderr, /init applies to TOML pipelines/);
+  assert.match(yaml.stderr, /--config-root applies to TOML pipelines only/);
+  const yamlInit = await gpipe(['init', 'pipeline.yaml'], dir, env);
+  assert.equal(yamlInit.code, 0, yamlInit.stderr);
+  assert.equal(yamlInit.stdout, "initialised pipeline 'y': 0 environment(s)\n");
 });

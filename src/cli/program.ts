@@ -118,7 +118,7 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
       'TOML: run this node’s operators, taking their inputs from earlier runs',
     )
     .option('--from <name>', 'run this stage and everything downstream of it')
-    .option('--skip-init', 'TOML: use the operator code as init left it')
+    .option('--skip-init', 'use the operator code and environments as init left them')
     .option('--no-cache', 'run every stage, reusing no cached output')
     .option('--force-restart', 'start a new run even where one would be resumed; reuse nothing')
     .option('--dry-run', 'print what would run, be reused or left out; run nothing');
@@ -147,9 +147,9 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
     program
       .command('init')
       .description(
-        'TOML: clone each operator’s git_repo at its git_tag into the project (again: nothing to do)',
+        'clone each operator’s git_repo at its git_tag (TOML) and make the environments stages run in (again: nothing to do)',
       )
-      .argument('[file]', 'the pipeline.toml')
+      .argument('[file]', 'the pipeline file')
       .option('-w, --workspace <dir>', workspaceHelp),
     true,
   ).action(async (file: string | undefined, options: InitCommandOptions) => {

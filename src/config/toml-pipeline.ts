@@ -16,13 +16,12 @@ import {
   type ConfigLayerOptions,
   type ResolvedConfig,
 } from './config-layers.ts';
+import { envConfigBranch } from './env-config.ts';
 import { findProjectRoot } from './project-root.ts';
 import { crossFileIssues, nodeOfOperators, resourceTableOf, stringsAt } from './toml-checks.ts';
 import type { TomlPath } from './toml-locator.ts';
 import {
   defaultWorkDir,
-  envConfigBranch,
-  type NodeConfig,
   type TomlPipelineConfig,
   tomlKeysAt,
   tomlPipelineSchema,
@@ -148,7 +147,7 @@ export async function checkTomlPipeline(
   const config: TomlPipelineConfig = parsed.data;
   const spec: PipelineSpec = {
     name: config.pipeline.pipeline_id,
-    stages: tomlStages(config, nodeOf, { codeRoot, workDir }),
+    stages: tomlStages(config, nodeOf, { codeRoot, workDir, projectRoot }),
     mode: 'parallel',
     failurePolicy: 'fail_fast',
     source: file,
@@ -170,13 +169,12 @@ async function graphIssues(
   options: HostOptions,
 ): Promise<PathIssue[]> {
   const stages: StageSpec[] = [...nodeOf].map(([operatorId, nodeId]) => {
-    const resource = resourceTableOf(raw.data.nodes[nodeId]);
     return {
       name: operatorId,
       dependsOn: stringsAt(raw.data.operators[operatorId], 'upstream_dependencies')
         .map((dep) => dep.value)
         .filter((dep) => nodeOf.has(dep)),
-      ...nodeResources({ operator_ids: [], resource } as NodeConfig),
+      ...nodeResources(resourceTableOf(raw.data.nodes[nodeId])),
       task: { kind: 'command', argv: ['true'], shell: false },
     };
   });

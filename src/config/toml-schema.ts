@@ -4,8 +4,8 @@
  * operators exist, dependencies run) live in toml-pipeline.ts; graph rules in src/graph.
  */
 import * as z from 'zod';
-import { closest } from '../graph/did-you-mean.ts';
-import { stageNameProblem } from '../graph/validate.ts';
+import { envConfigSchema } from './env-config.ts';
+import { safeIdSchema } from './safe-id.ts';
 import { schemaKeysAt } from './schema-keys.ts';
 import { duration } from './yaml-schema.ts';
 
@@ -17,19 +17,7 @@ export const defaultRefVersion = 'v1.0';
 export const defaultOperatorTimeoutSeconds = 3600;
 
 /** An id that names a file, a directory and a stage: one safe path segment (SPEC H1). */
-const id = z
-  .string()
-  .min(1, 'must not be empty')
-  .check((context) => {
-    const problem = stageNameProblem(context.value);
-    if (problem) {
-      context.issues.push({
-        code: 'custom',
-        message: `is not a usable id: ${problem}`,
-        input: context.value,
-      });
-    }
-  });
+const id = safeIdSchema('id');
 
 /** A value git receives as an argument: never one it could take for an option. */
 const gitArgument = z
@@ -128,37 +116,6 @@ export const nodeSchema = z.strictObject({
   resource: nodeResourceSchema.optional(),
 });
 
-const envName = z.string().min(1, 'must not be empty');
-const argumentList = z.array(z.string());
-
-/** The three environment kinds of the seed; told apart by the file each names. */
-export const envConfigVariants = [
-  z.strictObject({
-    env_name: envName,
-    pyproject_path: z.string(),
-    uv_extra_args: argumentList.optional(),
-  }),
-  z.strictObject({
-    env_name: envName,
-    pixi_toml_path: z.string(),
-    pixi_channels: argumentList.optional(),
-    pixi_extra_args: argumentList.optional(),
-  }),
-  z.strictObject({
-    env_name: envName,
-    s3_compress_path: z.string(),
-    need_conda_update: z.boolean().optional(),
-    zstd_extra_args: argumentList.optional(),
-  }),
-] as const;
-const envKindKeys = ['pyproject_path', 'pixi_toml_path', 's3_compress_path'] as const;
-
-export const envConfigSchema = z
-  .union(envConfigVariants, {
-    error: 'must set one of pyproject_path (uv), pixi_toml_path (pixi) or s3_compress_path (conda)',
-  })
-  .describe('Accepted and checked; environments are created by a later issue.');
-
 export const operatorSchema = z.strictObject({
   operator_id: id.optional().describe("Default: the ref's id; when given, it must be that id."),
   git_repo: gitArgument.describe('Cloned by init into <project_root>/operators/<operator_id>.'),
@@ -198,18 +155,6 @@ export type OperatorConfig = z.infer<typeof operatorSchema>;
 /** The keys accepted at a path of the merged pipeline, for "did you mean" hints. */
 export function tomlKeysAt(path: readonly PropertyKey[]): readonly string[] | undefined {
   return schemaKeysAt(tomlPipelineSchema, path);
-}
-
-/** Which environment kind an `env_config` table means, by the file it names (or misspells). */
-export function envConfigBranch(value: unknown): number | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
-  const index = envKindKeys.findIndex((key) => key in value);
-  if (index >= 0) return index;
-  for (const key of Object.keys(value)) {
-    const meant = closest(key, envKindKeys);
-    if (meant !== undefined) return envKindKeys.indexOf(meant as (typeof envKindKeys)[number]);
-  }
-  return undefined;
 }
 
 /** The file schemas, for editor completion: a node or operator file may wrap itself in [id]. */

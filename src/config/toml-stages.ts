@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { StageSpec } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
+import { environmentSpecOf } from './env-config.ts';
 import { parseMemoryMb } from './quantity.ts';
 import {
   defaultOperatorTimeoutSeconds,
@@ -20,6 +21,8 @@ export interface OperatorPlaces {
   codeRoot: string;
   /** The absolute work_dir. */
   workDir: string;
+  /** Where environments are made: `<projectRoot>/envs/<env_name>`. */
+  projectRoot: string;
 }
 
 /** One operator's code, as init checks it out. */
@@ -63,10 +66,11 @@ function operatorStage(
     env[key] = String(value);
   // The standard variables win over extra_env_vars; the executor sets the others.
   env.NODE_ID = nodeId;
+  const codeDir = join(places.codeRoot, operatorId);
   return {
     name: operatorId,
     dependsOn: operator.upstream_dependencies ?? [],
-    ...nodeResources(node),
+    ...nodeResources(node.resource),
     timeoutMs: parseDuration(operator.timeout ?? defaultOperatorTimeoutSeconds)!,
     // The code is identified by its tag: a new tag is a new version, and misses the cache.
     version: operator.git_tag,
@@ -74,9 +78,13 @@ function operatorStage(
       kind: 'command',
       argv: [operator.start_command],
       shell: true,
-      cwd: join(places.codeRoot, operatorId),
+      cwd: codeDir,
       env,
       workspaceRoot: join(places.workDir, 'workspace', pipelineId, nodeId, operatorId),
+      ...(operator.env_config && {
+        // The seed's spec files are the operator's: relative to its code.
+        environment: environmentSpecOf(operator.env_config, codeDir, places.projectRoot),
+      }),
     },
   };
 }
@@ -87,9 +95,8 @@ function operatorStage(
  * not throttled, and an operator sees exactly the GPUs it leased.
  */
 export function nodeResources(
-  node: NodeConfig,
+  resource: NodeConfig['resource'],
 ): Pick<StageSpec, 'cpus' | 'memoryMb' | 'memoryLimitMb' | 'gpus'> {
-  const resource = node.resource;
   const requests: Pick<StageSpec, 'cpus' | 'memoryMb' | 'memoryLimitMb' | 'gpus'> = {
     cpus: resource?.cpu_request ?? 1,
   };

@@ -13,6 +13,7 @@ import {
   workerTypes,
 } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
+import { envConfigSchema, environmentSpecOf } from './env-config.ts';
 import { type ModuleResolver, resolveModuleReference } from './module-reference.ts';
 import { interpreterPath } from './python-module-locator.ts';
 import { parseMemoryMb } from './quantity.ts';
@@ -38,16 +39,20 @@ export class ModuleLoader {
   readonly #locator: YamlLocator;
   readonly #resolvers: readonly ModuleResolver[];
   readonly #defaultWorker: WorkerType;
+  readonly #projectRoot: string;
 
+  /** `projectRoot` holds envs/, where the modules' environments are made. */
   constructor(
     file: string,
     locator: YamlLocator,
     resolvers: readonly ModuleResolver[],
+    projectRoot: string,
     defaultWorker: WorkerType = 'inline',
   ) {
     this.#file = file;
     this.#locator = locator;
     this.#resolvers = resolvers;
+    this.#projectRoot = projectRoot;
     this.#defaultWorker = defaultWorker;
   }
 
@@ -57,7 +62,12 @@ export class ModuleLoader {
       isRecord(raw) && typeof raw.name === 'string' && raw.name !== '' ? raw.name : undefined;
     if (!isRecord(raw)) return { issues: [] };
     const issues: PathIssue[] = [];
-    const task = this.#placed(await this.#task(raw, base, issues), raw, base, issues);
+    const task = this.#withEnvironment(
+      this.#placed(await this.#task(raw, base, issues), raw, base, issues),
+      raw,
+      base,
+      issues,
+    );
     const labelled =
       name === undefined ? issues.map((issue) => labelUnnamed(index, issue)) : issues;
     const parsed = moduleSchema.safeParse(raw);
@@ -175,6 +185,46 @@ export class ModuleLoader {
       return undefined;
     }
     return this.#withInterpreter(resolution.task, raw, base, issues);
+  }
+
+  /** The `environment` a Python or command module runs in (made by init). */
+  #withEnvironment(
+    task: TaskSpec | undefined,
+    raw: Record<string, unknown>,
+    base: YamlPath,
+    issues: PathIssue[],
+  ): TaskSpec | undefined {
+    if (raw.environment === undefined || !task) return task;
+    const config = envConfigSchema.safeParse(raw.environment);
+    if (!config.success) return task; // the schema reports it
+    if (task.kind !== 'python' && task.kind !== 'command') {
+      issues.push({
+        path: base,
+        key: 'environment',
+        message: 'environment applies to Python and command modules, not to JavaScript ones',
+      });
+      return undefined;
+    }
+    if (raw.python !== undefined) {
+      issues.push({
+        path: base,
+        key: 'python',
+        message: 'has both python and environment',
+        hint: "drop python: the environment's own python runs the module",
+      });
+      return undefined;
+    }
+    const environment = environmentSpecOf(config.data, dirname(this.#file), this.#projectRoot);
+    if (task.kind === 'python' && environment.kind === 'npm') {
+      issues.push({
+        path: [...base, 'environment'],
+        key: 'package_json_path',
+        message: 'an npm environment has no python to run a Python module',
+        hint: 'give it requirements_path (venv), pyproject_path (uv), pixi_toml_path or s3_compress_path',
+      });
+      return undefined;
+    }
+    return { ...task, environment };
   }
 
   /** A Python module's `python:` interpreter; the key means nothing to other modules. */

@@ -17,6 +17,7 @@ import {
   type ResolvedConfig,
 } from './config-layers.ts';
 import { defaultModuleResolvers, type ModuleResolver } from './module-reference.ts';
+import { findProjectRoot } from './project-root.ts';
 import { parseMemoryMb } from './quantity.ts';
 import { graphIssueTarget, type ModuleEntry } from './yaml-graph-issues.ts';
 import { YamlLocator } from './yaml-locator.ts';
@@ -39,6 +40,8 @@ export interface YamlLoadOptions extends HostOptions {
   layers?: ConfigLayerOptions;
   /** Receives the resolved config and its secrets, before the schema check. */
   onResolved?: (resolved: ResolvedConfig) => void;
+  /** Holds envs/, where modules' environments are made. @default the nearest `.project_root` upwards from the file */
+  projectRoot?: string;
 }
 
 /**
@@ -93,6 +96,7 @@ export async function parseYamlPipeline(
     file,
     locator,
     options.resolvers ?? defaultModuleResolvers,
+    resolve(options.projectRoot ?? findProjectRoot(dirname(file))),
     workerTypes.find((type) => type === workerType),
   );
   const parsed = pipelineFileSchema.safeParse(root);

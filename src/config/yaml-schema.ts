@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { findNonJson, jsonDataText } from '../graph/json-value.ts';
 import { backoffKinds, executionModes, failurePolicies, workerTypes } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
+import { envConfigSchema } from './env-config.ts';
 import { memoryQuantityText, parseMemoryMb } from './quantity.ts';
 import { schemaKeysAt } from './schema-keys.ts';
 
@@ -123,6 +124,11 @@ export const moduleSchema = z
       .optional()
       .describe(
         'The interpreter of a Python module: a path relative to this file (a venv, or its bin/python) or a name on PATH. Default: $GP_PYTHON, else python3.',
+      ),
+    environment: envConfigSchema
+      .optional()
+      .describe(
+        'The environment a Python or command module runs in, as a TOML env_config: { env_name, requirements_path | pyproject_path | pixi_toml_path | s3_compress_path | package_json_path }, paths relative to this file; made by init in <project_root>/envs/<env_name>.',
       ),
     shell: z.boolean().optional().describe('Run a command string through /bin/sh. Default: false.'),
     cwd: z.string().min(1, 'must not be empty').optional().describe('Relative to this file.'),

@@ -5,6 +5,7 @@
  */
 import type * as z from 'zod';
 import { didYouMean } from '../graph/did-you-mean.ts';
+import { envConfigBranch } from './env-config.ts';
 import type { YamlPath } from './yaml-locator.ts';
 import { keysAt } from './yaml-schema.ts';
 
@@ -182,6 +183,8 @@ export const yamlWording: IssueWording = {
   label: labelOf,
   inLabel: yamlInLabel,
   belongsUnder: (parent, key) => `it belongs under '${parent}': ${parent}: {${key}: ...}`,
+  unionBranch: (path, input) =>
+    path.at(-1) === 'environment' ? envConfigBranch(input) : undefined,
 };
 
 export function describeValue(value: unknown): string {

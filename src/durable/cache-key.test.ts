@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -291,4 +291,26 @@ describe('describeKeyChanges', () => {
       "upstream 'load' removed",
     ]);
   });
+});
+
+test("a stage's environment is in its key by the spec hash init made it from", () => {
+  const envDir = join(dir, 'envs', 'ml');
+  const environment = { name: 'ml', kind: 'venv' as const, dir: envDir, source: '/r.txt' };
+  const made = (hash: string) => {
+    mkdirSync(envDir, { recursive: true });
+    writeFileSync(join(envDir, '.gpipe-env.json'), JSON.stringify({ hash }));
+    return cacheKeyParts(commandStage({ environment }), upstream);
+  };
+  const first = made(`sha256:${'1'.repeat(64)}`);
+  assert.equal(
+    first.command,
+    `python3 a.py --n 3 (cwd /work/project) in venv environment ml (sha256:${'1'.repeat(16)})`,
+  );
+  const remade = made(`sha256:${'2'.repeat(64)}`);
+  assert.notEqual(cacheKeyOf(remade), cacheKeyOf(first));
+  assert.notEqual(
+    cacheKeyOf(cacheKeyParts(commandStage(), upstream)),
+    cacheKeyOf(first),
+    'no environment, another key',
+  );
 });

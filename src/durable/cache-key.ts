@@ -10,7 +10,8 @@ import { hash } from 'node:crypto';
 import { readFileSync, type Stats, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { defaultInterpreter } from '../config/python-module-locator.ts';
-import type { StageSpec, TaskSpec } from '../graph/pipeline.ts';
+import { environmentPython, madeEnvironmentHash } from '../executors/environment-activation.ts';
+import type { EnvironmentSpec, StageSpec, TaskSpec } from '../graph/pipeline.ts';
 import type { CacheKeyParts } from '../store/run-store.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { sha256Text } from './hash.ts';
@@ -30,12 +31,13 @@ export function cacheKeyParts(
   if (code !== undefined) parts.code = code;
   const task = stage.task;
   if (task.kind === 'command') {
-    parts.command = commandText(task);
+    parts.command = commandText(task) + environmentText(task.environment);
     const names = task.env ? Object.keys(task.env).sort() : [];
     if (names.length > 0)
       parts.env = bounded(readableList(names.map((n) => `${n}=${task.env![n]}`)));
   }
-  if (task.kind === 'python') parts.command = `python ${task.python ?? defaultInterpreter()}`;
+  if (task.kind === 'python')
+    parts.command = `python ${task.python ?? (task.environment ? environmentPython(task.environment) : defaultInterpreter())}${environmentText(task.environment)}`;
   if (stage.params !== undefined) parts.params = bounded(canonicalJson(stage.params));
   return parts;
 }
@@ -53,6 +55,16 @@ export function redactedKeyParts(
   if (masked.env !== undefined) masked.env = redact(masked.env);
   if (masked.params !== undefined) masked.params = redact(masked.params);
   return masked;
+}
+
+/**
+ * A stage's environment, by its name and the hash of the spec it was made from: one made anew
+ * from another spec misses the cache.
+ */
+function environmentText(environment: EnvironmentSpec | undefined): string {
+  if (!environment) return '';
+  const hash = madeEnvironmentHash(environment) ?? 'not made';
+  return ` in ${environment.kind} environment ${environment.name} (${hash.slice(0, 23)})`;
 }
 
 /** `sha256:<64 hex>` of the parts' canonical JSON: equal parts, equal key, in any key order. */

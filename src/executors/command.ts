@@ -9,6 +9,7 @@ import {
   type MemoryWatchHandle,
 } from '../monitor/memory-watch.ts';
 import { createDefaultSpawner } from './default-spawner.ts';
+import { activationVariables, missingEnvironment } from './environment-activation.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 import { killProcessGroup } from './process-group.ts';
 import { SpawnError, type SpawnedProcess, type Spawner, type SymbolicLink } from './spawner.ts';
@@ -67,6 +68,10 @@ export class CommandExecutor implements Executor {
         endedAt: startedAt,
       };
     }
+    const missing = spec.environment && missingEnvironment(spec.environment);
+    if (missing) {
+      return { status: 'failed', error: serializeError(missing), startedAt, endedAt: startedAt };
+    }
     const layout = stageLayout(task);
     const argv = spec.shell ? ['/bin/sh', '-c', spec.argv.join(' ')] : spec.argv;
     const cwd =
@@ -85,7 +90,10 @@ export class CommandExecutor implements Executor {
       )
         standard.CUDA_DEVICE_ORDER = 'PCI_BUS_ID';
     }
-    const env = spec.env ? { ...spec.env, ...standard } : standard;
+    const activation = spec.environment
+      ? activationVariables(spec.environment, spec.env?.PATH ?? this.#baseEnv.PATH)
+      : undefined;
+    const env = spec.env || activation ? { ...spec.env, ...activation, ...standard } : standard;
     let child: SpawnedProcess;
     try {
       child = await this.#spawner.spawn({

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultInterpreter } from '../config/python-module-locator.ts';
 import { PipelineError, type SerializedError, serializeError } from '../errors.ts';
 import type { PythonTaskSpec } from '../graph/pipeline.ts';
+import { environmentPython } from './environment-activation.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 
 /** The bridge script shipped in the package. */
@@ -54,7 +55,8 @@ export class PythonExecutor implements Executor {
     const errorFile = `${stageDir}/python-error.json`;
     const resultFile = `${stageDir}/result.json`;
     const taskFile = `${stageDir}/python-task.json`;
-    const python = spec.python ?? this.#defaultPython;
+    const python =
+      spec.python ?? (spec.environment ? environmentPython(spec.environment) : this.#defaultPython);
     const bridgeTask = {
       style: spec.style,
       export: spec.exportName,
@@ -88,6 +90,7 @@ export class PythonExecutor implements Executor {
         shell: false,
         ...(spec.cwd !== undefined && { cwd: spec.cwd }),
         env: { GP_PYTHON_TASK_FILE: taskFile },
+        ...(spec.environment && { environment: spec.environment }),
       },
     };
     const result = await this.#commands.execute(commandTask, signal);

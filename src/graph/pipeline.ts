@@ -89,6 +89,8 @@ export type TaskSpec =
       env?: Readonly<Record<string, string>>;
       /** `WORKSPACE_ROOT` of the command, made before it starts. @default the workspace */
       workspaceRoot?: string;
+      /** The environment it runs in, activated: made by init, never by the run. */
+      environment?: EnvironmentSpec;
     }
   /** A Python class with `run(context)` or a function, run by the bundled bridge (python/). */
   | PythonTaskSpec;
@@ -108,6 +110,29 @@ export interface PythonTaskSpec {
   python?: string;
   /** Where the process runs. @default the workspace root */
   cwd?: string;
+  /** The environment it runs in: its python is the interpreter, unless `python` says another. */
+  environment?: EnvironmentSpec;
+}
+
+/** How an environment is made (SPEC D2): the tool, and the file it is made from. */
+export type EnvironmentKind = 'venv' | 'uv' | 'pixi' | 'conda' | 'npm';
+
+/** An isolated environment a stage runs in; init makes it in `dir` from `source`. */
+export interface EnvironmentSpec {
+  /** Its env_name: stages naming the same environment share it. */
+  name: string;
+  kind: EnvironmentKind;
+  /** `<project_root>/envs/<name>`. */
+  dir: string;
+  /**
+   * What it is made from, absolute: a requirements file (venv), pyproject.toml (uv), pixi.toml
+   * (pixi), package.json (npm), or a packed environment's archive (conda; also a URI).
+   */
+  source: string;
+  /** Arguments added to the tool's install command (uv_extra_args, pixi_extra_args, zstd_extra_args). */
+  extraArgs?: readonly string[];
+  /** pixi channels added to the manifest before installing. */
+  channels?: readonly string[];
 }
 
 /** Runs an inline stage: its inputs by key, and the context. */

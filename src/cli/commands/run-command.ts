@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts';
 import type { RunSelection } from '../../durable/plan.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
+import { checkEnvironments, initEnvironments } from '../../init/environments/init-environments.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { exitCodeOfRun } from '../exit-code.ts';
@@ -42,7 +43,7 @@ export interface RunCommandOptions extends PipelineFileOptions, ConfigFlags {
   from?: string;
   /** TOML: run this node's operators. */
   node?: string;
-  /** TOML: use the operator code as init left it. */
+  /** Use the operator code and environments as init left them. */
   skipInit?: boolean;
 }
 
@@ -87,6 +88,15 @@ export async function runCommand(
       ...(options.override && { override: options.override }),
       ...(options.set && { set: options.set }),
     });
+    if (options.dryRun !== true) {
+      // As for TOML: environments are made first, unless --skip-init keeps init apart.
+      const out = options.json ? io.stderr : io.stdout;
+      const stages = configured.pipeline.stages;
+      if (options.skipInit)
+        await checkEnvironments(stages, 'module', workspaceRoot, `init ${file}`);
+      else
+        await initEnvironments(stages, 'module', workspaceRoot, (line) => out.write(`${line}\n`));
+    }
   }
   if (!options.dryRun) exportRunConfig(configured, file, workspaceRoot, io, options.configRoot);
   return runOrPreview(

@@ -8,6 +8,7 @@ import { relative } from 'node:path';
 import type { TomlPipeline } from '../../config/toml-pipeline.ts';
 import { InputError, PipelineError } from '../../errors.ts';
 import { didYouMean } from '../../graph/did-you-mean.ts';
+import { checkEnvironments, initEnvironments } from '../../init/environments/init-environments.ts';
 import { initOperators } from '../../init/init-operators.ts';
 import type { CliIo } from '../cli-io.ts';
 import {
@@ -50,8 +51,12 @@ export async function prepareTomlRun(
   const toml = configured.toml!; // a .toml file loads as one
   const stages = request.node === undefined ? undefined : nodeStages(toml, request.node);
   if (!request.planOnly) {
+    const chosen = stages ?? pipeline.stages.map((stage) => stage.name);
     if (!request.skipInit) await initOperators(toml.operators, projectRoot, say);
-    checkCode(toml, stages ?? pipeline.stages.map((stage) => stage.name));
+    checkCode(toml, chosen);
+    const running = pipeline.stages.filter((stage) => chosen.includes(stage.name));
+    if (request.skipInit) await checkEnvironments(running, 'operator', projectRoot, `init ${file}`);
+    else await initEnvironments(running, 'operator', projectRoot, say);
   }
   return { configured, toml, ...(stages && { stages }) };
 }
