@@ -86,16 +86,20 @@ async function runWithStore(
   files.writeFile(`${run.runDir}/run.json`, runJson(run));
   files.writeFile(`${run.runDir}/manifest.json`, manifestJson(run, pipeline, startStatuses(plan)));
   files.link(run.runDir, layout.latestLink);
-  files.writeOutputs(
-    plan.done.map((attempt) => ({
-      ...outputFileOf(
-        `${run.runDir}/${attempt.stage}`,
-        attempt,
-        versionOf(pipeline, attempt.stage),
-      ),
-      ifMissing: true,
-    })),
-  );
+  // A run is marked ended only once its files are written: only one that never ended (a crash)
+  // can lack an output.json, and checking 100,000 of them would delay the resume.
+  if (earlier?.status === 'running') {
+    files.writeOutputs(
+      plan.done.map((attempt) => ({
+        ...outputFileOf(
+          `${run.runDir}/${attempt.stage}`,
+          attempt,
+          versionOf(pipeline, attempt.stage),
+        ),
+        ifMissing: true,
+      })),
+    );
+  }
 
   const stop = new AbortController();
   const recorder = new RunRecorder({

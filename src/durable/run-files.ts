@@ -1,5 +1,4 @@
-import type { Worker } from 'node:worker_threads';
-import { startTsWorker } from '../workers/start-worker.ts';
+import { Worker } from 'node:worker_threads';
 import type { OutputFile, RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
 
 /**
@@ -13,7 +12,8 @@ export class RunFiles {
   firstError: string | undefined;
 
   constructor() {
-    this.#worker = startTsWorker(new URL('./run-files-worker.ts', import.meta.url));
+    // run-files-entry.js loads run-files-worker.ts; in the CLI bundle, it is that worker built.
+    this.#worker = new Worker(new URL('./run-files-entry.js', import.meta.url));
     this.#worker.on('message', (reply: RunFilesReply) => {
       if (reply.type === 'error') this.firstError ??= reply.message;
     });

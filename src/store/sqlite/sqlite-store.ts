@@ -66,6 +66,14 @@ class SqliteRunStore implements RunStore {
     return this.#reader.attempts(runId, stage);
   }
 
+  async latestAttempts(runId: string) {
+    return this.#reader.latestAttempts(runId);
+  }
+
+  async lastStageEvents(runId: string) {
+    return this.#reader.lastStageEvents(runId);
+  }
+
   async latestSuccess(pipeline: string, stage: string) {
     return this.#reader.latestSuccess(pipeline, stage);
   }
