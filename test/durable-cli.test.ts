@@ -176,6 +176,9 @@ test('an empty workspace: inspection commands say so, exit 2, and create nothing
     expectInputError(['show', 'nosuchrun', 'a'], cwd, nothing),
     expectInputError(['cache', 'gc', '--keep-days', '1'], cwd, nothing),
     expectInputError(['resume'], cwd, nothing),
+    expectInputError(['run', 'flow.yaml', '--stage', 'b'], cwd, /stage 'a' is needed/),
+    expectInputError(['run', 'flow.yaml', '--from', 'c'], cwd, /stage 'b' is needed/),
+    expectInputError(['resume', '--file', 'flow.yaml'], cwd, /no unfinished run/),
   ]);
   assert.equal(runs.stdout, 'no runs yet\n');
   assert.equal(hasStateDir(cwd), false, 'no .gpipe');

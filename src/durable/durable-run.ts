@@ -10,7 +10,7 @@ import type { RunResult } from '../scheduler/run-types.ts';
 import type { RunRecord, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { runDirOf, type StateLayout, stateLayout } from './layout.ts';
-import { outputFileOf } from './output-file.ts';
+import { pushOutputRow } from './output-file.ts';
 import { planFresh, planResume, planSelection, type RunPlan } from './plan.ts';
 import { RunRecorder } from './recorder.ts';
 import { RunFiles } from './run-files.ts';
@@ -53,6 +53,16 @@ export interface DurableRunResult extends RunResult {
 export async function runDurable(options: DurableRunOptions): Promise<DurableRunResult> {
   const { pipeline } = options;
   const layout = stateLayout(options.workspaceRoot, pipeline.spec.checkpoint?.directory);
+  if (!options.store && (options.selection || options.resume) && !existsSync(layout.dbFile)) {
+    // Nothing has run here yet: a selection or a resume is planned against an empty history
+    // first, so that one that cannot go on fails before the store is created.
+    const empty = await openSqliteStore(':memory:');
+    try {
+      await choosePlan(empty, options);
+    } finally {
+      await empty.close();
+    }
+  }
   const store = options.store ?? (await openSqliteStore(layout.dbFile));
   try {
     return await runWithStore(options, layout, store);
@@ -89,16 +99,12 @@ async function runWithStore(
   // A run is marked ended only once its files are written: only one that never ended (a crash)
   // can lack an output.json, and checking 100,000 of them would delay the resume.
   if (earlier?.status === 'running') {
-    files.writeOutputs(
-      plan.done.map((attempt) => ({
-        ...outputFileOf(
-          `${run.runDir}/${attempt.stage}`,
-          attempt,
-          versionOf(pipeline, attempt.stage),
-        ),
-        ifMissing: true,
-      })),
-    );
+    const values: unknown[] = [];
+    for (const attempt of plan.done) {
+      const stageDir = `${run.runDir}/${attempt.stage}`;
+      pushOutputRow(values, stageDir, attempt, versionOf(pipeline, attempt.stage));
+    }
+    files.writeOutputs(values, { ifMissing: true });
   }
 
   const stop = new AbortController();

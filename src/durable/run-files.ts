@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { OutputFile, RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
+import type { RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
 
 /**
  * Writes a run's files through a worker thread, in the order asked. Outputs are batched: the
@@ -28,8 +28,14 @@ export class RunFiles {
     this.#post({ type: 'file', path, text });
   }
 
-  writeOutputs(outputs: readonly OutputFile[]): void {
-    if (outputs.length > 0) this.#post({ type: 'outputs', outputs });
+  /** `values`: output rows (output-file.ts), one after the other. */
+  writeOutputs(values: readonly unknown[], options: { ifMissing?: boolean } = {}): void {
+    if (values.length === 0) return;
+    this.#post(
+      options.ifMissing
+        ? { type: 'outputs', values, ifMissing: true }
+        : { type: 'outputs', values },
+    );
   }
 
   /** Points `path` (a symbolic link) at `target`, replacing it atomically. */

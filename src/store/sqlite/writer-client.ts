@@ -5,6 +5,7 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { InputError, PipelineError, type SerializedError } from '../../errors.ts';
 import type { StoreWrite } from '../run-store.ts';
+import { encodeWrites } from './wire-format.ts';
 import type { Settled, WriterData, WriterReply, WriterRequest } from './writer-protocol.ts';
 
 const entry = new URL('./writer-worker.js', import.meta.url);
@@ -49,7 +50,13 @@ export class WriterClient {
   }
 
   append(writes: readonly StoreWrite[]): Promise<void> {
-    return this.#request({ id: this.#nextId++, op: 'append', writes }) as Promise<void>;
+    let values: unknown[];
+    try {
+      values = encodeWrites(writes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#request({ id: this.#nextId++, op: 'append', values }) as Promise<void>;
   }
 
   /** Resolves to how many entries went. */
