@@ -90,7 +90,7 @@ async function runWithStore(
     options: earlier?.options ?? options.startedWith ?? {},
   };
   if (pipeline.spec.source !== undefined) run.source = pipeline.spec.source;
-  prepareRunDir(run.runDir, plan);
+  prepareRunDir(run.runDir, plan, earlier?.status === 'running');
 
   const files = new RunFiles();
   files.writeFile(`${run.runDir}/run.json`, runJson(run));
@@ -181,11 +181,14 @@ export async function choosePlan(
  * Before the run starts: clears what interrupted attempts left behind (a half-written
  * artifact must not pass for a finished one) and links outputs reused from other runs.
  */
-function prepareRunDir(runDir: string, plan: RunPlan): void {
+function prepareRunDir(runDir: string, plan: RunPlan, crashed: boolean): void {
   if (existsSync(runDir)) {
-    // A crash in the middle of an atomic replace leaves its temporary file behind.
-    for (const name of readdirSync(runDir)) {
-      if (name.includes('.tmp-')) rmSync(`${runDir}/${name}`, { force: true });
+    // A crash in the middle of an atomic replace leaves its temporary file behind: in the run
+    // directory, or (only a run that crashed) in a stage directory, next to its output.json.
+    for (const entry of readdirSync(runDir, { withFileTypes: true })) {
+      const path = `${runDir}/${entry.name}`;
+      if (entry.name.includes('.tmp-')) rmSync(path, { force: true });
+      else if (crashed && entry.isDirectory()) removeTemporaryFiles(path);
     }
   }
   for (const stage of plan.rerun) {
@@ -198,6 +201,12 @@ function prepareRunDir(runDir: string, plan: RunPlan): void {
     if (!existsSync(source)) continue;
     mkdirSync(`${runDir}/${stage}`, { recursive: true });
     symlinkSync(source, `${runDir}/${stage}/artifacts`);
+  }
+}
+
+function removeTemporaryFiles(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    if (name.includes('.tmp-')) rmSync(`${dir}/${name}`, { force: true });
   }
 }
 
