@@ -63,7 +63,7 @@ export async function runDurable(options: DurableRunOptions): Promise<DurableRun
       await empty.close();
     }
   }
-  const store = options.store ?? (await openSqliteStore(layout.dbFile));
+  const store = options.store ?? (await openSqliteStore(layout.dbFile, { writeSoon: true }));
   try {
     return await runWithStore(options, layout, store);
   } finally {

@@ -29,6 +29,11 @@ export class WriterClient {
     this.#file = file;
   }
 
+  /** Starts the thread now, so that its start overlaps what the caller reads before writing. */
+  start(): void {
+    if (!this.#refusal) this.#thread ??= this.#start();
+  }
+
   /**
    * Starts the writer thread on the file. Requests queue until it is up, so the caller does
    * not wait for it; if it cannot open the file, every request rejects with the reason.
