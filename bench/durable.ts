@@ -103,7 +103,11 @@ row(
   const store = await openSqliteStore(join(dir, '.gpipe', 'state.db'));
   const read = await timed(async () => {
     const run = (await store.getRun(result.runId))!;
-    return stageStates(run, await store.events(run.runId), await store.attempts(run.runId));
+    return stageStates(
+      run,
+      await store.lastStageEvents(run.runId),
+      await store.latestAttempts(run.runId),
+    );
   });
   await store.close();
   const gpipe = join(import.meta.dirname, '..', 'bin', 'gpipe.js');

@@ -90,6 +90,18 @@ for (const [name, createSpawner, skip] of implementations) {
       };
     }
 
+    test('a retry does not take the result file an earlier attempt left', async () => {
+      const script =
+        'if [ -e "$OUTPUT_ROOT/../tried" ]; then exit 0; fi; touch "$OUTPUT_ROOT/../tried"; echo \'{"stale": true}\' > "$GP_RESULT_FILE"; exit 1';
+      const first = task({ argv: ['sh', '-c', script] });
+      const failed = await executor.execute(first, never);
+      assert.equal(failed.status, 'failed');
+      assert.ok(existsSync(join(first.paths.stageDir, 'result.json')), 'the first try wrote one');
+      const retried = await executor.execute({ ...first, attempt: 2 }, never);
+      assert.equal(retried.status, 'succeeded', JSON.stringify(retried.error));
+      assert.equal(retried.output ?? null, null, 'the second try wrote no result');
+    });
+
     test('a timeout ends the whole process group, a silent grandchild included', async () => {
       const pidFile = join(workspace, 'grandchild.pid');
       const command = `sleep 30 & echo $! > '${pidFile}'; wait`;

@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import {
   assertUnchanged,
   expectExit,
@@ -176,6 +177,9 @@ test('an empty workspace: inspection commands say so, exit 2, and create nothing
     expectInputError(['show', 'nosuchrun', 'a'], cwd, nothing),
     expectInputError(['cache', 'gc', '--keep-days', '1'], cwd, nothing),
     expectInputError(['resume'], cwd, nothing),
+    expectInputError(['run', 'flow.yaml', '--stage', 'b'], cwd, /stage 'a' is needed/),
+    expectInputError(['run', 'flow.yaml', '--from', 'c'], cwd, /stage 'b' is needed/),
+    expectInputError(['resume', '--file', 'flow.yaml'], cwd, /no unfinished run/),
   ]);
   assert.equal(runs.stdout, 'no runs yet\n');
   assert.equal(hasStateDir(cwd), false, 'no .gpipe');
@@ -269,6 +273,25 @@ describe('resume', () => {
     assert.equal(resumed.runId, restartedAgain.runId);
     assert.deepEqual(resumed.stages, { a: 'succeeded', b: 'cached', c: 'cached' });
     assert.deepEqual(invoked.since(), []);
+  });
+
+  test('a resume after a crash clears the temporary files it left in stage directories', async () => {
+    const cwd = spaces.make(['flow.yaml']);
+    const done = runFinished((await expectExit(0, ['run', 'flow.yaml', '--json'], cwd)).stdout);
+    const runDir = join(cwd, '.gpipe', 'runs', done.runId);
+    // What kill -9 in the middle of writing b's output.json leaves: its temporary file, and
+    // the run still recorded as running, by a process that is gone.
+    const leftover = join(runDir, 'b', 'output.json.tmp-999999-1');
+    writeFileSync(leftover, '{"_meta": {"st');
+    const db = new Database(join(cwd, '.gpipe', 'state.db'));
+    db.prepare("UPDATE runs SET status = 'running', ended_at = NULL, pid = 999999").run();
+    db.close();
+    const invoked = new InvocationWatch(cwd);
+    const resumed = runFinished((await expectExit(0, ['resume', '--json'], cwd)).stdout);
+    assert.equal(resumed.runId, done.runId);
+    assert.deepEqual(invoked.since(), [], 'nothing ran again');
+    assert.equal(existsSync(leftover), false, 'the temporary file is gone');
+    assert.ok(existsSync(join(runDir, 'b', 'artifacts', 'copy')), 'artifacts are untouched');
   });
 });
 

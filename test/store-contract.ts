@@ -249,6 +249,57 @@ export function runStoreContract(name: string, open: OpenStore): void {
       });
     });
 
+    describe('latest attempts and last stage events', () => {
+      it('gives the highest attempt of each stage, in stage order, every field', async () => {
+        await store.append([run(runRecord('r1')), run(runRecord('r2'))]);
+        const last = attemptRecord('r1', 'train', 3, {
+          status: 'failed',
+          endedAt: 2_500,
+          exitCode: 2,
+          errorCode: 'E',
+          errorMessage: 'no',
+          executor: 'command',
+        });
+        await store.append([
+          attempt(attemptRecord('r1', 'train', 2, { status: 'failed' })),
+          attempt(last),
+          attempt(attemptRecord('r1', 'load', 1, { outputJson: '[1]', outputHash: 'sha256:h' })),
+          attempt(attemptRecord('r1', 'train', 1, { status: 'failed' })),
+          attempt(attemptRecord('r2', 'load', 4)),
+          attempt(attemptRecord('r1', 'Zeta', 1)),
+        ]);
+        assert.deepEqual(await store.latestAttempts('r1'), [
+          attemptRecord('r1', 'Zeta', 1),
+          attemptRecord('r1', 'load', 1, { outputJson: '[1]', outputHash: 'sha256:h' }),
+          last,
+        ]);
+        assert.deepEqual(await store.latestAttempts('missing'), []);
+      });
+
+      it('gives the last started or finished event of each stage, in sequence order', async () => {
+        await store.append([run(runRecord('r1')), run(runRecord('r2'))]);
+        await store.append([
+          { kind: 'event', event: { runId: 'r1', ts: 1, type: 'run_started' } },
+          event('r1', 2, { stage: 'load', attempt: 1 }),
+          event('r1', 3, { stage: 'train', attempt: 1 }),
+          event('r1', 4, { type: 'stage_finished', stage: 'load', attempt: 1, data: { a: 1 } }),
+          event('r1', 5, { type: 'stage_retrying', stage: 'train', attempt: 1 }),
+          event('r2', 6, { stage: 'train', attempt: 7 }),
+          event('r1', 7, { stage: 'train', attempt: 2 }),
+          event('r1', 8, { type: 'stage_fallback', stage: 'train', attempt: 2 }),
+          { kind: 'event', event: { runId: 'r1', ts: 9, type: 'run_finished' } },
+        ]);
+        const all = await store.events('r1');
+        const last = await store.lastStageEvents('r1');
+        assert.deepEqual(
+          last.map((e) => e.ts),
+          [4, 7],
+        );
+        assert.deepEqual(last, [all[3], all[5]]);
+        assert.deepEqual(await store.lastStageEvents('missing'), []);
+      });
+    });
+
     describe('latestSuccess', () => {
       it('picks the newest succeeded or cached attempt across runs of the pipeline', async () => {
         await store.append([

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { packageFile } from '../package-files.ts';
 import { Redactor } from '../secrets/redactor.ts';
 import { type CliIo, flush, handleWriteErrors, processIo } from './cli-io.ts';
 import { describeError } from './describe-error.ts';
@@ -72,7 +73,7 @@ export async function runCli(): Promise<void> {
 }
 
 function packageVersion(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  const text = readFileSync(packageFile('package.json'), 'utf8');
   return (JSON.parse(text) as { version: string }).version;
 }
 

@@ -6,6 +6,8 @@ import { after, describe, test } from 'node:test';
 import type { InlineFunction, StageSpec, TaskSpec } from '../graph/pipeline.ts';
 import type { CacheKeyParts } from '../store/run-store.ts';
 import { cacheKeyOf, cacheKeyParts, describeKeyChanges } from './cache-key.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { sha256Text } from './hash.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gp-cache-key-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -189,6 +191,28 @@ describe('cacheKeyOf', () => {
       stage: parts.stage,
     };
     assert.equal(cacheKeyOf(shuffled), key);
+  });
+
+  test('is the hash of the parts in canonical JSON, keys stored by earlier versions included', () => {
+    const some = (i: number, text: string) => (i % 2 === 0 ? undefined : text);
+    for (let i = 0; i < 64; i++) {
+      const parts: CacheKeyParts = {
+        stage: `s"${i}\u00e9`,
+        upstream: Object.fromEntries(
+          ['b', 'a', 'Z', 'é', 'a1'].slice(0, i % 6).map((name) => [name, `sha256:${name}${i}`]),
+        ),
+      };
+      const optional = {
+        version: some(i >> 1, `v${i}`),
+        code: some(i >> 2, 'function sha256:c0de'),
+        command: some(i >> 3, 'python3 "a b".py'),
+        params: some(i >> 4, '{"n":3}'),
+        env: some(i >> 5, 'A=1 B=2'),
+      };
+      for (const [name, value] of Object.entries(optional))
+        if (value !== undefined) (parts as unknown as Record<string, string>)[name] = value;
+      assert.equal(cacheKeyOf(parts), sha256Text(canonicalJson(parts)), JSON.stringify(parts));
+    }
   });
 
   test('every part contributes: changing any one gives a new key', () => {

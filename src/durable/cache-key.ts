@@ -69,7 +69,30 @@ function environmentText(environment: EnvironmentSpec | undefined): string {
 
 /** `sha256:<64 hex>` of the parts' canonical JSON: equal parts, equal key, in any key order. */
 export function cacheKeyOf(parts: CacheKeyParts): string {
-  return sha256Text(canonicalJson(parts));
+  return sha256Text(partsJson(parts));
+}
+
+/**
+ * `canonicalJson(parts)`, written out for the parts' known keys in their sorted order: the
+ * same text, without sorting and recursing for every one of 100,000 stages.
+ */
+function partsJson(parts: CacheKeyParts): string {
+  let text = '{';
+  if (parts.code !== undefined) text += `"code":${JSON.stringify(parts.code)},`;
+  if (parts.command !== undefined) text += `"command":${JSON.stringify(parts.command)},`;
+  if (parts.env !== undefined) text += `"env":${JSON.stringify(parts.env)},`;
+  if (parts.params !== undefined) text += `"params":${JSON.stringify(parts.params)},`;
+  text += `"stage":${JSON.stringify(parts.stage)},"upstream":{`;
+  let first = true;
+  for (const name of Object.keys(parts.upstream).sort()) {
+    const hash = parts.upstream[name];
+    if (hash === undefined) continue;
+    text += `${first ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(hash)}`;
+    first = false;
+  }
+  text += '}';
+  if (parts.version !== undefined) text += `,"version":${JSON.stringify(parts.version)}`;
+  return `${text}}`;
 }
 
 function shortHash(text: string | Buffer): string {

@@ -10,7 +10,7 @@ import type { RunResult } from '../scheduler/run-types.ts';
 import type { RunRecord, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { runDirOf, type StateLayout, stateLayout } from './layout.ts';
-import { outputFileOf } from './output-file.ts';
+import { pushOutputRow } from './output-file.ts';
 import { planFresh, planResume, planSelection, type RunPlan, type RunSelection } from './plan.ts';
 import { RunRecorder } from './recorder.ts';
 import { RunFiles } from './run-files.ts';
@@ -59,7 +59,17 @@ export async function runDurable(options: DurableRunOptions): Promise<DurableRun
     pipeline.spec.checkpoint?.directory,
     pipeline.spec.runsDirectory,
   );
-  const store = options.store ?? (await openSqliteStore(layout.dbFile));
+  if (!options.store && (options.selection || options.resume) && !existsSync(layout.dbFile)) {
+    // Nothing has run here yet: a selection or a resume is planned against an empty history
+    // first, so that one that cannot go on fails before the store is created.
+    const empty = await openSqliteStore(':memory:');
+    try {
+      await choosePlan(empty, options);
+    } finally {
+      await empty.close();
+    }
+  }
+  const store = options.store ?? (await openSqliteStore(layout.dbFile, { writeSoon: true }));
   try {
     return await runWithStore(options, layout, store);
   } finally {
@@ -86,22 +96,22 @@ async function runWithStore(
     options: earlier?.options ?? options.startedWith ?? {},
   };
   if (pipeline.spec.source !== undefined) run.source = pipeline.spec.source;
-  prepareRunDir(run.runDir, plan);
+  prepareRunDir(run.runDir, plan, earlier?.status === 'running');
 
   const files = new RunFiles();
   files.writeFile(`${run.runDir}/run.json`, runJson(run));
   files.writeFile(`${run.runDir}/manifest.json`, manifestJson(run, pipeline, startStatuses(plan)));
   files.link(run.runDir, layout.latestLink);
-  files.writeOutputs(
-    plan.done.map((attempt) => ({
-      ...outputFileOf(
-        `${run.runDir}/${attempt.stage}`,
-        attempt,
-        versionOf(pipeline, attempt.stage),
-      ),
-      ifMissing: true,
-    })),
-  );
+  // A run is marked ended only once its files are written: only one that never ended (a crash)
+  // can lack an output.json, and checking 100,000 of them would delay the resume.
+  if (earlier?.status === 'running') {
+    const values: unknown[] = [];
+    for (const attempt of plan.done) {
+      const stageDir = `${run.runDir}/${attempt.stage}`;
+      pushOutputRow(values, stageDir, attempt, versionOf(pipeline, attempt.stage));
+    }
+    files.writeOutputs(values, { ifMissing: true });
+  }
 
   const stop = new AbortController();
   const recorder = new RunRecorder({
@@ -178,11 +188,14 @@ export async function choosePlan(
  * Before the run starts: clears what interrupted attempts left behind (a half-written
  * artifact must not pass for a finished one) and links outputs reused from other runs.
  */
-function prepareRunDir(runDir: string, plan: RunPlan): void {
+function prepareRunDir(runDir: string, plan: RunPlan, crashed: boolean): void {
   if (existsSync(runDir)) {
-    // A crash in the middle of an atomic replace leaves its temporary file behind.
-    for (const name of readdirSync(runDir)) {
-      if (name.includes('.tmp-')) rmSync(`${runDir}/${name}`, { force: true });
+    // A crash in the middle of an atomic replace leaves its temporary file behind: in the run
+    // directory, or (only a run that crashed) in a stage directory, next to its output.json.
+    for (const entry of readdirSync(runDir, { withFileTypes: true })) {
+      const path = `${runDir}/${entry.name}`;
+      if (entry.name.includes('.tmp-')) rmSync(path, { force: true });
+      else if (crashed && entry.isDirectory()) removeTemporaryFiles(path);
     }
   }
   for (const stage of plan.rerun) {
@@ -195,6 +208,12 @@ function prepareRunDir(runDir: string, plan: RunPlan): void {
     if (!existsSync(source)) continue;
     mkdirSync(`${runDir}/${stage}`, { recursive: true });
     symlinkSync(source, `${runDir}/${stage}/artifacts`);
+  }
+}
+
+function removeTemporaryFiles(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    if (name.includes('.tmp-')) rmSync(`${dir}/${name}`, { force: true });
   }
 }
 

@@ -1,5 +1,4 @@
 import type { AttemptRecord } from '../store/run-store.ts';
-import type { OutputFile } from './run-files-protocol.ts';
 
 /** The `_meta` block of a stage's `output.json` (SPEC C4). */
 export interface OutputMeta {
@@ -16,30 +15,80 @@ export interface OutputMeta {
   reused_from?: string;
 }
 
-/** `{stage}/output.json` of a succeeded (or cached) attempt: `_meta`, `data`, `artifacts`. */
-export function outputFileOf(
+/**
+ * What `{stage}/output.json` of a succeeded (or cached) attempt is made from, as a row of
+ * primitives: rows travel to the run-files worker in flat arrays (cheap to clone), and the
+ * text is made there, off the main thread.
+ */
+export type OutputRow = [
+  stageDir: string,
+  stage: string,
+  version: string | null,
+  status: string,
+  runId: string,
+  attempt: number,
+  startedAt: number,
+  endedAt: number | null,
+  inputHash: string | null,
+  outputHash: string | null,
+  cacheKey: string | null,
+  reusedFrom: string | null,
+  outputJson: string | null,
+];
+
+export const outputRowLength = 13;
+
+/** Appends the output row of `attempt` to `values`. */
+export function pushOutputRow(
+  values: unknown[],
   stageDir: string,
   attempt: AttemptRecord,
   version: string | undefined,
-): OutputFile {
-  const endedAt = attempt.endedAt ?? attempt.startedAt;
-  const meta: OutputMeta = {
-    stage: attempt.stage,
-    version: version ?? null,
-    status: attempt.status,
-    run_id: attempt.runId,
-    attempt: attempt.attempt,
-    created_at: new Date(endedAt).toISOString(),
-    duration_seconds: Math.max(0, endedAt - attempt.startedAt) / 1000,
-    input_hash: attempt.inputHash ?? null,
-    output_hash: attempt.outputHash ?? null,
-  };
-  if (attempt.cacheKey !== undefined) meta.cache_key = attempt.cacheKey;
-  if (attempt.reusedFrom !== undefined) meta.reused_from = attempt.reusedFrom;
-  const metaText = JSON.stringify(meta, null, 2).replaceAll('\n', '\n  ');
-  return {
+): void {
+  values.push(
     stageDir,
-    head: `{\n  "_meta": ${metaText},\n  "data": ${attempt.outputJson ?? 'null'},\n  "artifacts": `,
-    tail: '\n}\n',
+    attempt.stage,
+    version ?? null,
+    attempt.status,
+    attempt.runId,
+    attempt.attempt,
+    attempt.startedAt,
+    attempt.endedAt ?? null,
+    attempt.inputHash ?? null,
+    attempt.outputHash ?? null,
+    attempt.cacheKey ?? null,
+    attempt.reusedFrom ?? null,
+    attempt.outputJson ?? null,
+  );
+}
+
+/** The output row at `values[start]`. */
+export function outputRowAt(values: readonly unknown[], start: number): OutputRow {
+  return values.slice(start, start + outputRowLength) as OutputRow;
+}
+
+/** The text of `output.json`: `_meta`, `data`, and `artifacts` (a JSON list, made by the caller). */
+export function outputText(row: OutputRow, artifactsJson: string): string {
+  const [, stage, version, status, runId, attempt, startedAt, ended, inputHash, outputHash] = row;
+  const [cacheKey, reusedFrom, outputJson] = row.slice(10) as [
+    string | null,
+    string | null,
+    string | null,
+  ];
+  const endedAt = ended ?? startedAt;
+  const meta: OutputMeta = {
+    stage,
+    version,
+    status,
+    run_id: runId,
+    attempt,
+    created_at: new Date(endedAt).toISOString(),
+    duration_seconds: Math.max(0, endedAt - startedAt) / 1000,
+    input_hash: inputHash,
+    output_hash: outputHash,
   };
+  if (cacheKey !== null) meta.cache_key = cacheKey;
+  if (reusedFrom !== null) meta.reused_from = reusedFrom;
+  const metaText = JSON.stringify(meta, null, 2).replaceAll('\n', '\n  ');
+  return `{\n  "_meta": ${metaText},\n  "data": ${outputJson ?? 'null'},\n  "artifacts": ${artifactsJson}\n}\n`;
 }

@@ -44,15 +44,18 @@ export async function planResume(
   const plan = emptyPlan();
   const attempts = new Map<string, number>();
   const last = new Map<string, AttemptRecord>();
-  for (const attempt of await store.attempts(run.runId)) {
-    attempts.set(attempt.stage, Math.max(attempts.get(attempt.stage) ?? 0, attempt.attempt));
-    const previous = last.get(attempt.stage);
-    if (!previous || previous.attempt < attempt.attempt) last.set(attempt.stage, attempt);
+  const [latest, events] = await Promise.all([
+    store.latestAttempts(run.runId),
+    store.lastStageEvents(run.runId),
+  ]);
+  for (const attempt of latest) {
+    attempts.set(attempt.stage, attempt.attempt);
+    last.set(attempt.stage, attempt);
   }
-  for (const event of await store.events(run.runId)) {
-    if (event.type === 'stage_started' && event.stage !== undefined) {
-      attempts.set(event.stage, Math.max(attempts.get(event.stage) ?? 0, event.attempt ?? 0));
-    }
+  // An attempt that was running at the crash has a stage_started event but no row yet.
+  for (const event of events) {
+    if (event.stage === undefined) continue;
+    attempts.set(event.stage, Math.max(attempts.get(event.stage) ?? 0, event.attempt ?? 0));
   }
   for (const stage of pipeline.stages) {
     const made = attempts.get(stage.name) ?? 0;

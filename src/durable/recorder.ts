@@ -9,9 +9,8 @@ import type {
   StoreWrite,
 } from '../store/run-store.ts';
 import { sha256Text } from './hash.ts';
-import { outputFileOf } from './output-file.ts';
+import { pushOutputRow } from './output-file.ts';
 import type { RunFiles } from './run-files.ts';
-import type { OutputFile } from './run-files-protocol.ts';
 
 /** A batch is sent at once past this many writes, without waiting for the next turn. */
 const MAX_BATCH = 4096;
@@ -49,7 +48,8 @@ export class RunRecorder {
   readonly #startedAt = new Map<string, number>();
   #writes: StoreWrite[] = [];
   #events: RunEvent[] = [];
-  #outputs: OutputFile[] = [];
+  /** Output rows (output-file.ts) of the batch, written once it is committed. */
+  #outputs: unknown[] = [];
   #scheduled = false;
   #committed: Promise<void> = Promise.resolve();
   #failed: Error | undefined;
@@ -146,7 +146,7 @@ export class RunRecorder {
     const attempt = reused.get(stage);
     if (attempt) {
       this.#writes.push({ kind: 'attempt', attempt });
-      this.#outputs.push(this.#outputFile(attempt));
+      this.#outputFile(attempt);
     }
     this.#writes.push({ kind: 'event', event: eventRow(this.#runId, event) });
   }
@@ -215,7 +215,7 @@ export class RunRecorder {
         });
       }
     }
-    this.#outputs.push(this.#outputFile(record));
+    this.#outputFile(record);
   }
 
   /** A hash over the output hashes of the stage's upstream stages, by name. */
@@ -231,10 +231,10 @@ export class RunRecorder {
     return sha256Text(text);
   }
 
-  #outputFile(attempt: AttemptRecord): OutputFile {
+  #outputFile(attempt: AttemptRecord): void {
     const i = this.#options.pipeline.graph.indexOf.get(attempt.stage);
     const version = i === undefined ? undefined : this.#options.pipeline.stages[i]!.version;
-    return outputFileOf(this.#stageDirOf(attempt.stage), attempt, version);
+    pushOutputRow(this.#outputs, this.#stageDirOf(attempt.stage), attempt, version);
   }
 }
 
@@ -242,24 +242,31 @@ type RunEventError = { code: string; message: string };
 
 /** The event as a store row: what it says beyond its type, stage and attempt goes in `data`. */
 function eventRow(runId: string, event: RunEvent): Omit<EventRecord, 'seq'> {
-  const { event: type, ts, ...rest } = event;
-  const row: Omit<EventRecord, 'seq'> = { runId, ts, type };
-  const data: Record<string, unknown> = rest;
-  if ('stage' in rest) {
-    row.stage = rest.stage;
-    delete data.stage;
+  const row: Omit<EventRecord, 'seq'> = { runId, ts: event.ts, type: event.event };
+  let data: Record<string, unknown> | undefined;
+  const fields = event as unknown as Record<string, unknown>;
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    switch (key) {
+      case 'event':
+      case 'ts':
+      case 'result':
+      case 'runId':
+        continue;
+      case 'stage':
+        row.stage = value as string;
+        continue;
+      case 'attempt':
+        row.attempt = value as number;
+        continue;
+      case 'stages':
+        // Every stage's status: the attempts and stage events already say it, stage by stage.
+        if (event.event === 'run_finished') continue;
+    }
+    data ??= {};
+    data[key] = value;
   }
-  if ('attempt' in rest) {
-    row.attempt = rest.attempt;
-    delete data.attempt;
-  }
-  delete data.result;
-  delete data.runId;
-  // Every stage's status: the attempts and stage events already say it, stage by stage.
-  if (type === 'run_finished') delete data.stages;
-  for (const _ in data) {
-    row.data = data;
-    break;
-  }
+  if (data) row.data = data;
   return row;
 }

@@ -1,17 +1,12 @@
 /** Messages between the main thread and the run-files worker. */
 export type RunFilesMessage =
   | { type: 'file'; path: string; text: string }
-  | { type: 'outputs'; outputs: readonly OutputFile[] }
+  /**
+   * `{stage}/output.json` files: `values` holds output rows (output-file.ts) one after the
+   * other. `ifMissing`: write each only when none is there (a resume repairing a crash).
+   */
+  | { type: 'outputs'; values: readonly unknown[]; ifMissing?: boolean }
   | { type: 'link'; target: string; path: string }
   | { type: 'close' };
-
-/** A stage's `output.json`, less its artifacts list, which the worker makes from the directory. */
-export interface OutputFile {
-  stageDir: string;
-  head: string;
-  tail: string;
-  /** Write it only when no `output.json` is there (a resume repairing what a crash left). */
-  ifMissing?: boolean;
-}
 
 export type RunFilesReply = { type: 'error'; message: string } | { type: 'closed' };

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { replaceSymlinkSync, writeFileAtomicSync } from './atomic-file.ts';
+import { type OutputRow, outputRowAt, outputRowLength, outputText } from './output-file.ts';
 import type { RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
 
 const port = parentPort!;
@@ -28,9 +29,10 @@ function handle(message: RunFilesMessage): void {
       write(message.path, message.text);
       break;
     case 'outputs':
-      for (const output of message.outputs) {
-        if (output.ifMissing && existsSync(join(output.stageDir, 'output.json'))) continue;
-        writeOutput(output.stageDir, output.head, output.tail);
+      for (let i = 0; i < message.values.length; i += outputRowLength) {
+        const row = outputRowAt(message.values, i);
+        if (message.ifMissing && existsSync(join(row[0], 'output.json'))) continue;
+        writeOutput(row);
       }
       break;
     case 'link':
@@ -41,10 +43,11 @@ function handle(message: RunFilesMessage): void {
   }
 }
 
-/** `head` is the JSON up to the artifacts list, `tail` closes it: the list is made here. */
-function writeOutput(stageDir: string, head: string, tail: string): void {
+/** The artifacts list is made here, from what the stage directory holds. */
+function writeOutput(row: OutputRow): void {
+  const stageDir = row[0];
   const artifacts = listArtifacts(join(stageDir, 'artifacts'));
-  write(join(stageDir, 'output.json'), `${head}${JSON.stringify(artifacts)}${tail}`);
+  write(join(stageDir, 'output.json'), outputText(row, JSON.stringify(artifacts)));
 }
 
 function listArtifacts(dir: string): { name: string; path: string; bytes: number }[] {

@@ -1,6 +1,5 @@
-import type { Worker } from 'node:worker_threads';
-import { startTsWorker } from '../workers/start-worker.ts';
-import type { OutputFile, RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
+import { Worker } from 'node:worker_threads';
+import type { RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
 
 /**
  * Writes a run's files through a worker thread, in the order asked. Outputs are batched: the
@@ -13,7 +12,8 @@ export class RunFiles {
   firstError: string | undefined;
 
   constructor() {
-    this.#worker = startTsWorker(new URL('./run-files-worker.ts', import.meta.url));
+    // run-files-entry.js loads run-files-worker.ts; in the CLI bundle, it is that worker built.
+    this.#worker = new Worker(new URL('./run-files-entry.js', import.meta.url));
     this.#worker.on('message', (reply: RunFilesReply) => {
       if (reply.type === 'error') this.firstError ??= reply.message;
     });
@@ -28,8 +28,14 @@ export class RunFiles {
     this.#post({ type: 'file', path, text });
   }
 
-  writeOutputs(outputs: readonly OutputFile[]): void {
-    if (outputs.length > 0) this.#post({ type: 'outputs', outputs });
+  /** `values`: output rows (output-file.ts), one after the other. */
+  writeOutputs(values: readonly unknown[], options: { ifMissing?: boolean } = {}): void {
+    if (values.length === 0) return;
+    this.#post(
+      options.ifMissing
+        ? { type: 'outputs', values, ifMissing: true }
+        : { type: 'outputs', values },
+    );
   }
 
   /** Points `path` (a symbolic link) at `target`, replacing it atomically. */

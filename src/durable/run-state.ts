@@ -21,7 +21,8 @@ export interface StageState {
 
 /**
  * The state of every stage of a run, derived from its events (the history) and its attempts
- * (the details of each try): DESIGN invariant 4.
+ * (the details of each try): DESIGN invariant 4. The last stage event and the latest attempt
+ * of each stage are enough (RunStore.lastStageEvents, latestAttempts); more gives the same.
  */
 export function stageStates(
   run: RunRecord,

@@ -1,4 +1,12 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants } from 'node:os';
 import { join, normalize, resolve } from 'node:path';
 import { PipelineError, serializeError } from '../errors.ts';
@@ -73,6 +81,8 @@ export class CommandExecutor implements Executor {
       return { status: 'failed', error: serializeError(missing), startedAt, endedAt: startedAt };
     }
     const layout = stageLayout(task);
+    // An earlier try's result must not pass for this one's, should this one write none.
+    if (task.attempt > 1) rmSync(layout.resultFile, { force: true });
     const argv = spec.shell ? ['/bin/sh', '-c', spec.argv.join(' ')] : spec.argv;
     const cwd =
       spec.cwd === undefined

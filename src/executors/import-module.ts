@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
  * A CommonJS module's exports arrive as its namespace's `default`; they are returned as is.
  */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
+  await ensureTypeScriptLoader();
   if (!/\.[cm]?ts$/.test(file)) return import(pathToFileURL(file).href);
   const { tsImport } = await import('tsx/esm/api');
   const loaded = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<
@@ -20,4 +21,19 @@ export async function importModule(file: string): Promise<Record<string, unknown
     Object.keys(loaded).length === 1 &&
     '__esModule' in inner;
   return isCommonJs ? (inner as Record<string, unknown>) : loaded;
+}
+
+let loaderRegistered = false;
+
+/**
+ * A user's module, JavaScript too, may import this package, whose entry is TypeScript. Run
+ * from the sources (this file is `.ts`), a TypeScript loader is registered already; the CLI
+ * bundle registers tsx only here, when a user's module is about to load, so that commands
+ * which load none never pay for it.
+ */
+async function ensureTypeScriptLoader(): Promise<void> {
+  if (loaderRegistered || import.meta.url.endsWith('.ts')) return;
+  const { register } = await import('tsx/esm/api');
+  register();
+  loaderRegistered = true;
 }

@@ -2,7 +2,7 @@ import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../package-files.ts';
 import {
   type ProcessExit,
   SpawnError,
@@ -14,9 +14,7 @@ import {
 } from './spawner.ts';
 
 /** Where scripts/build-native.js puts the helper (native/spawn-helper.c). */
-export const nativeHelperPath = fileURLToPath(
-  new URL('../../native/build/spawn-helper', import.meta.url),
-);
+export const nativeHelperPath = packageFile('native/build/spawn-helper');
 
 /** The protocol is described at the top of native/spawn-helper.c. */
 const protocolVersion = 1;

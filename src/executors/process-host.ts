@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { packageFile, packageFileUrl } from '../package-files.ts';
 import type { RunStageMessage, StageDoneMessage } from '../workers/stage-protocol.ts';
 import type { StageResult } from './executor.ts';
 import {
@@ -11,8 +11,8 @@ import {
 } from './stage-host-handle.ts';
 import { StageOutput } from './stage-output.ts';
 
-const bootstrap = fileURLToPath(new URL('../workers/ts-process.js', import.meta.url));
-const entry = new URL('../workers/process-stage-host.ts', import.meta.url).href;
+const bootstrap = packageFile('src/workers/ts-process.js');
+const entry = packageFileUrl('src/workers/process-stage-host.ts').href;
 /** Between SIGTERM and SIGKILL to the worker's process group. */
 const graceMs = 2000;
 

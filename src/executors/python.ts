@@ -6,17 +6,15 @@
  * speaks through files (python/gpipe_bridge.py), never stdout, so a module's prints are safe.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { defaultInterpreter } from '../config/python-module-locator.ts';
 import { PipelineError, type SerializedError, serializeError } from '../errors.ts';
 import type { PythonTaskSpec } from '../graph/pipeline.ts';
+import { packageFile } from '../package-files.ts';
 import { environmentPython } from './environment-activation.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 
 /** The bridge script shipped in the package. */
-export const pythonBridgePath = fileURLToPath(
-  new URL('../../python/gpipe_bridge.py', import.meta.url),
-);
+export const pythonBridgePath = packageFile('python/gpipe_bridge.py');
 
 export interface PythonExecutorOptions {
   /** Runs the bridge processes; shared with command stages, and closed by its owner. */

@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { packageFileUrl } from '../package-files.ts';
 import type { RunStageMessage, StageDoneMessage } from '../workers/stage-protocol.ts';
 import { startTsWorker } from '../workers/start-worker.ts';
 import type { StageResult } from './executor.ts';
@@ -9,7 +10,7 @@ import {
   WorkerLostError,
 } from './stage-host-handle.ts';
 
-const entry = new URL('../workers/thread-stage-host.ts', import.meta.url);
+const entry = packageFileUrl('src/workers/thread-stage-host.ts');
 
 interface Pending {
   resolve(result: StageResult): void;

@@ -147,6 +147,17 @@ export interface RunStore {
    */
   attempts(runId: string, stage?: string): Promise<AttemptRecord[]>;
   /**
+   * The last attempt (the highest number) of each stage of the run, ordered by stage name
+   * (UTF-8 byte order): what `status` and `resume` need of a 100,000-stage run, without
+   * reading every try.
+   */
+  latestAttempts(runId: string): Promise<AttemptRecord[]>;
+  /**
+   * The last `stage_started` or `stage_finished` event of each stage of the run, in sequence
+   * order: where each stage stands, without reading the whole history.
+   */
+  lastStageEvents(runId: string): Promise<EventRecord[]>;
+  /**
    * The newest `succeeded` or `cached` attempt of a stage in any run of the pipeline: the
    * latest `startedAt`, and of equal ones the last written.
    */

@@ -1,6 +1,7 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { packageFileUrl } from '../package-files.ts';
 
-const bootstrap = new URL('./ts-worker.js', import.meta.url);
+const bootstrap = packageFileUrl('src/workers/ts-worker.js');
 
 /** Starts a worker thread running a TypeScript module (given as a file URL). */
 export function startTsWorker(

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { outputFileOf } from '../../durable/output-file.ts';
+import { outputRowAt, outputText, pushOutputRow } from '../../durable/output-file.ts';
 import { InputError } from '../../errors.ts';
 import type { CliIo } from '../cli-io.ts';
 import { withWorkspaceStore } from '../workspace-store.ts';
@@ -37,8 +37,9 @@ export async function showCommand(
         `stage '${stage}' of run ${runId} has no output: it ${last ? `is ${last.status}` : 'never ran'}`,
       );
     }
-    const file = outputFileOf(stageDir, done, undefined);
-    return `${file.head}[]${file.tail}`;
+    const values: unknown[] = [];
+    pushOutputRow(values, stageDir, done, undefined);
+    return outputText(outputRowAt(values, 0), '[]');
   });
   io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   return 0;

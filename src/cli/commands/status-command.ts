@@ -24,8 +24,8 @@ export async function statusCommand(
       );
     }
     const [events, attempts] = await Promise.all([
-      store.events(run.runId),
-      store.attempts(run.runId),
+      store.lastStageEvents(run.runId),
+      store.latestAttempts(run.runId),
     ]);
     return { run, stages: stageStates(run, events, attempts) };
   });

@@ -28,6 +28,22 @@ export class MultiRowInsert {
     if (values.length === this.#columns * this.#rowsPerStatement) this.flush();
   }
 
+  /**
+   * Adds one row made of `head` then `count` values of `source` from `start`: a row taken
+   * straight from a wire batch, without an array of its own.
+   */
+  addFrom(
+    head: readonly unknown[],
+    source: readonly unknown[],
+    start: number,
+    count: number,
+  ): void {
+    const values = this.#values;
+    for (let i = 0; i < head.length; i++) values.push(head[i]);
+    for (let i = start; i < start + count; i++) values.push(source[i]);
+    if (values.length === this.#columns * this.#rowsPerStatement) this.flush();
+  }
+
   /** Inserts the rows added so far. */
   flush(): void {
     const values = this.#values;

@@ -89,6 +89,17 @@ export class SqliteReader {
         `SELECT ${attemptColumns} FROM attempts a JOIN runs r ON r.id = a.run_key
           WHERE a.run_key = ${runKeyOf} AND a.stage = ? ORDER BY a.attempt`,
       ),
+      // max() makes the other columns those of the row holding the maximum (SQLite's bare
+      // columns); GROUP BY walks attempts_by_run in stage order.
+      latestAttempts: db.prepare(
+        `SELECT ${attemptColumns}, max(a.attempt) FROM attempts a JOIN runs r ON r.id = a.run_key
+          WHERE a.run_key = ${runKeyOf} GROUP BY a.stage ORDER BY a.stage`,
+      ),
+      lastStageEvents: db.prepare(
+        `SELECT seq, ts, type, stage, attempt, data FROM events WHERE seq IN (
+          SELECT max(seq) FROM events WHERE run_key = ${runKeyOf}
+            AND type IN ('stage_started', 'stage_finished') GROUP BY stage) ORDER BY seq`,
+      ),
       // The status test repeats the partial index's own, so the index serves the query.
       latestSuccess: db.prepare(
         `SELECT ${attemptColumns} FROM attempts a JOIN runs r ON r.id = a.run_key
@@ -131,6 +142,15 @@ export class SqliteReader {
         : this.#sql.stageAttempts.all(runId, stage)
     ) as AttemptRow[];
     return rows.map(attemptOf);
+  }
+
+  latestAttempts(runId: string): AttemptRecord[] {
+    return (this.#sql.latestAttempts.all(runId) as AttemptRow[]).map(attemptOf);
+  }
+
+  lastStageEvents(runId: string): EventRecord[] {
+    const rows = this.#sql.lastStageEvents.all(runId) as EventRow[];
+    return rows.map((row) => eventOf(runId, row));
   }
 
   latestSuccess(pipeline: string, stage: string): AttemptRecord | undefined {

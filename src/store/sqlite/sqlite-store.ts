@@ -19,7 +19,16 @@ import { WriterClient } from './writer-client.ts';
  * await store.append([{ kind: 'run', run }]);
  * await store.close();
  */
-export async function openSqliteStore(file: string): Promise<RunStore> {
+export async function openSqliteStore(
+  file: string,
+  options: {
+    /**
+     * Start the writer thread at once (a run): its start then overlaps the reads before the
+     * first write. Otherwise it starts with the first write, and a store only read starts none.
+     */
+    writeSoon?: boolean;
+  } = {},
+): Promise<RunStore> {
   const db = openConnection(file);
   let reader: SqliteReader;
   try {
@@ -31,7 +40,9 @@ export async function openSqliteStore(file: string): Promise<RunStore> {
     db.close();
     throw asInputError(file, error);
   }
-  return new SqliteRunStore(db, reader, new WriterClient(file));
+  const writer = new WriterClient(file);
+  if (options.writeSoon) writer.start();
+  return new SqliteRunStore(db, reader, writer);
 }
 
 class SqliteRunStore implements RunStore {
@@ -64,6 +75,14 @@ class SqliteRunStore implements RunStore {
 
   async attempts(runId: string, stage?: string) {
     return this.#reader.attempts(runId, stage);
+  }
+
+  async latestAttempts(runId: string) {
+    return this.#reader.latestAttempts(runId);
+  }
+
+  async lastStageEvents(runId: string) {
+    return this.#reader.lastStageEvents(runId);
   }
 
   async latestSuccess(pipeline: string, stage: string) {

@@ -5,9 +5,10 @@
  */
 import type Database from 'better-sqlite3';
 import { PipelineError, serializeError } from '../../errors.ts';
-import type { AttemptRecord, CacheEntry, RunRecord, StoreWrite } from '../run-store.ts';
+import type { RunRecord } from '../run-store.ts';
 import { openConnection } from './connection.ts';
 import { MultiRowInsert } from './multi-row-insert.ts';
+import { wireKind, wireLength } from './wire-format.ts';
 import type { Settled, WriterRequest } from './writer-protocol.ts';
 
 /** Rows per INSERT statement: measured about 10% faster than one; 256 was no faster. */
@@ -25,6 +26,7 @@ export class SqliteWriter {
   readonly #runs = new Map<string, KnownRun>();
   readonly #events: MultiRowInsert;
   readonly #attempts: MultiRowInsert;
+  readonly #cacheEntries: MultiRowInsert;
   readonly #sql;
   readonly #inTransaction: Database.Transaction<
     (requests: readonly WriterRequest[], settled: Settled[]) => void
@@ -47,6 +49,13 @@ export class SqliteWriter {
       20,
       rowsPerStatement,
     );
+    this.#cacheEntries = new MultiRowInsert(
+      db,
+      `INSERT OR REPLACE INTO cache_entries (key, pipeline, stage, run_id, attempt, output_json,
+        output_hash, parts, created_at, last_used_at)`,
+      10,
+      rowsPerStatement,
+    );
     this.#sql = {
       findRun: db.prepare('SELECT id AS key, pipeline FROM runs WHERE run_id = ?'),
       insertRun: db.prepare(
@@ -59,10 +68,6 @@ export class SqliteWriter {
       ),
       movePipeline: db.prepare('UPDATE attempts SET pipeline = ? WHERE run_key = ?'),
       runStatus: db.prepare('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?'),
-      cachePut: db.prepare(
-        `INSERT OR REPLACE INTO cache_entries (key, pipeline, stage, run_id, attempt, output_json,
-          output_hash, parts, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
       cacheUsed: db.prepare('UPDATE cache_entries SET last_used_at = ? WHERE key = ?'),
       cacheClearAll: db.prepare('DELETE FROM cache_entries'),
       cacheClearPipeline: db.prepare('DELETE FROM cache_entries WHERE pipeline = ?'),
@@ -117,7 +122,7 @@ export class SqliteWriter {
   #apply(request: WriterRequest): number | undefined {
     switch (request.op) {
       case 'append':
-        this.#append(request.writes);
+        this.#append(request.values);
         return undefined;
       case 'cache_clear':
         return (
@@ -133,51 +138,45 @@ export class SqliteWriter {
   }
 
   /**
-   * Events and attempts are buffered into multi-row inserts; only a run write can change what
-   * buffered rows mean (their run's pipeline), so it flushes them first. Everything else
-   * commutes with the buffered rows.
+   * Events, attempts and cache entries are buffered into multi-row inserts. A run write can
+   * change what buffered rows mean (their run's pipeline), and a cache use must follow the
+   * entry it updates, so those flush first; everything else commutes with the buffered rows.
    */
-  #append(writes: readonly StoreWrite[]): void {
-    for (const write of writes) {
-      switch (write.kind) {
-        case 'event': {
-          const { runId, ts, type, stage, attempt, data } = write.event;
-          this.#events.add([
-            this.#knownRun(runId).key,
-            ts,
-            type,
-            stage ?? null,
-            attempt ?? null,
-            data === undefined ? null : JSON.stringify(data),
-          ]);
+  #append(values: readonly unknown[]): void {
+    let i = 0;
+    while (i < values.length) {
+      const kind = values[i];
+      switch (kind) {
+        case wireKind.event:
+          this.#events.addFrom([this.#knownRun(values[i + 1] as string).key], values, i + 2, 5);
+          break;
+        case wireKind.attempt: {
+          const run = this.#knownRun(values[i + 1] as string);
+          this.#attempts.addFrom([run.key, run.pipeline], values, i + 2, 18);
           break;
         }
-        case 'attempt':
-          this.#attempts.add(this.#attemptRow(write.attempt));
+        case wireKind.cachePut:
+          this.#cacheEntries.addFrom([], values, i + 1, 10);
           break;
-        case 'run':
+        case wireKind.cacheUsed:
+          this.#cacheEntries.flush();
+          this.#sql.cacheUsed.run(values[i + 2], values[i + 1]);
+          break;
+        case wireKind.run:
           this.#flush();
-          this.#putRun(write.run);
+          this.#putRun(JSON.parse(values[i + 1] as string) as RunRecord);
           break;
-        case 'run_status':
+        case wireKind.runStatus:
           this.#sql.runStatus.run(
-            write.status,
-            write.endedAt ?? null,
-            this.#knownRun(write.runId).key,
+            values[i + 2],
+            values[i + 3],
+            this.#knownRun(values[i + 1] as string).key,
           );
-          break;
-        case 'cache_put':
-          this.#sql.cachePut.run(cacheRow(write.entry));
-          break;
-        case 'cache_used':
-          this.#sql.cacheUsed.run(write.at, write.key);
           break;
         default:
-          throw new PipelineError(
-            'STORE_INVALID_WRITE',
-            `unknown run store write kind '${String((write as { kind?: unknown }).kind)}'`,
-          );
+          throw new PipelineError('STORE_INVALID_WRITE', `unknown wire kind ${String(kind)}`);
       }
+      i += wireLength[kind as number]!;
     }
     this.#flush();
   }
@@ -185,33 +184,7 @@ export class SqliteWriter {
   #flush(): void {
     this.#events.flush();
     this.#attempts.flush();
-  }
-
-  #attemptRow(a: AttemptRecord): unknown[] {
-    const run = this.#knownRun(a.runId);
-    const defaultTaskId = `${a.runId}:${a.stage}:${a.attempt}`;
-    return [
-      run.key,
-      run.pipeline,
-      a.stage,
-      a.attempt,
-      a.status,
-      a.startedAt,
-      a.endedAt ?? null,
-      a.exitCode ?? null,
-      a.errorCode ?? null,
-      a.errorMessage ?? null,
-      a.host,
-      a.pid,
-      a.executor,
-      a.taskId === defaultTaskId ? null : a.taskId,
-      a.fallback ?? null,
-      a.outputJson ?? null,
-      a.outputHash ?? null,
-      a.inputHash ?? null,
-      a.cacheKey ?? null,
-      a.reusedFrom ?? null,
-    ];
+    this.#cacheEntries.flush();
   }
 
   /** Inserts the run, or replaces the row in place: its key is what attempts and events hold. */
@@ -267,20 +240,6 @@ export class SqliteWriter {
     this.#runs.clear();
     this.#events.discard();
     this.#attempts.discard();
+    this.#cacheEntries.discard();
   }
-}
-
-function cacheRow(entry: CacheEntry): unknown[] {
-  return [
-    entry.key,
-    entry.pipeline,
-    entry.stage,
-    entry.runId,
-    entry.attempt,
-    entry.outputJson,
-    entry.outputHash,
-    JSON.stringify(entry.parts),
-    entry.createdAt,
-    entry.lastUsedAt,
-  ];
 }

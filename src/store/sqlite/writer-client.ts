@@ -5,6 +5,7 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { InputError, PipelineError, type SerializedError } from '../../errors.ts';
 import type { StoreWrite } from '../run-store.ts';
+import { encodeWrites } from './wire-format.ts';
 import type { Settled, WriterData, WriterReply, WriterRequest } from './writer-protocol.ts';
 
 const entry = new URL('./writer-worker.js', import.meta.url);
@@ -16,38 +17,51 @@ interface Pending {
 
 export class WriterClient {
   readonly #file: string;
-  readonly #worker: Worker;
-  readonly #port: MessagePort;
+  /** Started by the first request: a store opened only to read never starts a thread. */
+  #thread: { worker: Worker; port: MessagePort } | undefined;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   /** Set when the writer cannot take requests any more: closed, or dead. */
   #refusal: Error | undefined;
   #closed: Promise<void> | undefined;
 
-  /**
-   * Starts the writer thread on `file`. Requests queue until it is up (loading tsx there takes
-   * a couple of hundred milliseconds), so the caller does not wait for it; if it cannot open
-   * the file, every request rejects with the reason.
-   */
   constructor(file: string) {
     this.#file = file;
+  }
+
+  /** Starts the thread now, so that its start overlaps what the caller reads before writing. */
+  start(): void {
+    if (!this.#refusal) this.#thread ??= this.#start();
+  }
+
+  /**
+   * Starts the writer thread on the file. Requests queue until it is up, so the caller does
+   * not wait for it; if it cannot open the file, every request rejects with the reason.
+   */
+  #start(): { worker: Worker; port: MessagePort } {
     const { port1, port2 } = new MessageChannel();
-    const workerData: WriterData = { file, port: port2 };
-    this.#worker = new Worker(entry, { workerData, transferList: [port2] });
-    this.#port = port1;
+    const workerData: WriterData = { file: this.#file, port: port2 };
+    const worker = new Worker(entry, { workerData, transferList: [port2] });
     port1.on('message', (reply: WriterReply) => {
       if (reply.type === 'settled') this.#settle(reply.settled);
       else if (reply.type === 'open_failed') this.#fail(this.#revive(reply.error));
     });
-    this.#worker.on('error', (error) => this.#fail(this.#died(`failed: ${error.message}`)));
-    this.#worker.on('exit', (code) => this.#fail(this.#died(`exited (code ${code})`)));
+    worker.on('error', (error) => this.#fail(this.#died(`failed: ${error.message}`)));
+    worker.on('exit', (code) => this.#fail(this.#died(`exited (code ${code})`)));
     // Idle, neither keeps the process alive: a request in flight refs the port (see #request).
-    this.#worker.unref();
+    worker.unref();
     port1.unref();
+    return { worker, port: port1 };
   }
 
   append(writes: readonly StoreWrite[]): Promise<void> {
-    return this.#request({ id: this.#nextId++, op: 'append', writes }) as Promise<void>;
+    let values: unknown[];
+    try {
+      values = encodeWrites(writes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#request({ id: this.#nextId++, op: 'append', values }) as Promise<void>;
   }
 
   /** Resolves to how many entries went. */
@@ -65,24 +79,28 @@ export class WriterClient {
   /** Resolves once every request made before is settled and the thread is gone. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      // Only a store that was asked something waits for the thread (which may still be
+      // Only a store that was asked something has a thread to wait for (it may still be
       // starting): one opened just to read closes at once.
-      const asked = !this.#refusal && this.#nextId > 1;
-      const closing = asked ? this.#request({ id: this.#nextId++, op: 'close' }) : undefined;
+      const closing =
+        this.#thread && !this.#refusal
+          ? this.#request({ id: this.#nextId++, op: 'close' })
+          : undefined;
       this.#refusal ??= new PipelineError('STORE_CLOSED', `${this.#file}: the run store is closed`);
       // A failure of the close request already reached every request it failed with.
       await closing?.catch(() => {});
-      await this.#worker.terminate();
+      await this.#thread?.worker.terminate();
     })();
     return this.#closed;
   }
 
   #request(request: WriterRequest): Promise<number | undefined> {
     if (this.#refusal) return Promise.reject(this.#refusal);
+    this.#thread ??= this.#start();
+    const port = this.#thread.port;
     return new Promise((resolve, reject) => {
       try {
         // Structured clone copies the writes now: the caller may reuse its arrays at once.
-        this.#port.postMessage(request);
+        port.postMessage(request);
       } catch (error) {
         reject(
           new PipelineError(
@@ -92,7 +110,7 @@ export class WriterClient {
         );
         return;
       }
-      if (this.#pending.size === 0) this.#port.ref();
+      if (this.#pending.size === 0) port.ref();
       this.#pending.set(request.id, { resolve, reject });
     });
   }
@@ -105,7 +123,7 @@ export class WriterClient {
       if (outcome.ok) pending.resolve(outcome.removed);
       else pending.reject(this.#revive(outcome.error));
     }
-    if (this.#pending.size === 0) this.#port.unref();
+    if (this.#pending.size === 0) this.#thread?.port.unref();
   }
 
   /** An error from the writer thread, revived by its code, naming the file. */
@@ -127,6 +145,6 @@ export class WriterClient {
     this.#refusal ??= error;
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
-    this.#port.unref();
+    this.#thread?.port.unref();
   }
 }

@@ -1,10 +1,10 @@
 /** The messages between the store (main thread) and its writer thread. */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../../errors.ts';
-import type { StoreWrite } from '../run-store.ts';
 
 export type WriterRequest =
-  | { id: number; op: 'append'; writes: readonly StoreWrite[] }
+  /** `values`: the batch's writes in the wire format (wire-format.ts). */
+  | { id: number; op: 'append'; values: readonly unknown[] }
   | { id: number; op: 'cache_clear'; pipeline?: string }
   | { id: number; op: 'cache_gc'; before: number }
   /** Answered once every request before it is; then the writer closes its connection. */
