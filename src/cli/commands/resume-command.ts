@@ -40,7 +40,6 @@ export async function resumeCommand(
     ...(options.override && { override: options.override }),
     ...(options.set && { set: options.set }),
   });
-  if (!options.dryRun) exportRunConfig(configured, file, workspaceRoot, io, configRoot);
   return runOrPreview(
     configured.pipeline,
     {
@@ -52,6 +51,7 @@ export async function resumeCommand(
     options,
     io,
     configured.credentials?.values,
+    () => exportRunConfig(configured, file, workspaceRoot, io, configRoot),
   );
 }
 

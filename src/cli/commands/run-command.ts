@@ -98,7 +98,6 @@ export async function runCommand(
         await initEnvironments(stages, 'module', workspaceRoot, (line) => out.write(`${line}\n`));
     }
   }
-  if (!options.dryRun) exportRunConfig(configured, file, workspaceRoot, io, options.configRoot);
   return runOrPreview(
     configured.pipeline,
     {
@@ -111,6 +110,7 @@ export async function runCommand(
     options,
     io,
     configured.credentials?.values,
+    () => exportRunConfig(configured, file, workspaceRoot, io, options.configRoot),
   );
 }
 
@@ -125,13 +125,17 @@ export function workspaceOf(
 
 type RunRequest = Omit<DurableRunOptions, 'pipeline' | 'executors'>;
 
-/** Runs the pipeline as asked, or with `--dry-run` prints what a run would do. */
+/**
+ * Runs the pipeline as asked, or with `--dry-run` prints what a run would do. `onStarted` runs
+ * once the run has started (its plan held): a run refused before that leaves nothing behind.
+ */
 export async function runOrPreview(
   pipeline: ValidPipeline,
   request: RunRequest,
   options: RunCommandOptions,
   io: CliIo,
   credentials?: Readonly<Record<string, string>>,
+  onStarted?: () => void,
 ): Promise<number> {
   if (options.dryRun) return printDryRun(pipeline, request, options, io);
   const executors = runExecutors(pipeline.spec, io.redactor, credentials);
@@ -151,7 +155,10 @@ export async function runOrPreview(
       pipeline,
       executors,
       signal: controller.signal,
-      onEvent: (event) => reporter.onEvent(event),
+      onEvent: (event) => {
+        if (event.event === 'run_started') onStarted?.();
+        reporter.onEvent(event);
+      },
       ...(redactor && !redactor.isEmpty && { redact: (text: string) => redactor.redact(text) }),
     });
     reporter.finish(result, performance.now() - started);
