@@ -5,16 +5,12 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gpipe, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import { fakeNvidiaSmi } from './fixtures/cli/resource-scripts.ts';
 
 const dirs: string[] = [];
 after(() => {
   for (const made of dirs) removeWorkspace(made);
 });
-
-const nvidiaSmi = `#!/bin/sh
-echo "0, GPU-aaaaaaaa-0000-0000-0000-000000000000, 81559"
-echo "1, GPU-bbbbbbbb-1111-1111-1111-111111111111, 81559"
-`;
 
 const steps = `import os
 
@@ -35,7 +31,7 @@ def grow(context):
 
 test('a Python stage with gpus: 2 sees its lease in the context and in CUDA_VISIBLE_DEVICES', async () => {
   const cwd = workspace({
-    'bin/nvidia-smi': nvidiaSmi,
+    'bin/nvidia-smi': fakeNvidiaSmi,
     'steps.py': steps,
     'pipeline.yaml': [
       'pipeline:',
