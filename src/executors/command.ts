@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import { join, normalize, resolve } from 'node:path';
 import { PipelineError, serializeError } from '../errors.ts';
 import { formatMemoryMb } from '../graph/resources.ts';
+import { parseLogLine } from '../logs/stage-log-line.ts';
 import {
   type MemoryExceeded,
   MemoryLimitWatch,
@@ -290,7 +291,8 @@ function logTail(file: string, lines = 5): string {
     fd = openSync(file, 'r');
     const text = readFileSync(fd, 'utf8').slice(-4000).trimEnd();
     if (text.length === 0) return '';
-    return `; last output:\n${text.split('\n').slice(-lines).join('\n')}`;
+    const last = text.split('\n').slice(-lines);
+    return `; last output:\n${last.map((line) => parseLogLine(line).text).join('\n')}`;
   } catch {
     return '';
   } finally {

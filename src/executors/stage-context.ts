@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type FileRef, fileRef } from '../artifacts/file-ref.ts';
 import { PipelineError } from '../errors.ts';
+import { formatLogLine, type LogStream } from '../logs/stage-log-line.ts';
 import type { StageTask } from './executor.ts';
 
 export interface StageLogger {
@@ -34,7 +35,7 @@ export interface StageContext {
   getResult(stage: string): unknown;
   /** Aborted on timeout or cancellation: pass it on to fetch, streams and child processes. */
   readonly signal: AbortSignal;
-  /** Writes timestamped lines to the stage's `stage.log`. */
+  /** Writes timestamped lines to the stage's `stage.log` (warn and error as stderr). */
   readonly log: StageLogger;
   /** This stage's artifacts directory (created on first access): `$OUTPUT_ROOT` of a command. */
   readonly outputRoot: string;
@@ -164,14 +165,18 @@ export function createStageContext(
 function createLogger(stageDir: string, redact?: (text: string) => string): StageLogger {
   mkdirSync(stageDir, { recursive: true });
   const file = join(stageDir, 'stage.log');
-  const write = (level: string, message: string) => {
-    const text = redact ? redact(message) : message;
-    appendFileSync(file, `${new Date().toISOString()} ${level} ${text}\n`);
+  // Warnings and errors count as stderr, so that `gpipe logs --stderr` finds them.
+  const write = (level: string, stream: LogStream, message: string) => {
+    const text = `${level} ${redact ? redact(message) : message}`;
+    let lines = '';
+    const timestamp = new Date().toISOString();
+    for (const line of text.split('\n')) lines += formatLogLine(timestamp, stream, line);
+    appendFileSync(file, lines);
   };
   return {
-    debug: (message) => write('DEBUG', message),
-    info: (message) => write('INFO', message),
-    warn: (message) => write('WARN', message),
-    error: (message) => write('ERROR', message),
+    debug: (message) => write('DEBUG', 'stdout', message),
+    info: (message) => write('INFO', 'stdout', message),
+    warn: (message) => write('WARN', 'stderr', message),
+    error: (message) => write('ERROR', 'stderr', message),
   };
 }
