@@ -4,6 +4,7 @@ import { InputError } from '../errors.ts';
 import type { CliIo } from './cli-io.ts';
 import type { InitCommandOptions } from './commands/init-command.ts';
 import type { LogsCommandOptions } from './commands/logs-command.ts';
+import type { MetricsCommandOptions } from './commands/metrics-command.ts';
 import type { ResumeCommandOptions } from './commands/resume-command.ts';
 import type { RunCommandOptions } from './commands/run-command.ts';
 import type { RunsCommandOptions } from './commands/runs-command.ts';
@@ -207,6 +208,18 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
     .action(async (runId: string, stage: string | undefined, options: LogsCommandOptions) => {
       const { logsCommand } = await import('./commands/logs-command.ts');
       setExitCode(await logsCommand(runId, stage, options, io));
+    });
+
+  program
+    .command('metrics')
+    .description('print the metrics a stage wrote to $GP_METRICS_FILE, with a sparkline per series')
+    .argument('<run-id>', 'the run')
+    .argument('<stage>', 'the stage')
+    .option('--json', 'one JSON object per metrics line')
+    .option('-w, --workspace <dir>', workspaceHelp)
+    .action(async (runId: string, stage: string, options: MetricsCommandOptions) => {
+      const { metricsCommand } = await import('./commands/metrics-command.ts');
+      setExitCode(await metricsCommand(runId, stage, options, io));
     });
 
   program

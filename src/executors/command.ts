@@ -9,6 +9,7 @@ import {
   MemoryLimitWatch,
   type MemoryWatchHandle,
 } from '../monitor/memory-watch.ts';
+import { metricsFileName } from '../monitor/metrics-file.ts';
 import { createDefaultSpawner } from './default-spawner.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 import { killProcessGroup } from './process-group.ts';
@@ -193,6 +194,8 @@ interface StageLayout {
   outputRoot: string;
   logFile: string;
   resultFile: string;
+  /** JSON lines of metrics the command may append (SPEC E5, src/monitor/metrics-file.ts). */
+  metricsFile: string;
   inputsFile: string;
   directories: string[];
   links: SymbolicLink[];
@@ -233,6 +236,7 @@ function stageLayout(task: StageTask): StageLayout {
     outputRoot,
     logFile: at('stage.log'),
     resultFile: at('result.json'),
+    metricsFile: at(metricsFileName),
     inputsFile,
     // The stage's own directory first: its subdirectories are then made at the first try.
     directories: [dir, inputRoot, outputRoot],
@@ -256,6 +260,7 @@ function standardEnv(
     GP_ATTEMPT: String(task.attempt),
     GP_RESULT_FILE: layout.resultFile,
     GP_INPUTS_FILE: layout.inputsFile,
+    GP_METRICS_FILE: layout.metricsFile,
     GP_PARAMS: task.params === undefined ? '{}' : JSON.stringify(task.params),
   };
 }

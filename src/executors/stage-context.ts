@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { type FileRef, fileRef } from '../artifacts/file-ref.ts';
 import { PipelineError } from '../errors.ts';
 import { formatLogLine, type LogStream } from '../logs/stage-log-line.ts';
+import { metricsFileName } from '../monitor/metrics-file.ts';
 import type { StageTask } from './executor.ts';
 
 export interface StageLogger {
@@ -48,6 +49,12 @@ export interface StageContext {
    * @example return { table: await context.fileRef('table.parquet') };
    */
   fileRef(relativeOrAbsolutePath: string): Promise<FileRef>;
+  /**
+   * Records a metric (SPEC E5): one JSON line in the stage's metrics file, as a command writes
+   * to `$GP_METRICS_FILE`; `gpipe metrics RUN STAGE` shows them.
+   * @example context.metric('loss', 0.52, { step: 10 });
+   */
+  metric(name: string, value: number, fields?: Readonly<Record<string, number | string>>): void;
 }
 
 export interface StageResources {
@@ -134,6 +141,12 @@ class TaskContext implements StageContext {
         `stage '${this.#task.stage}' does not depend on '${stage}' (its dependencies: ${known.length > 0 ? known.join(', ') : 'none'})`,
       );
     }
+  }
+
+  metric(name: string, value: number, fields?: Readonly<Record<string, number | string>>): void {
+    const dir = this.#task.paths.stageDir;
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(join(dir, metricsFileName), `${JSON.stringify({ ...fields, [name]: value })}\n`);
   }
 
   get log(): StageLogger {

@@ -43,9 +43,11 @@ export class TailReader {
 
   /**
    * Hands each whole line appended since the last call to `onLine` (without its newline);
-   * returns the number of bytes this call read. A missing file reads as empty.
+   * returns the number of bytes this call read. A missing file reads as empty. With `maxBytes`
+   * it stops after the chunk that passes it (call again for the rest): what the caller holds
+   * from one call stays bounded, whatever the file's size.
    */
-  read(onLine: (line: string) => void): number {
+  read(onLine: (line: string) => void, maxBytes = Number.POSITIVE_INFINITY): number {
     let fd: number;
     try {
       fd = openSync(this.path, 'r');
@@ -62,6 +64,7 @@ export class TailReader {
         position += n;
         total += n;
         this.#split(this.#chunk.subarray(0, n), onLine);
+        if (total >= maxBytes) break;
       }
     } finally {
       closeSync(fd);

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { PipelineError, serializeError } from '../../errors.ts';
 import type { AttemptRecord, CacheEntry, RunRecord, StoreWrite } from '../run-store.ts';
 import { openConnection } from './connection.ts';
+import { MetricsWriter } from './metrics-tables.ts';
 import { MultiRowInsert } from './multi-row-insert.ts';
 import type { Settled, WriterRequest } from './writer-protocol.ts';
 
@@ -25,6 +26,7 @@ export class SqliteWriter {
   readonly #runs = new Map<string, KnownRun>();
   readonly #events: MultiRowInsert;
   readonly #attempts: MultiRowInsert;
+  readonly #metrics: MetricsWriter;
   readonly #sql;
   readonly #inTransaction: Database.Transaction<
     (requests: readonly WriterRequest[], settled: Settled[]) => void
@@ -33,6 +35,7 @@ export class SqliteWriter {
 
   constructor(db: Database.Database) {
     this.#db = db;
+    this.#metrics = new MetricsWriter(db);
     this.#events = new MultiRowInsert(
       db,
       'INSERT INTO events (run_key, ts, type, stage, attempt, data)',
@@ -171,6 +174,9 @@ export class SqliteWriter {
           break;
         case 'cache_used':
           this.#sql.cacheUsed.run(write.at, write.key);
+          break;
+        case 'metrics':
+          this.#metrics.apply(this.#knownRun(write.runId).key, write);
           break;
         default:
           throw new PipelineError(
