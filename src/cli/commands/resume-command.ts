@@ -6,6 +6,7 @@ import type { RunRecord } from '../../store/run-store.ts';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import type { CliIo } from '../cli-io.ts';
 import { loadConfiguredPipeline } from '../load-valid-pipeline.ts';
+import { pipelineLogSettings } from './pipeline-log-settings.ts';
 import { type RunCommandOptions, runOrPreview, workspaceOf } from './run-command.ts';
 import { exportRunConfig } from './run-secrets.ts';
 
@@ -52,6 +53,7 @@ export async function resumeCommand(
     options,
     io,
     configured.credentials?.values,
+    pipelineLogSettings(configured, io.redactor),
   );
 }
 

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts';
 import type { RunSelection } from '../../durable/plan.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
+import { PipelineLog, type PipelineLogSettings } from '../../logs/pipeline-log.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { exitCodeOfRun } from '../exit-code.ts';
@@ -22,6 +23,7 @@ import { JsonReporter, LineReporter, QuietReporter, type Reporter } from '../rep
 import { LiveReporter } from '../reporter-live.ts';
 import { checkWorkspace, findWorkspaceRoot } from '../workspace.ts';
 import { printDryRun } from './dry-run-command.ts';
+import { pipelineLogSettings } from './pipeline-log-settings.ts';
 import { exportRunConfig, runExecutors } from './run-secrets.ts';
 import { prepareTomlRun } from './toml-prepare.ts';
 
@@ -101,6 +103,7 @@ export async function runCommand(
     options,
     io,
     configured.credentials?.values,
+    pipelineLogSettings(configured, io.redactor),
   );
 }
 
@@ -122,8 +125,11 @@ export async function runOrPreview(
   options: RunCommandOptions,
   io: CliIo,
   credentials?: Readonly<Record<string, string>>,
+  /** @default the run directory's pipeline.log at INFO, secrets masked */
+  log: PipelineLogSettings = pipelineLogSettings(undefined, io.redactor),
 ): Promise<number> {
   if (options.dryRun) return printDryRun(pipeline, request, options, io);
+  const pipelineLog = new PipelineLog(log);
   const executors = runExecutors(pipeline.spec, io.redactor, credentials);
   const redactor = io.redactor;
   const reporter = createReporter(options, io);
@@ -141,13 +147,17 @@ export async function runOrPreview(
       pipeline,
       executors,
       signal: controller.signal,
-      onEvent: (event) => reporter.onEvent(event),
+      onEvent: (event) => {
+        pipelineLog.onEvent(event);
+        reporter.onEvent(event);
+      },
       ...(redactor && !redactor.isEmpty && { redact: (text: string) => redactor.redact(text) }),
     });
     reporter.finish(result, performance.now() - started);
     for (const warning of result.warnings) reporter.notice(`warning: ${warning}`);
     return exitCodeOfRun(result);
   } finally {
+    pipelineLog.close();
     stopHandling();
     reporter.close();
     await Promise.all([...new Set(Object.values(executors))].map((executor) => executor.close?.()));
