@@ -126,6 +126,9 @@ test('a seeded secret reaches its stage and appears in no output, log, store row
   assert.match(log, / stderr \| on stderr: \*\*\*$/m);
   const thrower = readFileSync(join(dir, '.gpipe', 'latest', 'thrower', 'stage.log'), 'utf8');
   assert.match(thrower, / INFO using \*\*\*$/m);
+  // The pipeline log names the failures, their secrets masked too (assertNowhere read it whole).
+  const pipelineLog = readFileSync(join(dir, '.gpipe', 'latest', 'pipeline.log'), 'utf8');
+  assert.match(pipelineLog, /\| ERROR {4}\| stage \S+ failed.*\*\*\*/);
   assert.match(plain.stdout, /dying with \*\*\*/);
   assert.match(plain.stdout, /the service refused \*\*\*/);
   const failed = jsonEvents(json.stdout).filter(
