@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { NativeSpawner } from '../src/executors/native-spawner.ts';
 import { msPerCommandStage } from './command-stages.ts';
 
@@ -5,9 +6,26 @@ const stages = Number(process.env.STAGES ?? 2000);
 const rounds = Number(process.env.ROUNDS ?? 3);
 const inFlight = 2;
 
-function runStages(helperPath: string | undefined, argv: string[]): Promise<number> {
+/** [wall ms, CPU ms] per stage. */
+async function runStages(
+  helperPath: string | undefined,
+  argv: string[],
+): Promise<[number, number]> {
   const spawner = new NativeSpawner(helperPath === undefined ? {} : { helperPath });
-  return msPerCommandStage(spawner, () => argv, stages, inFlight);
+  const cpuBefore = cpuMs();
+  const wall = await msPerCommandStage(spawner, () => argv, stages, inFlight);
+  // The helper has exited and been reaped: its CPU and its commands' are in ours now.
+  return [wall, (cpuMs() - cpuBefore) / (stages + 20)];
+}
+
+/**
+ * CPU time of this process and of every descendant it (or they) waited for — the helper and
+ * the commands it ran — from /proc/self/stat: much steadier than wall time on a shared machine.
+ */
+function cpuMs(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
 const helpers: [string, string | undefined][] = [['this helper (pipes, stamped lines)', undefined]];
@@ -17,18 +35,16 @@ const commands: [string, string[]][] = [
   ['`sh -c` printing 3 lines', ['sh', '-c', 'echo one; echo two >&2; echo three']],
 ];
 for (const [what, argv] of commands) {
-  const times = new Map<string, number[]>();
+  const times = new Map<string, [number, number][]>();
   for (let round = 0; round < rounds; round++) {
     for (const [label, path] of helpers) {
-      const ms = await runStages(path, argv);
-      times.set(label, [...(times.get(label) ?? []), ms]);
+      times.set(label, [...(times.get(label) ?? []), await runStages(path, argv)]);
     }
   }
   for (const [label, values] of times) {
-    const sorted = [...values].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)]!;
+    const median = (i: 0 | 1) => values.map((v) => v[i]).sort((a, b) => a - b)[values.length >> 1]!;
     console.log(
-      `${what.padEnd(26)} ${label.padEnd(36)} ${median.toFixed(3)} ms/stage (median of ${rounds} × ${stages}; ${values.map((v) => v.toFixed(3)).join(', ')})`,
+      `${what.padEnd(26)} ${label.padEnd(36)} wall ${median(0).toFixed(3)} ms/stage, CPU ${median(1).toFixed(3)} ms/stage (medians of ${rounds} × ${stages}; wall ${values.map((v) => v[0].toFixed(2)).join(', ')}; CPU ${values.map((v) => v[1].toFixed(2)).join(', ')})`,
     );
   }
 }

@@ -1,5 +1,5 @@
 // Metrics files (SPEC E5) end to end: a command stage appends to $GP_METRICS_FILE while it runs,
-// an inline stage calls context.metric; `gpipe metrics` shows both from the run store.
+// an inline and a Python stage call context.metric; `gpipe metrics` shows both from the run store.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +32,14 @@ const pipeline = [
   '          echo \'"loss":0.25,"note":"last"}\' >> "$GP_METRICS_FILE"',
   '    - name: score',
   '      script: "stages.ts:score"',
+  '    - name: fit',
+  '      script: "fit.py:fit"',
+].join('\n');
+
+const fit = [
+  'def fit(context):',
+  '    for step in range(1, 4):',
+  '        context.metric("acc", step / 4, step=step)',
 ].join('\n');
 
 const stages = [
@@ -41,7 +49,7 @@ const stages = [
 ].join('\n');
 
 test('metrics are ingested while a stage runs and at its end; gpipe metrics prints them', async () => {
-  const dir = workspace({ 'pipeline.yaml': pipeline, 'stages.ts': stages });
+  const dir = workspace({ 'pipeline.yaml': pipeline, 'stages.ts': stages, 'fit.py': fit });
   dirs.push(dir);
   const run = startGpipe(['run', 'pipeline.yaml'], dir);
   let runId = '';
@@ -97,6 +105,19 @@ test('metrics are ingested while a stage runs and at its end; gpipe metrics prin
 
   const inline = await gpipe(['metrics', runId, 'score'], dir);
   assert.match(inline.stdout, /^accuracy +▁▅█ +0\.25 → 0\.75/m);
+
+  const python = await gpipe(['metrics', runId, 'fit', '--json'], dir);
+  assert.deepEqual(
+    python.stdout
+      .trim()
+      .split('\n')
+      .map((l) => [JSON.parse(l).step, JSON.parse(l).acc]),
+    [
+      [1, 0.25],
+      [2, 0.5],
+      [3, 0.75],
+    ],
+  );
 
   const missing = await gpipe(['metrics', runId, 'nope'], dir);
   assert.equal(missing.code, 2);

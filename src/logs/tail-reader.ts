@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 
 /** Bytes read at a time: what a read holds in memory, whatever the file's size. */
 const defaultChunkSize = 1024 * 1024;
@@ -41,6 +41,12 @@ export class TailReader {
     return this.#bytesRead;
   }
 
+  /** Whether the file holds bytes past what was read: a stat, no open, no exception. */
+  hasNewBytes(): boolean {
+    const size = statSync(this.path, { throwIfNoEntry: false })?.size;
+    return size !== undefined && size > this.#offset + this.#partialLength;
+  }
+
   /**
    * Hands each whole line appended since the last call to `onLine` (without its newline);
    * returns the number of bytes this call read. A missing file reads as empty. With `maxBytes`
@@ -48,6 +54,7 @@ export class TailReader {
    * from one call stays bounded, whatever the file's size.
    */
   read(onLine: (line: string) => void, maxBytes = Number.POSITIVE_INFINITY): number {
+    if (!this.hasNewBytes()) return 0;
     let fd: number;
     try {
       fd = openSync(this.path, 'r');

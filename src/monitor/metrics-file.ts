@@ -43,6 +43,11 @@ export class MetricsFileReader {
     this.#lines = from.lines;
   }
 
+  /** Whether the file holds bytes not read yet. */
+  hasNewBytes(): boolean {
+    return this.#reader.hasNewBytes();
+  }
+
   /** Bytes read from the file so far: each byte once. */
   get bytesRead(): number {
     return this.#reader.bytesRead;
@@ -120,9 +125,10 @@ export class MetricsIngestor {
   readonly observe = (event: RunEvent): void => {
     if (event.event === 'stage_started') {
       const path = `${this.#options.runDir}/${event.stage}/${metricsFileName}`;
+      // Attempts are numbered on across resumes: a first attempt's file holds nothing older.
       let offset = 0;
       try {
-        offset = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+        if (event.attempt > 1) offset = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
       } catch {
         // unreadable now: its reads will say why
       }
@@ -136,7 +142,8 @@ export class MetricsIngestor {
       const reader = this.#running.get(event.stage);
       if (!reader) return;
       this.#running.delete(event.stage);
-      this.#enqueue(reader);
+      // Most stages write no metrics: one stat, and nothing queued for them.
+      if (this.#pending > 0 || reader.hasNewBytes()) this.#enqueue(reader);
     }
   };
 
@@ -150,7 +157,7 @@ export class MetricsIngestor {
 
   #tick(): void {
     if (this.#pending > 0) return; // a slow store: no pile of reads behind it
-    for (const reader of this.#running.values()) this.#enqueue(reader);
+    for (const reader of this.#running.values()) if (reader.hasNewBytes()) this.#enqueue(reader);
   }
 
   #enqueue(reader: MetricsFileReader): void {
