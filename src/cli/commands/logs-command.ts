@@ -56,12 +56,12 @@ export async function logsCommand(
     const print = (lines: string[]) => {
       if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
     };
-    print(readTails(tails, stage === undefined, keep));
+    printTails(tails, stage === undefined, keep, print);
     if (!options.follow) return;
     for (;;) {
       const ended = await hasEnded(store, run, stage);
       // One more read after the end: what the stage wrote last.
-      print(readTails(tails, stage === undefined, keep));
+      printTails(tails, stage === undefined, keep, print);
       if (ended) return;
       await sleep(followIntervalMs);
     }
@@ -69,20 +69,32 @@ export async function logsCommand(
   return 0;
 }
 
-/** New lines of every tail; with `prefix`, by time across stages, each as `[stage] line`. */
-function readTails(
+/** Bytes of one stage's log held at a time when it is printed alone. */
+const chunkBytes = 4 * 1024 * 1024;
+
+/**
+ * Prints the new lines of every tail. One stage's go out a chunk at a time, so that a large
+ * log is never held whole; with `prefix`, all stages' new lines are sorted by time first, each
+ * printed as `[stage] line`.
+ */
+function printTails(
   tails: readonly StageTail[],
   prefix: boolean,
   keep: (line: LogLine) => boolean,
-): string[] {
+  print: (lines: string[]) => void,
+): void {
   if (!prefix) {
-    const out: string[] = [];
     for (const { reader } of tails) {
-      reader.read((line) => {
-        if (keep(parseLogLine(line))) out.push(line);
-      });
+      for (;;) {
+        const out: string[] = [];
+        const read = reader.read((line) => {
+          if (keep(parseLogLine(line))) out.push(line);
+        }, chunkBytes);
+        print(out);
+        if (read === 0) break;
+      }
     }
-    return out;
+    return;
   }
   const lines: { time: number; order: number; text: string }[] = [];
   for (const { stage, reader } of tails) {
@@ -96,7 +108,7 @@ function readTails(
   }
   // Stable: lines of one stage with the same millisecond keep their order.
   lines.sort((a, b) => a.time - b.time || a.order - b.order);
-  return lines.map((line) => line.text);
+  print(lines.map((line) => line.text));
 }
 
 /** Whether the stage (or every stage, without one) is done, or the run is over. */
