@@ -142,8 +142,9 @@ export class MetricsIngestor {
       const reader = this.#running.get(event.stage);
       if (!reader) return;
       this.#running.delete(event.stage);
-      // Most stages write no metrics: one stat, and nothing queued for them.
-      if (this.#pending > 0 || reader.hasNewBytes()) this.#enqueue(reader);
+      // A cache hit ran nothing; most stages that ran wrote no metrics: one stat, nothing queued.
+      const ranNothing = event.event === 'stage_finished' && event.result?.cache?.hit !== undefined;
+      if (this.#pending > 0 || (!ranNothing && reader.hasNewBytes())) this.#enqueue(reader);
     }
   };
 
