@@ -21,8 +21,12 @@
  *   type 3 exited:  code = exit status or -1, signal = signal number or 0, rusage of wait4
  *                   (the child and every descendant it reaped), flags bit 0 = its process
  *                   group was empty once the child had been reaped.
- * Each child leads its own process group, reads /dev/null, appends stdout and stderr to the
- * log file, runs in cwd with exactly the environment given. Orphaned grandchildren come to the
+ * Each child leads its own process group, reads /dev/null, runs in cwd with exactly the
+ * environment given. Its stdout and stderr are pipes that this helper reads (poll) and appends
+ * to the log file line by line, each line as `2026-12-01T20:00:00.123Z stdout | text` (the time
+ * the helper read it, UTC): timestamps and stream names without Node in the path. The exited
+ * reply comes once the pipes have been drained of what the child wrote; a descendant still
+ * holding them keeps being captured until it closes them (or its group is killed). Orphaned grandchildren come to the
  * helper (a child subreaper), which reaps them at once. When stdin closes (the orchestrator is
  * gone or closed us), the groups still running are SIGKILLed and reaped, and the helper exits.
  */
@@ -40,11 +44,12 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "paths.h"
 
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
 #define REPLY_SIZE 48
 #define STEP_EXEC 0
 #define STEP_CWD 1
@@ -56,6 +61,18 @@ struct child {
   pid_t pid;
   uint32_t id;
 };
+
+/* One output stream of a child on its way to the log: the pipe, the log, an unfinished line. */
+struct capture {
+  int fd;     /* the pipe's read end, nonblocking */
+  int log_fd; /* the log, O_APPEND: each batch of lines is one write */
+  pid_t pid;  /* the child whose stream this is */
+  const char *stream;
+  char *partial;
+  size_t partial_length, partial_capacity;
+};
+
+#define MAX_LINE 65536
 
 struct base_env {
   char *block; /* the strings, NUL-separated */
@@ -73,6 +90,10 @@ static size_t envp_capacity;
 static unsigned char out[REPLY_SIZE * 256];
 static size_t out_length;
 static int devnull = -1;
+static struct capture *captures;
+static size_t capture_count, capture_capacity;
+static char *formatted;
+static size_t formatted_capacity;
 static sigset_t no_signals;
 static const int reset_signals[] = {SIGINT, SIGQUIT, SIGPIPE};
 static struct sigaction default_action = {.sa_handler = SIG_DFL};
@@ -199,14 +220,14 @@ static volatile int child_error, child_step;
  * system calls): its own process group, default signals, /dev/null in, the log out, the cwd.
  * Cheaper than posix_spawn, which maps a stack and resets all 64 signals on every call.
  */
-static pid_t start_child(const char *path, char **argv, char **envp, const char *cwd, int log_fd, int *error, int *step) {
+static pid_t start_child(const char *path, char **argv, char **envp, const char *cwd, int out_fd, int err_fd, int *error, int *step) {
   child_error = 0;
   pid_t pid = vfork();
   if (pid == 0) {
     setpgid(0, 0);
     sigprocmask(SIG_SETMASK, &no_signals, NULL);
     for (size_t i = 0; i < sizeof reset_signals / sizeof *reset_signals; i++) sigaction(reset_signals[i], &default_action, NULL);
-    if (dup2(devnull, STDIN_FILENO) < 0 || dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0) {
+    if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0) {
       child_step = STEP_LOG;
     } else if (cwd[0] && chdir(cwd) != 0) {
       child_step = STEP_CWD;
@@ -232,6 +253,122 @@ static pid_t start_child(const char *path, char **argv, char **envp, const char 
     return 0;
   }
   return pid;
+}
+
+static void close_all(const int *fds, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    if (fds[i] >= 0) close(fds[i]);
+  }
+}
+
+static void add_capture(int fd, int log_fd, pid_t pid, const char *stream) {
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  size_t capacity = capture_capacity;
+  captures = grow(captures, &capacity, capture_count + 1, sizeof *captures);
+  capture_capacity = capacity;
+  captures[capture_count++] = (struct capture){.fd = fd, .log_fd = log_fd, .pid = pid, .stream = stream};
+}
+
+/* `2026-12-01T20:00:00.123Z stdout | ` into `prefix`; returns its length. */
+static size_t line_prefix(char *prefix, size_t size, const char *stream) {
+  struct timespec now;
+  struct tm utc;
+  clock_gettime(CLOCK_REALTIME, &now);
+  gmtime_r(&now.tv_sec, &utc);
+  int n = snprintf(prefix, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s | ", utc.tm_year + 1900, utc.tm_mon + 1,
+                   utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, now.tv_nsec / 1000000L, stream);
+  return n > 0 ? (size_t)n : 0;
+}
+
+static size_t formatted_length;
+
+static void put_text(const char *text, size_t length) {
+  size_t capacity = formatted_capacity;
+  formatted = grow(formatted, &capacity, formatted_length + length, 1);
+  formatted_capacity = capacity;
+  memcpy(formatted + formatted_length, text, length);
+  formatted_length += length;
+}
+
+static void put_line(struct capture *c, const char *prefix, size_t prefix_length, const char *text, size_t length) {
+  put_text(prefix, prefix_length);
+  if (c->partial_length > 0) {
+    put_text(c->partial, c->partial_length);
+    c->partial_length = 0;
+  }
+  put_text(text, length);
+  put_text("\n", 1);
+}
+
+static void write_formatted(int fd) {
+  size_t done = 0;
+  while (done < formatted_length) {
+    ssize_t n = write(fd, formatted + done, formatted_length - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break; /* a full disk loses output, never the run */
+    done += (size_t)n;
+  }
+  formatted_length = 0;
+}
+
+/*
+ * Reads what the pipe holds now, appending each whole line to the log; an unfinished line waits
+ * for its end (or for MAX_LINE bytes). Returns 0 once the pipe is at its end (the unfinished
+ * line is then written too), 1 while it is open.
+ */
+static int drain(struct capture *c, int until_empty) {
+  static char chunk[65536];
+  char prefix[64];
+  size_t prefix_length = 0;
+  int open_still = 1;
+  for (;;) {
+    ssize_t n = read(c->fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      open_still = 0;
+      break;
+    }
+    if (prefix_length == 0) prefix_length = line_prefix(prefix, sizeof prefix, c->stream);
+    char *at = chunk, *end = chunk + n;
+    char *newline;
+    while ((newline = memchr(at, '\n', (size_t)(end - at))) != NULL) {
+      put_line(c, prefix, prefix_length, at, (size_t)(newline - at));
+      at = newline + 1;
+    }
+    size_t rest = (size_t)(end - at);
+    if (c->partial_length + rest > MAX_LINE) {
+      put_line(c, prefix, prefix_length, at, rest);
+    } else if (rest > 0) {
+      c->partial = grow(c->partial, &c->partial_capacity, c->partial_length + rest, 1);
+      memcpy(c->partial + c->partial_length, at, rest);
+      c->partial_length += rest;
+    }
+    if (!until_empty && (size_t)n < sizeof chunk) break; /* most likely empty now: spare a read */
+  }
+  if (!open_still && c->partial_length > 0) {
+    if (prefix_length == 0) prefix_length = line_prefix(prefix, sizeof prefix, c->stream);
+    put_line(c, prefix, prefix_length, "", 0);
+  }
+  write_formatted(c->log_fd);
+  return open_still;
+}
+
+/* Keeps the order of the others: a child's stdout is read before its stderr. */
+static void drop_capture(size_t i) {
+  close(captures[i].fd);
+  close(captures[i].log_fd);
+  free(captures[i].partial);
+  memmove(&captures[i], &captures[i + 1], (capture_count - i - 1) * sizeof *captures);
+  capture_count--;
+}
+
+/* Drains the captures of `pid` (0: every one); those at their end are dropped. */
+static void drain_captures(pid_t pid) {
+  for (size_t i = 0; i < capture_count;) {
+    if ((pid == 0 || captures[i].pid == pid) && !drain(&captures[i], 1)) drop_capture(i);
+    else i++;
+  }
 }
 
 static void spawn_child(char *cursor, char *end) {
@@ -276,18 +413,24 @@ static void spawn_child(char *cursor, char *end) {
 
   char path[4096];
   int log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-  if (log_fd < 0) {
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  if (log_fd < 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     reply_failed(id, errno, STEP_LOG, 0);
+    close_all((int[]){log_fd, out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}, 5);
     free(argv);
     return;
   }
   int error = find_program(program, path_of(envp), cwd, path, sizeof path);
   int step = STEP_EXEC;
-  pid_t pid = error == 0 ? start_child(path, argv, envp, cwd, log_fd, &error, &step) : 0;
-  close(log_fd);
+  pid_t pid = error == 0 ? start_child(path, argv, envp, cwd, out_pipe[1], err_pipe[1], &error, &step) : 0;
+  close_all((int[]){out_pipe[1], err_pipe[1]}, 2);
   if (error != 0) {
+    close_all((int[]){log_fd, out_pipe[0], err_pipe[0]}, 3);
     reply_failed(id, error, step, 0);
   } else {
+    int second_log = fcntl(log_fd, F_DUPFD_CLOEXEC, 0);
+    add_capture(out_pipe[0], log_fd, pid, "stdout");
+    add_capture(err_pipe[0], second_log, pid, "stderr");
     size_t capacity = child_capacity;
     children = grow(children, &capacity, child_count + 1, sizeof *children);
     child_capacity = capacity;
@@ -306,6 +449,8 @@ static void reap(int block) {
     size_t i = 0;
     while (i < child_count && children[i].pid != pid) i++;
     if (i == child_count) continue;
+    /* Its group empty, the pipes hold all it wrote: the log is whole before it is announced. */
+    drain_captures(pid);
     unsigned char *r = reply(3, children[i].id);
     children[i] = children[--child_count];
     put_i32(r, 8, pid);
@@ -363,11 +508,22 @@ int main(void) {
   size_t capacity = 1 << 16, length = 0;
   unsigned char *in = malloc(capacity);
   if (!in) return 70;
-  struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = signals, .events = POLLIN}};
+  struct pollfd *fds = NULL;
+  size_t fds_capacity = 0;
   for (;;) {
-    if (poll(fds, 2, -1) < 0) {
+    fds = grow(fds, &fds_capacity, capture_count + 2, sizeof *fds);
+    fds[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+    fds[1] = (struct pollfd){.fd = signals, .events = POLLIN};
+    size_t watched = capture_count;
+    for (size_t i = 0; i < watched; i++) fds[i + 2] = (struct pollfd){.fd = captures[i].fd, .events = POLLIN};
+    if (poll(fds, watched + 2, -1) < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    /* Output first: an exit reaped below then finds its pipes mostly read already. */
+    for (size_t i = 0, at = 0; i < watched; i++) {
+      if (fds[i + 2].revents && !drain(&captures[at], 0)) drop_capture(at);
+      else at++;
     }
     if (fds[1].revents) {
       struct signalfd_siginfo info[16];
@@ -403,6 +559,7 @@ int main(void) {
   /* The orchestrator is gone: nothing it started may outlive it. */
   for (size_t i = 0; i < child_count; i++) kill(-children[i].pid, SIGKILL);
   if (child_count > 0) reap(1);
+  drain_captures(0);
   flush_replies();
   return 0;
 }

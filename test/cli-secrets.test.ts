@@ -121,11 +121,14 @@ test('a seeded secret reaches its stage and appears in no output, log, store row
 
   // …and was masked, not dropped.
   const log = readFileSync(join(dir, '.gpipe', 'latest', 'check', 'stage.log'), 'utf8');
-  assert.match(log, /^api=\*\*\* pw=\*\*\* cred=\*\*\* ambient=\*\*\*$/m);
-  assert.match(log, /^params=\{"token":"\*\*\*"\}$/m);
-  assert.match(log, /^on stderr: \*\*\*$/m);
+  assert.match(log, / stdout \| api=\*\*\* pw=\*\*\* cred=\*\*\* ambient=\*\*\*$/m);
+  assert.match(log, / stdout \| params=\{"token":"\*\*\*"\}$/m);
+  assert.match(log, / stderr \| on stderr: \*\*\*$/m);
   const thrower = readFileSync(join(dir, '.gpipe', 'latest', 'thrower', 'stage.log'), 'utf8');
   assert.match(thrower, / INFO using \*\*\*$/m);
+  // The pipeline log names the failures, their secrets masked too (assertNowhere read it whole).
+  const pipelineLog = readFileSync(join(dir, '.gpipe', 'latest', 'pipeline.log'), 'utf8');
+  assert.match(pipelineLog, /\| ERROR {4}\| stage \S+ failed.*\*\*\*/);
   assert.match(plain.stdout, /dying with \*\*\*/);
   assert.match(plain.stdout, /the service refused \*\*\*/);
   const failed = jsonEvents(json.stdout).filter(
@@ -183,8 +186,8 @@ test('without secrets nothing is masked and the log is written as before', async
   const run = await gpipe(['run', 'pipeline.yaml'], dir, { SOME_FLAG_KEY: 'on' });
   assert.equal(run.code, 0, run.stderr);
   assert.equal(
-    readFileSync(join(dir, '.gpipe', 'latest', 'a', 'stage.log'), 'utf8'),
-    'public words\n',
+    readFileSync(join(dir, '.gpipe', 'latest', 'a', 'stage.log'), 'utf8').replace(/^\S+Z /, ''),
+    'stdout | public words\n',
   );
 });
 

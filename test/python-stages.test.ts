@@ -13,6 +13,7 @@ import { python, stage } from '../src/api/stage.ts';
 import { loadPipeline } from '../src/config/load-pipeline.ts';
 import { createExecutors } from '../src/executors/default-executors.ts';
 import type { PipelineSpec } from '../src/graph/pipeline.ts';
+import { parseLogLine } from '../src/logs/stage-log-line.ts';
 import { runPipeline } from '../src/scheduler/engine.ts';
 import { isAlive, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
 
@@ -44,7 +45,11 @@ async function runIn(dir: string, spec?: PipelineSpec) {
 }
 
 function stageLog(dir: string, stageName: string): string {
-  return readFileSync(join(dir, '.gpipe', 'runs', 'r1', stageName, 'stage.log'), 'utf8');
+  // The text of each line, stamps taken off (src/logs/stage-log-line.ts).
+  return readFileSync(join(dir, '.gpipe', 'runs', 'r1', stageName, 'stage.log'), 'utf8')
+    .split('\n')
+    .map((line) => parseLogLine(line).text)
+    .join('\n');
 }
 
 const lines = (...text: string[]) => `${text.join('\n')}\n`;

@@ -18,11 +18,20 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { NativeSpawner, nativeHelperPath } from '../src/executors/native-spawner.ts';
 import { NodeSpawner, type Spawner, type SpawnRequest } from '../src/executors/spawner.ts';
+import { parseLogLine } from '../src/logs/stage-log-line.ts';
 import { RedactingFilter } from '../src/secrets/redacting-filter.ts';
 import { Redactor } from '../src/secrets/redactor.ts';
 import { isGone, nativeBuilt, nativeSkip, waitFor } from './fixtures/processes.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
+
+/** The text of each line of a log, stamps checked and taken off. */
+function logTexts(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => parseLogLine(line).text);
+}
 
 const implementations: [string, () => Spawner, false | string][] = [
   ['NodeSpawner', () => new NodeSpawner(), false],
@@ -97,6 +106,28 @@ for (const [name, create, skip] of implementations) {
       );
     });
 
+    test('each output line is stamped with the time it was read and its stream', async () => {
+      const logFile = join(dir, 'stamped.log');
+      const before = Date.now();
+      const script =
+        'echo one; echo two >&2; printf "spl"; sleep 0.2; printf "it\\n"; printf "no newline"';
+      assert.equal((await run(['sh', '-c', script], { logFile })).exitCode, 0);
+      const after = Date.now();
+      const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n').map(parseLogLine);
+      const byText = new Map(lines.map((line) => [line.text, line]));
+      assert.deepEqual([...byText.keys()].sort(), ['no newline', 'one', 'split', 'two']);
+      assert.equal(byText.get('one')?.stream, 'stdout');
+      assert.equal(byText.get('two')?.stream, 'stderr');
+      assert.equal(byText.get('split')?.stream, 'stdout');
+      for (const line of lines) {
+        assert.match(line.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        // Millisecond stamps: the first may round below `before` by under a millisecond.
+        assert.ok(line.time >= before - 1 && line.time <= after, `${line.timestamp} out of range`);
+      }
+      // Read after the pause, the finished line is stamped later than the first.
+      assert.ok(byText.get('split')!.time >= byText.get('one')!.time);
+    });
+
     test('the environment is exactly baseEnv overridden by env', async () => {
       const logFile = join(dir, 'env.log');
       const exit = await run(['/usr/bin/env'], {
@@ -105,12 +136,7 @@ for (const [name, create, skip] of implementations) {
         logFile,
       });
       assert.equal(exit.exitCode, 0);
-      assert.deepEqual(readFileSync(logFile, 'utf8').trimEnd().split('\n').sort(), [
-        'A=1',
-        'B=two words',
-        'C=3',
-        'EMPTY=',
-      ]);
+      assert.deepEqual(logTexts(logFile).sort(), ['A=1', 'B=two words', 'C=3', 'EMPTY=']);
     });
 
     test('the program is found on the PATH of the given environment, not ours', async () => {
@@ -123,7 +149,7 @@ for (const [name, create, skip] of implementations) {
         (await run(['gp-only-here'], { env: { PATH: `${bin}:/usr/bin:/bin` }, logFile })).exitCode,
         0,
       );
-      assert.equal(readFileSync(logFile, 'utf8'), 'found me\n');
+      assert.deepEqual(logTexts(logFile), ['found me']);
     });
 
     test('it runs in cwd, reads /dev/null, and appends stdout and stderr to the log', async () => {
@@ -135,7 +161,7 @@ for (const [name, create, skip] of implementations) {
         directories: [join(dir, 'sub')],
       });
       assert.equal(exit.exitCode, 0);
-      assert.equal(readFileSync(logFile, 'utf8'), `before\n${join(dir, 'sub')}\nout\nerr\n`);
+      assert.deepEqual(logTexts(logFile), ['before', join(dir, 'sub'), 'out', 'err']);
     });
 
     test('directories (with parents) and links are made before it starts', async () => {
@@ -250,10 +276,7 @@ describe('NativeSpawner (beyond the contract)', { skip: nativeSkip }, () => {
           logFile,
         });
         assert.equal((await started.exited).exitCode, 0);
-        assert.deepEqual(readFileSync(logFile, 'utf8').trimEnd().split('\n').sort(), [
-          `BASE=${i}`,
-          `MINE=${i}`,
-        ]);
+        assert.deepEqual(logTexts(logFile).sort(), [`BASE=${i}`, `MINE=${i}`]);
       }
     } finally {
       await spawner.close();

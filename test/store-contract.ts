@@ -477,6 +477,58 @@ export function runStoreContract(name: string, open: OpenStore): void {
         assert.equal(attempts[149]!.stage, 's298');
       });
 
+      it('keeps metrics lines with their read position, by stage, attempt and line', async () => {
+        const metrics = (
+          stage: string,
+          attempt: number,
+          from: number,
+          data: string[],
+          offset: number,
+        ): StoreWrite => ({
+          kind: 'metrics',
+          runId: 'r1',
+          stage,
+          attempt,
+          records: data.map((text, i) => ({ line: from + i, ts: 5_000 + i, data: text })),
+          position: { offset, lines: from + data.length },
+        });
+        await store.append([run(runRecord('r1')), metrics('train', 1, 0, ['{"loss":3}'], 11)]);
+        assert.equal(await store.metricsPosition('r1', 'train', 2), undefined);
+        await store.append([
+          metrics('train', 1, 1, ['{"loss":2}', '{"loss":1}'], 33),
+          metrics('load', 1, 0, ['{"rows":5}'], 11),
+          // The same line again (a read after a crash): replaced, not doubled.
+          metrics('train', 1, 2, ['{"loss":1}'], 33),
+        ]);
+        assert.deepEqual(await store.metricsPosition('r1', 'train', 1), { offset: 33, lines: 3 });
+        const train = await store.metrics('r1', 'train');
+        assert.deepEqual(
+          train.map((m) => [m.attempt, m.line, m.data]),
+          [
+            [1, 0, '{"loss":3}'],
+            [1, 1, '{"loss":2}'],
+            [1, 2, '{"loss":1}'],
+          ],
+        );
+        assert.equal(train[1]!.ts, 5_000);
+        assert.deepEqual(
+          (await store.metrics('r1')).map((m) => m.stage),
+          ['load', 'train', 'train', 'train'],
+        );
+        await assert.rejects(
+          store.append([
+            {
+              kind: 'metrics',
+              runId: 'nope',
+              stage: 'x',
+              attempt: 1,
+              records: [],
+              position: { offset: 0, lines: 0 },
+            },
+          ]),
+        );
+      });
+
       it('waits for appends in flight when closing', async () => {
         const appended = store.append([run(runRecord('r1'))]);
         await store.close();

@@ -8,6 +8,7 @@ from the stage's task and calls the module with it.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import sys
@@ -147,6 +148,8 @@ class ModuleContext:
         self.log = _stage_logger(module_name)
         # The thread that runs the module holds one slot, as its nested tasks will.
         self._slots = _Slots(max(1, int(resources.cpus)))
+        # Lines from execute_tasks threads must not interleave.
+        self._metrics_lock = threading.Lock()
         self._slots.hold()
 
     def get_result(self, module_name: str) -> Any:
@@ -188,6 +191,17 @@ class ModuleContext:
                 return [_result_or_error(future) for future in futures]
 
         return self._slots.release_while(wait)
+
+    def metric(self, name: str, value: float, **fields: Any) -> None:
+        """Records a metric: one JSON line in $GP_METRICS_FILE, shown by `gpipe metrics`.
+        Example: context.metric("loss", 0.52, step=10)"""
+        path = os.environ.get("GP_METRICS_FILE")
+        if not path:
+            return
+        record = dict(fields)
+        record[name] = value
+        with self._metrics_lock, open(path, "a", encoding="utf-8") as file:
+            file.write(json.dumps(record) + "\n")
 
     def file_ref(self, path: str) -> Dict[str, Any]:
         """A FileRef (path, size, sha256) to return in place of a large file's bytes; a

@@ -3,6 +3,8 @@ import { type SchemaKind, schemaKinds } from '../config/schema-kinds.ts';
 import { InputError } from '../errors.ts';
 import type { CliIo } from './cli-io.ts';
 import type { InitCommandOptions } from './commands/init-command.ts';
+import type { LogsCommandOptions } from './commands/logs-command.ts';
+import type { MetricsCommandOptions } from './commands/metrics-command.ts';
 import type { ResumeCommandOptions } from './commands/resume-command.ts';
 import type { RunCommandOptions } from './commands/run-command.ts';
 import type { RunsCommandOptions } from './commands/runs-command.ts';
@@ -192,6 +194,32 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
     .action(async (runId: string | undefined, options: { json?: boolean; workspace?: string }) => {
       const { statusCommand } = await import('./commands/status-command.ts');
       setExitCode(await statusCommand(runId, options, io));
+    });
+
+  program
+    .command('logs')
+    .description("print a stage's stdout and stderr, or every stage's interleaved by time")
+    .argument('<run-id>', 'the run')
+    .argument('[stage]', 'the stage (default: all of them, each line prefixed with [stage])')
+    .option('-f, --follow', 'keep printing new lines until the stage (or the run) has ended')
+    .option('--stderr', 'only stderr lines')
+    .option('--since <time>', 'only lines since a duration ago (5m, 2h) or an ISO time')
+    .option('-w, --workspace <dir>', workspaceHelp)
+    .action(async (runId: string, stage: string | undefined, options: LogsCommandOptions) => {
+      const { logsCommand } = await import('./commands/logs-command.ts');
+      setExitCode(await logsCommand(runId, stage, options, io));
+    });
+
+  program
+    .command('metrics')
+    .description('print the metrics a stage wrote to $GP_METRICS_FILE, with a sparkline per series')
+    .argument('<run-id>', 'the run')
+    .argument('<stage>', 'the stage')
+    .option('--json', 'one JSON object per metrics line')
+    .option('-w, --workspace <dir>', workspaceHelp)
+    .action(async (runId: string, stage: string, options: MetricsCommandOptions) => {
+      const { metricsCommand } = await import('./commands/metrics-command.ts');
+      setExitCode(await metricsCommand(runId, stage, options, io));
     });
 
   program

@@ -1,5 +1,6 @@
 import type { Palette } from './colors.ts';
 import { errorHeadline, fitWidth, formatDuration } from './format-text.ts';
+import { progressBar } from './progress-bar.ts';
 import { exitOf } from './progress-plain.ts';
 import type { ProgressState, StageProgress } from './progress-state.ts';
 
@@ -11,16 +12,22 @@ export interface LiveFrameOptions {
   maxRunning?: number;
   /** @default 3 */
   recent?: number;
+  /** A run of this many stages or more gets a progress bar with rate and ETA. @default 20 */
+  barFrom?: number;
+  /** @default 3 */
+  maxGroups?: number;
 }
 
 const spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /**
- * The lines of the live view at time `now`: a header with the counts and elapsed time, the
- * running stages with their elapsed time, and the last stages to finish.
+ * The lines of the live view at time `now`: a header with the counts and elapsed time, a
+ * progress bar with rate and ETA for a long run and for each fan-out (`name[i]` stages), the
+ * running stages with their elapsed time (and CPU / RSS when the monitor reports them), and the
+ * last stages to finish.
  * @example
  * ⠹ example 12.3s  3/8 done · 2 running · 1 failed · 2 pending
- *   ▸ train  4.1s
+ *   ▸ train  4.1s  cpu 97% · rss 312 MB
  *   ✓ clean  1.2s
  */
 export function renderLiveFrame(
@@ -45,6 +52,28 @@ export function renderLiveFrame(
   const lines = [
     `${icon} ${palette.bold(state.pipeline)} ${formatDuration(elapsed)}  ${parts.join(' · ')}`,
   ];
+  const terminal = state.total - counts.pending - counts.running;
+  if (state.total >= (options.barFrom ?? 20)) {
+    const bar = progressBar({
+      done: terminal,
+      total: state.total,
+      doneBefore: state.reused,
+      startedAt: state.startedAt,
+      now,
+    });
+    lines.push(`  ${bar}`);
+  }
+  // Fan-outs (and stages of one shape), `name[i]`: a bar each, over the members seen so far.
+  for (const group of state.groups().slice(0, options.maxGroups ?? 3)) {
+    const bar = progressBar({
+      done: group.done,
+      total: group.total,
+      startedAt: group.startedAt,
+      now,
+      cells: 10,
+    });
+    lines.push(`  ${palette.dim(`${group.prefix}[…]`)} ${bar}`);
+  }
 
   const running = state.running();
   const shown = running.slice(0, maxRunning);
@@ -77,7 +106,16 @@ function runningLine(
   ]
     .filter((note) => note.length > 0)
     .join(', ');
-  return `${palette.cyan('▸')} ${name}  ${formatDuration(since)}${notes ? palette.dim(`  ${notes}`) : ''}`;
+  const sample = stage.sample
+    ? palette.dim(
+        `  cpu ${Math.round(stage.sample.cpuPercent)}% · rss ${formatRss(stage.sample.rssMb)}`,
+      )
+    : '';
+  return `${palette.cyan('▸')} ${name}  ${formatDuration(since)}${sample}${notes ? palette.dim(`  ${notes}`) : ''}`;
+}
+
+function formatRss(mb: number): string {
+  return mb >= 1024 ? `${(mb / 1024).toFixed(1)} GB` : `${Math.round(mb)} MB`;
 }
 
 function finishedLine(stage: StageProgress, nameWidth: number, palette: Palette): string {

@@ -1,5 +1,6 @@
 import type { SerializedError } from '../errors.ts';
 import { isTerminalStatus, type RunStatus, type StageStatus } from '../graph/pipeline.ts';
+import type { StageSample } from '../monitor/stage-sample.ts';
 import type { RunEvent } from '../scheduler/events.ts';
 
 /** What the progress views know of one stage, built from the run's events. */
@@ -18,6 +19,18 @@ export interface StageProgress {
   fallback?: string;
   exitCode?: number;
   error?: SerializedError;
+  /** The monitor's latest figures while it runs. */
+  sample?: { cpuPercent: number; rssMb: number };
+}
+
+/** Stages named `prefix[i]` (a fan-out, or many stages of one shape), counted together. */
+export interface StageGroup {
+  prefix: string;
+  /** Members seen so far: a fan-out's grow as its items land. */
+  total: number;
+  done: number;
+  /** When its first member started. */
+  startedAt?: number;
 }
 
 /**
@@ -33,6 +46,9 @@ export class ProgressState {
   status: RunStatus = 'running';
   readonly #stages = new Map<string, StageProgress>();
   readonly #running = new Set<StageProgress>();
+  /** Stages finished before the run started (resumed, reused): no part of its rate. */
+  reused = 0;
+  readonly #groups = new Map<string, StageGroup>();
   /** Terminal stages, in the order they ended. */
   readonly #finished: StageProgress[] = [];
   /** Stages by status, kept as statuses change so that a frame never walks every stage. */
@@ -54,6 +70,7 @@ export class ProgressState {
         this.pipeline = event.pipeline;
         this.total = event.stages;
         this.startedAt = event.ts;
+        this.reused = event.reused ?? 0;
         return undefined;
       case 'run_finished':
         this.runId = event.runId;
@@ -67,6 +84,8 @@ export class ProgressState {
         stage.startedAt = event.ts;
         delete stage.retryAt;
         if (event.fallback !== undefined) stage.fallback = event.fallback;
+        const group = this.#groupOf(stage.name);
+        if (group && group.startedAt === undefined) group.startedAt = event.ts;
         return stage;
       }
       case 'stage_retrying': {
@@ -86,8 +105,13 @@ export class ProgressState {
       }
       case 'stage_finished': {
         const stage = this.#stage(event.stage);
-        if (!isTerminalStatus(stage.status)) this.#finished.push(stage);
+        if (!isTerminalStatus(stage.status)) {
+          this.#finished.push(stage);
+          const group = this.#groupOf(stage.name);
+          if (group) group.done++;
+        }
         this.#setStatus(stage, event.status);
+        delete stage.sample;
         stage.attempt = event.attempt;
         stage.endedAt = event.ts;
         delete stage.retryAt;
@@ -97,6 +121,19 @@ export class ProgressState {
         return stage;
       }
     }
+  }
+
+  /** The monitor's latest figures of a running stage. */
+  applySample(sample: StageSample): void {
+    const stage = this.#stages.get(sample.stage);
+    if (stage?.status === 'running') {
+      stage.sample = { cpuPercent: sample.cpuPercent, rssMb: sample.rssMb };
+    }
+  }
+
+  /** Groups of at least two `prefix[i]` stages, in the order their first member appeared. */
+  groups(): StageGroup[] {
+    return [...this.#groups.values()].filter((group) => group.total >= 2);
   }
 
   stage(name: string): StageProgress | undefined {
@@ -126,8 +163,19 @@ export class ProgressState {
       stage = { name, status: 'pending', attempt: 0 };
       this.#stages.set(name, stage);
       this.#counts.pending++;
+      const prefix = groupPrefix(name);
+      if (prefix !== undefined) {
+        const group = this.#groups.get(prefix);
+        if (group) group.total++;
+        else this.#groups.set(prefix, { prefix, total: 1, done: 0 });
+      }
     }
     return stage;
+  }
+
+  #groupOf(name: string): StageGroup | undefined {
+    const prefix = groupPrefix(name);
+    return prefix === undefined ? undefined : this.#groups.get(prefix);
   }
 
   #setStatus(stage: StageProgress, status: StageStatus): void {
@@ -137,6 +185,13 @@ export class ProgressState {
     if (status === 'running') this.#running.add(stage);
     else this.#running.delete(stage);
   }
+}
+
+/** `train` of `train[3]`; undefined for a name without an index. */
+export function groupPrefix(name: string): string | undefined {
+  if (!name.endsWith(']')) return undefined;
+  const open = name.lastIndexOf('[');
+  return open > 0 ? name.slice(0, open) : undefined;
 }
 
 function setExitCode(stage: StageProgress, exitCode: number | undefined): void {

@@ -1,3 +1,4 @@
+import type { StageSample } from '../monitor/stage-sample.ts';
 import type { RunResult } from '../scheduler/engine.ts';
 import type { RunEvent } from '../scheduler/events.ts';
 import type { CliIo } from './cli-io.ts';
@@ -44,6 +45,11 @@ export class LiveReporter implements Reporter {
       (event.event === 'stage_finished' && event.status === 'failed');
     if (lasting)
       this.#printAbove(this.#io.stdout, formatPlainLine(event, stage, { palette: this.#palette })!);
+  }
+
+  /** The monitor's latest figures of a running stage: shown at the next redraw. */
+  onSample(sample: StageSample): void {
+    this.#state.applySample(sample);
   }
 
   notice(message: string): void {

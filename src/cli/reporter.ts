@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { StageSample } from '../monitor/stage-sample.ts';
 import type { RunResult } from '../scheduler/engine.ts';
 import type { RunEvent } from '../scheduler/events.ts';
 import type { CliIo } from './cli-io.ts';
@@ -10,6 +11,8 @@ import { renderSummary } from './progress-summary.ts';
 /** How `gpipe run` shows a run: what each event prints, and what the end prints. */
 export interface Reporter {
   onEvent(event: RunEvent): void;
+  /** The resource monitor's latest figures of a running stage (views that show them). */
+  onSample?(sample: StageSample): void;
   /** A message for the user during the run, on stderr (such as "stopping"). */
   notice(message: string): void;
   /** The run is over: print its summary. */

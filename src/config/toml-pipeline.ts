@@ -62,6 +62,8 @@ export interface TomlPipeline {
   projectRoot: string;
   /** The absolute work_dir. */
   workDir: string;
+  /** `[pipeline.log_config]`, checked. */
+  logConfig?: TomlPipelineConfig['pipeline']['log_config'];
 }
 
 /**
@@ -156,7 +158,15 @@ export async function checkTomlPipeline(
   const nodes = new Map<string, string[]>();
   for (const nodeId of Object.keys(config.nodes)) nodes.set(nodeId, []);
   for (const [operatorId, nodeId] of nodeOf) nodes.get(nodeId)!.push(operatorId);
-  return { spec, nodes, operators: operatorCheckouts(config, codeRoot), projectRoot, workDir };
+  const logConfig = config.pipeline.log_config;
+  return {
+    spec,
+    nodes,
+    operators: operatorCheckouts(config, codeRoot),
+    projectRoot,
+    workDir,
+    ...(logConfig && { logConfig }),
+  };
 }
 
 /**

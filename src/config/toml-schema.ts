@@ -4,6 +4,13 @@
  * operators exist, dependencies run) live in toml-pipeline.ts; graph rules in src/graph.
  */
 import * as z from 'zod';
+import {
+  logLevels,
+  parseRetention,
+  parseRotation,
+  retentionText,
+  rotationText,
+} from '../logs/log-config.ts';
 import { envConfigSchema } from './env-config.ts';
 import { safeIdSchema } from './safe-id.ts';
 import { schemaKeysAt } from './schema-keys.ts';
@@ -55,15 +62,22 @@ function refsSchema(kind: 'nodes' | 'operators') {
 const number = (text: string) => z.number(text).min(0, text);
 
 export const logConfigSchema = z.strictObject({
-  level: z
-    .enum(['TRACE', 'DEBUG', 'INFO', 'SUCCESS', 'WARNING', 'ERROR', 'CRITICAL'])
+  level: z.enum(logLevels).optional().describe('Default: INFO.'),
+  log_path: z
+    .string()
+    .min(1, 'must not be empty')
     .optional()
-    .describe('Default: INFO.'),
-  log_path: z.string().min(1, 'must not be empty').optional(),
+    .describe('The directory of the pipeline log, relative to work_dir. Default: logs.'),
   rotation: z
-    .union([z.string(), z.int()], { error: 'must be a size or time like "10 GB"' })
-    .optional(),
-  retention: z.union([z.int(), z.string()], { error: 'must be a number of days' }).optional(),
+    .union([z.string(), z.int()], { error: `must be ${rotationText}` })
+    .refine((value) => parseRotation(value) !== undefined, `must be ${rotationText}`)
+    .optional()
+    .describe('A new file once the log passes this size (or age).'),
+  retention: z
+    .union([z.int(), z.string()], { error: `must be ${retentionText}` })
+    .refine((value) => parseRetention(value) !== undefined, `must be ${retentionText}`)
+    .optional()
+    .describe('Older pipeline logs are deleted: days, or a count of files.'),
 });
 
 export const s3ConfigSchema = z

@@ -4,6 +4,7 @@ import { PipelineError } from '../errors.ts';
 import type { Executor } from '../executors/executor.ts';
 import type { TaskSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
+import { MetricsIngestor } from '../monitor/metrics-file.ts';
 import { newRunId, runPipeline } from '../scheduler/engine.ts';
 import type { RunEvent } from '../scheduler/events.ts';
 import type { RunResult } from '../scheduler/run-types.ts';
@@ -138,6 +139,7 @@ async function runWithStore(
     executors[kind as TaskSpec['kind']] = cache.wrap(executor);
   }
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const metrics = new MetricsIngestor({ store, runId, runDir: run.runDir });
   const result = await runPipeline(pipeline, {
     runId,
     runDir: run.runDir,
@@ -146,8 +148,12 @@ async function runWithStore(
     previous: plan.previous,
     resumed: earlier !== undefined,
     signal,
-    onEvent: recorder.record,
+    onEvent: (event) => {
+      metrics.observe(event);
+      recorder.record(event);
+    },
   });
+  await metrics.close();
   await recorder.drain();
   if (recorder.failure) {
     await files.close();
@@ -163,6 +169,7 @@ async function runWithStore(
     { kind: 'run_status', runId, status: ended.status, endedAt: ended.endedAt! },
   ]);
   const warnings = files.firstError ? [`some run files were not written: ${files.firstError}`] : [];
+  if (metrics.failure) warnings.push(`some metrics were not stored: ${metrics.failure.message}`);
   return { ...result, runDir: run.runDir, resumed: earlier !== undefined, warnings };
 }
 

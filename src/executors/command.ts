@@ -11,11 +11,13 @@ import { constants } from 'node:os';
 import { join, normalize, resolve } from 'node:path';
 import { PipelineError, serializeError } from '../errors.ts';
 import { formatMemoryMb } from '../graph/resources.ts';
+import { parseLogLine } from '../logs/stage-log-line.ts';
 import {
   type MemoryExceeded,
   MemoryLimitWatch,
   type MemoryWatchHandle,
 } from '../monitor/memory-watch.ts';
+import { metricsFileName } from '../monitor/metrics-file.ts';
 import { createDefaultSpawner } from './default-spawner.ts';
 import { activationVariables, missingEnvironment } from './environment-activation.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
@@ -210,6 +212,8 @@ interface StageLayout {
   outputRoot: string;
   logFile: string;
   resultFile: string;
+  /** JSON lines of metrics the command may append (SPEC E5, src/monitor/metrics-file.ts). */
+  metricsFile: string;
   inputsFile: string;
   directories: string[];
   links: SymbolicLink[];
@@ -250,6 +254,7 @@ function stageLayout(task: StageTask): StageLayout {
     outputRoot,
     logFile: at('stage.log'),
     resultFile: at('result.json'),
+    metricsFile: at(metricsFileName),
     inputsFile,
     // The stage's own directory first: its subdirectories are then made at the first try.
     directories: [dir, inputRoot, outputRoot],
@@ -273,6 +278,7 @@ function standardEnv(
     GP_ATTEMPT: String(task.attempt),
     GP_RESULT_FILE: layout.resultFile,
     GP_INPUTS_FILE: layout.inputsFile,
+    GP_METRICS_FILE: layout.metricsFile,
     GP_PARAMS: task.params === undefined ? '{}' : JSON.stringify(task.params),
   };
 }
@@ -308,7 +314,8 @@ function logTail(file: string, lines = 5): string {
     fd = openSync(file, 'r');
     const text = readFileSync(fd, 'utf8').slice(-4000).trimEnd();
     if (text.length === 0) return '';
-    return `; last output:\n${text.split('\n').slice(-lines).join('\n')}`;
+    const last = text.split('\n').slice(-lines);
+    return `; last output:\n${last.map((line) => parseLogLine(line).text).join('\n')}`;
   } catch {
     return '';
   } finally {

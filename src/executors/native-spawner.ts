@@ -17,7 +17,7 @@ import {
 export const nativeHelperPath = packageFile('native/build/spawn-helper');
 
 /** The protocol is described at the top of native/spawn-helper.c. */
-const protocolVersion = 1;
+const protocolVersion = 2;
 const replySize = 48;
 const replyHello = 0;
 const replySpawned = 1;

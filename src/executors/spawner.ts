@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { closeSync, createWriteStream, mkdirSync, openSync, statSync, symlinkSync } from 'node:fs';
+import { createWriteStream, mkdirSync, statSync, symlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { getSystemErrorMap } from 'node:util';
+import { LineStamper } from '../logs/line-stamper.ts';
 
 export interface SpawnRequest {
   argv: readonly string[];
@@ -87,8 +88,8 @@ export interface Spawner {
 
 export interface NodeSpawnerOptions {
   /**
-   * Makes a filter for each of a command's output streams (masking secrets, say): output then
-   * goes through a pipe and the filter to the log file, instead of straight to the file.
+   * Makes a filter for each of a command's output streams (masking secrets, say), applied
+   * before the lines are stamped on their way to the log file.
    * @default none
    */
   outputFilter?: () => Transform;
@@ -105,49 +106,20 @@ export class NodeSpawner implements Spawner {
   async spawn(request: SpawnRequest): Promise<SpawnedProcess> {
     const program = request.argv[0]!;
     prepare(program, request);
-    if (this.#outputFilter) return spawnFiltered(program, request, this.#outputFilter);
-    let log: number;
-    try {
-      log = openSync(request.logFile, 'a');
-    } catch (error) {
-      throw new SpawnError(program, errnoOf(error), 'log', request.logFile);
-    }
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn(program, request.argv.slice(1), {
-        cwd: request.cwd,
-        env: request.baseEnv ? { ...request.baseEnv, ...request.env } : request.env,
-        detached: true,
-        stdio: ['ignore', log, log],
-      });
-    } catch (error) {
-      // libuv throws at once for some failures (ENOTDIR) and emits 'error' for others.
-      if (typeof (error as NodeJS.ErrnoException).errno !== 'number') throw error;
-      throw startFailure(program, request.cwd, error);
-    } finally {
-      closeSync(log);
-    }
-    const pid = child.pid;
-    if (pid === undefined) {
-      const error = await new Promise((resolve) => child.once('error', resolve));
-      throw startFailure(program, request.cwd, error);
-    }
-    const exited = new Promise<ProcessExit>((resolve) => {
-      child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
-    });
-    return { pid, exited };
+    return spawnCaptured(program, request, this.#outputFilter);
   }
 }
 
 /**
- * A command whose output is filtered on its way to the log. Its exit is reported once the log
- * holds everything it wrote — unless something it started still holds the pipes open: then
+ * A command whose output goes through pipes to the log, each line stamped with its time and
+ * stream (src/logs/stage-log-line.ts), filtered first when a filter is given. Its exit is
+ * reported once the log holds everything it wrote — unless something it started still holds the pipes open: then
  * at once, with `groupEmpty: false`, so that the caller ends the group (which closes them).
  */
-async function spawnFiltered(
+async function spawnCaptured(
   program: string,
   request: SpawnRequest,
-  outputFilter: () => Transform,
+  outputFilter: (() => Transform) | undefined,
 ): Promise<SpawnedProcess> {
   const log = createWriteStream(request.logFile, { flags: 'a' });
   const opened = await new Promise<Error | undefined>((resolve) => {
@@ -174,10 +146,14 @@ async function spawnFiltered(
     log.destroy();
     throw startFailure(program, request.cwd, error);
   }
-  const filters = [child.stdout!, child.stderr!].map((output) => {
-    const filter = outputFilter();
-    output.pipe(filter).pipe(log, { end: false });
-    return finished(filter).catch(() => {});
+  const streams = [
+    [child.stdout!, 'stdout'],
+    [child.stderr!, 'stderr'],
+  ] as const;
+  const filters = streams.map(([output, name]) => {
+    const stamper = new LineStamper(name);
+    (outputFilter ? output.pipe(outputFilter()) : output).pipe(stamper).pipe(log, { end: false });
+    return finished(stamper).catch(() => {});
   });
   const written = Promise.all(filters).then(() => {
     log.end();

@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { type FileRef, fileRef } from '../artifacts/file-ref.ts';
 import { PipelineError } from '../errors.ts';
 import { defaultMaxNestedDepth } from '../graph/pipeline.ts';
+import { formatLogLine, type LogStream } from '../logs/stage-log-line.ts';
+import { metricsFileName } from '../monitor/metrics-file.ts';
 import type { StageTask } from './executor.ts';
 import { createNesting, type NestedContext, type NestedTask } from './nested.ts';
 
@@ -36,7 +38,7 @@ export interface StageContext {
   getResult(stage: string): unknown;
   /** Aborted on timeout or cancellation: pass it on to fetch, streams and child processes. */
   readonly signal: AbortSignal;
-  /** Writes timestamped lines to the stage's `stage.log`. */
+  /** Writes timestamped lines to the stage's `stage.log` (warn and error as stderr). */
   readonly log: StageLogger;
   /** This stage's artifacts directory (created on first access): `$OUTPUT_ROOT` of a command. */
   readonly outputRoot: string;
@@ -64,6 +66,12 @@ export interface StageContext {
     items: readonly I[],
     fn: (item: I, index: number, context: NestedContext) => T | Promise<T>,
   ): Promise<(T | Error)[]>;
+  /**
+   * Records a metric (SPEC E5): one JSON line in the stage's metrics file, as a command writes
+   * to `$GP_METRICS_FILE`; `gpipe metrics RUN STAGE` shows them.
+   * @example context.metric('loss', 0.52, { step: 10 });
+   */
+  metric(name: string, value: number, fields?: Readonly<Record<string, number | string>>): void;
 }
 
 export interface StageResources {
@@ -180,6 +188,12 @@ class TaskContext implements StageContext {
     }
   }
 
+  metric(name: string, value: number, fields?: Readonly<Record<string, number | string>>): void {
+    const dir = this.#task.paths.stageDir;
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(join(dir, metricsFileName), `${JSON.stringify({ ...fields, [name]: value })}\n`);
+  }
+
   get log(): StageLogger {
     this.#log ??= createLogger(this.#task.paths.stageDir, this.#redact);
     return this.#log;
@@ -217,14 +231,18 @@ export function createStageContext(
 function createLogger(stageDir: string, redact?: (text: string) => string): StageLogger {
   mkdirSync(stageDir, { recursive: true });
   const file = join(stageDir, 'stage.log');
-  const write = (level: string, message: string) => {
-    const text = redact ? redact(message) : message;
-    appendFileSync(file, `${new Date().toISOString()} ${level} ${text}\n`);
+  // Warnings and errors count as stderr, so that `gpipe logs --stderr` finds them.
+  const write = (level: string, stream: LogStream, message: string) => {
+    const text = `${level} ${redact ? redact(message) : message}`;
+    let lines = '';
+    const timestamp = new Date().toISOString();
+    for (const line of text.split('\n')) lines += formatLogLine(timestamp, stream, line);
+    appendFileSync(file, lines);
   };
   return {
-    debug: (message) => write('DEBUG', message),
-    info: (message) => write('INFO', message),
-    warn: (message) => write('WARN', message),
-    error: (message) => write('ERROR', message),
+    debug: (message) => write('DEBUG', 'stdout', message),
+    info: (message) => write('INFO', 'stdout', message),
+    warn: (message) => write('WARN', 'stderr', message),
+    error: (message) => write('ERROR', 'stderr', message),
   };
 }

@@ -124,7 +124,39 @@ export type StoreWrite =
   /** Inserts the entry, or replaces the one with the same key. */
   | { kind: 'cache_put'; entry: CacheEntry }
   /** Sets the entry's `lastUsedAt`; nothing happens when there is no entry of that key. */
-  | { kind: 'cache_used'; key: string; at: number };
+  | { kind: 'cache_used'; key: string; at: number }
+  /**
+   * Adds metrics lines of one attempt (a line already stored is replaced) and sets how far its
+   * file has been read, together: a crash never stores lines without their offset.
+   */
+  | {
+      kind: 'metrics';
+      runId: string;
+      stage: string;
+      attempt: number;
+      records: readonly Omit<MetricRecord, 'stage' | 'attempt'>[];
+      position: MetricsPosition;
+    };
+
+/** One line of a stage's metrics file (SPEC E5): a JSON object, as the stage wrote it. */
+export interface MetricRecord {
+  stage: string;
+  attempt: number;
+  /** The line's number in the attempt's part of the file, from 0. */
+  line: number;
+  /** When it was read (epoch ms). */
+  ts: number;
+  /** The JSON object text. */
+  data: string;
+}
+
+/** How far an attempt's metrics file has been read. */
+export interface MetricsPosition {
+  /** The byte just after the last whole line stored: the next read starts here. */
+  offset: number;
+  /** Lines stored so far: the `line` of the next one. */
+  lines: number;
+}
 
 export interface RunFilter {
   pipeline?: string;
@@ -175,6 +207,15 @@ export interface RunStore {
   cacheClear(pipeline?: string): Promise<number>;
   /** Removes entries last used before `before` (epoch ms), strictly; returns how many went. */
   cacheGc(before: number): Promise<number>;
+
+  /** The run's metrics lines (of one stage, when given), by stage, attempt and line. */
+  metrics(runId: string, stage?: string): Promise<MetricRecord[]>;
+  /** How far an attempt's metrics file has been read; undefined before its first lines. */
+  metricsPosition(
+    runId: string,
+    stage: string,
+    attempt: number,
+  ): Promise<MetricsPosition | undefined>;
 
   /** Waits for every append made before it, then lets the store go; later calls reject. */
   close(): Promise<void>;

@@ -6,6 +6,7 @@ import type { RunRecord } from '../../store/run-store.ts';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import type { CliIo } from '../cli-io.ts';
 import { loadConfiguredPipeline } from '../load-valid-pipeline.ts';
+import { pipelineLogSettings } from './pipeline-log-settings.ts';
 import { type RunCommandOptions, runOrPreview, workspaceOf } from './run-command.ts';
 import { exportRunConfig } from './run-secrets.ts';
 
@@ -50,8 +51,11 @@ export async function resumeCommand(
     },
     options,
     io,
-    configured.credentials?.values,
-    () => exportRunConfig(configured, file, workspaceRoot, io, configRoot),
+    {
+      ...(configured.credentials && { credentials: configured.credentials.values }),
+      onStarted: () => exportRunConfig(configured, file, workspaceRoot, io, configRoot),
+      log: pipelineLogSettings(configured, io.redactor),
+    },
   );
 }
 

@@ -4,6 +4,7 @@ import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts
 import type { RunSelection } from '../../durable/plan.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
 import { checkEnvironments, initEnvironments } from '../../init/environments/init-environments.ts';
+import { PipelineLog, type PipelineLogSettings } from '../../logs/pipeline-log.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { exitCodeOfRun } from '../exit-code.ts';
@@ -23,6 +24,7 @@ import { JsonReporter, LineReporter, QuietReporter, type Reporter } from '../rep
 import { LiveReporter } from '../reporter-live.ts';
 import { checkWorkspace, findWorkspaceRoot } from '../workspace.ts';
 import { printDryRun } from './dry-run-command.ts';
+import { pipelineLogSettings } from './pipeline-log-settings.ts';
 import { exportRunConfig, runExecutors } from './run-secrets.ts';
 import { prepareTomlRun } from './toml-prepare.ts';
 
@@ -109,8 +111,11 @@ export async function runCommand(
     },
     options,
     io,
-    configured.credentials?.values,
-    () => exportRunConfig(configured, file, workspaceRoot, io, options.configRoot),
+    {
+      ...(configured.credentials && { credentials: configured.credentials.values }),
+      onStarted: () => exportRunConfig(configured, file, workspaceRoot, io, options.configRoot),
+      log: pipelineLogSettings(configured, io.redactor),
+    },
   );
 }
 
@@ -125,20 +130,27 @@ export function workspaceOf(
 
 type RunRequest = Omit<DurableRunOptions, 'pipeline' | 'executors'>;
 
-/**
- * Runs the pipeline as asked, or with `--dry-run` prints what a run would do. `onStarted` runs
- * once the run has started (its plan held): a run refused before that leaves nothing behind.
- */
+/** What a run of the CLI adds to the engine's: credentials, the pipeline log, a start hook. */
+export interface RunExtras {
+  /** The credentials file's variables, for command stages. */
+  credentials?: Readonly<Record<string, string>>;
+  /** Runs once the run has started (its plan held): a run refused before leaves nothing behind. */
+  onStarted?: () => void;
+  /** @default the run directory's pipeline.log at INFO, secrets masked */
+  log?: PipelineLogSettings;
+}
+
+/** Runs the pipeline as asked, or with `--dry-run` prints what a run would do. */
 export async function runOrPreview(
   pipeline: ValidPipeline,
   request: RunRequest,
   options: RunCommandOptions,
   io: CliIo,
-  credentials?: Readonly<Record<string, string>>,
-  onStarted?: () => void,
+  extras: RunExtras = {},
 ): Promise<number> {
   if (options.dryRun) return printDryRun(pipeline, request, options, io);
-  const executors = runExecutors(pipeline.spec, io.redactor, credentials);
+  const pipelineLog = new PipelineLog(extras.log ?? pipelineLogSettings(undefined, io.redactor));
+  const executors = runExecutors(pipeline.spec, io.redactor, extras.credentials);
   const redactor = io.redactor;
   const reporter = createReporter(options, io);
   const controller = new AbortController();
@@ -156,7 +168,8 @@ export async function runOrPreview(
       executors,
       signal: controller.signal,
       onEvent: (event) => {
-        if (event.event === 'run_started') onStarted?.();
+        if (event.event === 'run_started') extras.onStarted?.();
+        pipelineLog.onEvent(event);
         reporter.onEvent(event);
       },
       ...(redactor && !redactor.isEmpty && { redact: (text: string) => redactor.redact(text) }),
@@ -165,6 +178,7 @@ export async function runOrPreview(
     for (const warning of result.warnings) reporter.notice(`warning: ${warning}`);
     return exitCodeOfRun(result);
   } finally {
+    pipelineLog.close();
     stopHandling();
     reporter.close();
     await Promise.all([...new Set(Object.values(executors))].map((executor) => executor.close?.()));

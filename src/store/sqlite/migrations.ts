@@ -98,6 +98,29 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX cache_by_last_use ON cache_entries (last_used_at);
     `,
   },
+  {
+    version: 2,
+    name: 'metrics lines and how far each metrics file was read',
+    sql: `
+      CREATE TABLE metrics (
+        run_key INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_key, stage, attempt, line)
+      ) WITHOUT ROWID;
+      CREATE TABLE metrics_positions (
+        run_key INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        byte_offset INTEGER NOT NULL,
+        lines INTEGER NOT NULL,
+        PRIMARY KEY (run_key, stage, attempt)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1]!.version;

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { RunFilter, RunStore, StoreWrite } from '../run-store.ts';
 import { asInputError, openConnection } from './connection.ts';
+import { MetricsReader } from './metrics-tables.ts';
 import { migrate } from './migrations.ts';
 import { SqliteReader } from './sqlite-reader.ts';
 import { WriterClient } from './writer-client.ts';
@@ -50,11 +51,22 @@ class SqliteRunStore implements RunStore {
   readonly #reader: SqliteReader;
   readonly #writer: WriterClient;
   #closed: Promise<void> | undefined;
+  #metricsReader: MetricsReader | undefined;
 
   constructor(db: Database.Database, reader: SqliteReader, writer: WriterClient) {
     this.#db = db;
     this.#reader = reader;
     this.#writer = writer;
+  }
+
+  async metrics(runId: string, stage?: string) {
+    this.#metricsReader ??= new MetricsReader(this.#db);
+    return this.#metricsReader.metrics(runId, stage);
+  }
+
+  async metricsPosition(runId: string, stage: string, attempt: number) {
+    this.#metricsReader ??= new MetricsReader(this.#db);
+    return this.#metricsReader.position(runId, stage, attempt);
   }
 
   append(writes: readonly StoreWrite[]): Promise<void> {

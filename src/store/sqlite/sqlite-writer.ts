@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { PipelineError, serializeError } from '../../errors.ts';
 import type { RunRecord } from '../run-store.ts';
 import { openConnection } from './connection.ts';
+import { type MetricsWrite, MetricsWriter } from './metrics-tables.ts';
 import { MultiRowInsert } from './multi-row-insert.ts';
 import { wireKind, wireLength } from './wire-format.ts';
 import type { Settled, WriterRequest } from './writer-protocol.ts';
@@ -27,6 +28,7 @@ export class SqliteWriter {
   readonly #events: MultiRowInsert;
   readonly #attempts: MultiRowInsert;
   readonly #cacheEntries: MultiRowInsert;
+  readonly #metrics: MetricsWriter;
   readonly #sql;
   readonly #inTransaction: Database.Transaction<
     (requests: readonly WriterRequest[], settled: Settled[]) => void
@@ -35,6 +37,7 @@ export class SqliteWriter {
 
   constructor(db: Database.Database) {
     this.#db = db;
+    this.#metrics = new MetricsWriter(db);
     this.#events = new MultiRowInsert(
       db,
       'INSERT INTO events (run_key, ts, type, stage, attempt, data)',
@@ -171,6 +174,12 @@ export class SqliteWriter {
             values[i + 2],
             values[i + 3],
             this.#knownRun(values[i + 1] as string).key,
+          );
+          break;
+        case wireKind.metrics:
+          this.#metrics.apply(
+            this.#knownRun(values[i + 1] as string).key,
+            JSON.parse(values[i + 2] as string) as MetricsWrite,
           );
           break;
         default:

@@ -20,10 +20,12 @@ export const wireKind = {
   run: 4,
   /** runId, status, endedAt */
   runStatus: 5,
+  /** runId, the write as JSON (rare and already batched: no columns of its own) */
+  metrics: 6,
 } as const;
 
 /** How many values each kind takes, its tag included. */
-export const wireLength: readonly number[] = [7, 20, 11, 3, 2, 4];
+export const wireLength: readonly number[] = [7, 20, 11, 3, 2, 4, 3];
 
 /** Encodes a batch; throws a PipelineError (STORE_INVALID_WRITE) for a write of no known kind. */
 export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
@@ -95,6 +97,9 @@ export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
         break;
       case 'run_status':
         values.push(wireKind.runStatus, write.runId, write.status, write.endedAt ?? null);
+        break;
+      case 'metrics':
+        values.push(wireKind.metrics, write.runId, JSON.stringify(write));
         break;
       default:
         throw new PipelineError(

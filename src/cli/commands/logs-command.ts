@@ -1,0 +1,136 @@
+/**
+ * `gpipe logs RUN_ID [STAGE]` (SPEC E2, E4): a stage's `stage.log`, or every stage's
+ * interleaved by time with `[stage]` prefixes; `--stderr` and `--since` filter; `-f` follows
+ * the log until the stage (or, without STAGE, the run) has ended.
+ */
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDuration } from '../../config/duration.ts';
+import { isAlive } from '../../durable/run-lookup.ts';
+import { stageStates } from '../../durable/run-state.ts';
+import { InputError } from '../../errors.ts';
+import { type LogLine, parseLogLine } from '../../logs/stage-log-line.ts';
+import { TailReader } from '../../logs/tail-reader.ts';
+import type { RunRecord, RunStore } from '../../store/run-store.ts';
+import type { CliIo } from '../cli-io.ts';
+import { withWorkspaceStore } from '../workspace-store.ts';
+import { workspaceOf } from './run-command.ts';
+
+export interface LogsCommandOptions {
+  follow?: boolean;
+  stderr?: boolean;
+  since?: string;
+  workspace?: string;
+}
+
+/** How often `-f` looks for new lines. */
+const followIntervalMs = 200;
+
+interface StageTail {
+  stage: string;
+  reader: TailReader;
+}
+
+export async function logsCommand(
+  runId: string,
+  stage: string | undefined,
+  options: LogsCommandOptions,
+  io: CliIo,
+): Promise<number> {
+  const since = options.since === undefined ? undefined : parseSince(options.since, Date.now());
+  await withWorkspaceStore(workspaceOf(options, io), async (store) => {
+    const run = await store.getRun(runId);
+    if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
+    if (stage !== undefined && !run.stages.includes(stage)) {
+      throw new InputError(
+        `run '${runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
+      );
+    }
+    const tails: StageTail[] = (stage === undefined ? run.stages : [stage]).map((name) => ({
+      stage: name,
+      reader: new TailReader(join(run.runDir, name, 'stage.log')),
+    }));
+    const keep = (line: LogLine) =>
+      (!options.stderr || line.stream === 'stderr') &&
+      (since === undefined || (!Number.isNaN(line.time) && line.time >= since));
+    const print = (lines: string[]) => {
+      if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
+    };
+    printTails(tails, stage === undefined, keep, print);
+    if (!options.follow) return;
+    for (;;) {
+      const ended = await hasEnded(store, run, stage);
+      // One more read after the end: what the stage wrote last.
+      printTails(tails, stage === undefined, keep, print);
+      if (ended) return;
+      await sleep(followIntervalMs);
+    }
+  });
+  return 0;
+}
+
+/** Bytes of one stage's log held at a time when it is printed alone. */
+const chunkBytes = 4 * 1024 * 1024;
+
+/**
+ * Prints the new lines of every tail. One stage's go out a chunk at a time, so that a large
+ * log is never held whole; with `prefix`, all stages' new lines are sorted by time first, each
+ * printed as `[stage] line`.
+ */
+function printTails(
+  tails: readonly StageTail[],
+  prefix: boolean,
+  keep: (line: LogLine) => boolean,
+  print: (lines: string[]) => void,
+): void {
+  if (!prefix) {
+    for (const { reader } of tails) {
+      for (;;) {
+        const out: string[] = [];
+        const read = reader.read((line) => {
+          if (keep(parseLogLine(line))) out.push(line);
+        }, chunkBytes);
+        print(out);
+        if (read === 0) break;
+      }
+    }
+    return;
+  }
+  const lines: { time: number; order: number; text: string }[] = [];
+  for (const { stage, reader } of tails) {
+    reader.read((line) => {
+      const parsed = parseLogLine(line);
+      if (keep(parsed)) {
+        const time = Number.isNaN(parsed.time) ? 0 : parsed.time;
+        lines.push({ time, order: lines.length, text: `[${stage}] ${line}` });
+      }
+    });
+  }
+  // Stable: lines of one stage with the same millisecond keep their order.
+  lines.sort((a, b) => a.time - b.time || a.order - b.order);
+  print(lines.map((line) => line.text));
+}
+
+/** Whether the stage (or every stage, without one) is done, or the run is over. */
+async function hasEnded(store: RunStore, run: RunRecord, stage: string | undefined) {
+  const now = await store.getRun(run.runId);
+  if (now?.status !== 'running' || !isAlive(now)) return true;
+  if (stage === undefined) return false;
+  const [events, attempts] = await Promise.all([
+    store.events(run.runId),
+    store.attempts(run.runId, stage),
+  ]);
+  const state = stageStates(now, events, attempts).find((candidate) => candidate.stage === stage);
+  return state !== undefined && state.status !== 'running' && state.status !== 'pending';
+}
+
+/** `--since`: a duration back from now (`5m`, `90s`, `2h`) or an ISO time. */
+export function parseSince(text: string, now: number): number {
+  const duration = parseDuration(text);
+  if (duration !== undefined) return now - duration;
+  const time = Date.parse(text);
+  if (/^\d{4}-\d\d-\d\d/.test(text) && !Number.isNaN(time)) return time;
+  throw new InputError(
+    `--since: expected a duration such as 5m or 2h, or an ISO time such as 2026-12-01T20:00:00Z, got '${text}'`,
+  );
+}

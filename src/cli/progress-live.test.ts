@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { RunEvent } from '../scheduler/events.ts';
+import { plainPalette } from './colors.ts';
+import { progressBar } from './progress-bar.ts';
+import { renderLiveFrame } from './progress-live.ts';
+import { ProgressState } from './progress-state.ts';
+
+test('a progress bar shows the share done, the rate of this run and the time left', () => {
+  assert.equal(
+    progressBar({ done: 30, total: 100, doneBefore: 10, startedAt: 0, now: 10_000 }),
+    '[██████░░░░░░░░░░░░░░] 30% 30/100 · 2.0/s · ETA 35.0s',
+  );
+  assert.equal(progressBar({ done: 0, total: 4, startedAt: 0, now: 0, cells: 4 }), '[░░░░] 0% 0/4');
+});
+
+test('the frame: counts, a bar for a long run and for a fan-out, running stages with CPU and RSS', () => {
+  const state = new ProgressState();
+  const events: RunEvent[] = [
+    { event: 'run_started', runId: 'r', pipeline: 'fan', stages: 22, runDir: '/r', ts: 0 },
+    { event: 'stage_started', stage: 'split', attempt: 1, ts: 0 },
+    { event: 'stage_finished', stage: 'split', attempt: 1, status: 'succeeded', ts: 1000 },
+  ];
+  for (let i = 0; i < 20; i++)
+    events.push({ event: 'stage_started', stage: `shard[${i}]`, attempt: 1, ts: 1000 });
+  for (let i = 0; i < 10; i++) {
+    events.push({
+      event: 'stage_finished',
+      stage: `shard[${i}]`,
+      attempt: 1,
+      status: 'succeeded',
+      ts: 3000,
+    });
+  }
+  for (const event of events) state.apply(event);
+  state.applySample({
+    event: 'stage_sample',
+    stage: 'shard[10]',
+    ts: 3000,
+    cpuPercent: 97.4,
+    rssMb: 312.2,
+  });
+  state.applySample({
+    event: 'stage_sample',
+    stage: 'shard[0]',
+    ts: 3000,
+    cpuPercent: 50,
+    rssMb: 1,
+  }); // done: ignored
+  const lines = renderLiveFrame(state, 5000, { palette: plainPalette, width: 120, maxRunning: 2 });
+  assert.match(lines[0]!, /^. fan 5\.0s {2}11\/22 done · 10 running · 0 failed · 1 pending$/);
+  assert.equal(lines[1], '  [██████████░░░░░░░░░░] 50% 11/22 · 2.2/s · ETA 5.0s');
+  assert.equal(lines[2], '  shard[…] [█████░░░░░] 50% 10/20 · 2.5/s · ETA 4.0s');
+  assert.equal(lines[3], '  ▸ shard[10]  4.0s  cpu 97% · rss 312 MB');
+  assert.equal(lines[4], '  ▸ shard[11]  4.0s');
+  assert.equal(lines[5], '  … and 8 more running');
+});
+
+test('a short run gets no bar', () => {
+  const state = new ProgressState();
+  state.apply({ event: 'run_started', runId: 'r', pipeline: 'p', stages: 2, runDir: '/r', ts: 0 });
+  const lines = renderLiveFrame(state, 1000, { palette: plainPalette, width: 80 });
+  assert.equal(lines.length, 1);
+});

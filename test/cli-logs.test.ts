@@ -1,0 +1,127 @@
+// `gpipe logs` (SPEC E2) end to end: real runs, real processes, judged by the lines printed.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { parseLogLine } from '../src/logs/stage-log-line.ts';
+import {
+  eventually,
+  gpipe,
+  removeWorkspace,
+  startGpipe,
+  workspace,
+} from './fixtures/cli/harness.ts';
+
+const dirs: string[] = [];
+after(() => {
+  for (const made of dirs) removeWorkspace(made);
+});
+
+function onlyRun(dir: string): string {
+  const runs = readdirSync(join(dir, '.gpipe', 'runs'));
+  assert.equal(runs.length, 1);
+  return runs[0]!;
+}
+
+const twoStages = [
+  'pipeline:',
+  '  name: chatty',
+  '  modules:',
+  '    - name: a',
+  '      command: [sh, -c, "echo a-out; echo a-err >&2"]',
+  '    - name: b',
+  '      command: [sh, -c, "echo b-out"]',
+  '      depends_on: [a]',
+].join('\n');
+
+test('logs prints a stage, filters by stream and time, and interleaves all stages by time', async () => {
+  const dir = workspace({ 'pipeline.yaml': twoStages });
+  dirs.push(dir);
+  const started = Date.now();
+  assert.equal((await gpipe(['run', 'pipeline.yaml'], dir)).code, 0);
+  const id = onlyRun(dir);
+
+  const a = await gpipe(['logs', id, 'a'], dir);
+  assert.equal(a.code, 0, a.stderr);
+  const lines = a.stdout.trimEnd().split('\n').map(parseLogLine);
+  assert.deepEqual(lines.map((l) => `${l.stream} ${l.text}`).sort(), [
+    'stderr a-err',
+    'stdout a-out',
+  ]);
+  for (const line of lines) assert.ok(line.time >= started - 1000 && line.time <= Date.now());
+
+  const stderr = await gpipe(['logs', id, 'a', '--stderr'], dir);
+  assert.deepEqual(
+    stderr.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => parseLogLine(l).text),
+    ['a-err'],
+  );
+
+  const all = await gpipe(['logs', id], dir);
+  assert.equal(all.code, 0, all.stderr);
+  const prefixed = all.stdout.trimEnd().split('\n');
+  assert.equal(prefixed.length, 3);
+  assert.ok(
+    prefixed.every((line) => /^\[(a|b)\] \S+Z std(out|err) \| /.test(line)),
+    all.stdout,
+  );
+  const times = prefixed.map((line) => parseLogLine(line.replace(/^\[\w+\] /, '')).time);
+  assert.deepEqual(
+    times,
+    [...times].sort((x, y) => x - y),
+    'ordered by time',
+  );
+  // b ran after a: its line comes last.
+  assert.match(prefixed[2]!, /^\[b\] .* b-out$/);
+
+  assert.equal(
+    (await gpipe(['logs', id, '--since', '1h'], dir)).stdout.trimEnd().split('\n').length,
+    3,
+  );
+  const future = new Date(Date.now() + 3_600_000).toISOString();
+  assert.equal((await gpipe(['logs', id, '--since', future], dir)).stdout, '');
+
+  const bad = await gpipe(['logs', id, '--since', 'yesterday-ish'], dir);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--since: expected a duration such as 5m/);
+  const missing = await gpipe(['logs', id, 'nope'], dir);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /has no stage 'nope'/);
+});
+
+test('logs -f follows a running stage and exits once it has ended', async () => {
+  const dir = workspace({
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: follow',
+      '  modules:',
+      '    - name: talk',
+      '      command: [sh, -c, "echo first; while [ ! -e go ]; do sleep 0.02; done; echo second >&2"]',
+    ].join('\n'),
+  });
+  dirs.push(dir);
+  const run = startGpipe(['run', 'pipeline.yaml'], dir);
+  let log = '';
+  await eventually('the first line in stage.log', () => {
+    if (!existsSync(join(dir, '.gpipe', 'runs'))) return false;
+    const runs = readdirSync(join(dir, '.gpipe', 'runs'));
+    log = runs[0] ? join(dir, '.gpipe', 'runs', runs[0], 'talk', 'stage.log') : '';
+    return log !== '' && existsSync(log) && readFileSync(log, 'utf8').includes('first');
+  });
+  const follow = startGpipe(['logs', onlyRun(dir), 'talk', '-f'], dir);
+  await follow.waitFor('the first line', ({ stdout }) => stdout.includes('stdout | first'));
+  assert.equal(follow.child.exitCode, null, 'still following while the stage runs');
+  writeFileSync(join(dir, 'go'), '');
+  const followed = await follow.finished;
+  assert.equal(followed.code, 0, followed.stderr);
+  assert.deepEqual(
+    followed.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => `${parseLogLine(line).stream} ${parseLogLine(line).text}`),
+    ['stdout first', 'stderr second'],
+  );
+  assert.equal((await run.finished).code, 0);
+});
