@@ -256,6 +256,10 @@ function standardEnv(
     GP_RESULT_FILE: layout.resultFile,
     GP_INPUTS_FILE: layout.inputsFile,
     GP_PARAMS: task.params === undefined ? '{}' : JSON.stringify(task.params),
+    ...(task.item && {
+      GP_ITEM: JSON.stringify(task.item.value ?? null),
+      GP_ITEM_INDEX: task.item.index.join(','),
+    }),
   };
 }
 

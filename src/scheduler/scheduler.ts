@@ -1,5 +1,6 @@
 import type { Graph } from '../graph/graph.ts';
 import type { ExecutionMode, FailurePolicy, StageStatus } from '../graph/pipeline.ts';
+import { type FanOutSpec, FanOutTable } from './fan-out-table.ts';
 import { ReadyQueue } from './ready-queue.ts';
 import { ResourceLedger } from './resource-ledger.ts';
 
@@ -8,17 +9,20 @@ const READY = 1;
 const RUNNING = 2;
 /** Between two attempts: holds no resources, not yet terminal. */
 const WAITING = 3;
-const SUCCEEDED = 4;
-const FAILED = 5;
-const SKIPPED = 6;
-const UPSTREAM_FAILED = 7;
-const CANCELLED = 8;
-const CACHED = 9;
+/** A mapped stage whose instances have begun: holds nothing itself, not yet terminal. */
+const MAPPING = 4;
+const SUCCEEDED = 5;
+const FAILED = 6;
+const SKIPPED = 7;
+const UPSTREAM_FAILED = 8;
+const CANCELLED = 9;
+const CACHED = 10;
 const FIRST_TERMINAL = SUCCEEDED;
 
 const statusNames: readonly StageStatus[] = [
   'pending',
   'pending',
+  'running',
   'running',
   'running',
   'succeeded',
@@ -64,6 +68,13 @@ export interface SchedulerOptions {
    * runs), by stage index. A skipped stage satisfies nothing: none of its downstream may run.
    */
   finished?: ReadonlyMap<number, 'succeeded' | 'cached' | 'skipped'>;
+  /** Mapped stages (dynamic fan-out). @default none */
+  fanOut?: FanOutSpec;
+  /**
+   * The length of a finished stage's or instance's output when it is a list, else -1: what a
+   * stage mapped over it fans out to. Asked only of the sources of mapped stages.
+   */
+  listLength?: (node: number) => number;
 }
 
 const BACKFILL_SCAN = 64;
@@ -75,17 +86,25 @@ const BACKFILL_SCAN = 64;
  * Eager: a stage becomes ready the moment its last upstream stage succeeds, and starts as soon
  * as its CPUs, memory and GPUs fit the pool, highest critical path first. Cost O(V + E) over a
  * run, plus a heap operation per stage.
+ *
+ * Dynamic fan-out (SPEC A8): a mapped stage never runs itself. When its source's output (a
+ * list) is known, one instance per item is appended after the graph's stages — node numbers
+ * from `graph.size` on — with the mapped stage's requests and rank; an instance over another
+ * mapped stage's item is made the moment that item succeeds, so items flow on without waiting
+ * for their siblings. The cost stays O(V + E + instances).
  */
 export class Scheduler {
   readonly #graph: Graph;
   readonly #options: SchedulerOptions;
-  readonly #state: Uint8Array;
+  #state: Uint8Array;
   readonly #waitingOn: Int32Array;
   readonly #ready: ReadyQueue;
+  readonly #rank: Float64Array;
   readonly #level: Int32Array | undefined;
   readonly #unfinishedAtLevel: Int32Array | undefined;
   readonly #ledger: ResourceLedger;
   readonly #maxBypass: number;
+  readonly #fan: FanOutTable | undefined;
   /** The best ready stage that did not fit, and how many stages started ahead of it since. */
   #blocked = -1;
   #bypassed = 0;
@@ -93,6 +112,9 @@ export class Scheduler {
   #running = 0;
   #finished = 0;
   #stopping = false;
+  /** Set while a call made a fail_fast failure that must stop the run once the call is done. */
+  #stopAfter = false;
+  #begun = false;
 
   constructor(graph: Graph, options: SchedulerOptions) {
     const n = graph.size;
@@ -120,8 +142,13 @@ export class Scheduler {
         this.#unfinishedAtLevel[this.#level[i]!]!++;
       }
     }
+    this.#rank = rank;
     // Sequential keeps rank 0 everywhere: declaration order among the ready stages.
     this.#ready = new ReadyQueue(Math.min(n, 1024), rank);
+    const fanOut = options.fanOut;
+    let anyMapped = false;
+    if (fanOut) for (let i = 0; i < n && !anyMapped; i++) anyMapped = (fanOut.over[i] ?? -1) >= 0;
+    this.#fan = anyMapped ? new FanOutTable(n, fanOut!) : undefined;
     const finished = options.finished;
     if (finished) for (const [i, status] of finished) this.#terminate(i, terminalCodes[status]);
     for (let i = 0; i < n; i++) {
@@ -129,6 +156,7 @@ export class Scheduler {
       let waiting = graph.upstreamStart[i + 1]! - graph.upstreamStart[i]!;
       if (finished && finished.size > 0) waiting = this.#unsatisfied(i);
       this.#waitingOn[i] = waiting;
+      if (this.#fan?.isMapped(i)) continue; // begun in begin(): it may end at once
       if (waiting === 0) this.#makeReady(i);
     }
   }
@@ -149,9 +177,50 @@ export class Scheduler {
     return waiting;
   }
 
-  /** True once every stage has reached a terminal status. */
+  /**
+   * Sets up the mapped stages; returns the stages this made terminal (a mapped stage over an
+   * empty list that was finished before the run). Call it once before `next()`, which calls it
+   * otherwise and drops what it returns.
+   */
+  begin(): number[] {
+    const changed: number[] = [];
+    if (this.#begun) return changed;
+    this.#begun = true;
+    const fan = this.#fan;
+    if (!fan) return changed;
+    const graph = this.#graph;
+    for (let t = 0; t < fan.templates; t++) {
+      if (!fan.isMapped(t) || this.#state[t] !== PENDING) continue;
+      const source = fan.over[t]!;
+      fan.otherPending[t] = this.#waitingOn[t]! - (this.#isDone(source) ? 0 : 1);
+      if (!this.#isDone(source)) continue;
+      if (fan.isMapped(source) || fan.nested[t]) {
+        throw new Error(
+          `stage ${graph.names[source]} is mapped and cannot be finished before the run`,
+        );
+      }
+      this.#expandList(t, source, changed);
+      fan.sourceEnded[t] = 1;
+      fan.sourceOk[t] = 1;
+      this.#settleAndPropagate(t, changed);
+    }
+    this.#afterCall(changed);
+    return changed;
+  }
+
+  #isDone(stage: number): boolean {
+    const state = this.#state[stage];
+    return state === SUCCEEDED || state === CACHED;
+  }
+
+  /** True once every stage (and every fan-out instance) has reached a terminal status. */
   get done(): boolean {
-    return this.#finished === this.#graph.size;
+    return this.#finished === this.size;
+  }
+
+  /** Stages of the graph plus the fan-out instances made so far. */
+  get size(): number {
+    return this.#graph.size + (this.#fan?.instances ?? 0);
   }
 
   get stopping(): boolean {
@@ -183,18 +252,44 @@ export class Scheduler {
     return statusNames[this.#state[stage]!]!;
   }
 
+  /** Whether `stage` is a mapped stage (it runs as instances, never itself). */
+  isMapped(stage: number): boolean {
+    return this.#fan?.isMapped(stage) ?? false;
+  }
+
+  /** The stage of the graph a node is (itself), or is an instance of. */
+  templateOf(node: number): number {
+    return this.#fan ? this.#fan.templateOf(node) : node;
+  }
+
+  /** The node whose output an instance's item comes from; -1 for a stage of the graph. */
+  parentOf(node: number): number {
+    return this.#fan ? this.#fan.parentOf(node) : -1;
+  }
+
+  /** The element of its parent's output an instance takes; -1 when it takes all of it. */
+  itemIndexOf(node: number): number {
+    return this.#fan ? this.#fan.indexOf(node) : -1;
+  }
+
+  /** The node whose output was not a list, when that failed mapped `stage`; else -1. */
+  notAListSource(stage: number): number {
+    return this.#fan?.notAList[stage] ?? -1;
+  }
+
   /**
    * The next stage to start now, marked running with its resources leased; -1 when none may
    * start until something finishes.
    */
   next(): number {
+    if (!this.#begun) this.begin();
     if (this.#stopping) return -1;
     const ledger = this.#ledger;
     if (this.#options.mode === 'sequential' && this.#running > 0) return -1;
     const top = this.#ready.peek();
     if (top < 0) return -1;
-    if (this.#level && this.#level[top]! > this.#wave) return -1;
-    if (ledger.fits(top)) {
+    if (this.#level && this.#levelOf(top) > this.#wave) return -1;
+    if (ledger.fits(top, this.templateOf(top))) {
       if (top === this.#blocked) this.#blocked = -1; // a retry of it starts a fresh count
       return this.#start(this.#ready.pop());
     }
@@ -211,11 +306,11 @@ export class Scheduler {
     let found = -1;
     while (this.#ready.size > 0 && skipped.length < BACKFILL_SCAN) {
       const candidate = this.#ready.pop();
-      if (this.#level && this.#level[candidate]! > this.#wave) {
+      if (this.#level && this.#levelOf(candidate) > this.#wave) {
         skipped.push(candidate);
         break;
       }
-      if (ledger.fits(candidate)) {
+      if (ledger.fits(candidate, this.templateOf(candidate))) {
         found = candidate;
         break;
       }
@@ -227,27 +322,38 @@ export class Scheduler {
     return this.#start(found);
   }
 
-  /** A running stage ended with a success (or a cache hit): its downstream may become ready. */
-  succeed(stage: number, status: 'succeeded' | 'cached' = 'succeeded'): void {
-    this.#end(stage, terminalCodes[status]);
-    const graph = this.#graph;
-    for (let e = graph.downstreamStart[stage]!; e < graph.downstreamStart[stage + 1]!; e++) {
-      const d = graph.downstream[e]!;
-      if (--this.#waitingOn[d]! === 0 && this.#state[d] === PENDING) {
-        if (this.#stopping) this.#terminate(d, CANCELLED);
-        else this.#makeReady(d);
-      }
-    }
+  #levelOf(node: number): number {
+    return this.#level![this.templateOf(node)]!;
+  }
+
+  /**
+   * A running stage ended with a success (or a cache hit): its downstream may become ready,
+   * stages mapped over it fan out. Returns the stages this made terminal besides it (a mapped
+   * stage that completed, or one that failed because its source's output is not a list).
+   */
+  succeed(stage: number, status: 'succeeded' | 'cached' = 'succeeded'): number[] {
+    const code = terminalCodes[status];
+    this.#end(stage, code);
+    const changed: number[] = [];
+    if (stage < this.#graph.size) this.#propagate(stage, code, changed);
+    else this.#instanceEnded(stage, code, changed);
+    this.#afterCall(changed);
+    return changed;
   }
 
   /**
    * A stage failed for good. Its downstream becomes `upstream_failed`; under fail_fast the run
-   * stops too. Returns the stages this made terminal, for reporting.
+   * stops too. A failed instance fails its mapped stage at once under fail_fast; under
+   * collect_all its siblings go on and the mapped stage fails once they all ended. Returns the
+   * stages this made terminal, for reporting.
    */
   fail(stage: number): number[] {
     this.#end(stage, FAILED);
-    const changed = this.#failDownstream(stage);
-    if (this.#options.failurePolicy === 'fail_fast') changed.push(...this.stop());
+    const changed: number[] = [];
+    if (stage < this.#graph.size) this.#propagate(stage, FAILED, changed);
+    else this.#instanceEnded(stage, FAILED, changed);
+    if (this.#options.failurePolicy === 'fail_fast') this.#stopAfter = true;
+    this.#afterCall(changed);
     return changed;
   }
 
@@ -258,28 +364,28 @@ export class Scheduler {
   cancelRunning(stage: number): number[] {
     this.#end(stage, CANCELLED);
     const changed: number[] = [];
-    for (const d of this.#graph.descendants([stage])) {
-      if (this.#state[d]! < RUNNING) {
-        this.#terminate(d, CANCELLED);
-        changed.push(d);
-      }
-    }
+    if (stage < this.#graph.size) this.#propagate(stage, CANCELLED, changed);
+    else this.#instanceEnded(stage, CANCELLED, changed);
+    this.#afterCall(changed);
     return changed;
   }
 
   /**
-   * Starts nothing more: ready, pending and waiting stages become `cancelled` and are returned.
-   * Running stages stay running until the engine reports their end.
+   * Starts nothing more: ready, pending and waiting stages become `cancelled` and are returned,
+   * and so do mapped stages whose instances still run. Running stages stay running until the
+   * engine reports their end.
    */
   stop(): number[] {
     this.#stopping = true;
     const changed: number[] = [];
     this.#ready.drain();
-    for (let i = 0; i < this.#state.length; i++) {
+    const fan = this.#fan;
+    for (let i = 0; i < this.#state.length && i < this.size; i++) {
       const s = this.#state[i]!;
       // A stage waiting for a retry already gave its CPUs back.
-      if (s === PENDING || s === READY || s === WAITING) {
+      if (s === PENDING || s === READY || s === WAITING || s === MAPPING) {
         this.#terminate(i, CANCELLED);
+        if (fan && i >= fan.templates) fan.live[fan.templateOf(i)]!--;
         changed.push(i);
       }
     }
@@ -304,15 +410,227 @@ export class Scheduler {
     return this.#state[stage] === WAITING;
   }
 
-  #failDownstream(stage: number): number[] {
-    const changed: number[] = [];
-    for (const d of this.#graph.descendants([stage])) {
-      if (this.#state[d]! < RUNNING) {
-        this.#terminate(d, UPSTREAM_FAILED);
-        changed.push(d);
+  #afterCall(changed: number[]): void {
+    if (!this.#stopAfter) return;
+    this.#stopAfter = false;
+    if (!this.#stopping) changed.push(...this.stop());
+  }
+
+  /**
+   * `stage` (of the graph) ended with `code`: its downstream learns it, through the graph.
+   * Iterative, so that a long chain of failures never deepens the call stack.
+   */
+  #propagate(stage: number, code: number, changed: number[]): void {
+    const graph = this.#graph;
+    const fan = this.#fan;
+    const work = [stage, code];
+    while (work.length > 0) {
+      const c = work.pop()!;
+      const x = work.pop()!;
+      const ok = c === SUCCEEDED || c === CACHED;
+      const downCode = c === CANCELLED ? CANCELLED : UPSTREAM_FAILED;
+      for (let e = graph.downstreamStart[x]!; e < graph.downstreamStart[x + 1]!; e++) {
+        const d = graph.downstream[e]!;
+        if (fan?.isMapped(d)) {
+          if (this.#state[d]! >= FIRST_TERMINAL) continue;
+          if (fan.over[d] === x) {
+            if (ok && !fan.isMapped(x)) this.#expandList(d, x, changed);
+            fan.sourceEnded[d] = 1;
+            if (ok) fan.sourceOk[d] = 1;
+            else this.#worsen(d, downCode);
+          } else if (ok) {
+            if (--fan.otherPending[d]! === 0) this.#unpark(d);
+          } else {
+            this.#doom(d, downCode, changed);
+          }
+          // Under fail_fast the run stops anyway: the stage's fate is known, say it now.
+          const failFast = this.#options.failurePolicy === 'fail_fast';
+          const ended = !ok && failFast ? this.#terminateNow(d, downCode) : this.#settle(d);
+          if (ended) {
+            changed.push(d);
+            work.push(d, ended);
+          }
+          continue;
+        }
+        if (ok) {
+          if (--this.#waitingOn[d]! === 0 && this.#state[d] === PENDING) {
+            if (this.#stopping) {
+              this.#terminate(d, CANCELLED);
+              changed.push(d);
+            } else this.#makeReady(d);
+          }
+        } else if (this.#state[d]! < RUNNING) {
+          this.#terminate(d, downCode);
+          changed.push(d);
+          work.push(d, downCode);
+        }
       }
     }
-    return changed;
+  }
+
+  /** Stages mapped over an ordinary stage: one instance per element of its output list. */
+  #expandList(template: number, source: number, changed: number[]): void {
+    const length = this.#options.listLength?.(source) ?? -1;
+    if (length < 0) this.#notAList(template, source, changed);
+    else for (let k = 0; k < length; k++) this.#instantiate(template, source, k, changed);
+  }
+
+  /** The source's output is not a list: the mapped stage fails (at once under fail_fast). */
+  #notAList(template: number, source: number, changed: number[]): void {
+    const fan = this.#fan!;
+    if (fan.notAList[template]! < 0) fan.notAList[template] = source;
+    this.#worsen(template, FAILED);
+    if (this.#options.failurePolicy !== 'fail_fast') return; // it fails once it settles
+    this.#stopAfter = true;
+    if (this.#state[template]! < FIRST_TERMINAL) {
+      this.#terminate(template, FAILED);
+      changed.push(template);
+      this.#propagate(template, FAILED, changed);
+    }
+  }
+
+  /**
+   * Appends an instance of `template` for item `index` of `parent`'s output (-1: all of it);
+   * `endedWith` makes it terminal at once (the instance after a failed item).
+   */
+  #instantiate(
+    template: number,
+    parent: number,
+    index: number,
+    changed: number[],
+    endedWith = 0,
+  ): void {
+    const fan = this.#fan!;
+    const node = fan.add(template, parent, index);
+    if (node >= this.#state.length) {
+      const grown = new Uint8Array(Math.max(node + 1, this.#state.length * 2));
+      grown.set(this.#state);
+      this.#state = grown;
+    }
+    this.#ready.setRank(node, this.#rank[template]!);
+    const state = this.#state[template]!;
+    if (state === PENDING) this.#state[template] = MAPPING;
+    if (this.#stopping || state === CANCELLED) {
+      this.#endAtOnce(node, CANCELLED, changed);
+    } else if (endedWith !== 0) {
+      this.#endAtOnce(node, endedWith, changed);
+    } else if (fan.doomed[template] || state >= FIRST_TERMINAL) {
+      this.#endAtOnce(node, fan.doomed[template] || UPSTREAM_FAILED, changed);
+    } else if (fan.otherPending[template]! > 0) {
+      fan.parked[template] ??= [];
+      fan.parked[template].push(node);
+    } else {
+      this.#makeReady(node);
+    }
+  }
+
+  /** An instance that cannot run: terminal at once, and so are the instances that follow it. */
+  #endAtOnce(node: number, code: number, changed: number[]): void {
+    this.#terminate(node, code);
+    changed.push(node);
+    this.#instanceEnded(node, code, changed);
+  }
+
+  /** An instance ended: instances over it are made (or cannot run), its mapped stage may end. */
+  #instanceEnded(node: number, code: number, changed: number[]): void {
+    const fan = this.#fan!;
+    const template = fan.templateOf(node);
+    const ok = code === SUCCEEDED || code === CACHED;
+    const followers = fan.mappedBy[template];
+    if (followers) {
+      for (const next of followers) {
+        if (!ok) {
+          // The instance after a failed item cannot run; a nested one's count is unknown.
+          const after = code === CANCELLED ? CANCELLED : UPSTREAM_FAILED;
+          if (!fan.nested[next]) this.#instantiate(next, node, -1, changed, after);
+          continue;
+        }
+        if (!fan.nested[next]) {
+          this.#instantiate(next, node, -1, changed);
+          continue;
+        }
+        const length = this.#options.listLength?.(node) ?? -1;
+        if (length < 0) this.#notAList(next, node, changed);
+        else for (let k = 0; k < length; k++) this.#instantiate(next, node, k, changed);
+      }
+    }
+    fan.live[template]!--;
+    if (!ok) {
+      this.#worsen(template, code);
+      if (code === FAILED && this.#options.failurePolicy === 'fail_fast') {
+        if (this.#state[template]! < FIRST_TERMINAL) {
+          this.#terminate(template, FAILED);
+          changed.push(template);
+          this.#propagate(template, FAILED, changed);
+        }
+        return;
+      }
+    }
+    const ended = this.#settle(template);
+    if (ended) {
+      changed.push(template);
+      this.#propagate(template, ended, changed);
+    }
+  }
+
+  /** Records the worst end among a mapped stage's instances and inputs. */
+  #worsen(template: number, code: number): void {
+    const fan = this.#fan!;
+    if (severity(code) > severity(fan.worst[template]!)) fan.worst[template] = code;
+  }
+
+  /** A dependency other than the source failed: no instance of `template` may run any more. */
+  #doom(template: number, code: number, changed: number[]): void {
+    const fan = this.#fan!;
+    if (!fan.doomed[template]) fan.doomed[template] = code;
+    this.#worsen(template, code);
+    const parked = fan.parked[template];
+    fan.parked[template] = undefined;
+    if (parked) for (const node of parked) this.#endAtOnce(node, code, changed);
+  }
+
+  #unpark(template: number): void {
+    const fan = this.#fan!;
+    const parked = fan.parked[template];
+    fan.parked[template] = undefined;
+    if (parked) for (const node of parked) this.#makeReady(node);
+  }
+
+  /**
+   * Ends a mapped stage once no item can come and every instance ended; returns the code it
+   * ended with, or 0 while it goes on (or had ended already).
+   */
+  #settle(template: number): number {
+    const fan = this.#fan!;
+    const state = this.#state[template]!;
+    if (state !== PENDING && state !== MAPPING) return 0;
+    if (!fan.sourceEnded[template] || fan.live[template]! > 0) return 0;
+    const worst = fan.worst[template]!;
+    let code: number;
+    if (worst !== 0) code = worst;
+    else if (fan.doomed[template]) code = fan.doomed[template]!;
+    else if (!fan.sourceOk[template]) code = UPSTREAM_FAILED;
+    else if (fan.otherPending[template]! > 0)
+      return 0; // an empty list still waits for its inputs
+    else code = SUCCEEDED;
+    if (code === SUCCEEDED && this.#stopping) code = CANCELLED;
+    this.#terminate(template, code);
+    return code;
+  }
+
+  #terminateNow(template: number, code: number): number {
+    if (this.#state[template]! >= FIRST_TERMINAL) return 0;
+    this.#terminate(template, code);
+    return code;
+  }
+
+  /** Settles what `#propagate` found ended and carries it on. */
+  #settleAndPropagate(template: number, changed: number[]): void {
+    const ended = this.#settle(template);
+    if (ended) {
+      changed.push(template);
+      this.#propagate(template, ended, changed);
+    }
   }
 
   #makeReady(stage: number): void {
@@ -323,13 +641,13 @@ export class Scheduler {
   #start(stage: number): number {
     this.#state[stage] = RUNNING;
     this.#running++;
-    this.#ledger.acquire(stage);
+    this.#ledger.acquire(stage, this.templateOf(stage));
     return stage;
   }
 
   #release(stage: number): void {
     this.#running--;
-    this.#ledger.release(stage);
+    this.#ledger.release(stage, this.templateOf(stage));
   }
 
   #end(stage: number, code: number): void {
@@ -345,7 +663,7 @@ export class Scheduler {
     }
     this.#state[stage] = code;
     this.#finished++;
-    if (this.#level && this.#unfinishedAtLevel) {
+    if (this.#level && this.#unfinishedAtLevel && stage < this.#graph.size) {
       this.#unfinishedAtLevel[this.#level[stage]!]!--;
       while (
         this.#wave < this.#unfinishedAtLevel.length - 1 &&
@@ -359,7 +677,7 @@ export class Scheduler {
   #expect(stage: number, state: number): void {
     if (this.#state[stage] !== state) {
       throw new Error(
-        `stage ${this.#graph.names[stage]} is ${statusNames[this.#state[stage]!]}, not ${statusNames[state]}`,
+        `stage ${this.#graph.names[this.templateOf(stage)]} is ${statusNames[this.#state[stage]!]}, not ${statusNames[state]}`,
       );
     }
   }
@@ -368,4 +686,9 @@ export class Scheduler {
   isFinished(stage: number): boolean {
     return this.#state[stage]! >= FIRST_TERMINAL;
   }
+}
+
+/** Which end of an instance or input decides a mapped stage's own: a failure above all. */
+function severity(code: number): number {
+  return code === FAILED ? 3 : code === CANCELLED ? 2 : code === UPSTREAM_FAILED ? 1 : 0;
 }
