@@ -1,47 +1,27 @@
 import type { Graph } from '../graph/graph.ts';
 import type { ExecutionMode, FailurePolicy, StageStatus } from '../graph/pipeline.ts';
-import { type FanOutSpec, FanOutTable } from './fan-out-table.ts';
+import { FanOut, type FanOutHost } from './fan-out.ts';
+import type { FanOutSpec } from './fan-out-table.ts';
+import {
+  CACHED,
+  CANCELLED,
+  FAILED,
+  FIRST_TERMINAL,
+  isSuccess,
+  MAPPING,
+  PENDING,
+  READY,
+  RUNNING,
+  SKIPPED,
+  SUCCEEDED,
+  statusNames,
+  type TerminalStatus,
+  terminalCodes,
+  UPSTREAM_FAILED,
+  WAITING,
+} from './node-states.ts';
 import { ReadyQueue } from './ready-queue.ts';
 import { ResourceLedger } from './resource-ledger.ts';
-
-const PENDING = 0;
-const READY = 1;
-const RUNNING = 2;
-/** Between two attempts: holds no resources, not yet terminal. */
-const WAITING = 3;
-/** A mapped stage whose instances have begun: holds nothing itself, not yet terminal. */
-const MAPPING = 4;
-const SUCCEEDED = 5;
-const FAILED = 6;
-const SKIPPED = 7;
-const UPSTREAM_FAILED = 8;
-const CANCELLED = 9;
-const CACHED = 10;
-const FIRST_TERMINAL = SUCCEEDED;
-
-const statusNames: readonly StageStatus[] = [
-  'pending',
-  'pending',
-  'running',
-  'running',
-  'running',
-  'succeeded',
-  'failed',
-  'skipped',
-  'upstream_failed',
-  'cancelled',
-  'cached',
-];
-const terminalCodes: Readonly<Record<TerminalStatus, number>> = {
-  succeeded: SUCCEEDED,
-  failed: FAILED,
-  skipped: SKIPPED,
-  upstream_failed: UPSTREAM_FAILED,
-  cancelled: CANCELLED,
-  cached: CACHED,
-};
-
-export type TerminalStatus = Exclude<StageStatus, 'pending' | 'running'>;
 
 export interface SchedulerOptions {
   mode: ExecutionMode;
@@ -104,7 +84,7 @@ export class Scheduler {
   readonly #unfinishedAtLevel: Int32Array | undefined;
   readonly #ledger: ResourceLedger;
   readonly #maxBypass: number;
-  readonly #fan: FanOutTable | undefined;
+  readonly #fanOut: FanOut | undefined;
   /** The best ready stage that did not fit, and how many stages started ahead of it since. */
   #blocked = -1;
   #bypassed = 0;
@@ -148,7 +128,12 @@ export class Scheduler {
     const fanOut = options.fanOut;
     let anyMapped = false;
     if (fanOut) for (let i = 0; i < n && !anyMapped; i++) anyMapped = (fanOut.over[i] ?? -1) >= 0;
-    this.#fan = anyMapped ? new FanOutTable(n, fanOut!) : undefined;
+    this.#fanOut = anyMapped
+      ? new FanOut(n, fanOut!, this.#fanOutHost(), {
+          failFast: options.failurePolicy === 'fail_fast',
+          ...(options.listLength && { listLength: options.listLength }),
+        })
+      : undefined;
     const finished = options.finished;
     if (finished) for (const [i, status] of finished) this.#terminate(i, terminalCodes[status]);
     for (let i = 0; i < n; i++) {
@@ -156,7 +141,7 @@ export class Scheduler {
       let waiting = graph.upstreamStart[i + 1]! - graph.upstreamStart[i]!;
       if (finished && finished.size > 0) waiting = this.#unsatisfied(i);
       this.#waitingOn[i] = waiting;
-      if (this.#fan?.isMapped(i)) continue; // begun in begin(): it may end at once
+      if (this.#fanOut?.table.isMapped(i)) continue; // begun in begin(): it may end at once
       if (waiting === 0) this.#makeReady(i);
     }
   }
@@ -186,26 +171,39 @@ export class Scheduler {
     const changed: number[] = [];
     if (this.#begun) return changed;
     this.#begun = true;
-    const fan = this.#fan;
-    if (!fan) return changed;
-    const graph = this.#graph;
-    for (let t = 0; t < fan.templates; t++) {
-      if (!fan.isMapped(t) || this.#state[t] !== PENDING) continue;
-      const source = fan.over[t]!;
-      fan.otherPending[t] = this.#waitingOn[t]! - (this.#isDone(source) ? 0 : 1);
-      if (!this.#isDone(source)) continue;
-      if (fan.isMapped(source) || fan.nested[t]) {
-        throw new Error(
-          `stage ${graph.names[source]} is mapped and cannot be finished before the run`,
-        );
-      }
-      this.#expandList(t, source, changed);
-      fan.sourceEnded[t] = 1;
-      fan.sourceOk[t] = 1;
-      this.#settleAndPropagate(t, changed);
+    const fanOut = this.#fanOut;
+    if (!fanOut) return changed;
+    for (let t = 0; t < this.#graph.size; t++) {
+      if (!fanOut.table.isMapped(t) || this.#state[t] !== PENDING) continue;
+      fanOut.begin(t, this.#waitingOn[t]!, this.#isDone(fanOut.table.over[t]!), changed);
     }
     this.#afterCall(changed);
     return changed;
+  }
+
+  /** The scheduler's node states, as the fan-out rules see them. */
+  #fanOutHost(): FanOutHost {
+    return {
+      state: (node) => this.#state[node]!,
+      setState: (node, state) => {
+        this.#state[node] = state;
+      },
+      added: (node, template) => {
+        if (node >= this.#state.length) {
+          const grown = new Uint8Array(Math.max(node + 1, this.#state.length * 2));
+          grown.set(this.#state);
+          this.#state = grown;
+        }
+        this.#ready.setRank(node, this.#rank[template]!);
+      },
+      makeReady: (node) => this.#makeReady(node),
+      terminate: (node, code) => this.#terminate(node, code),
+      propagate: (stage, code, changed) => this.#propagate(stage, code, changed),
+      requestStop: () => {
+        this.#stopAfter = true;
+      },
+      stopping: () => this.#stopping,
+    };
   }
 
   #isDone(stage: number): boolean {
@@ -220,7 +218,7 @@ export class Scheduler {
 
   /** Stages of the graph plus the fan-out instances made so far. */
   get size(): number {
-    return this.#graph.size + (this.#fan?.instances ?? 0);
+    return this.#graph.size + (this.#fanOut?.table.instances ?? 0);
   }
 
   get stopping(): boolean {
@@ -254,27 +252,27 @@ export class Scheduler {
 
   /** Whether `stage` is a mapped stage (it runs as instances, never itself). */
   isMapped(stage: number): boolean {
-    return this.#fan?.isMapped(stage) ?? false;
+    return this.#fanOut?.table.isMapped(stage) ?? false;
   }
 
   /** The stage of the graph a node is (itself), or is an instance of. */
   templateOf(node: number): number {
-    return this.#fan ? this.#fan.templateOf(node) : node;
+    return this.#fanOut ? this.#fanOut.table.templateOf(node) : node;
   }
 
   /** The node whose output an instance's item comes from; -1 for a stage of the graph. */
   parentOf(node: number): number {
-    return this.#fan ? this.#fan.parentOf(node) : -1;
+    return this.#fanOut ? this.#fanOut.table.parentOf(node) : -1;
   }
 
   /** The element of its parent's output an instance takes; -1 when it takes all of it. */
   itemIndexOf(node: number): number {
-    return this.#fan ? this.#fan.indexOf(node) : -1;
+    return this.#fanOut ? this.#fanOut.table.indexOf(node) : -1;
   }
 
   /** The node whose output was not a list, when that failed mapped `stage`; else -1. */
   notAListSource(stage: number): number {
-    return this.#fan?.notAList[stage] ?? -1;
+    return this.#fanOut?.table.notAList[stage] ?? -1;
   }
 
   /**
@@ -336,7 +334,7 @@ export class Scheduler {
     this.#end(stage, code);
     const changed: number[] = [];
     if (stage < this.#graph.size) this.#propagate(stage, code, changed);
-    else this.#instanceEnded(stage, code, changed);
+    else this.#fanOut!.instanceEnded(stage, code, changed);
     this.#afterCall(changed);
     return changed;
   }
@@ -351,7 +349,7 @@ export class Scheduler {
     this.#end(stage, FAILED);
     const changed: number[] = [];
     if (stage < this.#graph.size) this.#propagate(stage, FAILED, changed);
-    else this.#instanceEnded(stage, FAILED, changed);
+    else this.#fanOut!.instanceEnded(stage, FAILED, changed);
     if (this.#options.failurePolicy === 'fail_fast') this.#stopAfter = true;
     this.#afterCall(changed);
     return changed;
@@ -365,7 +363,7 @@ export class Scheduler {
     this.#end(stage, CANCELLED);
     const changed: number[] = [];
     if (stage < this.#graph.size) this.#propagate(stage, CANCELLED, changed);
-    else this.#instanceEnded(stage, CANCELLED, changed);
+    else this.#fanOut!.instanceEnded(stage, CANCELLED, changed);
     this.#afterCall(changed);
     return changed;
   }
@@ -379,7 +377,7 @@ export class Scheduler {
     this.#stopping = true;
     const changed: number[] = [];
     this.#ready.drain();
-    const fan = this.#fan;
+    const fan = this.#fanOut?.table;
     for (let i = 0; i < this.#state.length && i < this.size; i++) {
       const s = this.#state[i]!;
       // A stage waiting for a retry already gave its CPUs back.
@@ -422,30 +420,18 @@ export class Scheduler {
    */
   #propagate(stage: number, code: number, changed: number[]): void {
     const graph = this.#graph;
-    const fan = this.#fan;
+    const fanOut = this.#fanOut;
     const work = [stage, code];
     while (work.length > 0) {
       const c = work.pop()!;
       const x = work.pop()!;
-      const ok = c === SUCCEEDED || c === CACHED;
+      const ok = isSuccess(c);
       const downCode = c === CANCELLED ? CANCELLED : UPSTREAM_FAILED;
       for (let e = graph.downstreamStart[x]!; e < graph.downstreamStart[x + 1]!; e++) {
         const d = graph.downstream[e]!;
-        if (fan?.isMapped(d)) {
+        if (fanOut?.table.isMapped(d)) {
           if (this.#state[d]! >= FIRST_TERMINAL) continue;
-          if (fan.over[d] === x) {
-            if (ok && !fan.isMapped(x)) this.#expandList(d, x, changed);
-            fan.sourceEnded[d] = 1;
-            if (ok) fan.sourceOk[d] = 1;
-            else this.#worsen(d, downCode);
-          } else if (ok) {
-            if (--fan.otherPending[d]! === 0) this.#unpark(d);
-          } else {
-            this.#doom(d, downCode, changed);
-          }
-          // Under fail_fast the run stops anyway: the stage's fate is known, say it now.
-          const failFast = this.#options.failurePolicy === 'fail_fast';
-          const ended = !ok && failFast ? this.#terminateNow(d, downCode) : this.#settle(d);
+          const ended = fanOut.upstreamEnded(d, x, c, changed);
           if (ended) {
             changed.push(d);
             work.push(d, ended);
@@ -465,171 +451,6 @@ export class Scheduler {
           work.push(d, downCode);
         }
       }
-    }
-  }
-
-  /** Stages mapped over an ordinary stage: one instance per element of its output list. */
-  #expandList(template: number, source: number, changed: number[]): void {
-    const length = this.#options.listLength?.(source) ?? -1;
-    if (length < 0) this.#notAList(template, source, changed);
-    else for (let k = 0; k < length; k++) this.#instantiate(template, source, k, changed);
-  }
-
-  /** The source's output is not a list: the mapped stage fails (at once under fail_fast). */
-  #notAList(template: number, source: number, changed: number[]): void {
-    const fan = this.#fan!;
-    if (fan.notAList[template]! < 0) fan.notAList[template] = source;
-    this.#worsen(template, FAILED);
-    if (this.#options.failurePolicy !== 'fail_fast') return; // it fails once it settles
-    this.#stopAfter = true;
-    if (this.#state[template]! < FIRST_TERMINAL) {
-      this.#terminate(template, FAILED);
-      changed.push(template);
-      this.#propagate(template, FAILED, changed);
-    }
-  }
-
-  /**
-   * Appends an instance of `template` for item `index` of `parent`'s output (-1: all of it);
-   * `endedWith` makes it terminal at once (the instance after a failed item).
-   */
-  #instantiate(
-    template: number,
-    parent: number,
-    index: number,
-    changed: number[],
-    endedWith = 0,
-  ): void {
-    const fan = this.#fan!;
-    const node = fan.add(template, parent, index);
-    if (node >= this.#state.length) {
-      const grown = new Uint8Array(Math.max(node + 1, this.#state.length * 2));
-      grown.set(this.#state);
-      this.#state = grown;
-    }
-    this.#ready.setRank(node, this.#rank[template]!);
-    const state = this.#state[template]!;
-    if (state === PENDING) this.#state[template] = MAPPING;
-    if (this.#stopping || state === CANCELLED) {
-      this.#endAtOnce(node, CANCELLED, changed);
-    } else if (endedWith !== 0) {
-      this.#endAtOnce(node, endedWith, changed);
-    } else if (fan.doomed[template] || state >= FIRST_TERMINAL) {
-      this.#endAtOnce(node, fan.doomed[template] || UPSTREAM_FAILED, changed);
-    } else if (fan.otherPending[template]! > 0) {
-      fan.parked[template] ??= [];
-      fan.parked[template].push(node);
-    } else {
-      this.#makeReady(node);
-    }
-  }
-
-  /** An instance that cannot run: terminal at once, and so are the instances that follow it. */
-  #endAtOnce(node: number, code: number, changed: number[]): void {
-    this.#terminate(node, code);
-    changed.push(node);
-    this.#instanceEnded(node, code, changed);
-  }
-
-  /** An instance ended: instances over it are made (or cannot run), its mapped stage may end. */
-  #instanceEnded(node: number, code: number, changed: number[]): void {
-    const fan = this.#fan!;
-    const template = fan.templateOf(node);
-    const ok = code === SUCCEEDED || code === CACHED;
-    const followers = fan.mappedBy[template];
-    if (followers) {
-      for (const next of followers) {
-        if (!ok) {
-          // The instance after a failed item cannot run; a nested one's count is unknown.
-          const after = code === CANCELLED ? CANCELLED : UPSTREAM_FAILED;
-          if (!fan.nested[next]) this.#instantiate(next, node, -1, changed, after);
-          continue;
-        }
-        if (!fan.nested[next]) {
-          this.#instantiate(next, node, -1, changed);
-          continue;
-        }
-        const length = this.#options.listLength?.(node) ?? -1;
-        if (length < 0) this.#notAList(next, node, changed);
-        else for (let k = 0; k < length; k++) this.#instantiate(next, node, k, changed);
-      }
-    }
-    fan.live[template]!--;
-    if (!ok) {
-      this.#worsen(template, code);
-      if (code === FAILED && this.#options.failurePolicy === 'fail_fast') {
-        if (this.#state[template]! < FIRST_TERMINAL) {
-          this.#terminate(template, FAILED);
-          changed.push(template);
-          this.#propagate(template, FAILED, changed);
-        }
-        return;
-      }
-    }
-    const ended = this.#settle(template);
-    if (ended) {
-      changed.push(template);
-      this.#propagate(template, ended, changed);
-    }
-  }
-
-  /** Records the worst end among a mapped stage's instances and inputs. */
-  #worsen(template: number, code: number): void {
-    const fan = this.#fan!;
-    if (severity(code) > severity(fan.worst[template]!)) fan.worst[template] = code;
-  }
-
-  /** A dependency other than the source failed: no instance of `template` may run any more. */
-  #doom(template: number, code: number, changed: number[]): void {
-    const fan = this.#fan!;
-    if (!fan.doomed[template]) fan.doomed[template] = code;
-    this.#worsen(template, code);
-    const parked = fan.parked[template];
-    fan.parked[template] = undefined;
-    if (parked) for (const node of parked) this.#endAtOnce(node, code, changed);
-  }
-
-  #unpark(template: number): void {
-    const fan = this.#fan!;
-    const parked = fan.parked[template];
-    fan.parked[template] = undefined;
-    if (parked) for (const node of parked) this.#makeReady(node);
-  }
-
-  /**
-   * Ends a mapped stage once no item can come and every instance ended; returns the code it
-   * ended with, or 0 while it goes on (or had ended already).
-   */
-  #settle(template: number): number {
-    const fan = this.#fan!;
-    const state = this.#state[template]!;
-    if (state !== PENDING && state !== MAPPING) return 0;
-    if (!fan.sourceEnded[template] || fan.live[template]! > 0) return 0;
-    const worst = fan.worst[template]!;
-    let code: number;
-    if (worst !== 0) code = worst;
-    else if (fan.doomed[template]) code = fan.doomed[template]!;
-    else if (!fan.sourceOk[template]) code = UPSTREAM_FAILED;
-    else if (fan.otherPending[template]! > 0)
-      return 0; // an empty list still waits for its inputs
-    else code = SUCCEEDED;
-    if (code === SUCCEEDED && this.#stopping) code = CANCELLED;
-    this.#terminate(template, code);
-    return code;
-  }
-
-  #terminateNow(template: number, code: number): number {
-    if (this.#state[template]! >= FIRST_TERMINAL) return 0;
-    this.#terminate(template, code);
-    return code;
-  }
-
-  /** Settles what `#propagate` found ended and carries it on. */
-  #settleAndPropagate(template: number, changed: number[]): void {
-    const ended = this.#settle(template);
-    if (ended) {
-      changed.push(template);
-      this.#propagate(template, ended, changed);
     }
   }
 
@@ -686,9 +507,4 @@ export class Scheduler {
   isFinished(stage: number): boolean {
     return this.#state[stage]! >= FIRST_TERMINAL;
   }
-}
-
-/** Which end of an instance or input decides a mapped stage's own: a failure above all. */
-function severity(code: number): number {
-  return code === FAILED ? 3 : code === CANCELLED ? 2 : code === UPSTREAM_FAILED ? 1 : 0;
 }
