@@ -20,8 +20,8 @@ import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
 import { hostCapacityFor } from '../monitor/host-capacity.ts';
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
 import type { RunEvent } from './events.ts';
-import { fanOutError } from './fan-out-errors.ts';
-import { FanOutItems, fanOutSpec } from './fan-out-items.ts';
+import { fanOutSpec } from './fan-out-items.ts';
+import { FanOutRun } from './fan-out-run.ts';
 import { resourceRequests } from './resource-requests.ts';
 import { retryDelayMs, shouldRetry } from './retry.ts';
 import type { PriorStage, RunOptions, RunResult, StageOutcome } from './run-types.ts';
@@ -63,12 +63,8 @@ class Run {
   /** By node: stages of the graph, then fan-out instances as the scheduler makes them. */
   readonly #outputs: unknown[];
   readonly #attempts: number[];
-  readonly #items: FanOutItems;
+  readonly #fanOut: FanOutRun;
   readonly #setting: TaskSetting;
-  /** Mapped stages whose first instance started in this run, with when. */
-  readonly #mappingSince = new Map<number, number>();
-  /** Failed instances by mapped stage, for its error. */
-  readonly #failedItems = new Map<number, string[]>();
   /** For each running stage, what runs: the stage itself, or its fallback. */
   readonly #attemptSpec: (StageSpec | undefined)[];
   /** Only stages with a timeout have their own; the others share #stopController's signal. */
@@ -120,7 +116,15 @@ class Run {
     this.#attemptSpec = new Array(pipeline.stages.length);
     this.#controllers = new Array(pipeline.stages.length);
     this.#timers = new Array(pipeline.stages.length);
-    this.#items = new FanOutItems(pipeline, this.#scheduler, outputs);
+    this.#fanOut = new FanOutRun({
+      pipeline,
+      scheduler: this.#scheduler,
+      outputs,
+      attempts: this.#attempts,
+      clock: this.#clock,
+      emit: this.#emit,
+      previous: options.previous,
+    });
     this.#setting = {
       runId: this.#runId,
       pipeline,
@@ -198,59 +202,25 @@ class Run {
     const scheduler = this.#scheduler;
     const n = this.#pipeline.stages.length;
     for (let i = scheduler.next(); i >= 0; i = scheduler.next()) {
-      if (i >= n && this.#firstSight(i)) continue;
+      if (i >= n) {
+        const reused = this.#fanOut.reuse(i);
+        if (reused) {
+          this.#reportTerminal(reused);
+          continue;
+        }
+      }
       const fallback = this.#onFallback.size > 0 ? this.#onFallback.get(i)?.spec : undefined;
       this.#startAttempt(i, fallback ?? this.#pipeline.stages[scheduler.templateOf(i)]!);
     }
     if (scheduler.done) this.#end();
   }
 
-  /**
-   * An instance about to start for the first time: it numbers its attempts on from an earlier
-   * run's, and one that succeeded there is reused at once (a resume re-runs only the failed and
-   * unfinished items). Returns true when it was reused.
-   */
-  #firstSight(i: number): boolean {
-    if (this.#attempts[i] !== undefined) return false;
-    const name = this.#items.nameOf(i);
-    const prior = this.#options.previous?.get(name);
-    this.#attempts[i] = prior?.attempts ?? 0;
-    if (prior?.status !== 'succeeded' && prior?.status !== 'cached') return false;
-    this.#templateStarted(this.#scheduler.templateOf(i));
-    this.#outputs[i] = prior.output;
-    const changed = this.#scheduler.succeed(i, prior.status);
-    this.#emit?.({
-      event: 'stage_finished',
-      stage: name,
-      attempt: prior.attempts,
-      status: prior.status,
-      ts: this.#clock.now(),
-      reused: true,
-    });
-    this.#reportTerminal(changed);
-    return true;
-  }
-
-  /** A mapped stage is running from its first instance on (said once per run). */
-  #templateStarted(template: number): void {
-    if (this.#mappingSince.has(template)) return;
-    const ts = this.#clock.now();
-    this.#mappingSince.set(template, ts);
-    const attempt = ++this.#attempts[template]!;
-    this.#emit?.({
-      event: 'stage_started',
-      stage: this.#pipeline.stages[template]!.name,
-      attempt,
-      ts,
-    });
-  }
-
   #startAttempt(i: number, spec: StageSpec): void {
     const attempt = ++this.#attempts[i]!;
     const template = this.#scheduler.templateOf(i);
-    if (template !== i) this.#templateStarted(template);
+    if (template !== i) this.#fanOut.started(template);
     const stage = this.#pipeline.stages[template]!;
-    const name = template === i ? stage.name : this.#items.nameOf(i);
+    const name = template === i ? stage.name : this.#fanOut.items.nameOf(i);
     const executor = this.#options.executors[spec.task.kind];
     let controller: AbortController | undefined;
     let timer: TimerHandle | undefined;
@@ -291,7 +261,7 @@ class Run {
       template,
       spec,
       attempt,
-      template === i ? undefined : { name, item: this.#items.itemOf(i) },
+      template === i ? undefined : { name, item: this.#fanOut.items.itemOf(i) },
     );
     if (this.#leasesGpus && task.resources) task.resources.gpuIds = this.#scheduler.gpuIdsOf(i);
     return task;
@@ -337,7 +307,7 @@ class Run {
     const stage = this.#pipeline.stages[this.#scheduler.templateOf(i)]!;
     this.#emit?.({
       event: 'stage_finished',
-      stage: this.#items.nameOf(i),
+      stage: this.#fanOut.items.nameOf(i),
       attempt,
       ts: this.#clock.now(),
       status,
@@ -352,7 +322,7 @@ class Run {
     const scheduler = this.#scheduler;
     const template = scheduler.templateOf(i);
     const stage = this.#pipeline.stages[template]!;
-    const name = this.#items.nameOf(i);
+    const name = this.#fanOut.items.nameOf(i);
     const error = result.error ?? serializeError(new PipelineError('ERROR', 'stage failed'));
     const base = {
       stage: name,
@@ -390,9 +360,7 @@ class Run {
     }
     this.#errors.set(i, { error, ...exitCodeOf(result) });
     if (template !== i) {
-      const failed = this.#failedItems.get(template) ?? [];
-      failed.push(name);
-      this.#failedItems.set(template, failed);
+      this.#fanOut.itemFailed(template, name);
     }
     const changed = scheduler.fail(i);
     this.#emit?.({ ...base, event: 'stage_finished', status: 'failed' });
@@ -421,54 +389,19 @@ class Run {
     const scheduler = this.#scheduler;
     for (const d of stages) {
       if (scheduler.isMapped(d)) {
-        this.#mappedEnded(d);
+        const error = this.#fanOut.ended(d);
+        if (error) this.#errors.set(d, { error });
         continue;
       }
       if (!this.#emit) continue;
       this.#emit({
         event: 'stage_finished',
-        stage: this.#items.nameOf(d),
+        stage: this.#fanOut.items.nameOf(d),
         attempt: this.#attempts[d] ?? 0,
         status: scheduler.status(d),
         ts: this.#clock.now(),
       });
     }
-  }
-
-  /**
-   * A mapped stage ended: on success its output is its instances' outputs in order; a failure
-   * names the failed items, or the output that was not a list.
-   */
-  #mappedEnded(template: number): void {
-    const status = this.#scheduler.status(template);
-    const ts = this.#clock.now();
-    let result: StageResult | undefined;
-    if (status === 'succeeded' || status === 'failed') this.#templateStarted(template);
-    const startedAt = this.#mappingSince.get(template) ?? ts;
-    if (status === 'succeeded') {
-      this.#outputs[template] = this.#items.collect(template);
-      result = { status: 'succeeded', output: this.#outputs[template], startedAt, endedAt: ts };
-    } else if (status === 'failed') {
-      const source = this.#scheduler.notAListSource(template);
-      const error = fanOutError(
-        this.#pipeline.stages[template]!,
-        this.#failedItems.get(template) ?? [],
-        source < 0
-          ? undefined
-          : { name: this.#items.nameOf(source), output: this.#outputs[source] },
-      );
-      this.#errors.set(template, { error });
-      result = { status: 'failed', error, startedAt, endedAt: ts };
-    }
-    this.#emit?.({
-      event: 'stage_finished',
-      stage: this.#pipeline.stages[template]!.name,
-      attempt: this.#attempts[template] ?? 0,
-      status,
-      ts,
-      ...(result && { executor: 'fan-out', result }),
-      ...(result?.error && { error: result.error }),
-    });
   }
 
   #end(): void {
@@ -483,7 +416,7 @@ class Run {
       const failure = this.#errors.get(i);
       if (failure) Object.assign(outcome, failure);
       if (this.#onFallback.has(i)) outcome.fallback = this.#pipeline.stages[i]!.fallback!;
-      stages[this.#items.nameOf(i)] = outcome;
+      stages[this.#fanOut.items.nameOf(i)] = outcome;
     }
     const status: RunStatus = this.#cancelled ? 'cancelled' : failed ? 'failed' : 'succeeded';
     if (this.#emit) {
