@@ -15,12 +15,14 @@ import {
   SKIPPED,
   SUCCEEDED,
   statusNames,
-  type TerminalStatus,
   terminalCodes,
   UPSTREAM_FAILED,
   WAITING,
 } from './node-states.ts';
 import { ReadyQueue } from './ready-queue.ts';
+
+export type { TerminalStatus } from './node-states.ts';
+
 import { ResourceLedger } from './resource-ledger.ts';
 
 export interface SchedulerOptions {
