@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { jsonEvents, startGpipe } from './fixtures/cli/harness.ts';
 import {
+  edit,
   expectExit,
   gpipeJson,
   InvocationWatch,
   readJson,
+  runFinished,
   Workspaces,
 } from './fixtures/durable/durable-harness.ts';
 
@@ -125,6 +127,11 @@ describe('gpipe with a mapped YAML module', () => {
     // Run again: every item hits the cache (its own key), nothing runs.
     await expectExit(0, ['run', 'fan.yaml', '--quiet'], dir);
     assert.deepEqual(watch.since(), []);
+    // An element added in front: the items keep their keys (by value), one new item runs.
+    edit(dir, 'fan.yaml', '[1, 2, 3, 4]', '[0, 1, 2, 3, 4]');
+    const more = await expectExit(0, ['run', 'fan.yaml', '--json'], dir);
+    assert.deepEqual(watch.since(), ['list', 'plus[0]', 'square[0]', 'total']);
+    assert.equal(runFinished(more.stdout).stages['square[4]'], 'cached');
   });
 
   it('after kill -9 mid fan-out, resume runs only the unfinished item and the collector', async () => {

@@ -69,7 +69,8 @@ export class StageCache {
     }
     const parts = cacheKeyParts(stage, upstream);
     if (item) {
-      parts.item = `[${item.index.join('][')}] ${sha256Text(canonicalJson(item.value ?? null))}`;
+      // The item's value alone, not its place: an element added in front reruns one item.
+      parts.item = sha256Text(canonicalJson(item.value ?? null));
     }
     const redact = this.#options.redact;
     return { key: cacheKeyOf(parts), parts: redact ? redactedKeyParts(parts, redact) : parts };
@@ -110,8 +111,9 @@ export class StageCache {
     if (stage.task.kind === 'command' || stage.task.kind === 'python') {
       // A process's real output is its artifacts directory: the run that made it must be there.
       const source = await store.getRun(entry.runId);
-      const sourceArtifacts = source && `${source.runDir}/${task.stage}/artifacts`;
-      if (!sourceArtifacts || !existsSync(`${source.runDir}/${task.stage}`)) return undefined;
+      // Under the name it had there: an instance may have had another place (`x[2]`, now `x[3]`).
+      const sourceArtifacts = source && `${source.runDir}/${entry.stage}/artifacts`;
+      if (!sourceArtifacts || !existsSync(`${source.runDir}/${entry.stage}`)) return undefined;
       if (existsSync(sourceArtifacts)) linkArtifacts(task.paths.stageDir, sourceArtifacts);
     }
     return { status: 'succeeded', output, startedAt, endedAt: Date.now(), entry };
