@@ -16,6 +16,7 @@ import { runDurable } from '../src/durable/durable-run.ts';
 import { createExecutors } from '../src/executors/default-executors.ts';
 import { type ValidPipeline, validatePipeline } from '../src/graph/validate.ts';
 import { runPipeline } from '../src/scheduler/engine.ts';
+import { printRows } from './print-rows.ts';
 
 const items = process.argv.includes('--items')
   ? Number(process.argv[process.argv.indexOf('--items') + 1])
@@ -88,11 +89,4 @@ for (const chained of [false, true]) {
     perInstance(durableMs),
   ]);
 }
-const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-for (const r of rows)
-  console.log(
-    r
-      .map((cell, c) => cell.padEnd(widths[c]!))
-      .join('  ')
-      .trimEnd(),
-  );
+printRows(rows);

@@ -332,13 +332,7 @@ export class Scheduler {
    * stage that completed, or one that failed because its source's output is not a list).
    */
   succeed(stage: number, status: 'succeeded' | 'cached' = 'succeeded'): number[] {
-    const code = terminalCodes[status];
-    this.#end(stage, code);
-    const changed: number[] = [];
-    if (stage < this.#graph.size) this.#propagate(stage, code, changed);
-    else this.#fanOut!.instanceEnded(stage, code, changed);
-    this.#afterCall(changed);
-    return changed;
+    return this.#ended(stage, terminalCodes[status]);
   }
 
   /**
@@ -348,13 +342,8 @@ export class Scheduler {
    * stages this made terminal, for reporting.
    */
   fail(stage: number): number[] {
-    this.#end(stage, FAILED);
-    const changed: number[] = [];
-    if (stage < this.#graph.size) this.#propagate(stage, FAILED, changed);
-    else this.#fanOut!.instanceEnded(stage, FAILED, changed);
     if (this.#options.failurePolicy === 'fail_fast') this.#stopAfter = true;
-    this.#afterCall(changed);
-    return changed;
+    return this.#ended(stage, FAILED);
   }
 
   /**
@@ -362,10 +351,15 @@ export class Scheduler {
    * Its pending downstream is cancelled with it.
    */
   cancelRunning(stage: number): number[] {
-    this.#end(stage, CANCELLED);
+    return this.#ended(stage, CANCELLED);
+  }
+
+  /** A running stage or instance ended with `code`: what follows from it, for reporting. */
+  #ended(stage: number, code: number): number[] {
+    this.#end(stage, code);
     const changed: number[] = [];
-    if (stage < this.#graph.size) this.#propagate(stage, CANCELLED, changed);
-    else this.#fanOut!.instanceEnded(stage, CANCELLED, changed);
+    if (stage < this.#graph.size) this.#propagate(stage, code, changed);
+    else this.#fanOut!.instanceEnded(stage, code, changed);
     this.#afterCall(changed);
     return changed;
   }
