@@ -123,6 +123,8 @@ describe('gpipe with a mapped YAML module', () => {
       join(dir, `.gpipe/runs/${failed.runId}/plus[1]/output.json`),
     );
     assert.equal(item.data, 5);
+    const shown = await expectExit(0, ['show', failed.runId, 'plus[1]'], dir);
+    assert.equal((JSON.parse(shown.stdout) as { data: unknown }).data, 5);
 
     // Run again: every item hits the cache (its own key), nothing runs.
     await expectExit(0, ['run', 'fan.yaml', '--quiet'], dir);
