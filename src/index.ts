@@ -17,10 +17,14 @@ import { mapStage } from './api/map-stage.ts';
 import { stage as plainStage } from './api/stage.ts';
 
 export {
+  type Depth,
   type ElementOf,
+  type ItemOf,
   type MapFunction,
   type MapOptions,
+  type MappedStage,
   mapStage,
+  type Nest,
   type OutputOf,
 } from './api/map-stage.ts';
 export { type Pipeline, type PipelineOptions, pipeline } from './api/pipeline.ts';

@@ -31,6 +31,16 @@ test('a mapped stage depends on what it maps over and keeps its types', () => {
     return same === nested;
   });
   assert.deepEqual(words.spec.fanOut, { over: 'pages', nested: true });
+  // Mapped over a nested stage, one instance per words[i][j]: the item is a number, and a
+  // collector gets lists of lists.
+  const doubled = mapStage('doubled', { over: words }, (n) => {
+    const one: number = n;
+    return String(one * 2);
+  });
+  stage('texts', { deps: { doubled } }, ({ doubled }) => {
+    const texts: string[][] = doubled;
+    return texts;
+  });
 
   const each = command('each', { over: images, argv: ['true'] });
   assert.deepEqual(each.spec.fanOut, { over: 'images' });

@@ -16,6 +16,44 @@ export type OutputOf<S> = S extends Stage<infer O> ? O : never;
 /** The element type of a list type. */
 export type ElementOf<L> = L extends readonly (infer E)[] ? E : never;
 
+declare const fanOutItem: unique symbol;
+declare const fanOutDepth: unique symbol;
+
+/** Index levels of a mapped stage's instances: 1 for `x[i]`, 2 for `x[i][j]`, … */
+export type Depth = 1 | 2 | 3 | 4;
+type Deeper<N extends Depth> = N extends 1 ? 2 : N extends 2 ? 3 : 4;
+/** `T` in `N` levels of lists: what a stage collecting a mapped stage of depth `N` receives. */
+export type Nest<T, N extends Depth> = N extends 1
+  ? T[]
+  : N extends 2
+    ? T[][]
+    : N extends 3
+      ? T[][][]
+      : T[][][][];
+
+/**
+ * A mapped stage: each instance outputs an `Item`; a stage depending on it receives them
+ * collected in `Depth` levels of lists (`Item[]`, or `Item[][]` for `x[i][j]`).
+ */
+export interface MappedStage<Item, N extends Depth = 1> extends Stage<Nest<Item, N>> {
+  /** Carries the item type; never set at run time. */
+  readonly [fanOutItem]?: Item;
+  readonly [fanOutDepth]?: N;
+}
+
+/** What an instance of a stage mapped over `S` (not nested) receives: one item of `S`. */
+export type ItemOf<S> =
+  IsMapped<S> extends true
+    ? Exclude<S[typeof fanOutItem & keyof S], undefined>
+    : ElementOf<OutputOf<S>>;
+
+/** The depth of a stage mapped over `S`: `S`'s own, or 1 over an ordinary stage's list. */
+export type DepthOver<S> =
+  IsMapped<S> extends true ? Extract<S[typeof fanOutDepth & keyof S], Depth> : 1;
+
+/** Whether `S` is a mapped stage: its phantom keys are optional, so their presence says it. */
+type IsMapped<S> = typeof fanOutDepth extends keyof S ? true : false;
+
 /** What a mapped stage's function receives: its item, its context, its other inputs. */
 export type MapFunction<Item, D extends StageInputs, Out> = (
   item: Item,
@@ -55,17 +93,17 @@ export function mapStage<
 >(
   name: string,
   options: MapOptions<D, S> & { nested?: false },
-  run: MapFunction<ElementOf<OutputOf<S>>, D, Out>,
-): Stage<Awaited<Out>[]>;
+  run: MapFunction<ItemOf<S>, D, Out>,
+): MappedStage<Awaited<Out>, DepthOver<S>>;
 export function mapStage<
-  S extends Stage<readonly (readonly unknown[])[]>,
+  S extends MappedStage<readonly unknown[], Depth>,
   Out,
   D extends StageInputs = NoInputs,
 >(
   name: string,
   options: MapOptions<D, S> & { nested: true },
-  run: MapFunction<ElementOf<ElementOf<OutputOf<S>>>, D, Out>,
-): Stage<Awaited<Out>[][]>;
+  run: MapFunction<ElementOf<ItemOf<S>>, D, Out>,
+): MappedStage<Awaited<Out>, Deeper<DepthOver<S>>>;
 export function mapStage<D extends StageInputs, Out>(
   name: string,
   options: MapOptions<D, Stage<readonly unknown[]>>,

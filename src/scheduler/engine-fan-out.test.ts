@@ -55,15 +55,15 @@ test('items flow downstream before the slowest sibling ends; the collector gets 
   assert.equal(order.at(-1), 'total');
 });
 
-test('a fan-out nests: each item returns a list, mapped further as x[i][j]', async () => {
+test('a fan-out nests: each item returns a list, mapped further as x[i][j], and again as x[i][j][k]', async () => {
   const docs = stage('docs', () => ['a b', '', 'c d e']);
   const words = mapStage('words', { over: docs }, (doc) => (doc === '' ? [] : doc.split(' ')));
   const upper = mapStage('upper', { over: words, nested: true }, (word) => word.toUpperCase());
   const lengths = mapStage('len', { over: upper, nested: false }, (word) => word.length);
-  const all = stage('all', { deps: { upper, lengths } }, ({ upper, lengths }) => ({
-    upper,
-    lengths,
-  }));
+  // A third level: each word's letters, codes[i][j][k].
+  const letters = mapStage('letters', { over: upper }, (word) => word.split(''));
+  const codes = mapStage('codes', { over: letters, nested: true }, (l) => l.charCodeAt(0));
+  const all = stage('all', { deps: { upper, lengths, codes } }, (inputs) => inputs);
   const events: RunEvent[] = [];
   const result = await pipeline('nest', [all]).run({
     workspaceRoot,
@@ -73,7 +73,9 @@ test('a fan-out nests: each item returns a list, mapped further as x[i][j]', asy
   assert.deepEqual(result.stages.all?.output, {
     upper: [['A', 'B'], [], ['C', 'D', 'E']],
     lengths: [[1, 1], [], [1, 1, 1]],
+    codes: [[[65], [66]], [], [[67], [68], [69]]],
   });
+  assert.equal(result.stages['codes[2][1][0]']?.output, 68);
   assert.equal(result.stages['upper[2][1]']?.output, 'D');
   assert.equal(result.stages['len[2][1]']?.output, 1);
   const started = events.flatMap((e) => (e.event === 'stage_started' ? [e.stage] : []));
