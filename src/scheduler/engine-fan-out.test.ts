@@ -169,3 +169,33 @@ test('a mapped stage also takes its other inputs whole, and its items wait for t
   assert.equal(result.status, 'succeeded');
   assert.deepEqual(result.stages.scaled?.output, [3, 6]);
 });
+
+test('each item is retried and timed out under its mapped stage policy, on its own', async () => {
+  const tries = new Map<number, number>();
+  const items = stage('items', () => [0, 1, 2]);
+  const flaky = mapStage(
+    'flaky',
+    { over: items, retry: { maxAttempts: 2, delay: 0, jitter: 0 }, timeout: '30s' },
+    (n: number, context) => {
+      tries.set(n, (tries.get(n) ?? 0) + 1);
+      assert.equal(context.attempt, tries.get(n));
+      if (n === 1 && context.attempt === 1) throw new Error('first try of item 1');
+      return n;
+    },
+  );
+  const events: RunEvent[] = [];
+  const result = await pipeline('retry', [flaky]).run({
+    workspaceRoot,
+    onEvent: (event) => events.push(event),
+  });
+  assert.equal(result.status, 'succeeded');
+  assert.deepEqual([...tries.entries()].sort(), [
+    [0, 1],
+    [1, 2],
+    [2, 1],
+  ]);
+  assert.equal(result.stages['flaky[1]']?.attempts, 2);
+  assert.equal(result.stages.flaky?.attempts, 1);
+  const retried = events.filter((e) => e.event === 'stage_retrying').map((e) => e.stage);
+  assert.deepEqual(retried, ['flaky[1]']);
+});
