@@ -52,6 +52,27 @@ export class FanOut {
     this.#listLength = options.listLength ?? (() => -1);
   }
 
+  /** The fan-out rules of a run, or undefined when no stage is mapped. */
+  static create(
+    templates: number,
+    options: {
+      fanOut?: FanOutSpec;
+      failurePolicy: string;
+      listLength?: (node: number) => number;
+    },
+    host: FanOutHost,
+  ): FanOut | undefined {
+    const spec = options.fanOut;
+    if (!spec) return undefined;
+    let anyMapped = false;
+    for (let i = 0; i < templates && !anyMapped; i++) anyMapped = (spec.over[i] ?? -1) >= 0;
+    if (!anyMapped) return undefined;
+    return new FanOut(templates, spec, host, {
+      failFast: options.failurePolicy === 'fail_fast',
+      ...(options.listLength && { listLength: options.listLength }),
+    });
+  }
+
   get table(): FanOutTable {
     return this.#table;
   }

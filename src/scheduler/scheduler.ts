@@ -20,6 +20,7 @@ import {
   WAITING,
 } from './node-states.ts';
 import { ReadyQueue } from './ready-queue.ts';
+import { readyRanks } from './ready-ranks.ts';
 
 export type { TerminalStatus } from './node-states.ts';
 
@@ -110,32 +111,15 @@ export class Scheduler {
     );
     this.#maxBypass = options.maxBypass ?? 32;
     this.#waitingOn = new Int32Array(n);
-    const rank = new Float64Array(n);
-    if (options.mode === 'parallel') {
-      const critical = graph.criticalPath();
-      for (let i = 0; i < n; i++) rank[i] = -critical[i]!;
-    } else if (options.mode === 'waves') {
-      this.#level = graph.levels();
+    const { rank, level } = readyRanks(graph, options.mode);
+    if (level) {
+      this.#level = level;
       this.#unfinishedAtLevel = new Int32Array(n + 1);
-      const critical = graph.criticalPath();
-      // Level first, then critical path: a level never starts before the one above it ends.
-      for (let i = 0; i < n; i++) {
-        rank[i] = this.#level[i]! * (n + 1) - critical[i]!;
-        this.#unfinishedAtLevel[this.#level[i]!]!++;
-      }
+      for (let i = 0; i < n; i++) this.#unfinishedAtLevel[level[i]!]!++;
     }
     this.#rank = rank;
-    // Sequential keeps rank 0 everywhere: declaration order among the ready stages.
     this.#ready = new ReadyQueue(Math.min(n, 1024), rank);
-    const fanOut = options.fanOut;
-    let anyMapped = false;
-    if (fanOut) for (let i = 0; i < n && !anyMapped; i++) anyMapped = (fanOut.over[i] ?? -1) >= 0;
-    this.#fanOut = anyMapped
-      ? new FanOut(n, fanOut!, this.#fanOutHost(), {
-          failFast: options.failurePolicy === 'fail_fast',
-          ...(options.listLength && { listLength: options.listLength }),
-        })
-      : undefined;
+    this.#fanOut = FanOut.create(n, options, this.#fanOutHost());
     const finished = options.finished;
     if (finished) for (const [i, status] of finished) this.#terminate(i, terminalCodes[status]);
     for (let i = 0; i < n; i++) {
