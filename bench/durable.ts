@@ -16,6 +16,7 @@ import { type ValidPipeline, validatePipeline } from '../src/graph/validate.ts';
 import { runPipeline } from '../src/scheduler/engine.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { buildDag, type Dag, pipelineSpecOf } from './dags.ts';
+import { printRows } from './print-rows.ts';
 
 const maxCpus = 2;
 const shape = process.argv.includes('--shape')
@@ -168,12 +169,4 @@ row(
   );
   rmSync(dir, { recursive: true, force: true });
 }
-
-const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-for (const r of rows)
-  console.log(
-    r
-      .map((cell, c) => cell.padEnd(widths[c]!))
-      .join('  ')
-      .trimEnd(),
-  );
+printRows(rows);

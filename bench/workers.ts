@@ -13,6 +13,7 @@ import type { StageTask } from '../src/executors/executor.ts';
 import type { ModuleTask, PipelineSpec, StageSpec, WorkerType } from '../src/graph/pipeline.ts';
 import { runPipeline } from '../src/scheduler/engine.ts';
 import { median, parseCaseArgs } from './case-io.ts';
+import { printRows } from './print-rows.ts';
 
 const args = parseCaseArgs();
 const trips = Number(args.get('trips') ?? 300);
@@ -129,12 +130,4 @@ rows.push([
     .join(', ')}`,
 ]);
 rmSync(workspaceRoot, { recursive: true, force: true });
-
-const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-for (const r of rows)
-  console.log(
-    r
-      .map((cell, c) => cell.padEnd(widths[c]!))
-      .join('  ')
-      .trimEnd(),
-  );
+printRows(rows);

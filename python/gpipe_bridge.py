@@ -7,6 +7,7 @@ cannot corrupt it:
                         cpus, max_nested_depth, error_file
   $GP_INPUTS_FILE   upstream outputs by module name (absent when all are null)
   $GP_PARAMS        the stage's params as JSON
+  $GP_ITEM          in an instance of a mapped stage: its item as JSON ($GP_ITEM_INDEX: "3,1")
   $GP_RESULT_FILE   written with the module's JSON result on success (exit 0)
   error_file        written with {type, module, message, code, traceback} on failure (exit 1);
                     the traceback is also printed to stderr, that is to stage.log
@@ -62,6 +63,9 @@ def main() -> int:
             input_root=os.environ.get("INPUT_ROOT", ""),
             workspace_root=os.environ.get("WORKSPACE_ROOT", ""),
         )
+        if "GP_ITEM" in os.environ:  # an instance of a mapped stage: its item and place
+            context.item = json.loads(os.environ["GP_ITEM"])
+            context.item_index = [int(i) for i in os.environ["GP_ITEM_INDEX"].split(",") if i]
         entry = _entry_point(task)
         result = entry(context)
     except BaseException as error:  # noqa: B036 — SystemExit too: the stage is over either way

@@ -13,6 +13,20 @@
  * export default pipeline('example', [report, score]);
  * // gpipe run example.ts   — or:  await pipeline('example', [report, score]).run()
  */
+import { mapStage } from './api/map-stage.ts';
+import { stage as plainStage } from './api/stage.ts';
+
+export {
+  type Depth,
+  type ElementOf,
+  type ItemOf,
+  type MapFunction,
+  type MapOptions,
+  type MappedStage,
+  mapStage,
+  type Nest,
+  type OutputOf,
+} from './api/map-stage.ts';
 export { type Pipeline, type PipelineOptions, pipeline } from './api/pipeline.ts';
 export {
   type CommandOptions,
@@ -25,8 +39,16 @@ export {
   type RetryOptions,
   type Stage,
   type StageOptions,
-  stage,
 } from './api/stage.ts';
+
+/**
+ * A stage (see `./api/stage.ts`); `stage.map(name, { over }, (item, context, inputs) => …)` is a
+ * mapped one (dynamic fan-out, see `mapStage`).
+ */
+export const stage: typeof plainStage & { readonly map: typeof mapStage } = Object.assign(
+  plainStage,
+  { map: mapStage },
+);
 export { type FileRef, fileRef, isFileRef } from './artifacts/file-ref.ts';
 export {
   ConfigError,

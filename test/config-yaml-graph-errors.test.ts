@@ -188,3 +188,32 @@ test('the formatted message names file:line:column, module and hint', async () =
     message: `${file}:5:51: module 'train': depends on unknown stage 'laod' (hint: did you mean 'load'?)`,
   });
 });
+
+test('fan-out problems point at for_each, nested or the name', async () => {
+  const issues = await issuesOf([
+    ...header,
+    '    - name: list',
+    '      command: [true]',
+    '    - name: each',
+    '      command: [true]',
+    '      for_each: lst',
+    '    - name: deep',
+    '      command: [true]',
+    '      for_each: list',
+    '      nested: true',
+    '    - name: lone',
+    '      command: [true]',
+    '      nested: true',
+    '    - name: a[1]',
+    '      command: [true]',
+  ]);
+  assert.deepStrictEqual(
+    issues.map((issue) => [issue.stage, issue.line, issue.message]),
+    [
+      ['each', 8, "depends on unknown stage 'lst'"],
+      ['deep', 11, "nested fan-out over 'list', which is not a mapped stage"],
+      ['lone', 15, 'nested applies only to a module with for_each'],
+      ['a[1]', 16, 'bad stage name: brackets are kept for the instances of mapped stages (x[3])'],
+    ],
+  );
+});

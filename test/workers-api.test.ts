@@ -73,3 +73,40 @@ test('a missing export fails the stage at run time with EXPORT_NOT_FOUND', async
   assert.equal(run.stages.absent!.error!.code, 'EXPORT_NOT_FOUND');
   assert.match(run.stages.absent!.error!.message, /has no function export 'noSuchExport'/);
 });
+
+test('a mapped module stage gets each item through its context, in a thread and in a process', async () => {
+  const numbers = stage('numbers', () => [1, 2, 3]);
+  type Tens = { value: number; index: number[]; name: string; pid: number }[];
+  const inThread = stage<Tens>('tens', {
+    over: numbers,
+    module,
+    export: 'itemTimesTen',
+    worker: 'thread',
+  });
+  const inProcess = stage<Tens>('tens_p', {
+    over: numbers,
+    module,
+    export: 'itemTimesTen',
+    worker: 'process',
+  });
+  const both = stage('both', { deps: { inThread, inProcess } }, (inputs) => inputs);
+  const run = await pipeline('api-fan-out', [both]).run({ workspaceRoot });
+  assert.equal(run.status, 'succeeded');
+  const { inThread: thread, inProcess: child } = run.stages.both!.output as {
+    inThread: Tens;
+    inProcess: Tens;
+  };
+  assert.deepEqual(
+    thread.map((t) => [t.value, t.index, t.name]),
+    [
+      [10, [0], 'tens[0]'],
+      [20, [1], 'tens[1]'],
+      [30, [2], 'tens[2]'],
+    ],
+  );
+  assert.deepEqual(
+    child.map((t) => t.value),
+    [10, 20, 30],
+  );
+  assert.ok(child.every((t) => t.pid !== process.pid));
+});

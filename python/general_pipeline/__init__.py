@@ -145,6 +145,9 @@ class ModuleContext:
         self.output_root = output_root
         self.input_root = input_root
         self.workspace_root = workspace_root
+        # In an instance of a mapped stage (`resize[3]`): its item and its place ([3]).
+        self.item: Any = None
+        self.item_index: List[int] = []
         self.log = _stage_logger(module_name)
         # The thread that runs the module holds one slot, as its nested tasks will.
         self._slots = _Slots(max(1, int(resources.cpus)))

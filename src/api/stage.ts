@@ -92,6 +92,16 @@ export interface StageOptions<D extends StageInputs> {
    * @default true
    */
   cache?: boolean;
+  /**
+   * Dynamic fan-out: run this stage once per item of that stage's output list — an instance
+   * per item, `name[0]`, `name[1]`, … (over a mapped stage: `name[i]` as soon as its item `i`
+   * succeeded). Its output is the items' outputs in order. A command gets its item as JSON in
+   * `$GP_ITEM`, a module or Python stage as `context.item`. For a typed function use
+   * `stage.map`.
+   */
+  over?: Stage<readonly unknown[]>;
+  /** With `over` a mapped stage whose items are lists: one instance per element of each, `name[i][j]`. */
+  nested?: boolean;
 }
 
 export type StageFunction<D extends StageInputs, Out> = (
@@ -289,7 +299,7 @@ export function python<Out = unknown, D extends StageInputs = NoInputs>(
   return { name, spec, upstream: upstreamOf(options), companions: [] };
 }
 
-function baseSpec<D extends StageInputs>(name: string, options: StageOptions<D>): StageSpec {
+export function baseSpec<D extends StageInputs>(name: string, options: StageOptions<D>): StageSpec {
   const deps = options.deps ?? ({} as D);
   const inputs: Record<string, string> = {};
   for (const [key, upstream] of Object.entries(deps)) inputs[key] = upstream.name;
@@ -313,6 +323,12 @@ function baseSpec<D extends StageInputs>(name: string, options: StageOptions<D>)
   if (options.version !== undefined) spec.version = options.version;
   if (options.params !== undefined) spec.params = paramsOption(name, options.params);
   if (options.cache !== undefined) spec.cache = options.cache;
+  if (options.over !== undefined) {
+    spec.fanOut = { over: options.over.name, ...(options.nested && { nested: true }) };
+    if (!dependsOn.includes(options.over.name)) spec.dependsOn = [...dependsOn, options.over.name];
+  } else if (options.nested) {
+    throw new PipelineError('INVALID_STAGE', `stage '${name}': nested applies only with over`);
+  }
   return spec;
 }
 
@@ -334,8 +350,12 @@ function paramsOption(name: string, params: unknown): Readonly<Record<string, un
   return frozenJsonCopy(params);
 }
 
-function upstreamOf<D extends StageInputs>(options: StageOptions<D>): Stage[] {
-  return [...Object.values(options.deps ?? {}), ...(options.after ?? [])];
+export function upstreamOf<D extends StageInputs>(options: StageOptions<D>): Stage[] {
+  return [
+    ...Object.values(options.deps ?? {}),
+    ...(options.after ?? []),
+    ...(options.over ? [options.over] : []),
+  ];
 }
 
 function retryPolicy(name: string, retry: RetryOptions): RetryPolicy {

@@ -163,6 +163,8 @@ export class ProgressState {
       stage = { name, status: 'pending', attempt: 0 };
       this.#stages.set(name, stage);
       this.#counts.pending++;
+      // Fan-out instances (`resize[3]`) are stages that `run_started` could not count.
+      if (this.#stages.size > this.total) this.total = this.#stages.size;
       const prefix = groupPrefix(name);
       if (prefix !== undefined) {
         const group = this.#groups.get(prefix);

@@ -39,6 +39,7 @@ export function graphIssueTarget(
     case 'depends_on': {
       const dependsOn = Array.isArray(entry.raw.depends_on) ? entry.raw.depends_on : [];
       const at = dependsOn.indexOf(issue.dependency);
+      if (at < 0 && entry.raw.for_each === issue.dependency) return { path: [...base, 'for_each'] };
       return { path: at >= 0 ? [...base, 'depends_on', at] : [...base, 'depends_on'] };
     }
     case 'fallback':
@@ -52,6 +53,7 @@ export function graphIssueTarget(
       return { path: set ? [...base, 'resources', issue.field] : base };
     }
     case 'name':
+    case 'for_each':
     case 'timeout':
     case 'retry':
     case 'command':

@@ -116,12 +116,19 @@ export class ModuleLoader {
   }
 
   #stage(config: ModuleConfig, task: TaskSpec, base: YamlPath): StageSpec {
+    const dependsOn = config.depends_on ?? [];
     const stage: StageSpec = {
       name: config.name,
-      dependsOn: config.depends_on ?? [],
+      // The module mapped over is a dependency, listed or not.
+      dependsOn:
+        config.for_each === undefined || dependsOn.includes(config.for_each)
+          ? dependsOn
+          : [...dependsOn, config.for_each],
       cpus: config.resources?.cpus ?? 1,
       task,
     };
+    if (config.for_each !== undefined)
+      stage.fanOut = { over: config.for_each, ...(config.nested && { nested: true }) };
     const resources = config.resources;
     if (resources?.memory !== undefined) stage.memoryMb = parseMemoryMb(resources.memory)!;
     if (resources?.gpus !== undefined) stage.gpus = resources.gpus;
@@ -142,6 +149,13 @@ export class ModuleLoader {
     base: YamlPath,
     issues: PathIssue[],
   ): Promise<TaskSpec | undefined> {
+    if (raw.nested !== undefined && raw.for_each === undefined) {
+      issues.push({
+        path: base,
+        key: 'nested',
+        message: 'nested applies only to a module with for_each',
+      });
+    }
     const kinds = (['path', 'script', 'command'] as const).filter((key) => raw[key] !== undefined);
     for (const key of ['shell', 'cwd', 'env'] as const) {
       if (raw[key] !== undefined && raw.command === undefined) {
@@ -346,6 +360,8 @@ export function standIn(name: string, raw: Record<string, unknown>): StageSpec {
   const dependsOn = Array.isArray(raw.depends_on)
     ? raw.depends_on.filter((dep): dep is string => typeof dep === 'string')
     : [];
+  if (typeof raw.for_each === 'string' && !dependsOn.includes(raw.for_each))
+    dependsOn.push(raw.for_each);
   const cpus = isRecord(raw.resources) ? raw.resources.cpus : undefined;
   return {
     name,

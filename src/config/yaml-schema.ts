@@ -134,6 +134,17 @@ export const moduleSchema = z
     cwd: z.string().min(1, 'must not be empty').optional().describe('Relative to this file.'),
     env: z.record(z.string(), scalar).optional().describe('Added to the environment of a command.'),
     depends_on: z.array(name).optional().describe('Modules that must finish first.'),
+    for_each: name
+      .optional()
+      .describe(
+        'Dynamic fan-out: run this module once per item of that module’s output list (an instance per item, x[0], x[1], …; over a mapped module, x[i] as soon as its item i succeeded). The item is context.item, or $GP_ITEM (JSON) for a command; the module’s output is its items’ outputs in order.',
+      ),
+    nested: z
+      .boolean()
+      .optional()
+      .describe(
+        'With for_each over a mapped module whose items return lists: one instance per element of each, x[i][j]. Default: false.',
+      ),
     worker: z
       .enum(workerTypes)
       .optional()

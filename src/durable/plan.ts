@@ -57,28 +57,42 @@ export async function planResume(
     if (event.stage === undefined) continue;
     attempts.set(event.stage, Math.max(attempts.get(event.stage) ?? 0, event.attempt ?? 0));
   }
-  for (const stage of pipeline.stages) {
-    const made = attempts.get(stage.name) ?? 0;
-    const attempt = last.get(stage.name);
-    const output = attempt && usableOutput(attempt);
+  const mapped = new Set(pipeline.stages.filter((s) => s.fanOut).map((s) => s.name));
+  // A mapped stage runs again, always: its instances are what a resume reuses, one by one.
+  const names = [...pipeline.stages.map((s) => s.name), ...instancesOf(mapped, attempts.keys())];
+  for (const name of names) {
+    const made = attempts.get(name) ?? 0;
+    const attempt = last.get(name);
+    const output = attempt && !mapped.has(name) && usableOutput(attempt);
     if (attempt && output && attempt.attempt === made) {
-      plan.previous.set(stage.name, {
+      plan.previous.set(name, {
         status: attempt.status === 'cached' ? 'cached' : 'succeeded',
         output: output.value,
         attempts: made,
       });
-      plan.outputHashes.set(stage.name, attempt.outputHash!);
-      plan.actions.set(stage.name, 'reuse');
+      plan.outputHashes.set(name, attempt.outputHash!);
+      plan.actions.set(name, 'reuse');
       plan.done.push(attempt);
     } else {
       if (made > 0) {
-        plan.previous.set(stage.name, { attempts: made });
-        plan.rerun.push(stage.name);
+        plan.previous.set(name, { attempts: made });
+        plan.rerun.push(name);
       }
-      plan.actions.set(stage.name, 'run');
+      plan.actions.set(name, 'run');
     }
   }
   return plan;
+}
+
+/** The fan-out instances (`resize[3]`, `words[3][1]`) among `names`, of the `mapped` stages. */
+function instancesOf(mapped: ReadonlySet<string>, names: Iterable<string>): string[] {
+  if (mapped.size === 0) return [];
+  const found: string[] = [];
+  for (const name of names) {
+    const bracket = name.indexOf('[');
+    if (bracket > 0 && mapped.has(name.slice(0, bracket))) found.push(name);
+  }
+  return found;
 }
 
 /**
@@ -107,10 +121,18 @@ export async function planSelection(
     selection.from !== undefined ? [...starts, ...graph.descendants(starts)] : starts,
   );
   const needed = new Set<number>();
-  for (const i of selected) {
+  const queue = [...selected];
+  while (queue.length > 0) {
+    const i = queue.pop()!;
     for (let e = graph.upstreamStart[i]!; e < graph.upstreamStart[i + 1]!; e++) {
       const u = graph.upstream[e]!;
-      if (!selected.has(u)) needed.add(u);
+      if (selected.has(u)) continue;
+      // A mapped stage's output is its instances': it runs again (its items hit the cache).
+      if (pipeline.stages[u]!.fanOut) {
+        selected.add(u);
+        needed.delete(u);
+        queue.push(u);
+      } else needed.add(u);
     }
   }
   const plan = emptyPlan();

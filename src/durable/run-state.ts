@@ -72,8 +72,50 @@ export function stageStates(
     if (attempt.reusedFrom !== undefined) state.reusedFrom = attempt.reusedFrom;
   }
   const dead = run.status !== 'running' || !isAlive(run);
-  const result = [...states.values()];
+  const result = withInstancesUnderStages([...states.values()]);
   if (dead)
     for (const state of result) if (state.status === 'running') state.status = 'interrupted';
   return result;
+}
+
+/**
+ * Each fan-out instance (`resize[3]`, `words[3][1]`) right after its mapped stage, in index
+ * order; every other stage where it was.
+ */
+function withInstancesUnderStages(states: StageState[]): StageState[] {
+  const instances = new Map<string, { state: StageState; index: number[] }[]>();
+  const names = new Set(states.map((state) => state.stage));
+  const plain: StageState[] = [];
+  for (const state of states) {
+    const bracket = state.stage.indexOf('[');
+    const template = bracket > 0 ? state.stage.slice(0, bracket) : undefined;
+    if (template === undefined || !names.has(template)) {
+      plain.push(state);
+      continue;
+    }
+    const index = state.stage
+      .slice(bracket + 1, -1)
+      .split('][')
+      .map(Number);
+    const list = instances.get(template) ?? [];
+    if (list.length === 0) instances.set(template, list);
+    list.push({ state, index });
+  }
+  if (instances.size === 0) return states;
+  const ordered: StageState[] = [];
+  for (const state of plain) {
+    ordered.push(state);
+    const list = instances.get(state.stage);
+    if (!list) continue;
+    list.sort((a, b) => compareIndex(a.index, b.index));
+    for (const entry of list) ordered.push(entry.state);
+  }
+  return ordered;
+}
+
+function compareIndex(a: readonly number[], b: readonly number[]): number {
+  for (let k = 0; k < Math.min(a.length, b.length); k++) {
+    if (a[k] !== b[k]) return a[k]! - b[k]!;
+  }
+  return a.length - b.length;
 }

@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { checkFileRefs } from '../artifacts/file-ref.ts';
-import type { Executor, StageResult, StageTask } from '../executors/executor.ts';
+import type { Executor, StageResult, StageTask, TaskItem } from '../executors/executor.ts';
 import type { StageSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { CacheEntry, CacheKeyParts, RunStore } from '../store/run-store.ts';
 import { cacheKeyOf, cacheKeyParts, redactedKeyParts } from './cache-key.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { sha256Text } from './hash.ts';
 
 export interface StageCacheOptions {
   store: RunStore;
@@ -47,30 +49,39 @@ export class StageCache {
     };
   }
 
-  /** The key of a stage about to run, or undefined when it is not cached. */
-  keyOf(stage: StageSpec): { key: string; parts: CacheKeyParts } | undefined {
+  /**
+   * The key of a stage about to run, or undefined when it is not cached. A fan-out instance's
+   * key is its mapped stage's, with its item's hash in place of the source's output hash.
+   */
+  keyOf(stage: StageSpec, item?: TaskItem): { key: string; parts: CacheKeyParts } | undefined {
     if (stage.cache === false) return undefined;
     const graph = this.#options.pipeline.graph;
     const i = graph.indexOf.get(stage.name);
     if (i === undefined) return undefined;
+    const source = item ? stage.fanOut?.over : undefined;
     const upstream: Record<string, string> = {};
     for (let e = graph.upstreamStart[i]!; e < graph.upstreamStart[i + 1]!; e++) {
       const name = graph.names[graph.upstream[e]!]!;
+      if (name === source) continue;
       const hash = this.#options.outputHashes.get(name);
       if (hash === undefined) return undefined;
       upstream[name] = hash;
     }
     const parts = cacheKeyParts(stage, upstream);
+    if (item) {
+      // The item's value alone, not its place: an element added in front reruns one item.
+      parts.item = sha256Text(canonicalJson(item.value ?? null));
+    }
     const redact = this.#options.redact;
     return { key: cacheKeyOf(parts), parts: redact ? redactedKeyParts(parts, redact) : parts };
   }
 
   async #execute(executor: Executor, task: StageTask, signal: AbortSignal): Promise<StageResult> {
     const pipeline = this.#options.pipeline;
-    const i = pipeline.graph.indexOf.get(task.stage);
+    const i = pipeline.graph.indexOf.get(task.item?.of ?? task.stage);
     // A fallback runs under its own name, which is not a scheduled stage: never cached.
     const stage = i === undefined ? undefined : pipeline.stages[i];
-    const keyed = stage && this.keyOf(stage);
+    const keyed = stage && this.keyOf(stage, task.item);
     if (!keyed) return executor.execute(task, signal);
     if (this.#keys.has(keyed.key)) {
       const hit = await this.#hit(keyed.key, task, stage);
@@ -100,8 +111,9 @@ export class StageCache {
     if (stage.task.kind === 'command' || stage.task.kind === 'python') {
       // A process's real output is its artifacts directory: the run that made it must be there.
       const source = await store.getRun(entry.runId);
-      const sourceArtifacts = source && `${source.runDir}/${stage.name}/artifacts`;
-      if (!sourceArtifacts || !existsSync(`${source.runDir}/${stage.name}`)) return undefined;
+      // Under the name it had there: an instance may have had another place (`x[2]`, now `x[3]`).
+      const sourceArtifacts = source && `${source.runDir}/${entry.stage}/artifacts`;
+      if (!sourceArtifacts || !existsSync(`${source.runDir}/${entry.stage}`)) return undefined;
       if (existsSync(sourceArtifacts)) linkArtifacts(task.paths.stageDir, sourceArtifacts);
     }
     return { status: 'succeeded', output, startedAt, endedAt: Date.now(), entry };

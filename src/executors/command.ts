@@ -280,6 +280,10 @@ function standardEnv(
     GP_INPUTS_FILE: layout.inputsFile,
     GP_METRICS_FILE: layout.metricsFile,
     GP_PARAMS: task.params === undefined ? '{}' : JSON.stringify(task.params),
+    ...(task.item && {
+      GP_ITEM: JSON.stringify(task.item.value ?? null),
+      GP_ITEM_INDEX: task.item.index.join(','),
+    }),
   };
 }
 

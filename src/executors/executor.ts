@@ -48,6 +48,17 @@ export interface StageTask {
   /** The stage's params (JSON values), as its spec declares them. */
   params?: Readonly<Record<string, unknown>>;
   paths: StagePaths;
+  /** Set for an instance of a mapped stage (dynamic fan-out): the item it runs with. */
+  item?: TaskItem;
+}
+
+/** The item of a fan-out instance (`resize[3]`): its mapped stage, place and value. */
+export interface TaskItem {
+  /** The mapped stage (`resize`): its function, code and cache identity are the instance's. */
+  of: string;
+  /** `[3]` for `resize[3]`, `[3, 1]` for `words[3][1]`. */
+  index: readonly number[];
+  value: unknown;
 }
 
 export interface StageResult {

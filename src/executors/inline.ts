@@ -64,12 +64,14 @@ export class InlineExecutor implements Executor {
   #call(task: StageTask, context: StageContext): unknown {
     const spec = task.spec;
     if (spec.kind === 'inline') {
-      const fn = this.#functions.get(task.stage) as
-        | ((inputs: unknown, context: StageContext) => unknown)
+      // A fan-out instance (`resize[3]`) runs its mapped stage's function.
+      const fn = this.#functions.get(task.item?.of ?? task.stage) as
+        | ((first: unknown, second: unknown, third?: unknown) => unknown)
         | undefined;
       if (!fn)
         throw new PipelineError('STAGE_NOT_FOUND', `no function for inline stage '${task.stage}'`);
-      return fn(task.inputs, context);
+      // `stage.map` functions take their item first: (item, context, inputs).
+      return task.item ? fn(task.item.value, context, task.inputs) : fn(task.inputs, context);
     }
     if (spec.kind !== 'module') {
       throw new PipelineError(

@@ -34,6 +34,13 @@ export interface StageContext {
   readonly cudaVisibleDevices: string | undefined;
   /** Upstream outputs by stage name. */
   readonly dependencyResults: Readonly<Record<string, unknown>>;
+  /**
+   * In an instance of a mapped stage (`resize[3]`): its item, the element of the list it is
+   * mapped over; undefined in an ordinary stage.
+   */
+  readonly item: unknown;
+  /** The instance's place: `[3]` in `resize[3]`, `[3, 1]` in `words[3][1]`; [] in an ordinary stage. */
+  readonly itemIndex: readonly number[];
   /** An upstream stage's output; throws for a stage this one does not depend on. */
   getResult(stage: string): unknown;
   /** Aborted on timeout or cancellation: pass it on to fetch, streams and child processes. */
@@ -146,6 +153,12 @@ class TaskContext implements StageContext {
   }
   get dependencyResults(): Readonly<Record<string, unknown>> {
     return this.#task.dependencyResults;
+  }
+  get item(): unknown {
+    return this.#task.item?.value;
+  }
+  get itemIndex(): readonly number[] {
+    return this.#task.item?.index ?? noGpus;
   }
   get resources(): StageResources {
     const grant = this.#task.resources;

@@ -23,7 +23,8 @@ export interface GraphIssue {
     | 'command'
     | 'max_cpus'
     | 'max_memory'
-    | 'max_gpus';
+    | 'max_gpus'
+    | 'for_each';
   /** For a `depends_on` issue: the dependency at fault. */
   dependency?: string;
 }

@@ -163,9 +163,25 @@ export interface StageSpec {
   params?: Readonly<Record<string, unknown>>;
   /** `false`: never reuse or store this stage's output through the cache. @default true */
   cache?: boolean;
+  /**
+   * Dynamic fan-out (SPEC A8): the stage runs once per item of `over`'s output — one instance
+   * per element of an ordinary stage's list, or one per instance of a mapped stage (`x[i]` the
+   * moment `over[i]` succeeds) — and its output is the instances' outputs in order.
+   */
+  fanOut?: FanOut;
   task: TaskSpec;
   /** The function of an inline stage. */
   run?: InlineFunction;
+}
+
+export interface FanOut {
+  /** The upstream stage whose items this stage is mapped over (one of its dependencies). */
+  over: string;
+  /**
+   * Each item of `over` (a mapped stage) is itself a list: one instance per element of it,
+   * `x[i][j]`. @default false
+   */
+  nested?: boolean;
 }
 
 export interface PipelineSpec {

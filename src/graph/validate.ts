@@ -100,6 +100,7 @@ export function validatePipeline(
       issues.push({ stage: stage.name, field: 'command', message: 'has an empty command' });
     }
   }
+  issues.push(...fanOutIssues(spec.stages));
 
   const scheduled =
     fallbacks.size > 0 ? spec.stages.filter((stage) => !fallbacks.has(stage.name)) : spec.stages;
@@ -130,7 +131,42 @@ export function stageNameProblem(name: string): string | undefined {
   if (name.length > 200) return 'it is longer than 200 characters';
   if (name === '.' || name === '..') return `'${name}' is not allowed`;
   if (/[/\\]/.test(name)) return 'it contains a path separator';
+  if (/[[\]]/.test(name)) return 'brackets are kept for the instances of mapped stages (x[3])';
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting them is the point
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'it contains a control character';
   return undefined;
+}
+
+/** Mapped stages (`fanOut`): over a dependency; nested only over a mapped stage; no fallback. */
+function fanOutIssues(stages: readonly StageSpec[]): GraphIssue[] {
+  const issues: GraphIssue[] = [];
+  const mapped = new Map<string, boolean>();
+  for (const stage of stages) mapped.set(stage.name, stage.fanOut !== undefined);
+  for (const stage of stages) {
+    const fanOut = stage.fanOut;
+    if (!fanOut) continue;
+    if (!stage.dependsOn.includes(fanOut.over)) {
+      issues.push({
+        stage: stage.name,
+        field: 'for_each',
+        message: `is mapped over '${fanOut.over}', which is not one of its dependencies`,
+      });
+    } else if (fanOut.nested && mapped.get(fanOut.over) === false) {
+      issues.push({
+        stage: stage.name,
+        field: 'for_each',
+        message: `nested fan-out over '${fanOut.over}', which is not a mapped stage`,
+        hint: `drop nested: its list is fanned out as it is; nested fans out each item of a mapped stage`,
+      });
+    }
+    if (stage.fallback !== undefined) {
+      issues.push({
+        stage: stage.name,
+        field: 'fallback',
+        message: 'a mapped stage cannot have a fallback',
+        hint: 'retry its items instead (retry)',
+      });
+    }
+  }
+  return issues;
 }

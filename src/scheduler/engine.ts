@@ -8,7 +8,7 @@ import {
   StageTimeoutError,
   serializeError,
 } from '../errors.ts';
-import type { StageResult, StageTask } from '../executors/executor.ts';
+import type { StageResult } from '../executors/executor.ts';
 import type {
   InlineFunction,
   PipelineSpec,
@@ -16,15 +16,17 @@ import type {
   StageSpec,
   StageStatus,
 } from '../graph/pipeline.ts';
-import { memoryRequestMb } from '../graph/resources.ts';
 import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
 import { hostCapacityFor } from '../monitor/host-capacity.ts';
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
 import type { RunEvent } from './events.ts';
+import { fanOutSpec } from './fan-out-items.ts';
+import { FanOutRun } from './fan-out-run.ts';
 import { resourceRequests } from './resource-requests.ts';
 import { retryDelayMs, shouldRetry } from './retry.ts';
 import type { PriorStage, RunOptions, RunResult, StageOutcome } from './run-types.ts';
 import { Scheduler } from './scheduler.ts';
+import { buildStageTask, type TaskSetting } from './stage-task.ts';
 
 /**
  * Validates a pipeline (unless given one already validated) and runs it to the end; resolves
@@ -58,8 +60,11 @@ class Run {
   readonly #workspaceRoot: string;
   readonly #runDir: string;
   readonly #emit: ((event: RunEvent) => void) | undefined;
+  /** By node: stages of the graph, then fan-out instances as the scheduler makes them. */
   readonly #outputs: unknown[];
-  readonly #attempts: Int32Array;
+  readonly #attempts: number[];
+  readonly #fanOut: FanOutRun;
+  readonly #setting: TaskSetting;
   /** For each running stage, what runs: the stage itself, or its fallback. */
   readonly #attemptSpec: (StageSpec | undefined)[];
   /** Only stages with a timeout have their own; the others share #stopController's signal. */
@@ -84,9 +89,18 @@ class Run {
     const { cpus, memoryMb, gpus } = resourceRequests(pipeline);
     this.#leasesGpus = gpus !== undefined;
     this.#outputs = new Array(n);
-    this.#attempts = new Int32Array(n);
+    this.#attempts = new Array<number>(n).fill(0);
     const finished = this.#applyPrevious(options.previous);
+    const outputs = this.#outputs;
+    const fanOut = fanOutSpec(pipeline);
     this.#scheduler = new Scheduler(pipeline.graph, {
+      ...(fanOut && {
+        fanOut,
+        listLength: (node: number) => {
+          const output = outputs[node];
+          return Array.isArray(output) ? output.length : -1;
+        },
+      }),
       mode: pipeline.spec.mode,
       failurePolicy: pipeline.spec.failurePolicy,
       maxCpus: pipeline.maxCpus,
@@ -102,6 +116,22 @@ class Run {
     this.#attemptSpec = new Array(pipeline.stages.length);
     this.#controllers = new Array(pipeline.stages.length);
     this.#timers = new Array(pipeline.stages.length);
+    this.#fanOut = new FanOutRun({
+      pipeline,
+      scheduler: this.#scheduler,
+      outputs,
+      attempts: this.#attempts,
+      clock: this.#clock,
+      emit: this.#emit,
+      previous: options.previous,
+    });
+    this.#setting = {
+      runId: this.#runId,
+      pipeline,
+      workspaceRoot: this.#workspaceRoot,
+      runDir: this.#runDir,
+      outputs,
+    };
   }
 
   /** Outputs and attempt counts of stages finished before the run; returns them by index. */
@@ -136,6 +166,7 @@ class Run {
       ...(this.#options.previous && this.#announcePrevious()),
     });
     this.#reportPrevious();
+    this.#reportTerminal(this.#scheduler.begin());
     const signal = this.#options.signal;
     if (signal?.aborted) this.#cancel();
     else signal?.addEventListener('abort', () => this.#cancel(), { once: true });
@@ -169,16 +200,27 @@ class Run {
 
   #pump(): void {
     const scheduler = this.#scheduler;
+    const n = this.#pipeline.stages.length;
     for (let i = scheduler.next(); i >= 0; i = scheduler.next()) {
+      if (i >= n) {
+        const reused = this.#fanOut.reuse(i);
+        if (reused) {
+          this.#reportTerminal(reused);
+          continue;
+        }
+      }
       const fallback = this.#onFallback.size > 0 ? this.#onFallback.get(i)?.spec : undefined;
-      this.#startAttempt(i, fallback ?? this.#pipeline.stages[i]!);
+      this.#startAttempt(i, fallback ?? this.#pipeline.stages[scheduler.templateOf(i)]!);
     }
     if (scheduler.done) this.#end();
   }
 
   #startAttempt(i: number, spec: StageSpec): void {
     const attempt = ++this.#attempts[i]!;
-    const stage = this.#pipeline.stages[i]!;
+    const template = this.#scheduler.templateOf(i);
+    if (template !== i) this.#fanOut.started(template);
+    const stage = this.#pipeline.stages[template]!;
+    const name = template === i ? stage.name : this.#fanOut.items.nameOf(i);
     const executor = this.#options.executors[spec.task.kind];
     let controller: AbortController | undefined;
     let timer: TimerHandle | undefined;
@@ -186,7 +228,7 @@ class Run {
       const own = new AbortController();
       controller = own;
       timer = this.#clock.setTimer(
-        () => own.abort(new StageTimeoutError(stage.name, spec.timeoutMs!)),
+        () => own.abort(new StageTimeoutError(name, spec.timeoutMs!)),
         spec.timeoutMs,
       );
     }
@@ -195,7 +237,7 @@ class Run {
     this.#timers[i] = timer;
     this.#emit?.({
       event: 'stage_started',
-      stage: stage.name,
+      stage: name,
       attempt,
       ts: this.#clock.now(),
       ...(spec !== stage && { fallback: spec.name }),
@@ -206,50 +248,22 @@ class Run {
       return;
     }
     const signal = controller?.signal ?? this.#stopController.signal;
-    executor.execute(this.#task(i, spec, attempt), signal).then(
+    executor.execute(this.#task(i, spec, attempt, name), signal).then(
       (result) => this.#settle(i, attempt, result),
       (error: unknown) => this.#settle(i, attempt, failedResult(error)),
     );
   }
 
-  #task(i: number, spec: StageSpec, attempt: number): StageTask {
-    const stage = this.#pipeline.stages[i]!;
-    const graph = this.#pipeline.graph;
-    // Null-prototype records start in dictionary mode: no hidden class per distinct key set.
-    const dependencyResults: Record<string, unknown> = Object.create(null);
-    for (let e = graph.upstreamStart[i]!; e < graph.upstreamStart[i + 1]!; e++) {
-      const d = graph.upstream[e]!;
-      dependencyResults[graph.names[d]!] = this.#outputs[d];
-    }
-    let inputs = dependencyResults;
-    if (stage.inputs) {
-      inputs = {};
-      for (const [key, upstream] of Object.entries(stage.inputs))
-        inputs[key] = dependencyResults[upstream];
-    }
-    const paths: StageTask['paths'] = {
-      workspaceRoot: this.#workspaceRoot,
-      runDir: this.#runDir,
-      // Stage names are checked to be safe path segments, so plain concatenation is enough.
-      stageDir: `${this.#runDir}/${spec.name}`,
-    };
-    const task: StageTask = {
-      runId: this.#runId,
-      pipelineName: this.#pipeline.spec.name,
-      // A fallback runs under its own name, so that it finds its own function and files.
-      stage: spec.name,
+  #task(i: number, spec: StageSpec, attempt: number, name: string) {
+    const template = this.#scheduler.templateOf(i);
+    const task = buildStageTask(
+      this.#setting,
+      template,
+      spec,
       attempt,
-      spec: spec.task,
-      inputs,
-      dependencyResults,
-      cpus: stage.cpus,
-      paths,
-    };
-    task.resources = { cpus: stage.cpus, memoryMb: memoryRequestMb(stage) };
-    if (this.#leasesGpus) task.resources.gpuIds = this.#scheduler.gpuIdsOf(i);
-    if (spec.timeoutMs !== undefined) task.timeoutMs = spec.timeoutMs;
-    if (spec.memoryLimitMb !== undefined) task.memoryLimitMb = spec.memoryLimitMb;
-    if (spec.params !== undefined) task.params = spec.params;
+      template === i ? undefined : { name, item: this.#fanOut.items.itemOf(i) },
+    );
+    if (this.#leasesGpus && task.resources) task.resources.gpuIds = this.#scheduler.gpuIdsOf(i);
     return task;
   }
 
@@ -267,8 +281,9 @@ class Run {
     if (result.status === 'succeeded') {
       this.#outputs[i] = result.output;
       const status = result.cache?.hit ? 'cached' : 'succeeded';
-      scheduler.succeed(i, status);
+      const changed = scheduler.succeed(i, status);
       if (this.#emit) this.#emitFinished(i, attempt, status, spec, result);
+      this.#reportTerminal(changed);
     } else if (
       result.status === 'cancelled' ||
       (scheduler.stopping && result.error?.code === 'CANCELLED')
@@ -289,10 +304,10 @@ class Run {
     spec: StageSpec,
     result: StageResult,
   ): void {
-    const stage = this.#pipeline.stages[i]!;
+    const stage = this.#pipeline.stages[this.#scheduler.templateOf(i)]!;
     this.#emit?.({
       event: 'stage_finished',
-      stage: stage.name,
+      stage: this.#fanOut.items.nameOf(i),
       attempt,
       ts: this.#clock.now(),
       status,
@@ -304,11 +319,13 @@ class Run {
   }
 
   #failed(i: number, attempt: number, spec: StageSpec, result: StageResult): void {
-    const stage = this.#pipeline.stages[i]!;
-    const error = result.error ?? serializeError(new PipelineError('ERROR', 'stage failed'));
     const scheduler = this.#scheduler;
+    const template = scheduler.templateOf(i);
+    const stage = this.#pipeline.stages[template]!;
+    const name = this.#fanOut.items.nameOf(i);
+    const error = result.error ?? serializeError(new PipelineError('ERROR', 'stage failed'));
     const base = {
-      stage: stage.name,
+      stage: name,
       attempt,
       ts: this.#clock.now(),
       error,
@@ -342,6 +359,9 @@ class Run {
       return;
     }
     this.#errors.set(i, { error, ...exitCodeOf(result) });
+    if (template !== i) {
+      this.#fanOut.itemFailed(template, name);
+    }
     const changed = scheduler.fail(i);
     this.#emit?.({ ...base, event: 'stage_finished', status: 'failed' });
     this.#reportTerminal(changed);
@@ -366,13 +386,19 @@ class Run {
   }
 
   #reportTerminal(stages: readonly number[]): void {
-    if (!this.#emit) return;
+    const scheduler = this.#scheduler;
     for (const d of stages) {
+      if (scheduler.isMapped(d)) {
+        const error = this.#fanOut.ended(d);
+        if (error) this.#errors.set(d, { error });
+        continue;
+      }
+      if (!this.#emit) continue;
       this.#emit({
         event: 'stage_finished',
-        stage: this.#pipeline.stages[d]!.name,
-        attempt: this.#attempts[d]!,
-        status: this.#scheduler.status(d),
+        stage: this.#fanOut.items.nameOf(d),
+        attempt: this.#attempts[d] ?? 0,
+        status: scheduler.status(d),
         ts: this.#clock.now(),
       });
     }
@@ -381,16 +407,17 @@ class Run {
   #end(): void {
     const stages: Record<string, StageOutcome> = {};
     let failed = false;
-    this.#pipeline.stages.forEach((stage, i) => {
-      const status = this.#scheduler.status(i);
+    const scheduler = this.#scheduler;
+    for (let i = 0; i < scheduler.size; i++) {
+      const status = scheduler.status(i);
       if (status === 'failed' || status === 'upstream_failed') failed = true;
-      const outcome: StageOutcome = { status, attempts: this.#attempts[i]! };
+      const outcome: StageOutcome = { status, attempts: this.#attempts[i] ?? 0 };
       if (status === 'succeeded' || status === 'cached') outcome.output = this.#outputs[i];
       const failure = this.#errors.get(i);
       if (failure) Object.assign(outcome, failure);
-      if (this.#onFallback.has(i)) outcome.fallback = stage.fallback!;
-      stages[stage.name] = outcome;
-    });
+      if (this.#onFallback.has(i)) outcome.fallback = this.#pipeline.stages[i]!.fallback!;
+      stages[this.#fanOut.items.nameOf(i)] = outcome;
+    }
     const status: RunStatus = this.#cancelled ? 'cancelled' : failed ? 'failed' : 'succeeded';
     if (this.#emit) {
       const statuses: Record<string, StageStatus> = {};

@@ -5,11 +5,22 @@
 export class ReadyQueue {
   #heap: Int32Array;
   #size = 0;
-  readonly #rank: Float64Array;
+  #rank: Float64Array;
 
+  /** Takes `rank` over: entries appended later get theirs through `setRank`. */
   constructor(capacity: number, rank: Float64Array) {
     this.#heap = new Int32Array(Math.max(capacity, 1));
     this.#rank = rank;
+  }
+
+  /** Gives `stage` (one beyond the initial ranks, for a fan-out instance) its rank. */
+  setRank(stage: number, rank: number): void {
+    if (stage >= this.#rank.length) {
+      const grown = new Float64Array(Math.max(stage + 1, this.#rank.length * 2));
+      grown.set(this.#rank);
+      this.#rank = grown;
+    }
+    this.#rank[stage] = rank;
   }
 
   get size(): number {

@@ -71,13 +71,16 @@ export class ResourceLedger {
     return this.#gpusInUse;
   }
 
-  /** Whether `stage`'s requests fit what is free now. */
-  fits(stage: number): boolean {
+  /**
+   * Whether `stage`'s requests fit what is free now. `row` is the stage whose requests apply:
+   * a fan-out instance asks what its mapped stage asks.
+   */
+  fits(stage: number, row = stage): boolean {
     const r = this.#requests;
     return (
-      this.#cpusInUse + r.cpus[stage]! <= this.#cpus + EPSILON &&
-      this.#memoryInUse + (r.memoryMb?.[stage] ?? 0) <= this.#memoryMb + MEMORY_EPSILON &&
-      this.#gpusInUse + (r.gpus?.[stage] ?? 0) <= this.#gpuIds.length
+      this.#cpusInUse + r.cpus[row]! <= this.#cpus + EPSILON &&
+      this.#memoryInUse + (r.memoryMb?.[row] ?? 0) <= this.#memoryMb + MEMORY_EPSILON &&
+      this.#gpusInUse + (r.gpus?.[row] ?? 0) <= this.#gpuIds.length
     );
   }
 
@@ -92,12 +95,12 @@ export class ResourceLedger {
   }
 
   /** Takes `stage`'s requests; it must fit. */
-  acquire(stage: number): void {
+  acquire(stage: number, row = stage): void {
     const r = this.#requests;
     this.#holders++;
-    this.#cpusInUse += r.cpus[stage]!;
-    this.#memoryInUse += r.memoryMb?.[stage] ?? 0;
-    const gpus = r.gpus?.[stage] ?? 0;
+    this.#cpusInUse += r.cpus[row]!;
+    this.#memoryInUse += r.memoryMb?.[row] ?? 0;
+    const gpus = r.gpus?.[row] ?? 0;
     if (gpus === 0) return;
     const ids: number[] = [];
     for (let slot = 0; slot < this.#gpuTaken.length && ids.length < gpus; slot++) {
@@ -112,11 +115,11 @@ export class ResourceLedger {
   }
 
   /** Gives back what `stage` holds. */
-  release(stage: number): void {
+  release(stage: number, row = stage): void {
     const r = this.#requests;
     this.#holders--;
-    this.#cpusInUse -= r.cpus[stage]!;
-    this.#memoryInUse -= r.memoryMb?.[stage] ?? 0;
+    this.#cpusInUse -= r.cpus[row]!;
+    this.#memoryInUse -= r.memoryMb?.[row] ?? 0;
     const ids = this.#leases.get(stage);
     if (ids) {
       this.#leases.delete(stage);

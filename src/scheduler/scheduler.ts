@@ -1,43 +1,30 @@
 import type { Graph } from '../graph/graph.ts';
 import type { ExecutionMode, FailurePolicy, StageStatus } from '../graph/pipeline.ts';
+import { FanOut, type FanOutHost } from './fan-out.ts';
+import type { FanOutSpec } from './fan-out-table.ts';
+import {
+  CACHED,
+  CANCELLED,
+  FAILED,
+  FIRST_TERMINAL,
+  isSuccess,
+  MAPPING,
+  PENDING,
+  READY,
+  RUNNING,
+  SKIPPED,
+  SUCCEEDED,
+  statusNames,
+  terminalCodes,
+  UPSTREAM_FAILED,
+  WAITING,
+} from './node-states.ts';
 import { ReadyQueue } from './ready-queue.ts';
+import { readyRanks } from './ready-ranks.ts';
+
+export type { TerminalStatus } from './node-states.ts';
+
 import { ResourceLedger } from './resource-ledger.ts';
-
-const PENDING = 0;
-const READY = 1;
-const RUNNING = 2;
-/** Between two attempts: holds no resources, not yet terminal. */
-const WAITING = 3;
-const SUCCEEDED = 4;
-const FAILED = 5;
-const SKIPPED = 6;
-const UPSTREAM_FAILED = 7;
-const CANCELLED = 8;
-const CACHED = 9;
-const FIRST_TERMINAL = SUCCEEDED;
-
-const statusNames: readonly StageStatus[] = [
-  'pending',
-  'pending',
-  'running',
-  'running',
-  'succeeded',
-  'failed',
-  'skipped',
-  'upstream_failed',
-  'cancelled',
-  'cached',
-];
-const terminalCodes: Readonly<Record<TerminalStatus, number>> = {
-  succeeded: SUCCEEDED,
-  failed: FAILED,
-  skipped: SKIPPED,
-  upstream_failed: UPSTREAM_FAILED,
-  cancelled: CANCELLED,
-  cached: CACHED,
-};
-
-export type TerminalStatus = Exclude<StageStatus, 'pending' | 'running'>;
 
 export interface SchedulerOptions {
   mode: ExecutionMode;
@@ -64,6 +51,13 @@ export interface SchedulerOptions {
    * runs), by stage index. A skipped stage satisfies nothing: none of its downstream may run.
    */
   finished?: ReadonlyMap<number, 'succeeded' | 'cached' | 'skipped'>;
+  /** Mapped stages (dynamic fan-out). @default none */
+  fanOut?: FanOutSpec;
+  /**
+   * The length of a finished stage's or instance's output when it is a list, else -1: what a
+   * stage mapped over it fans out to. Asked only of the sources of mapped stages.
+   */
+  listLength?: (node: number) => number;
 }
 
 const BACKFILL_SCAN = 64;
@@ -75,17 +69,25 @@ const BACKFILL_SCAN = 64;
  * Eager: a stage becomes ready the moment its last upstream stage succeeds, and starts as soon
  * as its CPUs, memory and GPUs fit the pool, highest critical path first. Cost O(V + E) over a
  * run, plus a heap operation per stage.
+ *
+ * Dynamic fan-out (SPEC A8): a mapped stage never runs itself. When its source's output (a
+ * list) is known, one instance per item is appended after the graph's stages — node numbers
+ * from `graph.size` on — with the mapped stage's requests and rank; an instance over another
+ * mapped stage's item is made the moment that item succeeds, so items flow on without waiting
+ * for their siblings. The cost stays O(V + E + instances).
  */
 export class Scheduler {
   readonly #graph: Graph;
   readonly #options: SchedulerOptions;
-  readonly #state: Uint8Array;
+  #state: Uint8Array;
   readonly #waitingOn: Int32Array;
   readonly #ready: ReadyQueue;
+  readonly #rank: Float64Array;
   readonly #level: Int32Array | undefined;
   readonly #unfinishedAtLevel: Int32Array | undefined;
   readonly #ledger: ResourceLedger;
   readonly #maxBypass: number;
+  readonly #fanOut: FanOut | undefined;
   /** The best ready stage that did not fit, and how many stages started ahead of it since. */
   #blocked = -1;
   #bypassed = 0;
@@ -93,6 +95,9 @@ export class Scheduler {
   #running = 0;
   #finished = 0;
   #stopping = false;
+  /** Set while a call made a fail_fast failure that must stop the run once the call is done. */
+  #stopAfter = false;
+  #begun = false;
 
   constructor(graph: Graph, options: SchedulerOptions) {
     const n = graph.size;
@@ -106,22 +111,15 @@ export class Scheduler {
     );
     this.#maxBypass = options.maxBypass ?? 32;
     this.#waitingOn = new Int32Array(n);
-    const rank = new Float64Array(n);
-    if (options.mode === 'parallel') {
-      const critical = graph.criticalPath();
-      for (let i = 0; i < n; i++) rank[i] = -critical[i]!;
-    } else if (options.mode === 'waves') {
-      this.#level = graph.levels();
+    const { rank, level } = readyRanks(graph, options.mode);
+    if (level) {
+      this.#level = level;
       this.#unfinishedAtLevel = new Int32Array(n + 1);
-      const critical = graph.criticalPath();
-      // Level first, then critical path: a level never starts before the one above it ends.
-      for (let i = 0; i < n; i++) {
-        rank[i] = this.#level[i]! * (n + 1) - critical[i]!;
-        this.#unfinishedAtLevel[this.#level[i]!]!++;
-      }
+      for (let i = 0; i < n; i++) this.#unfinishedAtLevel[level[i]!]!++;
     }
-    // Sequential keeps rank 0 everywhere: declaration order among the ready stages.
+    this.#rank = rank;
     this.#ready = new ReadyQueue(Math.min(n, 1024), rank);
+    this.#fanOut = FanOut.create(n, options, this.#fanOutHost());
     const finished = options.finished;
     if (finished) for (const [i, status] of finished) this.#terminate(i, terminalCodes[status]);
     for (let i = 0; i < n; i++) {
@@ -129,6 +127,7 @@ export class Scheduler {
       let waiting = graph.upstreamStart[i + 1]! - graph.upstreamStart[i]!;
       if (finished && finished.size > 0) waiting = this.#unsatisfied(i);
       this.#waitingOn[i] = waiting;
+      if (this.#fanOut?.table.isMapped(i)) continue; // begun in begin(): it may end at once
       if (waiting === 0) this.#makeReady(i);
     }
   }
@@ -149,9 +148,63 @@ export class Scheduler {
     return waiting;
   }
 
-  /** True once every stage has reached a terminal status. */
+  /**
+   * Sets up the mapped stages; returns the stages this made terminal (a mapped stage over an
+   * empty list that was finished before the run). Call it once before `next()`, which calls it
+   * otherwise and drops what it returns.
+   */
+  begin(): number[] {
+    const changed: number[] = [];
+    if (this.#begun) return changed;
+    this.#begun = true;
+    const fanOut = this.#fanOut;
+    if (!fanOut) return changed;
+    for (let t = 0; t < this.#graph.size; t++) {
+      if (!fanOut.table.isMapped(t) || this.#state[t] !== PENDING) continue;
+      fanOut.begin(t, this.#waitingOn[t]!, this.#isDone(fanOut.table.over[t]!), changed);
+    }
+    this.#afterCall(changed);
+    return changed;
+  }
+
+  /** The scheduler's node states, as the fan-out rules see them. */
+  #fanOutHost(): FanOutHost {
+    return {
+      state: (node) => this.#state[node]!,
+      setState: (node, state) => {
+        this.#state[node] = state;
+      },
+      added: (node, template) => {
+        if (node >= this.#state.length) {
+          const grown = new Uint8Array(Math.max(node + 1, this.#state.length * 2));
+          grown.set(this.#state);
+          this.#state = grown;
+        }
+        this.#ready.setRank(node, this.#rank[template]!);
+      },
+      makeReady: (node) => this.#makeReady(node),
+      terminate: (node, code) => this.#terminate(node, code),
+      propagate: (stage, code, changed) => this.#propagate(stage, code, changed),
+      requestStop: () => {
+        this.#stopAfter = true;
+      },
+      stopping: () => this.#stopping,
+    };
+  }
+
+  #isDone(stage: number): boolean {
+    const state = this.#state[stage];
+    return state === SUCCEEDED || state === CACHED;
+  }
+
+  /** True once every stage (and every fan-out instance) has reached a terminal status. */
   get done(): boolean {
-    return this.#finished === this.#graph.size;
+    return this.#finished === this.size;
+  }
+
+  /** Stages of the graph plus the fan-out instances made so far. */
+  get size(): number {
+    return this.#graph.size + (this.#fanOut?.table.instances ?? 0);
   }
 
   get stopping(): boolean {
@@ -183,18 +236,44 @@ export class Scheduler {
     return statusNames[this.#state[stage]!]!;
   }
 
+  /** Whether `stage` is a mapped stage (it runs as instances, never itself). */
+  isMapped(stage: number): boolean {
+    return this.#fanOut?.table.isMapped(stage) ?? false;
+  }
+
+  /** The stage of the graph a node is (itself), or is an instance of. */
+  templateOf(node: number): number {
+    return this.#fanOut ? this.#fanOut.table.templateOf(node) : node;
+  }
+
+  /** The node whose output an instance's item comes from; -1 for a stage of the graph. */
+  parentOf(node: number): number {
+    return this.#fanOut ? this.#fanOut.table.parentOf(node) : -1;
+  }
+
+  /** The element of its parent's output an instance takes; -1 when it takes all of it. */
+  itemIndexOf(node: number): number {
+    return this.#fanOut ? this.#fanOut.table.indexOf(node) : -1;
+  }
+
+  /** The node whose output was not a list, when that failed mapped `stage`; else -1. */
+  notAListSource(stage: number): number {
+    return this.#fanOut?.table.notAList[stage] ?? -1;
+  }
+
   /**
    * The next stage to start now, marked running with its resources leased; -1 when none may
    * start until something finishes.
    */
   next(): number {
+    if (!this.#begun) this.begin();
     if (this.#stopping) return -1;
     const ledger = this.#ledger;
     if (this.#options.mode === 'sequential' && this.#running > 0) return -1;
     const top = this.#ready.peek();
     if (top < 0) return -1;
-    if (this.#level && this.#level[top]! > this.#wave) return -1;
-    if (ledger.fits(top)) {
+    if (this.#level && this.#levelOf(top) > this.#wave) return -1;
+    if (ledger.fits(top, this.templateOf(top))) {
       if (top === this.#blocked) this.#blocked = -1; // a retry of it starts a fresh count
       return this.#start(this.#ready.pop());
     }
@@ -211,11 +290,11 @@ export class Scheduler {
     let found = -1;
     while (this.#ready.size > 0 && skipped.length < BACKFILL_SCAN) {
       const candidate = this.#ready.pop();
-      if (this.#level && this.#level[candidate]! > this.#wave) {
+      if (this.#level && this.#levelOf(candidate) > this.#wave) {
         skipped.push(candidate);
         break;
       }
-      if (ledger.fits(candidate)) {
+      if (ledger.fits(candidate, this.templateOf(candidate))) {
         found = candidate;
         break;
       }
@@ -227,28 +306,28 @@ export class Scheduler {
     return this.#start(found);
   }
 
-  /** A running stage ended with a success (or a cache hit): its downstream may become ready. */
-  succeed(stage: number, status: 'succeeded' | 'cached' = 'succeeded'): void {
-    this.#end(stage, terminalCodes[status]);
-    const graph = this.#graph;
-    for (let e = graph.downstreamStart[stage]!; e < graph.downstreamStart[stage + 1]!; e++) {
-      const d = graph.downstream[e]!;
-      if (--this.#waitingOn[d]! === 0 && this.#state[d] === PENDING) {
-        if (this.#stopping) this.#terminate(d, CANCELLED);
-        else this.#makeReady(d);
-      }
-    }
+  #levelOf(node: number): number {
+    return this.#level![this.templateOf(node)]!;
+  }
+
+  /**
+   * A running stage ended with a success (or a cache hit): its downstream may become ready,
+   * stages mapped over it fan out. Returns the stages this made terminal besides it (a mapped
+   * stage that completed, or one that failed because its source's output is not a list).
+   */
+  succeed(stage: number, status: 'succeeded' | 'cached' = 'succeeded'): number[] {
+    return this.#ended(stage, terminalCodes[status]);
   }
 
   /**
    * A stage failed for good. Its downstream becomes `upstream_failed`; under fail_fast the run
-   * stops too. Returns the stages this made terminal, for reporting.
+   * stops too. A failed instance fails its mapped stage at once under fail_fast; under
+   * collect_all its siblings go on and the mapped stage fails once they all ended. Returns the
+   * stages this made terminal, for reporting.
    */
   fail(stage: number): number[] {
-    this.#end(stage, FAILED);
-    const changed = this.#failDownstream(stage);
-    if (this.#options.failurePolicy === 'fail_fast') changed.push(...this.stop());
-    return changed;
+    if (this.#options.failurePolicy === 'fail_fast') this.#stopAfter = true;
+    return this.#ended(stage, FAILED);
   }
 
   /**
@@ -256,30 +335,35 @@ export class Scheduler {
    * Its pending downstream is cancelled with it.
    */
   cancelRunning(stage: number): number[] {
-    this.#end(stage, CANCELLED);
+    return this.#ended(stage, CANCELLED);
+  }
+
+  /** A running stage or instance ended with `code`: what follows from it, for reporting. */
+  #ended(stage: number, code: number): number[] {
+    this.#end(stage, code);
     const changed: number[] = [];
-    for (const d of this.#graph.descendants([stage])) {
-      if (this.#state[d]! < RUNNING) {
-        this.#terminate(d, CANCELLED);
-        changed.push(d);
-      }
-    }
+    if (stage < this.#graph.size) this.#propagate(stage, code, changed);
+    else this.#fanOut!.instanceEnded(stage, code, changed);
+    this.#afterCall(changed);
     return changed;
   }
 
   /**
-   * Starts nothing more: ready, pending and waiting stages become `cancelled` and are returned.
-   * Running stages stay running until the engine reports their end.
+   * Starts nothing more: ready, pending and waiting stages become `cancelled` and are returned,
+   * and so do mapped stages whose instances still run. Running stages stay running until the
+   * engine reports their end.
    */
   stop(): number[] {
     this.#stopping = true;
     const changed: number[] = [];
     this.#ready.drain();
-    for (let i = 0; i < this.#state.length; i++) {
+    const fan = this.#fanOut?.table;
+    for (let i = 0; i < this.#state.length && i < this.size; i++) {
       const s = this.#state[i]!;
       // A stage waiting for a retry already gave its CPUs back.
-      if (s === PENDING || s === READY || s === WAITING) {
+      if (s === PENDING || s === READY || s === WAITING || s === MAPPING) {
         this.#terminate(i, CANCELLED);
+        if (fan && i >= fan.templates) fan.live[fan.templateOf(i)]!--;
         changed.push(i);
       }
     }
@@ -304,15 +388,50 @@ export class Scheduler {
     return this.#state[stage] === WAITING;
   }
 
-  #failDownstream(stage: number): number[] {
-    const changed: number[] = [];
-    for (const d of this.#graph.descendants([stage])) {
-      if (this.#state[d]! < RUNNING) {
-        this.#terminate(d, UPSTREAM_FAILED);
-        changed.push(d);
+  #afterCall(changed: number[]): void {
+    if (!this.#stopAfter) return;
+    this.#stopAfter = false;
+    if (!this.#stopping) changed.push(...this.stop());
+  }
+
+  /**
+   * `stage` (of the graph) ended with `code`: its downstream learns it, through the graph.
+   * Iterative, so that a long chain of failures never deepens the call stack.
+   */
+  #propagate(stage: number, code: number, changed: number[]): void {
+    const graph = this.#graph;
+    const fanOut = this.#fanOut;
+    const work = [stage, code];
+    while (work.length > 0) {
+      const c = work.pop()!;
+      const x = work.pop()!;
+      const ok = isSuccess(c);
+      const downCode = c === CANCELLED ? CANCELLED : UPSTREAM_FAILED;
+      for (let e = graph.downstreamStart[x]!; e < graph.downstreamStart[x + 1]!; e++) {
+        const d = graph.downstream[e]!;
+        if (fanOut?.table.isMapped(d)) {
+          if (this.#state[d]! >= FIRST_TERMINAL) continue;
+          const ended = fanOut.upstreamEnded(d, x, c, changed);
+          if (ended) {
+            changed.push(d);
+            work.push(d, ended);
+          }
+          continue;
+        }
+        if (ok) {
+          if (--this.#waitingOn[d]! === 0 && this.#state[d] === PENDING) {
+            if (this.#stopping) {
+              this.#terminate(d, CANCELLED);
+              changed.push(d);
+            } else this.#makeReady(d);
+          }
+        } else if (this.#state[d]! < RUNNING) {
+          this.#terminate(d, downCode);
+          changed.push(d);
+          work.push(d, downCode);
+        }
       }
     }
-    return changed;
   }
 
   #makeReady(stage: number): void {
@@ -323,13 +442,13 @@ export class Scheduler {
   #start(stage: number): number {
     this.#state[stage] = RUNNING;
     this.#running++;
-    this.#ledger.acquire(stage);
+    this.#ledger.acquire(stage, this.templateOf(stage));
     return stage;
   }
 
   #release(stage: number): void {
     this.#running--;
-    this.#ledger.release(stage);
+    this.#ledger.release(stage, this.templateOf(stage));
   }
 
   #end(stage: number, code: number): void {
@@ -345,7 +464,7 @@ export class Scheduler {
     }
     this.#state[stage] = code;
     this.#finished++;
-    if (this.#level && this.#unfinishedAtLevel) {
+    if (this.#level && this.#unfinishedAtLevel && stage < this.#graph.size) {
       this.#unfinishedAtLevel[this.#level[stage]!]!--;
       while (
         this.#wave < this.#unfinishedAtLevel.length - 1 &&
@@ -359,7 +478,7 @@ export class Scheduler {
   #expect(stage: number, state: number): void {
     if (this.#state[stage] !== state) {
       throw new Error(
-        `stage ${this.#graph.names[stage]} is ${statusNames[this.#state[stage]!]}, not ${statusNames[state]}`,
+        `stage ${this.#graph.names[this.templateOf(stage)]} is ${statusNames[this.#state[stage]!]}, not ${statusNames[state]}`,
       );
     }
   }

@@ -92,6 +92,8 @@ export interface CacheKeyParts {
   env?: string;
   /** Upstream stage → its output hash. */
   upstream: Readonly<Record<string, string>>;
+  /** A fan-out instance's item (its place and value's hash): one key per item. */
+  item?: string;
 }
 
 export interface CacheEntry {

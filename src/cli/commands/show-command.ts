@@ -18,7 +18,9 @@ export async function showCommand(
   const text = await withWorkspaceStore(workspaceOf(options, io), async (store) => {
     const run = await store.getRun(runId);
     if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
-    if (!run.stages.includes(stage)) {
+    // A fan-out instance (`resize[3]`) is shown as its mapped stage's own stages are.
+    const instanceOf = /^(.+?)(\[\d+\])+$/.exec(stage)?.[1];
+    if (!run.stages.includes(stage) && !(instanceOf && run.stages.includes(instanceOf))) {
       throw new InputError(
         `run '${runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
       );
