@@ -208,11 +208,20 @@ describe('cacheKeyOf', () => {
         command: some(i >> 3, 'python3 "a b".py'),
         params: some(i >> 4, '{"n":3}'),
         env: some(i >> 5, 'A=1 B=2'),
+        item: some(i >> 3, `3 sha256:${i}`),
       };
       for (const [name, value] of Object.entries(optional))
         if (value !== undefined) (parts as unknown as Record<string, string>)[name] = value;
       assert.equal(cacheKeyOf(parts), sha256Text(canonicalJson(parts)), JSON.stringify(parts));
     }
+  });
+
+  test('a part the fast path does not know still changes the key', () => {
+    const parts: CacheKeyParts = { stage: 's', upstream: {} };
+    const later = { ...parts, lateAddition: 'x' } as CacheKeyParts;
+    assert.notEqual(cacheKeyOf(later), cacheKeyOf(parts));
+    assert.equal(cacheKeyOf(later), sha256Text(canonicalJson(later)));
+    assert.notEqual(cacheKeyOf({ ...parts, item: '0 sha256:a' }), cacheKeyOf(parts));
   });
 
   test('every part contributes: changing any one gives a new key', () => {

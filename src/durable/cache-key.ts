@@ -72,15 +72,31 @@ export function cacheKeyOf(parts: CacheKeyParts): string {
   return sha256Text(partsJson(parts));
 }
 
+/** The keys `partsJson` writes out itself, in sorted order. */
+const knownPartKeys: ReadonlySet<string> = new Set([
+  'code',
+  'command',
+  'env',
+  'item',
+  'params',
+  'stage',
+  'upstream',
+  'version',
+]);
+
 /**
  * `canonicalJson(parts)`, written out for the parts' known keys in their sorted order: the
- * same text, without sorting and recursing for every one of 100,000 stages.
+ * same text, without sorting and recursing for every one of 100,000 stages. Parts with a key
+ * it does not know (one added later) take the general path, so that no part is ever left out
+ * of the key.
  */
 function partsJson(parts: CacheKeyParts): string {
+  for (const key in parts) if (!knownPartKeys.has(key)) return canonicalJson(parts);
   let text = '{';
   if (parts.code !== undefined) text += `"code":${JSON.stringify(parts.code)},`;
   if (parts.command !== undefined) text += `"command":${JSON.stringify(parts.command)},`;
   if (parts.env !== undefined) text += `"env":${JSON.stringify(parts.env)},`;
+  if (parts.item !== undefined) text += `"item":${JSON.stringify(parts.item)},`;
   if (parts.params !== undefined) text += `"params":${JSON.stringify(parts.params)},`;
   text += `"stage":${JSON.stringify(parts.stage)},"upstream":{`;
   let first = true;
