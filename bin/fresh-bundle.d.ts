@@ -1,2 +1,2 @@
-/** Whether the CLI bundle under `root` (a file URL ending in `/`) matches the files it was built from. */
-export function freshBundle(root: URL): boolean;
+/** Whether the bundle's inputs (dist/cli/inputs.json unless named) are as they were built. */
+export function freshBundle(root: URL, inputs?: string): boolean;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'dist', 'cli');
+const workersDir = join(root, 'dist', 'workers');
 
 /** The bundle's entries: the CLI and the worker threads it starts, by the names it starts them. */
 const entryPoints = {
@@ -18,6 +19,58 @@ const entryPoints = {
   'run-files-entry': 'src/durable/run-files-worker.ts',
 };
 
+/** Options both builds share. */
+const common = {
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.19',
+  // A native addon, and tsx, which the CLI loads only for a user's module.
+  external: ['better-sqlite3', 'tsx', 'tsx/*', 'esbuild'],
+  // CommonJS dependencies (commander) require Node's modules at run time.
+  banner: {
+    js: "import { createRequire as __gpCreateRequire } from 'node:module'; const require = __gpCreateRequire(import.meta.url);",
+  },
+  metafile: true,
+  logLevel: 'silent',
+};
+
+/** The files `inputs` (an esbuild metafile's) names, as they are now: [path, mtime, size]. */
+function inputsOf(inputs) {
+  return Object.keys(inputs).map((input) => {
+    const stats = statSync(join(root, input));
+    return [relative(root, join(root, input)), stats.mtimeMs, stats.size];
+  });
+}
+
+/** Moves a built folder into place. */
+function install(staging, dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dirname(dir), { recursive: true });
+  renameSync(staging, dir);
+}
+
+/**
+ * Each worker thread on its own (dist/workers/NAME.js), with its own inputs: the worker entries
+ * under src/ load it when run from the sources (bin/worker-code.js), so that a run from the
+ * sources does not load tsx in its writer thread, and an edit elsewhere keeps it fresh.
+ */
+async function buildWorkers(esbuild) {
+  const staging = `${workersDir}.tmp-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  for (const name of ['writer-worker', 'run-files-entry']) {
+    const result = await esbuild.build({
+      ...common,
+      absWorkingDir: root,
+      entryPoints: { [name]: entryPoints[name] },
+      outdir: staging,
+    });
+    const files = inputsOf(result.metafile.inputs);
+    writeFileSync(join(staging, `${name}.inputs.json`), `${JSON.stringify({ files })}\n`);
+  }
+  install(staging, workersDir);
+}
+
 async function build() {
   let esbuild;
   try {
@@ -25,35 +78,20 @@ async function build() {
   } catch {
     return 'skipped: esbuild is not installed; gpipe runs from its TypeScript sources';
   }
+  await buildWorkers(esbuild);
   const staging = `${outDir}.tmp-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   const result = await esbuild.build({
+    ...common,
     absWorkingDir: root,
     entryPoints,
     outdir: staging,
-    bundle: true,
     splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20.19',
-    // A native addon, and tsx, which the CLI loads only for a user's module.
-    external: ['better-sqlite3', 'tsx', 'tsx/*', 'esbuild'],
-    // CommonJS dependencies (commander) require Node's modules at run time.
-    banner: {
-      js: "import { createRequire as __gpCreateRequire } from 'node:module'; const require = __gpCreateRequire(import.meta.url);",
-    },
-    metafile: true,
-    logLevel: 'silent',
   });
   // What the bundle was built from, as it was: a change to any of it makes the bundle stale.
-  const files = Object.keys(result.metafile.inputs).map((input) => {
-    const stats = statSync(join(root, input));
-    return [relative(root, join(root, input)), stats.mtimeMs, stats.size];
-  });
+  const files = inputsOf(result.metafile.inputs);
   writeFileSync(join(staging, 'inputs.json'), `${JSON.stringify({ files })}\n`);
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(dirname(outDir), { recursive: true });
-  renameSync(staging, outDir);
+  install(staging, outDir);
   return `built ${relative(root, outDir)} from ${files.length} files`;
 }
 

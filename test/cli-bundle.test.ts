@@ -2,7 +2,15 @@
 // it was built from, and it does what the sources do — the example (TypeScript modules, a
 // Python command, a shell command) end to end, and the inspection commands after it.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -48,6 +56,18 @@ describe('the bundle is used only while it is fresh', () => {
       freshBundle(pathToFileURL(repoRoot)),
       'dist/cli is missing or stale: run `node scripts/build-cli.js` (npm test does)',
     );
+  });
+
+  test('the worker threads have their own bundles, listing only their own inputs', () => {
+    for (const name of ['writer-worker', 'run-files-entry']) {
+      const inputs = `dist/workers/${name}.inputs.json`;
+      assert.ok(freshBundle(pathToFileURL(repoRoot), inputs), `${inputs} is missing or stale`);
+      const listed = JSON.parse(readFileSync(join(repoRoot, inputs), 'utf8')) as {
+        files: [string, number, number][];
+      };
+      assert.ok(listed.files.length > 0);
+      assert.ok(!listed.files.some(([path]) => path.startsWith('src/cli/')), 'no CLI code');
+    }
   });
 });
 

@@ -242,6 +242,16 @@ type RunEventError = { code: string; message: string };
 
 /** The event as a store row: what it says beyond its type, stage and attempt goes in `data`. */
 function eventRow(runId: string, event: RunEvent): Omit<EventRecord, 'seq'> {
+  // The two events of every stage, in their usual shape, without walking their fields.
+  if (event.event === 'stage_started' && event.fallback === undefined) {
+    return { runId, ts: event.ts, type: event.event, stage: event.stage, attempt: event.attempt };
+  }
+  if (event.event === 'stage_finished' && isPlainFinish(event)) {
+    const data: Record<string, unknown> = { status: event.status };
+    if (event.executor !== undefined) data.executor = event.executor;
+    const { ts, stage, attempt } = event;
+    return { runId, ts, type: event.event, stage, attempt, data };
+  }
   const row: Omit<EventRecord, 'seq'> = { runId, ts: event.ts, type: event.event };
   let data: Record<string, unknown> | undefined;
   const fields = event as unknown as Record<string, unknown>;
@@ -269,4 +279,14 @@ function eventRow(runId: string, event: RunEvent): Omit<EventRecord, 'seq'> {
   }
   if (data) row.data = data;
   return row;
+}
+
+/** A finish that says no more than its status and executor (and its result, not stored). */
+function isPlainFinish(event: Extract<RunEvent, { event: 'stage_finished' }>): boolean {
+  return (
+    event.exitCode === undefined &&
+    event.error === undefined &&
+    event.fallback === undefined &&
+    event.reused === undefined
+  );
 }

@@ -1,7 +1,6 @@
-// The run-files worker's entry. A worker does not inherit a tsx loader registered through its
-// API (bin/gpipe.js does that), so it registers one before loading the TypeScript. The CLI
-// bundle (scripts/build-cli.js) builds run-files-worker.ts under this name instead.
-import { register } from 'tsx/esm/api';
+// The run-files worker's entry when run from the sources: its bundle when fresh, else the
+// TypeScript through tsx (bin/worker-code.js). The CLI bundle builds run-files-worker.ts under
+// this name instead.
+import { loadWorkerCode } from '../../bin/worker-code.js';
 
-register();
-await import('./run-files-worker.ts');
+await loadWorkerCode('run-files-entry', new URL('./run-files-worker.ts', import.meta.url));

@@ -1,6 +1,6 @@
-// The writer thread's entry. A worker does not inherit a tsx loader registered through its API
-// (bin/gpipe.js does that), so it registers one before loading the TypeScript.
-import { register } from 'tsx/esm/api';
+// The writer thread's entry when run from the sources: its bundle when fresh, else the
+// TypeScript through tsx (bin/worker-code.js). The CLI bundle builds writer-thread.ts under
+// this name instead.
+import { loadWorkerCode } from '../../../bin/worker-code.js';
 
-register();
-await import('./writer-thread.ts');
+await loadWorkerCode('writer-worker', new URL('./writer-thread.ts', import.meta.url));
