@@ -16,6 +16,11 @@ export interface PipelineOptions {
   maxMemory?: number | string;
   /** GPUs to lease, lowest device ids first; 0 turns leasing off. @default all nvidia-smi finds */
   maxGpus?: number;
+  /**
+   * Time between two resource samples of a running stage, in ms; 0 or false turns the
+   * monitor off. @default 1000
+   */
+  monitorInterval?: number | false;
 }
 
 export interface Pipeline {
@@ -72,6 +77,16 @@ export function pipeline(
     spec.maxMemoryMb = mb;
   }
   if (options.maxGpus !== undefined) spec.maxGpus = options.maxGpus;
+  if (options.monitorInterval !== undefined) {
+    const ms = options.monitorInterval === false ? 0 : options.monitorInterval;
+    if (!Number.isFinite(ms) || ms < 0 || (ms > 0 && ms < 10)) {
+      throw new PipelineError(
+        'INVALID_PIPELINE',
+        `pipeline '${name}': monitorInterval must be false or 0 (off), or at least 10 ms, got ${String(options.monitorInterval)}`,
+      );
+    }
+    spec.monitorIntervalMs = ms;
+  }
   return {
     spec,
     run: (runOptions = {}) =>

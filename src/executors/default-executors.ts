@@ -1,7 +1,9 @@
 import type { InlineFunction, PipelineSpec, TaskSpec } from '../graph/pipeline.ts';
+import { ResourceMonitor } from '../monitor/resource-monitor.ts';
 import { CommandExecutor, type CommandExecutorOptions } from './command.ts';
 import type { Executor } from './executor.ts';
 import { InlineExecutor } from './inline.ts';
+import { monitorInProcess } from './monitored-executor.ts';
 import { PythonExecutor } from './python.ts';
 
 export interface LocalExecutorOptions {
@@ -9,6 +11,16 @@ export interface LocalExecutorOptions {
   command?: CommandExecutorOptions;
   /** Masks secrets in what in-process stages log. @default none */
   redact?: (text: string) => string;
+  /**
+   * Samples every stage's resources; subscribe to it for the samples.
+   * @default one sampling every `spec.monitorIntervalMs`
+   */
+  monitor?: ResourceMonitor;
+}
+
+/** The pipeline's resource monitor: every `monitorIntervalMs` (1 s by default; 0: off). */
+export function createMonitor(spec: PipelineSpec): ResourceMonitor {
+  return new ResourceMonitor({ intervalMs: spec.monitorIntervalMs ?? 1000 });
 }
 
 /**
@@ -22,8 +34,12 @@ export function createExecutors(
 ): Record<TaskSpec['kind'], Executor> {
   const functions = new Map<string, InlineFunction>();
   for (const stage of spec.stages) if (stage.run) functions.set(stage.name, stage.run);
-  const inline = new InlineExecutor(functions, options.redact ? { redact: options.redact } : {});
-  const command = new CommandExecutor(options.command);
+  const monitor = options.monitor ?? createMonitor(spec);
+  const inline = monitorInProcess(
+    new InlineExecutor(functions, options.redact ? { redact: options.redact } : {}),
+    monitor,
+  );
+  const command = new CommandExecutor({ monitor, ...options.command });
   const python = new PythonExecutor({
     commands: command,
     ...(spec.maxNestedDepth !== undefined && { maxNestedDepth: spec.maxNestedDepth }),

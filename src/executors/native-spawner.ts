@@ -19,8 +19,8 @@ export const nativeHelperPath = fileURLToPath(
 );
 
 /** The protocol is described at the top of native/spawn-helper.c. */
-const protocolVersion = 1;
-const replySize = 48;
+const protocolVersion = 2;
+const replySize = 64;
 const replyHello = 0;
 const replySpawned = 1;
 const replyFailed = 2;
@@ -219,6 +219,8 @@ export class NativeSpawner implements Spawner {
           maxRssKb: data.readInt32LE(at + 20),
           userCpuUs: data.readDoubleLE(at + 24),
           systemCpuUs: data.readDoubleLE(at + 32),
+          inBlocks: data.readDoubleLE(at + 48),
+          outBlocks: data.readDoubleLE(at + 56),
           groupEmpty: (data.readUInt32LE(at + 40) & 1) === 1,
         });
       }

@@ -130,6 +130,8 @@ export interface PipelineSpec {
   /** GPUs to lease out, the lowest device ids first; 0 turns GPU leasing off. @default all detected */
   maxGpus?: number;
   maxNestedDepth?: number;
+  /** Time between two resource samples of a running stage; 0 turns monitoring off. @default 1000 */
+  monitorIntervalMs?: number;
   checkpoint?: { enabled: boolean; directory?: string };
   /** Where this pipeline's run directories go (TOML: `<work_dir>/runs`). @default `<state dir>/runs` */
   runsDirectory?: string;

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts';
 import type { RunSelection } from '../../durable/plan.ts';
+import { createMonitor } from '../../executors/default-executors.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
@@ -124,7 +125,8 @@ export async function runOrPreview(
   credentials?: Readonly<Record<string, string>>,
 ): Promise<number> {
   if (options.dryRun) return printDryRun(pipeline, request, options, io);
-  const executors = runExecutors(pipeline.spec, io.redactor, credentials);
+  const monitor = createMonitor(pipeline.spec);
+  const executors = runExecutors(pipeline.spec, io.redactor, credentials, monitor);
   const redactor = io.redactor;
   const reporter = createReporter(options, io);
   const controller = new AbortController();
@@ -141,6 +143,7 @@ export async function runOrPreview(
       pipeline,
       executors,
       signal: controller.signal,
+      monitor,
       onEvent: (event) => reporter.onEvent(event),
       ...(redactor && !redactor.isEmpty && { redact: (text: string) => redactor.redact(text) }),
     });
@@ -149,6 +152,7 @@ export async function runOrPreview(
     return exitCodeOfRun(result);
   } finally {
     stopHandling();
+    monitor.close();
     reporter.close();
     await Promise.all([...new Set(Object.values(executors))].map((executor) => executor.close?.()));
   }

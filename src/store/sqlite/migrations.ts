@@ -98,6 +98,46 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX cache_by_last_use ON cache_entries (last_used_at);
     `,
   },
+  {
+    version: 2,
+    name: 'resource samples and per-attempt resource summaries',
+    // Samples are many and written in bulk: a rowid table with one index, read by attempt.
+    // Summaries are one per attempt, replaced if an attempt is summarised again.
+    sql: `
+      CREATE TABLE resource_samples (
+        run_key INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        cpu_percent REAL NOT NULL,
+        rss_bytes INTEGER NOT NULL,
+        read_bytes INTEGER NOT NULL,
+        write_bytes INTEGER NOT NULL,
+        net_rx_bytes INTEGER NOT NULL,
+        net_tx_bytes INTEGER NOT NULL,
+        gpus TEXT,
+        final INTEGER NOT NULL
+      );
+      CREATE INDEX resource_samples_by_attempt ON resource_samples (run_key, stage, attempt);
+
+      CREATE TABLE resource_summaries (
+        run_key INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        samples INTEGER NOT NULL,
+        peak_rss_bytes INTEGER NOT NULL,
+        cpu_seconds REAL NOT NULL,
+        avg_cpu_percent REAL NOT NULL,
+        read_bytes INTEGER NOT NULL,
+        write_bytes INTEGER NOT NULL,
+        net_rx_bytes INTEGER NOT NULL,
+        net_tx_bytes INTEGER NOT NULL,
+        peak_gpu_memory_mb REAL,
+        PRIMARY KEY (run_key, stage, attempt)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1]!.version;

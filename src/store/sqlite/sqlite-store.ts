@@ -4,9 +4,10 @@
  * the main thread. WAL lets the two, and other processes, read while one writes.
  */
 import type Database from 'better-sqlite3';
-import type { RunFilter, RunStore, StoreWrite } from '../run-store.ts';
+import type { ResourceBatch, RunFilter, RunStore, StoreWrite } from '../run-store.ts';
 import { asInputError, openConnection } from './connection.ts';
 import { migrate } from './migrations.ts';
+import { ResourceReader } from './resource-reader.ts';
 import { SqliteReader } from './sqlite-reader.ts';
 import { WriterClient } from './writer-client.ts';
 
@@ -38,12 +39,14 @@ class SqliteRunStore implements RunStore {
   readonly #db: Database.Database;
   readonly #reader: SqliteReader;
   readonly #writer: WriterClient;
+  readonly #resources: ResourceReader;
   #closed: Promise<void> | undefined;
 
   constructor(db: Database.Database, reader: SqliteReader, writer: WriterClient) {
     this.#db = db;
     this.#reader = reader;
     this.#writer = writer;
+    this.#resources = new ResourceReader(db);
   }
 
   append(writes: readonly StoreWrite[]): Promise<void> {
@@ -68,6 +71,18 @@ class SqliteRunStore implements RunStore {
 
   async latestSuccess(pipeline: string, stage: string) {
     return this.#reader.latestSuccess(pipeline, stage);
+  }
+
+  appendResources(batch: ResourceBatch): Promise<void> {
+    return this.#writer.appendResources(batch);
+  }
+
+  async resourceSamples(runId: string, stage?: string) {
+    return this.#resources.samples(runId, stage);
+  }
+
+  async resourceSummaries(runId: string, stage?: string) {
+    return this.#resources.summaries(runId, stage);
   }
 
   async cacheGet(key: string) {

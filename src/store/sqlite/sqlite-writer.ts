@@ -8,6 +8,7 @@ import { PipelineError, serializeError } from '../../errors.ts';
 import type { AttemptRecord, CacheEntry, RunRecord, StoreWrite } from '../run-store.ts';
 import { openConnection } from './connection.ts';
 import { MultiRowInsert } from './multi-row-insert.ts';
+import { ResourceWriter } from './resource-writer.ts';
 import type { Settled, WriterRequest } from './writer-protocol.ts';
 
 /** Rows per INSERT statement: measured about 10% faster than one; 256 was no faster. */
@@ -25,6 +26,7 @@ export class SqliteWriter {
   readonly #runs = new Map<string, KnownRun>();
   readonly #events: MultiRowInsert;
   readonly #attempts: MultiRowInsert;
+  readonly #resources: ResourceWriter;
   readonly #sql;
   readonly #inTransaction: Database.Transaction<
     (requests: readonly WriterRequest[], settled: Settled[]) => void
@@ -47,6 +49,7 @@ export class SqliteWriter {
       20,
       rowsPerStatement,
     );
+    this.#resources = new ResourceWriter(db, (runId) => this.#knownRun(runId).key);
     this.#sql = {
       findRun: db.prepare('SELECT id AS key, pipeline FROM runs WHERE run_id = ?'),
       insertRun: db.prepare(
@@ -127,6 +130,9 @@ export class SqliteWriter {
         ).changes;
       case 'cache_gc':
         return this.#sql.cacheGc.run(request.before).changes;
+      case 'resources':
+        this.#resources.write(request.batch);
+        return undefined;
       case 'close':
         return undefined;
     }
@@ -267,6 +273,7 @@ export class SqliteWriter {
     this.#runs.clear();
     this.#events.discard();
     this.#attempts.discard();
+    this.#resources.discard();
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { InputError, PipelineError, type SerializedError } from '../../errors.ts';
-import type { StoreWrite } from '../run-store.ts';
+import type { ResourceBatch, StoreWrite } from '../run-store.ts';
 import type { Settled, WriterData, WriterReply, WriterRequest } from './writer-protocol.ts';
 
 const entry = new URL('./writer-worker.js', import.meta.url);
@@ -48,6 +48,10 @@ export class WriterClient {
 
   append(writes: readonly StoreWrite[]): Promise<void> {
     return this.#request({ id: this.#nextId++, op: 'append', writes }) as Promise<void>;
+  }
+
+  appendResources(batch: ResourceBatch): Promise<void> {
+    return this.#request({ id: this.#nextId++, op: 'resources', batch }) as Promise<void>;
   }
 
   /** Resolves to how many entries went. */

@@ -1,12 +1,13 @@
 /** The messages between the store (main thread) and its writer thread. */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../../errors.ts';
-import type { StoreWrite } from '../run-store.ts';
+import type { ResourceBatch, StoreWrite } from '../run-store.ts';
 
 export type WriterRequest =
   | { id: number; op: 'append'; writes: readonly StoreWrite[] }
   | { id: number; op: 'cache_clear'; pipeline?: string }
   | { id: number; op: 'cache_gc'; before: number }
+  | { id: number; op: 'resources'; batch: ResourceBatch }
   /** Answered once every request before it is; then the writer closes its connection. */
   | { id: number; op: 'close' };
 

@@ -1,0 +1,105 @@
+/** Reads resource samples and summaries back as records (a NULL column is an absent field). */
+import type Database from 'better-sqlite3';
+import type { GpuReading } from '../../monitor/gpu-usage.ts';
+import type {
+  ResourceSample,
+  ResourceSource,
+  ResourceSummaryRecord,
+} from '../../monitor/resource-sample.ts';
+
+interface SampleRow {
+  stage: string;
+  attempt: number;
+  ts: number;
+  cpu_percent: number;
+  rss_bytes: number;
+  read_bytes: number;
+  write_bytes: number;
+  net_rx_bytes: number;
+  net_tx_bytes: number;
+  gpus: string | null;
+  final: number;
+}
+
+interface SummaryRow {
+  stage: string;
+  attempt: number;
+  source: ResourceSource;
+  samples: number;
+  peak_rss_bytes: number;
+  cpu_seconds: number;
+  avg_cpu_percent: number;
+  read_bytes: number;
+  write_bytes: number;
+  net_rx_bytes: number;
+  net_tx_bytes: number;
+  peak_gpu_memory_mb: number | null;
+}
+
+const runKey = '(SELECT id FROM runs WHERE run_id = ?)';
+
+export class ResourceReader {
+  readonly #sql;
+
+  constructor(db: Database.Database) {
+    const samples = `SELECT * FROM resource_samples WHERE run_key = ${runKey}`;
+    const summaries = `SELECT * FROM resource_summaries WHERE run_key = ${runKey}`;
+    // rowid keeps the order samples were written in, which is time order per attempt.
+    const sampleOrder = 'ORDER BY stage, attempt, ts, rowid';
+    this.#sql = {
+      samples: db.prepare(`${samples} ${sampleOrder}`),
+      stageSamples: db.prepare(`${samples} AND stage = ? ${sampleOrder}`),
+      summaries: db.prepare(`${summaries} ORDER BY stage, attempt`),
+      stageSummaries: db.prepare(`${summaries} AND stage = ? ORDER BY attempt`),
+    };
+  }
+
+  samples(runId: string, stage?: string): ResourceSample[] {
+    const rows = (
+      stage === undefined ? this.#sql.samples.all(runId) : this.#sql.stageSamples.all(runId, stage)
+    ) as SampleRow[];
+    return rows.map((row) => {
+      const sample: ResourceSample = {
+        runId,
+        stage: row.stage,
+        attempt: row.attempt,
+        ts: row.ts,
+        cpuPercent: row.cpu_percent,
+        rssBytes: row.rss_bytes,
+        readBytes: row.read_bytes,
+        writeBytes: row.write_bytes,
+        netRxBytes: row.net_rx_bytes,
+        netTxBytes: row.net_tx_bytes,
+      };
+      if (row.gpus !== null) sample.gpus = JSON.parse(row.gpus) as GpuReading[];
+      if (row.final === 1) sample.final = true;
+      return sample;
+    });
+  }
+
+  summaries(runId: string, stage?: string): ResourceSummaryRecord[] {
+    const rows = (
+      stage === undefined
+        ? this.#sql.summaries.all(runId)
+        : this.#sql.stageSummaries.all(runId, stage)
+    ) as SummaryRow[];
+    return rows.map((row) => {
+      const summary: ResourceSummaryRecord = {
+        runId,
+        stage: row.stage,
+        attempt: row.attempt,
+        source: row.source,
+        samples: row.samples,
+        peakRssBytes: row.peak_rss_bytes,
+        cpuSeconds: row.cpu_seconds,
+        avgCpuPercent: row.avg_cpu_percent,
+        readBytes: row.read_bytes,
+        writeBytes: row.write_bytes,
+        netRxBytes: row.net_rx_bytes,
+        netTxBytes: row.net_tx_bytes,
+      };
+      if (row.peak_gpu_memory_mb !== null) summary.peakGpuMemoryMb = row.peak_gpu_memory_mb;
+      return summary;
+    });
+  }
+}
