@@ -44,6 +44,12 @@ export interface ResourceMonitorOptions {
   readIo?: (pids: readonly number[]) => ProcessIo;
   /** @default readHostNetwork */
   readNetwork?: () => NetworkCounters;
+  /** The orchestrator's own CPU time in µs, all threads. @default from process.cpuUsage */
+  readOwnCpuUs?: () => number;
+  /** The orchestrator's RSS. @default process.memoryUsage.rss */
+  readOwnRss?: () => number;
+  /** @default Date.now */
+  now?: () => number;
 }
 
 export interface MemoryExceeded {
@@ -102,6 +108,12 @@ export class ResourceMonitor {
   readonly #readTable: () => readonly ProcessInfo[] | undefined;
   readonly #readIo: (pids: readonly number[]) => ProcessIo;
   readonly #readNetwork: () => NetworkCounters;
+  readonly #readOwnCpuUs: () => number;
+  readonly #readOwnRss: () => number;
+  /** The orchestrator's RSS at the last tick: in-process stages shorter than a tick get it. */
+  #ownRss = 0;
+  #lastNetwork: NetworkCounters | undefined;
+  readonly #now: () => number;
   readonly #gpus: GpuPoller;
   readonly #processes = new Set<ProcessEntry>();
   readonly #inProcess = new Set<AttemptWatch>();
@@ -120,6 +132,9 @@ export class ResourceMonitor {
     this.#readTable = options.readTable ?? readProcessTable;
     this.#readIo = options.readIo ?? readTreeIo;
     this.#readNetwork = options.readNetwork ?? readHostNetwork;
+    this.#readOwnCpuUs = options.readOwnCpuUs ?? readOwnCpuUs;
+    this.#readOwnRss = options.readOwnRss ?? process.memoryUsage.rss;
+    this.#now = options.now ?? Date.now;
     this.#gpus = new GpuPoller({
       intervalMs: this.#intervalMs || 1000,
       ...(options.nvidiaSmi !== undefined && { command: options.nvidiaSmi }),
@@ -141,7 +156,7 @@ export class ResourceMonitor {
   watchProcess(key: AttemptKey, rootPid: number, options: ProcessWatchOptions = {}): WatchHandle {
     const limitBytes = options.memoryLimitBytes;
     if (!this.sampling && limitBytes === undefined) return noWatch;
-    const now = Date.now();
+    const now = this.#now();
     const entry: ProcessEntry = {
       watch: new AttemptWatch(key, 'process', now, this.#network()),
       rootPid,
@@ -162,7 +177,7 @@ export class ResourceMonitor {
   watchInProcess(key: AttemptKey): WatchHandle {
     if (!this.sampling) return noWatch;
     this.#shareOwnUsage(false);
-    const watch = new AttemptWatch(key, 'orchestrator', Date.now(), this.#network());
+    const watch = new AttemptWatch(key, 'orchestrator', this.#now(), this.#network());
     this.#inProcess.add(watch);
     this.#schedule();
     return { finish: () => this.#finishInProcess(watch) };
@@ -170,20 +185,22 @@ export class ResourceMonitor {
 
   /** One tick: every watched stage read, the due ones sampled (the timer calls it; tests may). */
   tick(): void {
-    const now = Date.now();
+    const now = this.#now();
     const batch: ResourceSample[] = [];
     const table = this.#processes.size > 0 ? this.#readTable() : undefined;
-    const net = this.sampling ? this.#network() : undefined;
+    const net = this.sampling ? this.#readNetwork() : undefined;
+    if (net) this.#lastNetwork = net;
     for (const entry of this.#processes) {
       const due = net !== undefined && this.#isDue(entry.watch, now);
-      if (table) this.#readTree(entry, table, due);
-      if (due) batch.push(entry.watch.sample(now, net, this.#gpus.readings(entry.gpuIds)));
+      // A tree with nothing alive has ended (its exit sample is coming) or not yet started.
+      const alive = table !== undefined && this.#readTree(entry, table, due);
+      if (due && alive) batch.push(entry.watch.sample(now, net, this.#gpus.readings(entry.gpuIds)));
     }
     if (net && this.#inProcess.size > 0) {
       this.#shareOwnUsage(true);
-      const rss = process.memoryUsage.rss();
+      this.#ownRss = this.#readOwnRss();
       for (const watch of this.#inProcess) {
-        watch.readRss(rss);
+        watch.readRss(this.#ownRss);
         if (this.#isDue(watch, now)) batch.push(watch.sample(now, net, []));
       }
     }
@@ -197,8 +214,10 @@ export class ResourceMonitor {
     this.#gpus.stop();
   }
 
-  #readTree(entry: ProcessEntry, table: readonly ProcessInfo[], withIo: boolean): void {
+  /** Reads the entry's tree; false when none of it is alive. */
+  #readTree(entry: ProcessEntry, table: readonly ProcessInfo[], withIo: boolean): boolean {
     const tree = processTreeOf(table, entry.rootPid);
+    if (tree.pids.length === 0) return false;
     const watch = entry.watch;
     if (tree.members.length > 0) entry.members = tree.members;
     watch.readRss(tree.rssBytes);
@@ -215,6 +234,7 @@ export class ResourceMonitor {
         pids: tree.pids,
       });
     }
+    return true;
   }
 
   #finishProcess(entry: ProcessEntry, exit: ExitUsage | undefined): WatchEnd {
@@ -242,21 +262,26 @@ export class ResourceMonitor {
     this.#shareOwnUsage(false);
     this.#inProcess.delete(watch);
     this.#schedule();
-    if (watch.rssBytes === 0) watch.readRss(process.memoryUsage.rss());
+    if (watch.rssBytes === 0) {
+      if (this.#ownRss === 0) this.#ownRss = this.#readOwnRss();
+      watch.readRss(this.#ownRss);
+    }
     return this.#finishWatch(watch, [], watch.peakRssBytes);
   }
 
   #finishWatch(watch: AttemptWatch, gpuIds: readonly number[], peakRssBytes: number): WatchEnd {
-    const now = Date.now();
+    const now = this.#now();
     const net = this.#network();
     this.#emit([watch.sample(now, net, this.#gpus.readings(gpuIds), true)]);
     return { peakRssBytes, summary: watch.summary(now) };
   }
 
-  /** Hands the orchestrator's CPU time (and at ticks its IO) since the last time out evenly. */
+  /**
+   * Hands the orchestrator's CPU time (and at ticks its IO) since the last time out evenly to
+   * the in-process stages running.
+   */
   #shareOwnUsage(withIo: boolean): void {
-    const usage = process.cpuUsage();
-    const cpuUs = usage.user + usage.system;
+    const cpuUs = this.#readOwnCpuUs();
     const share = this.#inProcess.size > 0 ? (cpuUs - this.#ownCpuUs) / this.#inProcess.size : 0;
     this.#ownCpuUs = cpuUs;
     let io: ProcessIo | undefined;
@@ -282,8 +307,14 @@ export class ResourceMonitor {
     return now - watch.lastSampleAt >= this.#intervalMs * 0.9;
   }
 
+  /**
+   * The host's counters as the last tick read them (read now only before the first tick):
+   * starts and ends of stages do not pay a read each. Network figures have a tick's precision.
+   */
   #network(): NetworkCounters {
-    return this.sampling ? this.#readNetwork() : zeroNetwork;
+    if (!this.sampling) return zeroNetwork;
+    this.#lastNetwork ??= this.#readNetwork();
+    return this.#lastNetwork;
   }
 
   #emit(batch: readonly ResourceSample[]): void {
@@ -310,3 +341,8 @@ export class ResourceMonitor {
 }
 
 const zeroNetwork: NetworkCounters = { rxBytes: 0, txBytes: 0 };
+
+function readOwnCpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
