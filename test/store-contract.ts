@@ -529,6 +529,26 @@ export function runStoreContract(name: string, open: OpenStore): void {
         );
       });
 
+      it('returns an exit sample whether its summary came in the same batch or a later one', async () => {
+        await store.append([run(runRecord('r1'))]);
+        await store.appendResources({
+          samples: [sample('a', 1, 5), sample('a', 1, 9, { final: true })],
+          summaries: [],
+        });
+        await store.appendResources({
+          samples: [sample('b', 1, 7, { final: true })],
+          summaries: [summary('a', 1), summary('b', 1)],
+        });
+        assert.deepEqual(await store.resourceSamples('r1'), [
+          sample('a', 1, 5),
+          sample('a', 1, 9, { final: true }),
+          sample('b', 1, 7, { final: true }),
+        ]);
+        assert.deepEqual(await store.resourceSamples('r1', 'b'), [
+          sample('b', 1, 7, { final: true }),
+        ]);
+      });
+
       it('rejects a batch naming a run not in the store, whole', async () => {
         await store.append([run(runRecord('r1'))]);
         await assert.rejects(

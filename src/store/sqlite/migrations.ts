@@ -102,7 +102,9 @@ export const migrations: readonly Migration[] = [
     version: 2,
     name: 'resource samples and per-attempt resource summaries',
     // Samples are many and written in bulk: a rowid table with one index, read by attempt.
-    // Summaries are one per attempt, replaced if an attempt is summarised again.
+    // Summaries are one per attempt, replaced if an attempt is summarised again. An attempt's
+    // sample at exit usually comes in the batch of its summary: it is kept in the summary's
+    // final_* columns then, so that a short stage costs one row, not three B-tree inserts.
     sql: `
       CREATE TABLE resource_samples (
         run_key INTEGER NOT NULL,
@@ -134,6 +136,14 @@ export const migrations: readonly Migration[] = [
         net_rx_bytes INTEGER NOT NULL,
         net_tx_bytes INTEGER NOT NULL,
         peak_gpu_memory_mb REAL,
+        final_ts INTEGER,
+        final_cpu_percent REAL,
+        final_rss_bytes INTEGER,
+        final_read_bytes INTEGER,
+        final_write_bytes INTEGER,
+        final_net_rx_bytes INTEGER,
+        final_net_tx_bytes INTEGER,
+        final_gpus TEXT,
         PRIMARY KEY (run_key, stage, attempt)
       ) WITHOUT ROWID;
     `,

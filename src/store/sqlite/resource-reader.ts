@@ -42,22 +42,33 @@ export class ResourceReader {
   readonly #sql;
 
   constructor(db: Database.Database) {
-    const samples = `SELECT * FROM resource_samples WHERE run_key = ${runKey}`;
     const summaries = `SELECT * FROM resource_summaries WHERE run_key = ${runKey}`;
-    // rowid keeps the order samples were written in, which is time order per attempt.
-    const sampleOrder = 'ORDER BY stage, attempt, ts, rowid';
+    // Exit samples kept in their summary's row come back as samples of their own.
+    const samples = (stage: string) => `
+      SELECT stage, attempt, ts, cpu_percent, rss_bytes, read_bytes, write_bytes, net_rx_bytes,
+        net_tx_bytes, gpus, final
+      FROM resource_samples WHERE run_key = ${runKey} ${stage}
+      UNION ALL
+      SELECT stage, attempt, final_ts, final_cpu_percent, final_rss_bytes, final_read_bytes,
+        final_write_bytes, final_net_rx_bytes, final_net_tx_bytes, final_gpus, 1
+      FROM resource_summaries WHERE run_key = ${runKey} ${stage} AND final_ts IS NOT NULL
+      ORDER BY stage, attempt, ts, final`;
     this.#sql = {
-      samples: db.prepare(`${samples} ${sampleOrder}`),
-      stageSamples: db.prepare(`${samples} AND stage = ? ${sampleOrder}`),
+      samples: db.prepare(samples('')),
+      stageSamples: db.prepare(samples('AND stage = ?')),
       summaries: db.prepare(`${summaries} ORDER BY stage, attempt`),
       stageSummaries: db.prepare(`${summaries} AND stage = ? ORDER BY attempt`),
     };
   }
 
   samples(runId: string, stage?: string): ResourceSample[] {
-    const rows = (
-      stage === undefined ? this.#sql.samples.all(runId) : this.#sql.stageSamples.all(runId, stage)
-    ) as SampleRow[];
+    const rows =
+      // Each half of the union names the run (and the stage) again.
+      (
+        stage === undefined
+          ? this.#sql.samples.all(runId, runId)
+          : this.#sql.stageSamples.all(runId, stage, runId, stage)
+      ) as SampleRow[];
     return rows.map((row) => {
       const sample: ResourceSample = {
         runId,

@@ -28,15 +28,25 @@ export class ResourceWriter {
       db,
       `INSERT OR REPLACE INTO resource_summaries (run_key, stage, attempt, source, samples,
         peak_rss_bytes, cpu_seconds, avg_cpu_percent, read_bytes, write_bytes, net_rx_bytes,
-        net_tx_bytes, peak_gpu_memory_mb)`,
-      13,
+        net_tx_bytes, peak_gpu_memory_mb, final_ts, final_cpu_percent, final_rss_bytes,
+        final_read_bytes, final_write_bytes, final_net_rx_bytes, final_net_tx_bytes, final_gpus)`,
+      21,
       rowsPerStatement,
     );
   }
 
   write(batch: ResourceBatch): void {
-    for (const sample of batch.samples) this.#samples.add(this.#sampleRow(sample));
-    for (const summary of batch.summaries) this.#summaries.add(this.#summaryRow(summary));
+    // An exit sample whose summary is in the batch goes into the summary's row.
+    const finals = new Map<string, ResourceSample | undefined>();
+    for (const summary of batch.summaries) finals.set(keyOf(summary), undefined);
+    for (const sample of batch.samples) {
+      const key = sample.final ? keyOf(sample) : undefined;
+      if (key !== undefined && finals.has(key) && finals.get(key) === undefined)
+        finals.set(key, sample);
+      else this.#samples.add(this.#sampleRow(sample));
+    }
+    for (const summary of batch.summaries)
+      this.#summaries.add(this.#summaryRow(summary, finals.get(keyOf(summary))));
     this.#samples.flush();
     this.#summaries.flush();
   }
@@ -63,7 +73,7 @@ export class ResourceWriter {
     ];
   }
 
-  #summaryRow(s: ResourceSummaryRecord): unknown[] {
+  #summaryRow(s: ResourceSummaryRecord, final: ResourceSample | undefined): unknown[] {
     return [
       this.#runKey(s.runId),
       s.stage,
@@ -78,6 +88,18 @@ export class ResourceWriter {
       s.netRxBytes,
       s.netTxBytes,
       s.peakGpuMemoryMb ?? null,
+      final?.ts ?? null,
+      final?.cpuPercent ?? null,
+      final ? Math.round(final.rssBytes) : null,
+      final ? Math.round(final.readBytes) : null,
+      final ? Math.round(final.writeBytes) : null,
+      final?.netRxBytes ?? null,
+      final?.netTxBytes ?? null,
+      final?.gpus ? JSON.stringify(final.gpus) : null,
     ];
   }
+}
+
+function keyOf(record: { runId: string; stage: string; attempt: number }): string {
+  return `${record.attempt}\0${record.stage}\0${record.runId}`;
 }
