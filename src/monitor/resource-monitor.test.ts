@@ -146,15 +146,27 @@ test('in-process stages share the orchestrator’s CPU evenly while they overlap
   try {
     const a = monitor.watchInProcess({ runId: 'r', stage: 'a', attempt: 1 });
     state.ownCpuUs += 100_000; // a alone
+    state.now += 100;
     const b = monitor.watchInProcess({ runId: 'r', stage: 'b', attempt: 1 });
     state.ownCpuUs += 200_000; // a and b
-    state.now += 300;
+    state.now += 200;
     const endA = a.finish();
     state.ownCpuUs += 100_000; // b alone
     state.now += 100;
+    // c starts and ends within the millisecond: the CPU time is read once for all three.
+    const c = monitor.watchInProcess({ runId: 'r', stage: 'c', attempt: 1 });
+    state.ownCpuUs += 50_000;
+    const endC = c.finish();
     const endB = b.finish();
     assert.equal(endA.summary?.cpuSeconds, 0.2);
     assert.equal(endB.summary?.cpuSeconds, 0.2);
+    assert.equal(endC.summary?.cpuSeconds, 0);
+    // Those 50 ms go to the stages running at the next reading: none, so nobody's.
+    state.now += 10;
+    const d = monitor.watchInProcess({ runId: 'r', stage: 'd', attempt: 1 });
+    state.ownCpuUs += 30_000;
+    state.now += 10;
+    assert.equal(d.finish().summary?.cpuSeconds, 0.03);
     assert.equal(endA.summary?.source, 'orchestrator');
     assert.equal(endA.summary?.peakRssBytes, 300 * 1024 * 1024);
   } finally {
