@@ -38,6 +38,11 @@ export class AttemptWatch {
     this.#netAtLastSample = net;
   }
 
+  /** Samples taken so far. */
+  get samples(): number {
+    return this.#samples;
+  }
+
   get lastSampleAt(): number {
     return this.#lastSampleAt;
   }

@@ -142,14 +142,16 @@ test('CPU time never goes back when a process is reaped outside the tree', () =>
 });
 
 test('in-process stages share the orchestrator’s CPU evenly while they overlap', () => {
-  const { state, monitor } = scripted();
+  const { state, monitor, samples } = scripted({ intervalMs: 100 });
   try {
     const a = monitor.watchInProcess({ runId: 'r', stage: 'a', attempt: 1 });
     state.ownCpuUs += 100_000; // a alone
     state.now += 100;
+    monitor.tick();
     const b = monitor.watchInProcess({ runId: 'r', stage: 'b', attempt: 1 });
     state.ownCpuUs += 200_000; // a and b
     state.now += 200;
+    monitor.tick();
     const endA = a.finish();
     state.ownCpuUs += 100_000; // b alone
     state.now += 100;
@@ -160,15 +162,20 @@ test('in-process stages share the orchestrator’s CPU evenly while they overlap
     const endB = b.finish();
     assert.equal(endA.summary?.cpuSeconds, 0.2);
     assert.equal(endB.summary?.cpuSeconds, 0.2);
-    assert.equal(endC.summary?.cpuSeconds, 0);
-    // Those 50 ms go to the stages running at the next reading: none, so nobody's.
-    state.now += 10;
-    const d = monitor.watchInProcess({ runId: 'r', stage: 'd', attempt: 1 });
-    state.ownCpuUs += 30_000;
-    state.now += 10;
-    assert.equal(d.finish().summary?.cpuSeconds, 0.03);
     assert.equal(endA.summary?.source, 'orchestrator');
     assert.equal(endA.summary?.peakRssBytes, 300 * 1024 * 1024);
+    assert.deepEqual(
+      samples.map((sample) => [sample.stage, sample.cpuPercent, sample.final === true]),
+      [
+        ['a', 100, false],
+        ['a', 50, false],
+        ['b', 50, false],
+        ['a', 0, true],
+        ['b', 100, true],
+      ],
+    );
+    // c ran for no whole interval: no figures, no sample.
+    assert.equal(endC.summary, undefined);
   } finally {
     monitor.close();
   }

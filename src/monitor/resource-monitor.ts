@@ -8,7 +8,7 @@
  *   from /proc/PID/io. At exit, wait4's rusage (from the native spawner) makes CPU-seconds,
  *   peak RSS and IO exact, and gives a stage shorter than one interval its one sample.
  * - Inline and module stages run in this process: they get the orchestrator's own figures
- *   attributed by time. Between two moments where the set of running in-process stages
+ *   attributed by time, once they have run for a whole interval (shorter ones get none). Between two moments where the set of running in-process stages
  *   changes, the orchestrator's CPU time (all its threads, process.cpuUsage) and storage IO are
  *   split evenly among the in-process stages running then (to a millisecond: see
  *   #shareOwnUsage); RSS is the whole orchestrator's.
@@ -264,10 +264,9 @@ export class ResourceMonitor {
     this.#shareOwnUsage(false);
     this.#inProcess.delete(watch);
     this.#schedule();
-    if (watch.rssBytes === 0) {
-      if (this.#ownRss === 0) this.#ownRss = this.#readOwnRss();
-      watch.readRss(this.#ownRss);
-    }
+    // Shorter than an interval, its figures would be the orchestrator's bookkeeping around it;
+    // and a pipeline of 100,000 such stages must not pay a store row for each.
+    if (watch.samples === 0) return { peakRssBytes: watch.peakRssBytes };
     return this.#finishWatch(watch, [], watch.peakRssBytes);
   }
 
