@@ -19,7 +19,10 @@ export interface CommandExecutorOptions {
   env?: Readonly<Record<string, string>>;
   /** Time between SIGTERM and SIGKILL when a stage is ended. @default 5000 */
   killGraceMs?: number;
-  /** Time between two RSS samples of a stage with a memory limit. @default 250 */
+  /**
+   * Time between two RSS samples of a stage with a memory limit, when the executor makes its
+   * own monitor (a given `monitor` has its own `memoryIntervalMs`). @default 250
+   */
   memorySampleMs?: number;
   /**
    * Samples each command's process tree (and enforces memory limits): share one with the other
