@@ -11,16 +11,17 @@
  *                                  override base environment `base` (-1: none), dirc directories
  *                                  to create with their parents, linkc pairs (target, path) of
  *                                  symbolic links to make; existing ones are left as they are
- * Replies on stdout, 48-byte little-endian records:
+ * Replies on stdout, 64-byte little-endian records:
  *   u32 type  u32 id  i32 pid  i32 code  i32 signal  i32 maxrss_kb  f64 user_us  f64 sys_us
- *   u32 flags u32 reserved
+ *   u32 flags u32 reserved  f64 inblock  f64 oublock
  *   type 0 hello:   id = PROTOCOL_VERSION, sent once at start
  *   type 1 spawned: pid
  *   type 2 failed:  code = errno, signal = the step that failed (0 exec, 1 cwd, 2 log file,
  *                   3 directory, 4 link), flags = the index of that directory or link
  *   type 3 exited:  code = exit status or -1, signal = signal number or 0, rusage of wait4
- *                   (the child and every descendant it reaped), flags bit 0 = its process
- *                   group was empty once the child had been reaped.
+ *                   (the child and every descendant it reaped: CPU, peak RSS, 512-byte blocks
+ *                   read from and written to storage), flags bit 0 = its process group was
+ *                   empty once the child had been reaped.
  * Each child leads its own process group, reads /dev/null, runs in cwd with exactly the
  * environment given. Its stdout and stderr are pipes that this helper reads (poll) and appends
  * to the log file line by line, each line as `2026-12-01T20:00:00.123Z stdout | text` (the time
@@ -50,7 +51,7 @@
 #include "paths.h"
 
 #define PROTOCOL_VERSION 2
-#define REPLY_SIZE 48
+#define REPLY_SIZE 64
 #define STEP_EXEC 0
 #define STEP_CWD 1
 #define STEP_LOG 2
@@ -459,6 +460,8 @@ static void reap(int block) {
     put_i32(r, 20, (int32_t)usage.ru_maxrss);
     put_f64(r, 24, (double)usage.ru_utime.tv_sec * 1e6 + (double)usage.ru_utime.tv_usec);
     put_f64(r, 32, (double)usage.ru_stime.tv_sec * 1e6 + (double)usage.ru_stime.tv_usec);
+    put_f64(r, 48, (double)usage.ru_inblock);
+    put_f64(r, 56, (double)usage.ru_oublock);
     uint32_t flags = kill(-pid, 0) != 0 && errno == ESRCH ? 1 : 0;
     memcpy(r + 40, &flags, 4);
     if (block && child_count == 0) break;

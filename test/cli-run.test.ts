@@ -184,9 +184,24 @@ describe('gpipe run: output on a pipe', () => {
         transitions.some((line) => new RegExp(`^✓ ${stage} \\(${duration}\\)$`).test(line)),
         stage,
       );
-    assert.match(lines[9]!, new RegExp(`^✓ run ${runId} succeeded in ${duration}: 4 succeeded$`));
-    assert.match(lines[10]!, new RegExp(`^logs: \\.gpipe/runs/${runId}/\\{stage\\}/stage\\.log$`));
-    assert.equal(lines.length, 11);
+    // The stage table, longest first, and the critical path through the diamond.
+    assert.match(lines[9]!, /^STAGE +STATUS +DURATION +PEAK RSS +CPU-S +CACHE$/);
+    assert.deepEqual(
+      lines
+        .slice(10, 14)
+        .map((line) => line.split(/ +/)[0])
+        .sort(),
+      ['a', 'b', 'c', 'd'],
+    );
+    for (const line of lines.slice(10, 14))
+      assert.match(line, new RegExp(`^[a-d] +succeeded +${duration} +[\\d.]+ MB +[\\d.]+ +-$`));
+    assert.match(
+      lines[14]!,
+      new RegExp(`^critical path: ${duration} over 3 stages: a → [bc] → d$`),
+    );
+    assert.match(lines[15]!, new RegExp(`^✓ run ${runId} succeeded in ${duration}: 4 succeeded$`));
+    assert.match(lines[16]!, new RegExp(`^logs: \\.gpipe/runs/${runId}/\\{stage\\}/stage\\.log$`));
+    assert.equal(lines.length, 17);
   });
 
   test('retries and fallbacks', async () => {

@@ -132,7 +132,7 @@ test('pipeline-level keys: types, options with did-you-mean, ranges, unknown key
         message: "unknown key 'colour' in execution",
         line: 3,
         column: 74,
-        hint: 'allowed keys: mode, worker_type, failure_policy, max_nested_depth',
+        hint: 'allowed keys: mode, worker_type, failure_policy, max_nested_depth, monitor_interval',
       },
       { message: 'resources.max_cpus must be a number above 0, got 0', line: 4, column: 25 },
       { message: 'resources.max_gpus must be an integer, got 1.5', line: 4, column: 38 },

@@ -153,8 +153,16 @@ describe('a finished run: its files and the inspection commands', () => {
       c: { status: 'succeeded', attempts: 1, exitCode: 0 },
     });
     assert.match(text.stdout, new RegExp(`^run ${runId}: pipeline 'flow', succeeded`, 'm'));
-    assert.match(text.stdout, /^b +succeeded +1 +\d+\.\ds +0$/m);
-    assert.equal(shown.stdout, readFileSync(join(runDir, 'b', 'output.json'), 'utf8'));
+    assert.match(
+      text.stdout,
+      /^b +succeeded +1 +\d+\.\ds +0 +[\d.]+ MB +[\d.]+ +[\d.]+% +[\d.]+ MB\/[\d.]+ MB$/m,
+    );
+    // The file as the run wrote it, with the stage's resource figures put first.
+    const file = readFileSync(join(runDir, 'b', 'output.json'), 'utf8');
+    assert.ok(shown.stdout.endsWith(file.slice(1)));
+    const { resources, ...rest } = JSON.parse(shown.stdout) as { resources: { samples: number } };
+    assert.deepEqual(rest, JSON.parse(file));
+    assert.ok(resources.samples >= 1);
   });
 
   test('bad inputs: one line on stderr, exit 2', async () => {

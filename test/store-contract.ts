@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { ResourceSample, ResourceSummaryRecord } from '../src/monitor/resource-sample.ts';
 import type {
   AttemptRecord,
   CacheEntry,
@@ -534,6 +535,149 @@ export function runStoreContract(name: string, open: OpenStore): void {
         await store.close();
         await appended;
         await assert.rejects(store.append([run(runRecord('r2'))]));
+      });
+    });
+
+    describe('resources', () => {
+      const sample = (
+        stage: string,
+        attempt: number,
+        ts: number,
+        more: Partial<ResourceSample> = {},
+      ): ResourceSample => ({
+        runId: 'r1',
+        stage,
+        attempt,
+        ts,
+        cpuPercent: 87.5,
+        rssBytes: 50 * 1024 * 1024,
+        readBytes: 4096,
+        writeBytes: 10 * 1024 * 1024,
+        netRxBytes: 1500,
+        netTxBytes: 300,
+        ...more,
+      });
+      const summary = (
+        stage: string,
+        attempt: number,
+        more: Partial<ResourceSummaryRecord> = {},
+      ): ResourceSummaryRecord => ({
+        runId: 'r1',
+        stage,
+        attempt,
+        source: 'process',
+        samples: 3,
+        peakRssBytes: 60 * 1024 * 1024,
+        cpuSeconds: 1.234,
+        avgCpuPercent: 82.3,
+        readBytes: 4096,
+        writeBytes: 10 * 1024 * 1024,
+        netRxBytes: 1500,
+        netTxBytes: 300,
+        ...more,
+      });
+
+      it('round-trips samples and summaries exactly, by stage, attempt, then time', async () => {
+        await store.append([run(runRecord('r1')), run(runRecord('r2'))]);
+        const gpus = [{ index: 0, utilizationPercent: 91, memoryUsedMb: 12_345 }];
+        await store.appendResources({
+          samples: [
+            sample('train', 2, 30),
+            sample('train', 1, 20, { gpus, final: true }),
+            sample('load', 1, 10),
+            sample('train', 1, 10),
+            { ...sample('load', 1, 5), runId: 'r2' },
+          ],
+          summaries: [summary('train', 1, { peakGpuMemoryMb: 12_345 }), summary('load', 1)],
+        });
+        const samples = await store.resourceSamples('r1');
+        assert.deepEqual(
+          samples.map((s) => [s.stage, s.attempt, s.ts]),
+          [
+            ['load', 1, 10],
+            ['train', 1, 10],
+            ['train', 1, 20],
+            ['train', 2, 30],
+          ],
+        );
+        assert.deepEqual(samples[2], sample('train', 1, 20, { gpus, final: true }));
+        assert.deepEqual(samples[0], sample('load', 1, 10));
+        assert.deepEqual(
+          (await store.resourceSamples('r1', 'train')).map((s) => s.ts),
+          [10, 20, 30],
+        );
+        assert.deepEqual(await store.resourceSummaries('r1'), [
+          summary('load', 1),
+          summary('train', 1, { peakGpuMemoryMb: 12_345 }),
+        ]);
+        assert.deepEqual(await store.resourceSummaries('r1', 'load'), [summary('load', 1)]);
+        assert.equal((await store.resourceSamples('r2')).length, 1);
+        assert.deepEqual(await store.resourceSamples('nope'), []);
+      });
+
+      it('replaces an attempt summarised again; other attempts stay', async () => {
+        await store.append([run(runRecord('r1'))]);
+        await store.appendResources({ samples: [], summaries: [summary('train', 1)] });
+        await store.appendResources({
+          samples: [],
+          summaries: [summary('train', 1, { samples: 9 }), summary('train', 2)],
+        });
+        const stored = await store.resourceSummaries('r1', 'train');
+        assert.deepEqual(
+          stored.map((s) => [s.attempt, s.samples]),
+          [
+            [1, 9],
+            [2, 3],
+          ],
+        );
+      });
+
+      it('returns an exit sample whether its summary came in the same batch or a later one', async () => {
+        await store.append([run(runRecord('r1'))]);
+        await store.appendResources({
+          samples: [sample('a', 1, 5), sample('a', 1, 9, { final: true })],
+          summaries: [],
+        });
+        await store.appendResources({
+          samples: [sample('b', 1, 7, { final: true })],
+          summaries: [summary('a', 1), summary('b', 1)],
+        });
+        assert.deepEqual(await store.resourceSamples('r1'), [
+          sample('a', 1, 5),
+          sample('a', 1, 9, { final: true }),
+          sample('b', 1, 7, { final: true }),
+        ]);
+        assert.deepEqual(await store.resourceSamples('r1', 'b'), [
+          sample('b', 1, 7, { final: true }),
+        ]);
+      });
+
+      it('rejects a batch naming a run not in the store, whole', async () => {
+        await store.append([run(runRecord('r1'))]);
+        await assert.rejects(
+          store.appendResources({
+            samples: [sample('load', 1, 1), { ...sample('load', 1, 2), runId: 'ghost' }],
+            summaries: [],
+          }),
+        );
+        assert.deepEqual(await store.resourceSamples('r1'), []);
+      });
+
+      it('keeps resource batches in order with appends: a run appended just before is known', async () => {
+        const appended = store.append([run(runRecord('r9'))]);
+        const resources = store.appendResources({
+          samples: [{ ...sample('load', 1, 1), runId: 'r9' }],
+          summaries: [],
+        });
+        await Promise.all([appended, resources]);
+        assert.equal((await store.resourceSamples('r9')).length, 1);
+      });
+
+      it('takes many samples in one batch', async () => {
+        await store.append([run(runRecord('r1'))]);
+        const samples = Array.from({ length: 1000 }, (_, i) => sample(`s${i % 7}`, 1, i));
+        await store.appendResources({ samples, summaries: [] });
+        assert.equal((await store.resourceSamples('r1')).length, 1000);
       });
     });
   });

@@ -18,6 +18,11 @@ export interface PipelineOptions {
   maxGpus?: number;
   /** How deep `context.executeTasks` / `context.map` may nest. @default 3 */
   maxNestedDepth?: number;
+  /**
+   * Time between two resource samples of a running stage, in ms; 0 or false turns the
+   * monitor off. @default 1000
+   */
+  monitorInterval?: number | false;
 }
 
 export interface Pipeline {
@@ -75,6 +80,16 @@ export function pipeline(
   }
   if (options.maxGpus !== undefined) spec.maxGpus = options.maxGpus;
   if (options.maxNestedDepth !== undefined) spec.maxNestedDepth = options.maxNestedDepth;
+  if (options.monitorInterval !== undefined) {
+    const ms = options.monitorInterval === false ? 0 : options.monitorInterval;
+    if (!Number.isFinite(ms) || ms < 0 || (ms > 0 && ms < 10)) {
+      throw new PipelineError(
+        'INVALID_PIPELINE',
+        `pipeline '${name}': monitorInterval must be false or 0 (off), or at least 10 ms, got ${String(options.monitorInterval)}`,
+      );
+    }
+    spec.monitorIntervalMs = ms;
+  }
   return {
     spec,
     run: (runOptions = {}) =>

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -166,4 +166,34 @@ test('resources: memory sizes, gpus and a memory limit reach the spec; bad sizes
   assert.throws(() => pipeline('p', [train], { maxMemory: '-1GB' }), {
     message: `pipeline 'p': maxMemory must be megabytes, or a size like "512MB", "4GB" or "1.5GiB", got "-1GB"`,
   });
+});
+
+test('monitorInterval: milliseconds, false or 0 for off; anything under 10 ms is refused', async () => {
+  const only = stage('only', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    return 1;
+  });
+  assert.equal(pipeline('p', [only], { monitorInterval: 500 }).spec.monitorIntervalMs, 500);
+  assert.equal(pipeline('p', [only], { monitorInterval: false }).spec.monitorIntervalMs, 0);
+  assert.equal(pipeline('p', [only]).spec.monitorIntervalMs, undefined);
+  for (const bad of [5, -1, Number.NaN])
+    assert.throws(
+      () => pipeline('p', [only], { monitorInterval: bad }),
+      /pipeline 'p': monitorInterval must be false or 0 \(off\), or at least 10 ms/,
+    );
+  // A stage that runs for a few intervals gets the orchestrator's figures in its result.
+  const finished: unknown[] = [];
+  const workspaceRoot = mkdtempSync(join(tmpdir(), 'gp-api-monitor-'));
+  const result = await pipeline('p', [only], { monitorInterval: 20 })
+    .run({
+      workspaceRoot,
+      onEvent: (event) => {
+        if (event.event === 'stage_finished') finished.push(event.result?.resources);
+      },
+    })
+    .finally(() => rmSync(workspaceRoot, { recursive: true, force: true }));
+  assert.equal(result.status, 'succeeded');
+  const resources = finished[0] as { source: string; samples: number } | undefined;
+  assert.equal(resources?.source, 'orchestrator');
+  assert.ok(resources.samples >= 2, `${resources.samples} samples`);
 });

@@ -6,7 +6,7 @@ import type { Palette } from './colors.ts';
 import { renderLiveFrame } from './progress-live.ts';
 import { formatPlainLine } from './progress-plain.ts';
 import { ProgressState } from './progress-state.ts';
-import { type Reporter, writeSummary } from './reporter.ts';
+import { type Reporter, reportOf, writeSummary } from './reporter.ts';
 
 const hideCursor = '\x1b[?25l';
 const showCursor = '\x1b[?25h';
@@ -59,7 +59,7 @@ export class LiveReporter implements Reporter {
 
   finish(result: RunResult, wallMs: number): void {
     this.close();
-    writeSummary(this.#io, this.#palette, result, wallMs);
+    writeSummary(this.#io, this.#palette, result, wallMs, reportOf(result));
   }
 
   close(): void {

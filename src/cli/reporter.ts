@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { RunReport } from '../durable/stage-timeline.ts';
 import type { StageSample } from '../monitor/stage-sample.ts';
 import type { RunResult } from '../scheduler/engine.ts';
 import type { RunEvent } from '../scheduler/events.ts';
@@ -7,6 +8,7 @@ import type { Palette } from './colors.ts';
 import { formatPlainLine } from './progress-plain.ts';
 import { ProgressState } from './progress-state.ts';
 import { renderSummary } from './progress-summary.ts';
+import { renderStageTable } from './stage-table.ts';
 
 /** How `gpipe run` shows a run: what each event prints, and what the end prints. */
 export interface Reporter {
@@ -71,7 +73,7 @@ export class LineReporter implements Reporter {
   }
 
   finish(result: RunResult, wallMs: number): void {
-    writeSummary(this.#io, this.#palette, result, wallMs);
+    writeSummary(this.#io, this.#palette, result, wallMs, reportOf(result));
   }
 
   close(): void {}
@@ -100,8 +102,20 @@ export class QuietReporter implements Reporter {
   close(): void {}
 }
 
-/** The end-of-run summary, on stdout. */
-export function writeSummary(io: CliIo, palette: Palette, result: RunResult, wallMs: number): void {
+/** The end-of-run summary, on stdout, after the stage table when there is a report. */
+export function writeSummary(
+  io: CliIo,
+  palette: Palette,
+  result: RunResult,
+  wallMs: number,
+  report?: RunReport,
+): void {
   const lines = renderSummary(result, { palette, wallMs, cwd: io.cwd, exists: existsSync });
-  io.stdout.write(`${lines.join('\n')}\n`);
+  const table = report ? renderStageTable(report, { palette }) : [];
+  io.stdout.write(`${[...table, ...lines].join('\n')}\n`);
+}
+
+/** A durable run's report (a run of the TypeScript API has none). */
+export function reportOf(result: RunResult): RunReport | undefined {
+  return 'report' in result ? (result as { report: RunReport }).report : undefined;
 }

@@ -24,6 +24,7 @@ import { YamlLocator } from './yaml-locator.ts';
 import { isRecord, labelUnnamed, ModuleLoader, moduleName, standIn } from './yaml-module.ts';
 import {
   type PipelineHeaderConfig,
+  parseMonitorInterval,
   pipelineFileSchema,
   pipelineHeaderSchema,
 } from './yaml-schema.ts';
@@ -198,6 +199,8 @@ function pipelineSpec(
   if (resources?.max_gpus !== undefined) spec.maxGpus = resources.max_gpus;
   if (header.execution?.max_nested_depth !== undefined)
     spec.maxNestedDepth = header.execution.max_nested_depth;
+  if (header.execution?.monitor_interval !== undefined)
+    spec.monitorIntervalMs = parseMonitorInterval(header.execution.monitor_interval)!;
   if (header.checkpoint) {
     const { enabled, directory } = header.checkpoint;
     spec.checkpoint = {

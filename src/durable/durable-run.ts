@@ -5,6 +5,7 @@ import type { Executor } from '../executors/executor.ts';
 import type { TaskSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import { MetricsIngestor } from '../monitor/metrics-file.ts';
+import type { ResourceMonitor } from '../monitor/resource-monitor.ts';
 import { newRunId, runPipeline } from '../scheduler/engine.ts';
 import type { RunEvent } from '../scheduler/events.ts';
 import type { RunResult } from '../scheduler/run-types.ts';
@@ -14,10 +15,12 @@ import { runDirOf, type StateLayout, stateLayout } from './layout.ts';
 import { pushOutputRow } from './output-file.ts';
 import { planFresh, planResume, planSelection, type RunPlan, type RunSelection } from './plan.ts';
 import { RunRecorder } from './recorder.ts';
+import { ResourceRecorder } from './resource-recorder.ts';
 import { RunFiles } from './run-files.ts';
 import { manifestJson, runJson } from './run-json.ts';
 import { findRunToResume } from './run-lookup.ts';
 import { StageCache } from './stage-cache.ts';
+import { type RunReport, StageTimeline } from './stage-timeline.ts';
 
 export interface DurableRunOptions {
   pipeline: ValidPipeline;
@@ -40,12 +43,16 @@ export interface DurableRunOptions {
   store?: RunStore;
   /** Masks secrets in what the run keeps beyond the executors' results (cache key parts). */
   redact?: (text: string) => string;
+  /** The executors' resource monitor: its samples of this run go to the run store. */
+  monitor?: ResourceMonitor;
 }
 
 export interface DurableRunResult extends RunResult {
   resumed: boolean;
   /** Problems that did not stop the run (a run file that could not be written). */
   warnings: string[];
+  /** Each stage's status, duration, cache use and resources; the critical path. */
+  report: RunReport;
 }
 
 /**
@@ -138,6 +145,12 @@ async function runWithStore(
   for (const [kind, executor] of Object.entries(options.executors)) {
     executors[kind as TaskSpec['kind']] = cache.wrap(executor);
   }
+  const resources = new ResourceRecorder({
+    store,
+    runId,
+    ...(options.monitor && { monitor: options.monitor }),
+  });
+  const timeline = new StageTimeline();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const metrics = new MetricsIngestor({ store, runId, runDir: run.runDir });
   const result = await runPipeline(pipeline, {
@@ -150,11 +163,13 @@ async function runWithStore(
     signal,
     onEvent: (event) => {
       metrics.observe(event);
+      resources.observe(event);
+      timeline.observe(event);
       recorder.record(event);
     },
   });
   await metrics.close();
-  await recorder.drain();
+  await Promise.all([recorder.drain(), resources.drain()]);
   if (recorder.failure) {
     await files.close();
     throw new PipelineError('STORE_FAILED', `the run store failed: ${recorder.failure.message}`);
@@ -170,7 +185,15 @@ async function runWithStore(
   ]);
   const warnings = files.firstError ? [`some run files were not written: ${files.firstError}`] : [];
   if (metrics.failure) warnings.push(`some metrics were not stored: ${metrics.failure.message}`);
-  return { ...result, runDir: run.runDir, resumed: earlier !== undefined, warnings };
+  if (resources.failure)
+    warnings.push(`resource figures were not all stored: ${resources.failure.message}`);
+  return {
+    ...result,
+    runDir: run.runDir,
+    resumed: earlier !== undefined,
+    warnings,
+    report: timeline.report(pipeline),
+  };
 }
 
 /** Whether this goes on with an earlier run, under which id, and what it does with each stage. */

@@ -12,12 +12,8 @@ import { join, normalize, resolve } from 'node:path';
 import { PipelineError, serializeError } from '../errors.ts';
 import { formatMemoryMb } from '../graph/resources.ts';
 import { parseLogLine } from '../logs/stage-log-line.ts';
-import {
-  type MemoryExceeded,
-  MemoryLimitWatch,
-  type MemoryWatchHandle,
-} from '../monitor/memory-watch.ts';
 import { metricsFileName } from '../monitor/metrics-file.ts';
+import { type MemoryExceeded, ResourceMonitor } from '../monitor/resource-monitor.ts';
 import { createDefaultSpawner } from './default-spawner.ts';
 import { activationVariables, missingEnvironment } from './environment-activation.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
@@ -34,8 +30,17 @@ export interface CommandExecutorOptions {
   env?: Readonly<Record<string, string>>;
   /** Time between SIGTERM and SIGKILL when a stage is ended. @default 5000 */
   killGraceMs?: number;
-  /** Time between two RSS samples of a stage with a memory limit. @default 250 */
+  /**
+   * Time between two RSS samples of a stage with a memory limit, when the executor makes its
+   * own monitor (a given `monitor` has its own `memoryIntervalMs`). @default 250
+   */
   memorySampleMs?: number;
+  /**
+   * Samples each command's process tree (and enforces memory limits): share one with the other
+   * executors so that one /proc pass serves every stage.
+   * @default a monitor that only enforces memory limits
+   */
+  monitor?: ResourceMonitor;
 }
 
 /**
@@ -49,13 +54,14 @@ export class CommandExecutor implements Executor {
   readonly #killGraceMs: number;
   readonly #baseEnv: Readonly<Record<string, string>>;
   readonly #running = new Set<number>();
-  readonly #memorySampleMs: number;
-  #memoryWatch: MemoryLimitWatch | undefined;
+  readonly #monitor: ResourceMonitor;
 
   constructor(options: CommandExecutorOptions = {}) {
     this.#spawner = options.spawner ?? createDefaultSpawner();
     this.#killGraceMs = options.killGraceMs ?? 5000;
-    this.#memorySampleMs = options.memorySampleMs ?? 250;
+    this.#monitor =
+      options.monitor ??
+      new ResourceMonitor({ intervalMs: 0, memoryIntervalMs: options.memorySampleMs ?? 250 });
     // One snapshot, not a copy of process.env per stage: that copy cost more than a spawn.
     this.#baseEnv = options.env ?? ({ ...process.env } as Record<string, string>);
   }
@@ -129,14 +135,16 @@ export class CommandExecutor implements Executor {
     }
     this.#running.add(child.pid);
     let exceeded: MemoryExceeded | undefined;
-    let memoryWatch: MemoryWatchHandle | undefined;
-    if (task.memoryLimitMb !== undefined) {
-      this.#memoryWatch ??= new MemoryLimitWatch({ intervalMs: this.#memorySampleMs });
-      memoryWatch = this.#memoryWatch.watch(child.pid, task.memoryLimitMb * 1024 * 1024, (over) => {
-        exceeded = over;
-        killTree(child.pid, over.pids);
-      });
-    }
+    const watch = this.#monitor.watchProcess(task, child.pid, {
+      ...(gpuIds && { gpuIds }),
+      ...(task.memoryLimitMb !== undefined && {
+        memoryLimitBytes: task.memoryLimitMb * 1024 * 1024,
+        onExceeded: (over: MemoryExceeded) => {
+          exceeded = over;
+          killTree(child.pid, over.pids);
+        },
+      }),
+    });
     let killing: Promise<void> | undefined;
     const onAbort = () => {
       killing = killProcessGroup(child.pid, child.exited, this.#killGraceMs);
@@ -145,7 +153,7 @@ export class CommandExecutor implements Executor {
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     const exit = await child.exited;
-    const peakBytes = memoryWatch?.stop();
+    const { peakRssBytes: peakBytes, summary: resources } = watch.finish(exit);
     signal.removeEventListener('abort', onAbort);
     // The stage is over: whatever it left running in its group ends with it.
     if (killing) await killing;
@@ -155,40 +163,27 @@ export class CommandExecutor implements Executor {
     const endedAt = Date.now();
     const exitCode = exit.exitCode ?? 128 + signalNumber(exit.signal);
     const pid = child.pid;
+    const ran = { exitCode, pid, startedAt, endedAt, ...(resources && { resources }) };
     if (signal.aborted) {
-      return {
-        status: 'failed',
-        error: serializeError(signal.reason),
-        exitCode,
-        pid,
-        startedAt,
-        endedAt,
-      };
+      return { status: 'failed', error: serializeError(signal.reason), ...ran };
     }
     if (exceeded) {
-      const peak = formatMemoryMb(Math.max(exceeded.peakBytes, peakBytes ?? 0) / (1024 * 1024));
+      const peak = formatMemoryMb(Math.max(exceeded.peakBytes, peakBytes) / (1024 * 1024));
       const error = new PipelineError(
         'MEMORY_LIMIT',
         `stage '${task.stage}' went past its memory limit of ${formatMemoryMb(task.memoryLimitMb!)} (peak RSS ${peak} over its process tree) and was killed${logTail(layout.logFile)}`,
       );
-      return { status: 'failed', error: serializeError(error), exitCode, pid, startedAt, endedAt };
+      return { status: 'failed', error: serializeError(error), ...ran };
     }
     if (exitCode !== 0) {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exitCode}`;
       const error = new PipelineError('EXIT_CODE', `command ${how}${logTail(layout.logFile)}`);
-      return { status: 'failed', error: serializeError(error), exitCode, pid, startedAt, endedAt };
+      return { status: 'failed', error: serializeError(error), ...ran };
     }
     try {
-      return {
-        status: 'succeeded',
-        output: readResult(layout.resultFile),
-        exitCode,
-        pid,
-        startedAt,
-        endedAt,
-      };
+      return { status: 'succeeded', output: readResult(layout.resultFile), ...ran };
     } catch (error) {
-      return { status: 'failed', error: serializeError(error), exitCode, pid, startedAt, endedAt };
+      return { status: 'failed', error: serializeError(error), ...ran };
     }
   }
 

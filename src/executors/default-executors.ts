@@ -5,10 +5,12 @@ import {
   type PipelineSpec,
   type TaskSpec,
 } from '../graph/pipeline.ts';
+import { ResourceMonitor } from '../monitor/resource-monitor.ts';
 import { CommandExecutor, type CommandExecutorOptions } from './command.ts';
 import type { Executor } from './executor.ts';
 import { InlineExecutor } from './inline.ts';
 import { ModuleExecutor } from './module-executor.ts';
+import { monitorInProcess } from './monitored-executor.ts';
 import { PythonExecutor } from './python.ts';
 
 export interface LocalExecutorOptions {
@@ -16,6 +18,16 @@ export interface LocalExecutorOptions {
   command?: CommandExecutorOptions;
   /** Masks secrets in what in-process stages log. @default none */
   redact?: (text: string) => string;
+  /**
+   * Samples every stage's resources; subscribe to it for the samples.
+   * @default one sampling every `spec.monitorIntervalMs`
+   */
+  monitor?: ResourceMonitor;
+}
+
+/** The pipeline's resource monitor: every `monitorIntervalMs` (1 s by default; 0: off). */
+export function createMonitor(spec: PipelineSpec): ResourceMonitor {
+  return new ResourceMonitor({ intervalMs: spec.monitorIntervalMs ?? 1000 });
 }
 
 /**
@@ -30,12 +42,16 @@ export function createExecutors(
   const functions = new Map<string, InlineFunction>();
   for (const stage of spec.stages) if (stage.run) functions.set(stage.name, stage.run);
   const maxNestedDepth = spec.maxNestedDepth ?? defaultMaxNestedDepth;
-  const inline = new InlineExecutor(functions, {
+  const monitor = options.monitor ?? createMonitor(spec);
+  const inlineExecutor = new InlineExecutor(functions, {
     maxNestedDepth,
     ...(options.redact && { redact: options.redact }),
   });
-  const module = new ModuleExecutor({
-    inline,
+  const inline = monitorInProcess(inlineExecutor, monitor);
+  // Thread workers share this process's figures; process workers report this process's too
+  // for now (their own pid is not handed to the monitor yet).
+  const modules = new ModuleExecutor({
+    inline: inlineExecutor,
     poolSize: Math.ceil(spec.maxCpus ?? availableParallelism()),
     maxNestedDepth,
   });
@@ -45,9 +61,9 @@ export function createExecutors(
     if (task.kind === 'module' && task.worker && task.worker !== 'inline' && !task.heapLimitMb)
       workers[task.worker]++;
   }
-  module.warm('thread', workers.thread);
-  module.warm('process', workers.process);
-  const command = new CommandExecutor(options.command);
+  modules.warm('thread', workers.thread);
+  modules.warm('process', workers.process);
+  const command = new CommandExecutor({ monitor, ...options.command });
   const python = new PythonExecutor({ commands: command, maxNestedDepth });
-  return { inline, module, command, python };
+  return { inline, module: monitorInProcess(modules, monitor), command, python };
 }

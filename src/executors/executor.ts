@@ -5,6 +5,7 @@
  */
 import type { SerializedError } from '../errors.ts';
 import type { TaskSpec } from '../graph/pipeline.ts';
+import type { ResourceSummary } from '../monitor/resource-sample.ts';
 import type { CacheKeyParts } from '../store/run-store.ts';
 
 export interface StagePaths {
@@ -73,6 +74,8 @@ export interface StageResult {
   endedAt: number;
   /** Set by the stage cache: the key this attempt ran (or was found) under. */
   cache?: StageCacheInfo;
+  /** What the attempt used (CPU, memory, IO, GPUs), when the resource monitor watched it. */
+  resources?: ResourceSummary;
 }
 
 /** What the stage cache knows of an attempt. */

@@ -18,7 +18,7 @@ export const nativeHelperPath = packageFile('native/build/spawn-helper');
 
 /** The protocol is described at the top of native/spawn-helper.c. */
 const protocolVersion = 2;
-const replySize = 48;
+const replySize = 64;
 const replyHello = 0;
 const replySpawned = 1;
 const replyFailed = 2;
@@ -217,6 +217,8 @@ export class NativeSpawner implements Spawner {
           maxRssKb: data.readInt32LE(at + 20),
           userCpuUs: data.readDoubleLE(at + 24),
           systemCpuUs: data.readDoubleLE(at + 32),
+          inBlocks: data.readDoubleLE(at + 48),
+          outBlocks: data.readDoubleLE(at + 56),
           groupEmpty: (data.readUInt32LE(at + 40) & 1) === 1,
         });
       }

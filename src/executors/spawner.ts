@@ -42,6 +42,10 @@ export interface ProcessExit {
   systemCpuUs?: number;
   /** Peak resident set in KiB of the process, or of the largest descendant it waited for. */
   maxRssKb?: number;
+  /** 512-byte blocks read from storage by the process and the descendants it waited for. */
+  inBlocks?: number;
+  /** 512-byte blocks written to storage, counted as `inBlocks` is. */
+  outBlocks?: number;
   /** True when no process was left in its group once it had been reaped. */
   groupEmpty?: boolean;
 }

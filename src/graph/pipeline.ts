@@ -199,6 +199,8 @@ export interface PipelineSpec {
   maxGpus?: number;
   /** How deep `context.executeTasks` / `context.map` may nest. @default 3 */
   maxNestedDepth?: number;
+  /** Time between two resource samples of a running stage; 0 turns monitoring off. @default 1000 */
+  monitorIntervalMs?: number;
   checkpoint?: { enabled: boolean; directory?: string };
   /** Where this pipeline's run directories go (TOML: `<work_dir>/runs`). @default `<state dir>/runs` */
   runsDirectory?: string;

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { type ProcessInfo, parseStat, processTreeOf, sampleProcessTree } from './process-tree.ts';
+import {
+  type ProcessInfo,
+  parseStat,
+  processTreeOf,
+  readTreeIo,
+  sampleProcessTree,
+} from './process-tree.ts';
 
 test('a stat line parses even when the command name holds spaces and parentheses', () => {
   const line =
@@ -13,6 +22,7 @@ test('a stat line parses even when the command name holds spaces and parentheses
     state: 'S',
     rssBytes: 256 * 4096,
     cpuTicks: 10,
+    childCpuTicks: 0,
   });
   assert.equal(parseStat('garbage', 4096), undefined);
 });
@@ -24,7 +34,8 @@ test('a tree is the root, its descendants and its group; zombies and strangers a
     pgid,
     state,
     rssBytes: rss,
-    cpuTicks: 0,
+    cpuTicks: pid,
+    childCpuTicks: 1000 * pid,
   });
   const table = [
     p(1, 0, 1, 5),
@@ -42,7 +53,34 @@ test('a tree is the root, its descendants and its group; zombies and strangers a
   );
   assert.equal(tree.pids[0], 10);
   assert.equal(tree.rssBytes, 190);
-  assert.deepEqual(processTreeOf(table, 99), { pids: [], rssBytes: 0 });
+  // CPU counts the zombie too (its time is not yet its parent's), and reaped children's time.
+  assert.deepEqual(
+    tree.members.slice().sort((a, b) => a - b),
+    [10, 11, 12, 13, 14],
+  );
+  assert.equal(tree.cpuTicks, 1001 * (10 + 11 + 12 + 13 + 14));
+  assert.deepEqual(processTreeOf(table, 99), { pids: [], rssBytes: 0, members: [], cpuTicks: 0 });
+});
+
+test("the IO of a tree counts what a shell's reaped child wrote", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gp-io-'));
+  // The shell waits for head: head's IO is the shell's once head is reaped.
+  const shell = spawn('/bin/sh', ['-c', 'head -c 4M /dev/zero > out.bin; sleep 30'], {
+    cwd: dir,
+    detached: true,
+    stdio: 'ignore',
+  });
+  try {
+    let io = readTreeIo([shell.pid!]);
+    for (let i = 0; i < 250 && io.writeBytes < 4 * 1024 * 1024; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      io = readTreeIo(sampleProcessTree(shell.pid!).members);
+    }
+    assert.ok(io.writeBytes >= 4 * 1024 * 1024, `${io.writeBytes} bytes written`);
+  } finally {
+    process.kill(-shell.pid!, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a real shell and its sleeping grandchild are found, with their memory', async () => {

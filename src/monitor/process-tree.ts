@@ -1,8 +1,8 @@
 /**
  * A small /proc reader: every process's parent, group, state, RSS and CPU ticks in one pass, and
  * the tree of one stage (its root, the root's descendants and the members of the root's
- * process group) with its summed RSS. Memory limits sample it today; the resource monitor
- * builds on it. About 4 ms per pass on a quiet machine (NOTES.md).
+ * process group) with its summed RSS and CPU time, and the storage IO of its processes. The
+ * resource monitor (resource-monitor.ts) reads it once per tick for every stage. About 4 ms per pass on a quiet machine (NOTES.md).
  */
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
@@ -17,6 +17,8 @@ export interface ProcessInfo {
   rssBytes: number;
   /** User plus system CPU time, in clock ticks. */
   cpuTicks: number;
+  /** CPU time of the children it has waited for (cutime + cstime), in clock ticks. */
+  childCpuTicks?: number;
 }
 
 export interface ProcessTree {
@@ -24,6 +26,16 @@ export interface ProcessTree {
   pids: number[];
   /** Their RSS summed (pages shared between them count once per process, as `ps` shows). */
   rssBytes: number;
+  /**
+   * Every process of the tree, zombies included: a zombie still holds its CPU time and IO
+   * until its parent reaps it (and then the parent holds them).
+   */
+  members: number[];
+  /**
+   * CPU time of the tree so far, in clock ticks: each member's own plus what its reaped
+   * children used. It only misses descendants reaped by a process outside the tree.
+   */
+  cpuTicks: number;
 }
 
 let pageSize: number | undefined;
@@ -70,6 +82,7 @@ export function parseStat(stat: string, bytesPerPage: number): ProcessInfo | und
     state: fields[0]!,
     rssBytes: Number(fields[21]) * bytesPerPage,
     cpuTicks: Number(fields[11]) + Number(fields[12]),
+    childCpuTicks: Number(fields[13]) + Number(fields[14]),
   };
 }
 
@@ -98,22 +111,69 @@ export function processTreeOf(table: readonly ProcessInfo[], rootPid: number): P
     for (const child of children.get(pid) ?? []) queue.push(child);
   }
   const pids: number[] = [];
+  const members: number[] = [];
   let rssBytes = 0;
+  let cpuTicks = 0;
   for (const pid of inTree) {
     const info = byPid.get(pid)!;
+    members.push(pid);
+    cpuTicks += info.cpuTicks + (info.childCpuTicks ?? 0);
     if (info.state === 'Z' || info.state === 'X') continue;
     if (pid === rootPid) pids.unshift(pid);
     else pids.push(pid);
     rssBytes += info.rssBytes;
   }
-  return { pids, rssBytes };
+  return { pids, rssBytes, members, cpuTicks };
 }
 
 /** The tree of `rootPid` now; empty where there is no /proc. */
 export function sampleProcessTree(rootPid: number): ProcessTree {
   const table = readProcessTable();
-  return table ? processTreeOf(table, rootPid) : { pids: [], rssBytes: 0 };
+  return table ? processTreeOf(table, rootPid) : emptyTree();
 }
+
+export function emptyTree(): ProcessTree {
+  return { pids: [], rssBytes: 0, members: [], cpuTicks: 0 };
+}
+
+export interface ProcessIo {
+  /** Bytes the process (and the children it reaped) made the kernel read from storage. */
+  readBytes: number;
+  /** Bytes it sent, or dirtied to be sent, to storage. */
+  writeBytes: number;
+}
+
+/**
+ * `/proc/<pid>/io` summed over `pids`: storage IO, not bytes through pipes or the page cache.
+ * A process that has gone, or that we may not read, counts as nothing.
+ */
+export function readTreeIo(pids: readonly number[]): ProcessIo {
+  const io: ProcessIo = { readBytes: 0, writeBytes: 0 };
+  for (const pid of pids) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/io`, 'latin1');
+    } catch {
+      continue;
+    }
+    io.readBytes += ioField(text, 'read_bytes: ');
+    io.writeBytes += ioField(text, 'write_bytes: ');
+  }
+  return io;
+}
+
+function ioField(text: string, name: string): number {
+  // 'write_bytes: ' also ends 'cancelled_write_bytes: ': a line start tells them apart.
+  const at = text.indexOf(`\n${name}`);
+  if (at < 0) return 0;
+  const start = at + name.length + 1;
+  const end = text.indexOf('\n', start);
+  const value = Number(text.slice(start, end < 0 ? undefined : end));
+  return Number.isFinite(value) ? value : 0;
+}
+
+/** Clock ticks per second of /proc's CPU times: USER_HZ, 100 on every Linux we run on. */
+export const ticksPerSecond = 100;
 
 /** The kernel's page size, from the first mapping of /proc/self/smaps; 4096 if unreadable. */
 function readPageSize(): number {

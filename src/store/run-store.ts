@@ -8,6 +8,7 @@
  * commits and still announce a stage's success only once it is on disk.
  */
 import type { RunStatus, StageStatus } from '../graph/pipeline.ts';
+import type { ResourceSample, ResourceSummaryRecord } from '../monitor/resource-sample.ts';
 
 export interface RunRecord {
   runId: string;
@@ -160,6 +161,13 @@ export interface MetricsPosition {
   lines: number;
 }
 
+/** What the resource monitor recorded (SPEC E1): samples as stages ran, and attempt summaries. */
+export interface ResourceBatch {
+  samples: readonly ResourceSample[];
+  /** One per attempt; a second one for the same attempt replaces the first. */
+  summaries: readonly ResourceSummaryRecord[];
+}
+
 export interface RunFilter {
   pipeline?: string;
   /** Newest first. @default 50 */
@@ -196,6 +204,16 @@ export interface RunStore {
    * latest `startedAt`, and of equal ones the last written.
    */
   latestSuccess(pipeline: string, stage: string): Promise<AttemptRecord | undefined>;
+
+  /**
+   * Commits a batch of resource records as one transaction, in order with `append` (their run
+   * must be stored already or the batch rejects). Batch them: one call per tick at most.
+   */
+  appendResources(batch: ResourceBatch): Promise<void>;
+  /** The run's samples (of one stage, when given), by stage, attempt, then time. */
+  resourceSamples(runId: string, stage?: string): Promise<ResourceSample[]>;
+  /** The run's attempt summaries (of one stage, when given), by stage then attempt. */
+  resourceSummaries(runId: string, stage?: string): Promise<ResourceSummaryRecord[]>;
 
   cacheGet(key: string): Promise<CacheEntry | undefined>;
   /**

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts';
 import type { RunSelection } from '../../durable/plan.ts';
+import { createMonitor } from '../../executors/default-executors.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
 import { checkEnvironments, initEnvironments } from '../../init/environments/init-environments.ts';
 import { PipelineLog, type PipelineLogSettings } from '../../logs/pipeline-log.ts';
@@ -150,7 +151,8 @@ export async function runOrPreview(
 ): Promise<number> {
   if (options.dryRun) return printDryRun(pipeline, request, options, io);
   const pipelineLog = new PipelineLog(extras.log ?? pipelineLogSettings(undefined, io.redactor));
-  const executors = runExecutors(pipeline.spec, io.redactor, extras.credentials);
+  const monitor = createMonitor(pipeline.spec);
+  const executors = runExecutors(pipeline.spec, io.redactor, extras.credentials, monitor);
   const redactor = io.redactor;
   const reporter = createReporter(options, io);
   const controller = new AbortController();
@@ -167,6 +169,7 @@ export async function runOrPreview(
       pipeline,
       executors,
       signal: controller.signal,
+      monitor,
       onEvent: (event) => {
         if (event.event === 'run_started') extras.onStarted?.();
         pipelineLog.onEvent(event);
@@ -180,6 +183,7 @@ export async function runOrPreview(
   } finally {
     pipelineLog.close();
     stopHandling();
+    monitor.close();
     reporter.close();
     await Promise.all([...new Set(Object.values(executors))].map((executor) => executor.close?.()));
   }

@@ -11,6 +11,7 @@ import { createExecutors } from '../../executors/default-executors.ts';
 import type { Executor } from '../../executors/executor.ts';
 import { NodeSpawner } from '../../executors/spawner.ts';
 import type { PipelineSpec, TaskSpec } from '../../graph/pipeline.ts';
+import type { ResourceMonitor } from '../../monitor/resource-monitor.ts';
 import { redactingExecutor } from '../../secrets/redacting-executor.ts';
 import { RedactingFilter } from '../../secrets/redacting-filter.ts';
 import { Redactor } from '../../secrets/redactor.ts';
@@ -26,12 +27,15 @@ export function runExecutors(
   spec: PipelineSpec,
   redactor: Redactor | undefined,
   credentials: Readonly<Record<string, string>> | undefined,
+  monitor: ResourceMonitor,
 ): Record<TaskSpec['kind'], Executor> {
   // The process's own environment wins over the credentials file, as with dotenv.
   const env = credentials && ({ ...credentials, ...process.env } as Record<string, string>);
-  if (!redactor || redactor.isEmpty) return createExecutors(spec, env ? { command: { env } } : {});
+  if (!redactor || redactor.isEmpty)
+    return createExecutors(spec, { monitor, ...(env && { command: { env } }) });
   const spawner = new NodeSpawner({ outputFilter: () => new RedactingFilter(redactor) });
   const executors = createExecutors(spec, {
+    monitor,
     command: { spawner, ...(env && { env }) },
     redact: (text) => redactor.redact(text),
   });

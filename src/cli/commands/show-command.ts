@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { outputRowAt, outputText, pushOutputRow } from '../../durable/output-file.ts';
 import { InputError } from '../../errors.ts';
+import type { ResourceSummaryRecord } from '../../monitor/resource-sample.ts';
 import type { CliIo } from '../cli-io.ts';
+import { resourceJson } from '../resource-json.ts';
 import { withWorkspaceStore } from '../workspace-store.ts';
 import { workspaceOf } from './run-command.ts';
 
@@ -26,8 +28,9 @@ export async function showCommand(
       );
     }
     const stageDir = `${run.runDir}/${stage}`;
+    const resources = (await store.resourceSummaries(runId, stage)).at(-1);
     try {
-      return readFileSync(`${stageDir}/output.json`, 'utf8');
+      return withResources(readFileSync(`${stageDir}/output.json`, 'utf8'), resources);
     } catch {
       // not written (yet): the store has it
     }
@@ -41,8 +44,19 @@ export async function showCommand(
     }
     const values: unknown[] = [];
     pushOutputRow(values, stageDir, done, undefined);
-    return outputText(outputRowAt(values, 0), '[]');
+    return withResources(outputText(outputRowAt(values, 0), '[]'), resources);
   });
   io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   return 0;
+}
+
+/**
+ * The output file's text with the stage's resource figures as a first key, `resources`, next
+ * to `_meta` (the file itself stays as the run wrote it). Text as it is when not an object.
+ */
+function withResources(text: string, record: ResourceSummaryRecord | undefined): string {
+  if (!record || !text.startsWith('{')) return text;
+  const { runId: _run, stage: _stage, attempt, ...summary } = record;
+  const json = JSON.stringify({ attempt, ...resourceJson(summary) }, null, 2);
+  return `{\n  "resources": ${json.replaceAll('\n', '\n  ')},${text.slice(1)}`;
 }

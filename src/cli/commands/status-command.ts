@@ -1,9 +1,12 @@
 import { displayStatus } from '../../durable/run-lookup.ts';
 import { type StageState, stageStates } from '../../durable/run-state.ts';
 import { InputError } from '../../errors.ts';
+import type { ResourceSummary, ResourceSummaryRecord } from '../../monitor/resource-sample.ts';
 import type { RunRecord } from '../../store/run-store.ts';
 import type { CliIo } from '../cli-io.ts';
 import { errorHeadline, formatDuration } from '../format-text.ts';
+import { resourceJson } from '../resource-json.ts';
+import { formatBytes, formatCpuSeconds } from '../stage-table.ts';
 import { formatTable, withWorkspaceStore } from '../workspace-store.ts';
 import { workspaceOf } from './run-command.ts';
 
@@ -23,18 +26,40 @@ export async function statusCommand(
           : `no run '${runId}' in this workspace (see gpipe runs)`,
       );
     }
-    const [events, attempts] = await Promise.all([
+    const [events, attempts, summaries] = await Promise.all([
       store.lastStageEvents(run.runId),
       store.latestAttempts(run.runId),
+      store.resourceSummaries(run.runId),
     ]);
-    return { run, stages: stageStates(run, events, attempts) };
+    return { run, stages: withResources(stageStates(run, events, attempts), summaries) };
   });
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ ...run, status: displayStatus(run), stages })}\n`);
+    const json = stages.map(({ summary, ...stage }) =>
+      summary ? { ...stage, resources: resourceJson(summary) } : stage,
+    );
+    io.stdout.write(`${JSON.stringify({ ...run, status: displayStatus(run), stages: json })}\n`);
     return 0;
   }
   io.stdout.write(`${[...header(run), '', ...table(stages)].join('\n')}\n`);
   return 0;
+}
+
+type StageRow = StageState & { summary?: ResourceSummary };
+
+/** Each stage with the resource summary of its latest summarised attempt. */
+function withResources(
+  stages: readonly StageState[],
+  summaries: readonly ResourceSummaryRecord[],
+): StageRow[] {
+  const latest = new Map<string, ResourceSummaryRecord>();
+  // By stage, then attempt: the last one of a stage is its latest.
+  for (const summary of summaries) latest.set(summary.stage, summary);
+  return stages.map((stage) => {
+    const record = latest.get(stage.stage);
+    if (!record) return stage;
+    const { runId: _run, stage: _stage, attempt: _attempt, ...summary } = record;
+    return { ...stage, summary };
+  });
 }
 
 function header(run: RunRecord): string[] {
@@ -49,7 +74,7 @@ function header(run: RunRecord): string[] {
   return lines;
 }
 
-function table(stages: readonly StageState[]): string[] {
+function table(stages: readonly StageRow[]): string[] {
   const rows = stages.map((stage) => [
     stage.stage,
     stage.status,
@@ -58,9 +83,31 @@ function table(stages: readonly StageState[]): string[] {
       ? formatDuration(stage.endedAt - stage.startedAt)
       : '-',
     stage.exitCode === undefined ? '-' : String(stage.exitCode),
+    stage.summary ? formatBytes(stage.summary.peakRssBytes) : '-',
+    stage.summary ? formatCpuSeconds(stage.summary.cpuSeconds) : '-',
+    stage.summary ? `${stage.summary.avgCpuPercent}%` : '-',
+    stage.summary ? ioText(stage.summary) : '-',
     detail(stage),
   ]);
-  return formatTable(['STAGE', 'STATUS', 'ATTEMPTS', 'DURATION', 'EXIT', 'DETAIL'], rows);
+  return formatTable(
+    [
+      'STAGE',
+      'STATUS',
+      'ATTEMPTS',
+      'DURATION',
+      'EXIT',
+      'PEAK RSS',
+      'CPU-S',
+      'AVG CPU',
+      'READ/WRITE',
+      'DETAIL',
+    ],
+    rows,
+  );
+}
+
+function ioText(summary: ResourceSummary): string {
+  return `${formatBytes(summary.readBytes)}/${formatBytes(summary.writeBytes)}`;
 }
 
 function detail(stage: StageState): string {

@@ -121,6 +121,56 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'resource samples and per-attempt resource summaries',
+    // Samples are many and written in bulk: a rowid table with one index, read by attempt.
+    // Summaries are one per attempt, replaced if an attempt is summarised again. An attempt's
+    // sample at exit usually comes in the batch of its summary: it is kept in the summary's
+    // final_* columns then, so that a short stage costs one row, not three B-tree inserts.
+    sql: `
+      CREATE TABLE resource_samples (
+        run_key INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        cpu_percent REAL NOT NULL,
+        rss_bytes INTEGER NOT NULL,
+        read_bytes INTEGER NOT NULL,
+        write_bytes INTEGER NOT NULL,
+        net_rx_bytes INTEGER NOT NULL,
+        net_tx_bytes INTEGER NOT NULL,
+        gpus TEXT,
+        final INTEGER NOT NULL
+      );
+      CREATE INDEX resource_samples_by_attempt ON resource_samples (run_key, stage, attempt);
+
+      CREATE TABLE resource_summaries (
+        run_key INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        samples INTEGER NOT NULL,
+        peak_rss_bytes INTEGER NOT NULL,
+        cpu_seconds REAL NOT NULL,
+        avg_cpu_percent REAL NOT NULL,
+        read_bytes INTEGER NOT NULL,
+        write_bytes INTEGER NOT NULL,
+        net_rx_bytes INTEGER NOT NULL,
+        net_tx_bytes INTEGER NOT NULL,
+        peak_gpu_memory_mb REAL,
+        final_ts INTEGER,
+        final_cpu_percent REAL,
+        final_rss_bytes INTEGER,
+        final_read_bytes INTEGER,
+        final_write_bytes INTEGER,
+        final_net_rx_bytes INTEGER,
+        final_net_tx_bytes INTEGER,
+        final_gpus TEXT,
+        PRIMARY KEY (run_key, stage, attempt)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1]!.version;

@@ -4,10 +4,11 @@
  * the main thread. WAL lets the two, and other processes, read while one writes.
  */
 import type Database from 'better-sqlite3';
-import type { RunFilter, RunStore, StoreWrite } from '../run-store.ts';
+import type { ResourceBatch, RunFilter, RunStore, StoreWrite } from '../run-store.ts';
 import { asInputError, openConnection } from './connection.ts';
 import { MetricsReader } from './metrics-tables.ts';
 import { migrate } from './migrations.ts';
+import { ResourceReader } from './resource-reader.ts';
 import { SqliteReader } from './sqlite-reader.ts';
 import { WriterClient } from './writer-client.ts';
 
@@ -50,6 +51,7 @@ class SqliteRunStore implements RunStore {
   readonly #db: Database.Database;
   readonly #reader: SqliteReader;
   readonly #writer: WriterClient;
+  readonly #resources: ResourceReader;
   #closed: Promise<void> | undefined;
   #metricsReader: MetricsReader | undefined;
 
@@ -57,6 +59,7 @@ class SqliteRunStore implements RunStore {
     this.#db = db;
     this.#reader = reader;
     this.#writer = writer;
+    this.#resources = new ResourceReader(db);
   }
 
   async metrics(runId: string, stage?: string) {
@@ -99,6 +102,18 @@ class SqliteRunStore implements RunStore {
 
   async latestSuccess(pipeline: string, stage: string) {
     return this.#reader.latestSuccess(pipeline, stage);
+  }
+
+  appendResources(batch: ResourceBatch): Promise<void> {
+    return this.#writer.appendResources(batch);
+  }
+
+  async resourceSamples(runId: string, stage?: string) {
+    return this.#resources.samples(runId, stage);
+  }
+
+  async resourceSummaries(runId: string, stage?: string) {
+    return this.#resources.summaries(runId, stage);
   }
 
   async cacheGet(key: string) {

@@ -9,6 +9,7 @@ import type { RunRecord } from '../run-store.ts';
 import { openConnection } from './connection.ts';
 import { type MetricsWrite, MetricsWriter } from './metrics-tables.ts';
 import { MultiRowInsert } from './multi-row-insert.ts';
+import { ResourceWriter } from './resource-writer.ts';
 import { wireKind, wireLength } from './wire-format.ts';
 import type { Settled, WriterRequest } from './writer-protocol.ts';
 
@@ -29,6 +30,7 @@ export class SqliteWriter {
   readonly #attempts: MultiRowInsert;
   readonly #cacheEntries: MultiRowInsert;
   readonly #metrics: MetricsWriter;
+  readonly #resources: ResourceWriter;
   readonly #sql;
   readonly #inTransaction: Database.Transaction<
     (requests: readonly WriterRequest[], settled: Settled[]) => void
@@ -59,6 +61,7 @@ export class SqliteWriter {
       10,
       rowsPerStatement,
     );
+    this.#resources = new ResourceWriter(db, (runId) => this.#knownRun(runId).key);
     this.#sql = {
       findRun: db.prepare('SELECT id AS key, pipeline FROM runs WHERE run_id = ?'),
       insertRun: db.prepare(
@@ -135,6 +138,9 @@ export class SqliteWriter {
         ).changes;
       case 'cache_gc':
         return this.#sql.cacheGc.run(request.before).changes;
+      case 'resources':
+        this.#resources.write(request.batch);
+        return undefined;
       case 'close':
         return undefined;
     }
@@ -250,5 +256,6 @@ export class SqliteWriter {
     this.#events.discard();
     this.#attempts.discard();
     this.#cacheEntries.discard();
+    this.#resources.discard();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { InputError, PipelineError, type SerializedError } from '../../errors.ts';
-import type { StoreWrite } from '../run-store.ts';
+import type { ResourceBatch, StoreWrite } from '../run-store.ts';
 import { encodeWrites } from './wire-format.ts';
 import type { Settled, WriterData, WriterReply, WriterRequest } from './writer-protocol.ts';
 
@@ -62,6 +62,10 @@ export class WriterClient {
       return Promise.reject(error);
     }
     return this.#request({ id: this.#nextId++, op: 'append', values }) as Promise<void>;
+  }
+
+  appendResources(batch: ResourceBatch): Promise<void> {
+    return this.#request({ id: this.#nextId++, op: 'resources', batch }) as Promise<void>;
   }
 
   /** Resolves to how many entries went. */

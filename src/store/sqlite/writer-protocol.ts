@@ -1,12 +1,14 @@
 /** The messages between the store (main thread) and its writer thread. */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../../errors.ts';
+import type { ResourceBatch } from '../run-store.ts';
 
 export type WriterRequest =
   /** `values`: the batch's writes in the wire format (wire-format.ts). */
   | { id: number; op: 'append'; values: readonly unknown[] }
   | { id: number; op: 'cache_clear'; pipeline?: string }
   | { id: number; op: 'cache_gc'; before: number }
+  | { id: number; op: 'resources'; batch: ResourceBatch }
   /** Answered once every request before it is; then the writer closes its connection. */
   | { id: number; op: 'close' };
 

@@ -1,0 +1,356 @@
+/**
+ * The resource monitor (SPEC E1): one sampler for every running stage of this process. Each
+ * tick reads /proc once, whatever the number of stages, and serves both the samples (every
+ * `intervalMs`) and the memory limits (every `memoryIntervalMs`, for stages that have one).
+ *
+ * - Command and Python stages: their whole process tree (root, descendants, process group):
+ *   CPU from utime+stime deltas (reaped children's time included), summed RSS, storage IO
+ *   from /proc/PID/io. At exit, wait4's rusage (from the native spawner) makes CPU-seconds,
+ *   peak RSS and IO exact, and gives a stage shorter than one interval its one sample.
+ * - Inline and module stages run in this process: they get the orchestrator's own figures
+ *   attributed by time, once they have run for a whole interval (shorter ones get none). Between two moments where the set of running in-process stages
+ *   changes, the orchestrator's CPU time (all its threads, process.cpuUsage) and storage IO are
+ *   split evenly among the in-process stages running then (to a millisecond: see
+ *   #shareOwnUsage); RSS is the whole orchestrator's.
+ *   The orchestrator's own work (scheduling, store writes) is in those figures.
+ * - Network bytes are host-wide (/proc/net/dev, loopback left out): Linux counts no traffic
+ *   per process. GPUs: the stage's leased devices, from nvidia-smi polled in the background.
+ *
+ * Samples go to subscribers in one array per tick; each attempt's summary is returned by
+ * `finish`. With `intervalMs` 0 nothing is sampled and memory limits alone are watched.
+ */
+import { AttemptWatch } from './attempt-watch.ts';
+import { GpuPoller } from './gpu-usage.ts';
+import { type NetworkCounters, readHostNetwork } from './host-network.ts';
+import {
+  type ProcessInfo,
+  type ProcessIo,
+  processTreeOf,
+  readProcessTable,
+  readTreeIo,
+  ticksPerSecond,
+} from './process-tree.ts';
+import type { AttemptKey, ResourceSample, ResourceSummary } from './resource-sample.ts';
+
+export interface ResourceMonitorOptions {
+  /** Time between two samples of a running stage; 0 turns sampling off. @default 1000 */
+  intervalMs?: number;
+  /** Time between two checks of a stage with a memory limit. @default 250 */
+  memoryIntervalMs?: number;
+  /** The nvidia-smi to poll for GPU figures. @default 'nvidia-smi' on PATH */
+  nvidiaSmi?: string;
+  /** Reads the process table. @default readProcessTable */
+  readTable?: () => readonly ProcessInfo[] | undefined;
+  /** @default readTreeIo */
+  readIo?: (pids: readonly number[]) => ProcessIo;
+  /** @default readHostNetwork */
+  readNetwork?: () => NetworkCounters;
+  /** The orchestrator's own CPU time in µs, all threads. @default from process.cpuUsage */
+  readOwnCpuUs?: () => number;
+  /** The orchestrator's RSS. @default process.memoryUsage.rss */
+  readOwnRss?: () => number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+export interface MemoryExceeded {
+  limitBytes: number;
+  /** The largest summed RSS seen, this sample included. */
+  peakBytes: number;
+  /** The tree's live processes at that sample. */
+  pids: readonly number[];
+}
+
+export interface ProcessWatchOptions {
+  /** GPUs leased to the stage: their figures go with its samples. */
+  gpuIds?: readonly number[];
+  /** Past this summed RSS, `onExceeded` is called (once). */
+  memoryLimitBytes?: number;
+  onExceeded?: (exceeded: MemoryExceeded) => void;
+}
+
+/** What wait4 told of the stage's root process, when the spawner reaped it itself. */
+export interface ExitUsage {
+  userCpuUs?: number;
+  systemCpuUs?: number;
+  maxRssKb?: number;
+  /** Blocks of 512 bytes read from storage, by the root and every descendant it reaped. */
+  inBlocks?: number;
+  outBlocks?: number;
+}
+
+export interface WatchEnd {
+  /** The highest summed RSS the samples saw (what a memory limit is checked against). */
+  peakRssBytes: number;
+  /** Absent when sampling is off. */
+  summary?: ResourceSummary;
+}
+
+export interface WatchHandle {
+  /** Takes the sample at exit and stops watching. */
+  finish(exit?: ExitUsage): WatchEnd;
+}
+
+interface ProcessEntry {
+  watch: AttemptWatch;
+  rootPid: number;
+  gpuIds: readonly number[];
+  limitBytes: number | undefined;
+  onExceeded: ((exceeded: MemoryExceeded) => void) | undefined;
+  fired: boolean;
+  members: readonly number[];
+}
+
+const noWatch: WatchHandle = { finish: () => ({ peakRssBytes: 0 }) };
+
+export class ResourceMonitor {
+  readonly #intervalMs: number;
+  readonly #memoryIntervalMs: number;
+  readonly #readTable: () => readonly ProcessInfo[] | undefined;
+  readonly #readIo: (pids: readonly number[]) => ProcessIo;
+  readonly #readNetwork: () => NetworkCounters;
+  readonly #readOwnCpuUs: () => number;
+  readonly #readOwnRss: () => number;
+  /** The orchestrator's RSS at the last tick: in-process stages shorter than a tick get it. */
+  #ownRss = 0;
+  #lastNetwork: NetworkCounters | undefined;
+  readonly #now: () => number;
+  readonly #gpus: GpuPoller;
+  readonly #processes = new Set<ProcessEntry>();
+  readonly #inProcess = new Set<AttemptWatch>();
+  readonly #listeners = new Set<(samples: readonly ResourceSample[]) => void>();
+  #limited = 0;
+  #gpuWatches = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #timerMs = 0;
+  /** The orchestrator's CPU µs and IO when its share was last handed out. */
+  #ownCpuUs = 0;
+  #ownReadAt = Number.NEGATIVE_INFINITY;
+  #ownIo: ProcessIo = { readBytes: 0, writeBytes: 0 };
+
+  constructor(options: ResourceMonitorOptions = {}) {
+    this.#intervalMs = options.intervalMs ?? 1000;
+    this.#memoryIntervalMs = options.memoryIntervalMs ?? 250;
+    this.#readTable = options.readTable ?? readProcessTable;
+    this.#readIo = options.readIo ?? readTreeIo;
+    this.#readNetwork = options.readNetwork ?? readHostNetwork;
+    this.#readOwnCpuUs = options.readOwnCpuUs ?? readOwnCpuUs;
+    this.#readOwnRss = options.readOwnRss ?? process.memoryUsage.rss;
+    this.#now = options.now ?? Date.now;
+    this.#gpus = new GpuPoller({
+      intervalMs: this.#intervalMs || 1000,
+      ...(options.nvidiaSmi !== undefined && { command: options.nvidiaSmi }),
+    });
+  }
+
+  /** Whether stages are sampled (not only watched for memory limits). */
+  get sampling(): boolean {
+    return this.#intervalMs > 0;
+  }
+
+  /** Calls `listener` with each batch of samples; returns the unsubscribe function. */
+  subscribe(listener: (samples: readonly ResourceSample[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Watches the process tree of `rootPid`, a stage attempt's own process. */
+  watchProcess(key: AttemptKey, rootPid: number, options: ProcessWatchOptions = {}): WatchHandle {
+    const limitBytes = options.memoryLimitBytes;
+    if (!this.sampling && limitBytes === undefined) return noWatch;
+    const now = this.#now();
+    const entry: ProcessEntry = {
+      watch: new AttemptWatch(key, 'process', now, this.#network()),
+      rootPid,
+      gpuIds: this.sampling ? (options.gpuIds ?? []) : [],
+      limitBytes,
+      onExceeded: options.onExceeded,
+      fired: false,
+      members: [rootPid],
+    };
+    this.#processes.add(entry);
+    if (limitBytes !== undefined) this.#limited++;
+    if (entry.gpuIds.length > 0 && this.#gpuWatches++ === 0) this.#gpus.start();
+    this.#schedule();
+    return { finish: (exit) => this.#finishProcess(entry, exit) };
+  }
+
+  /** Watches a stage running in this process (inline, module): figures attributed by time. */
+  watchInProcess(key: AttemptKey): WatchHandle {
+    if (!this.sampling) return noWatch;
+    this.#shareOwnUsage(false);
+    const watch = new AttemptWatch(key, 'orchestrator', this.#now(), this.#network());
+    this.#inProcess.add(watch);
+    this.#schedule();
+    return { finish: () => this.#finishInProcess(watch) };
+  }
+
+  /** One tick: every watched stage read, the due ones sampled (the timer calls it; tests may). */
+  tick(): void {
+    const now = this.#now();
+    const batch: ResourceSample[] = [];
+    const table = this.#processes.size > 0 ? this.#readTable() : undefined;
+    const net = this.sampling ? this.#readNetwork() : undefined;
+    if (net) this.#lastNetwork = net;
+    for (const entry of this.#processes) {
+      const due = net !== undefined && this.#isDue(entry.watch, now);
+      // A tree with nothing alive has ended (its exit sample is coming) or not yet started.
+      const alive = table !== undefined && this.#readTree(entry, table, due);
+      if (due && alive) batch.push(entry.watch.sample(now, net, this.#gpus.readings(entry.gpuIds)));
+    }
+    if (net && this.#inProcess.size > 0) {
+      this.#shareOwnUsage(true);
+      this.#ownRss = this.#readOwnRss();
+      for (const watch of this.#inProcess) {
+        watch.readRss(this.#ownRss);
+        if (this.#isDue(watch, now)) batch.push(watch.sample(now, net, []));
+      }
+    }
+    this.#emit(batch);
+  }
+
+  /** Stops the timer and the GPU polling; watches still open get no more samples. */
+  close(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#gpus.stop();
+  }
+
+  /** Reads the entry's tree; false when none of it is alive. */
+  #readTree(entry: ProcessEntry, table: readonly ProcessInfo[], withIo: boolean): boolean {
+    const tree = processTreeOf(table, entry.rootPid);
+    if (tree.pids.length === 0) return false;
+    const watch = entry.watch;
+    if (tree.members.length > 0) entry.members = tree.members;
+    watch.readRss(tree.rssBytes);
+    watch.readCpu(tree.cpuTicks / ticksPerSecond);
+    if (withIo) {
+      const io = this.#readIo(entry.members);
+      watch.readIo(io.readBytes, io.writeBytes);
+    }
+    if (!entry.fired && entry.limitBytes !== undefined && tree.rssBytes > entry.limitBytes) {
+      entry.fired = true;
+      entry.onExceeded?.({
+        limitBytes: entry.limitBytes,
+        peakBytes: watch.peakRssBytes,
+        pids: tree.pids,
+      });
+    }
+    return true;
+  }
+
+  #finishProcess(entry: ProcessEntry, exit: ExitUsage | undefined): WatchEnd {
+    if (!this.#processes.delete(entry)) return { peakRssBytes: entry.watch.peakRssBytes };
+    if (entry.limitBytes !== undefined) this.#limited--;
+    if (entry.gpuIds.length > 0 && --this.#gpuWatches === 0) this.#gpus.stop();
+    this.#schedule();
+    const watch = entry.watch;
+    const peakRssBytes = watch.peakRssBytes;
+    if (!this.sampling) return { peakRssBytes };
+    // The root has been reaped: wait4's figures cover it and every descendant it waited for.
+    if (exit?.userCpuUs !== undefined)
+      watch.readCpu((exit.userCpuUs + (exit.systemCpuUs ?? 0)) / 1e6);
+    if (exit?.inBlocks !== undefined && exit.outBlocks !== undefined)
+      watch.readIo(exit.inBlocks * 512, exit.outBlocks * 512);
+    const maxRss = (exit?.maxRssKb ?? 0) * 1024;
+    if (maxRss > watch.peakRssBytes) watch.peakRssBytes = maxRss;
+    // Gone now: the last RSS seen, or for a stage shorter than a tick the peak wait4 saw.
+    if (watch.rssBytes === 0) watch.rssBytes = maxRss;
+    return this.#finishWatch(watch, entry.gpuIds, peakRssBytes);
+  }
+
+  #finishInProcess(watch: AttemptWatch): WatchEnd {
+    if (!this.#inProcess.has(watch)) return { peakRssBytes: watch.peakRssBytes };
+    this.#shareOwnUsage(false);
+    this.#inProcess.delete(watch);
+    this.#schedule();
+    // Shorter than an interval, its figures would be the orchestrator's bookkeeping around it;
+    // and a pipeline of 100,000 such stages must not pay a store row for each.
+    if (watch.samples === 0) return { peakRssBytes: watch.peakRssBytes };
+    return this.#finishWatch(watch, [], watch.peakRssBytes);
+  }
+
+  #finishWatch(watch: AttemptWatch, gpuIds: readonly number[], peakRssBytes: number): WatchEnd {
+    const now = this.#now();
+    const net = this.#network();
+    this.#emit([watch.sample(now, net, this.#gpus.readings(gpuIds), true)]);
+    return { peakRssBytes, summary: watch.summary(now) };
+  }
+
+  /**
+   * Hands the orchestrator's CPU time (and at ticks its IO) since the last time out evenly to
+   * the in-process stages running.
+   */
+  #shareOwnUsage(withIo: boolean): void {
+    // Reading the CPU time is a system call (about a microsecond, the cost of a whole inline
+    // stage): a stage starting or ending within a millisecond of the last reading leaves the
+    // time since to the stages running at the next reading (none: nobody's). The error is
+    // at most a millisecond of CPU per start or end.
+    const at = this.#now();
+    if (!withIo && at - this.#ownReadAt < 1) return;
+    this.#ownReadAt = at;
+    const cpuUs = this.#readOwnCpuUs();
+    const share = this.#inProcess.size > 0 ? (cpuUs - this.#ownCpuUs) / this.#inProcess.size : 0;
+    this.#ownCpuUs = cpuUs;
+    let io: ProcessIo | undefined;
+    if (withIo) {
+      io = this.#readIo([process.pid]);
+      if (this.#ownIo.readBytes === 0 && this.#ownIo.writeBytes === 0) this.#ownIo = io;
+    }
+    for (const watch of this.#inProcess) {
+      watch.readCpu(watch.cpuSeconds + share / 1e6);
+      if (io) {
+        const n = this.#inProcess.size;
+        watch.readIo(
+          watch.readBytes + (io.readBytes - this.#ownIo.readBytes) / n,
+          watch.writeBytes + (io.writeBytes - this.#ownIo.writeBytes) / n,
+        );
+      }
+    }
+    if (io) this.#ownIo = io;
+  }
+
+  #isDue(watch: AttemptWatch, now: number): boolean {
+    // A tenth of an interval early is on time: timers fire a little late or early.
+    return now - watch.lastSampleAt >= this.#intervalMs * 0.9;
+  }
+
+  /**
+   * The host's counters as the last tick read them (read now only before the first tick):
+   * starts and ends of stages do not pay a read each. Network figures have a tick's precision.
+   */
+  #network(): NetworkCounters {
+    if (!this.sampling) return zeroNetwork;
+    this.#lastNetwork ??= this.#readNetwork();
+    return this.#lastNetwork;
+  }
+
+  #emit(batch: readonly ResourceSample[]): void {
+    if (batch.length === 0) return;
+    for (const listener of this.#listeners) listener(batch);
+  }
+
+  /** One timer at the shortest period any watch needs; none while nothing is watched. */
+  #schedule(): void {
+    const watching = this.#processes.size + this.#inProcess.size > 0;
+    let period = 0;
+    if (watching) {
+      if (this.sampling) period = this.#intervalMs;
+      if (this.#limited > 0)
+        period = period === 0 ? this.#memoryIntervalMs : Math.min(period, this.#memoryIntervalMs);
+    }
+    if (period === this.#timerMs) return;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#timerMs = period;
+    // Unref'd: the stages keep the orchestrator alive, not the sampling.
+    if (period > 0) this.#timer = setInterval(() => this.tick(), period).unref();
+  }
+}
+
+const zeroNetwork: NetworkCounters = { rxBytes: 0, txBytes: 0 };
+
+function readOwnCpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
