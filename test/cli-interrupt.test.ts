@@ -1,21 +1,17 @@
 // Ctrl-C on `gpipe run`: once stops the run gracefully (exit 130), twice kills at once.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   eventually,
   isAlive,
   jsonEvents,
   readPidFile,
-  removeWorkspace,
   startGpipe,
-  workspace,
+  workspaces,
 } from './fixtures/cli/harness.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
+const workspace = workspaces();
 
 function stageStarted(stage: string) {
   return ({ stdout }: { stdout: string }) =>
@@ -29,7 +25,6 @@ function stageStarted(stage: string) {
 describe('Ctrl-C', () => {
   test('the first SIGINT cancels the run: running stages end, nothing new starts, exit 130', async () => {
     const cwd = workspace({}, ['long.yaml']);
-    dirs.push(cwd);
     const cli = startGpipe(['run', 'long.yaml', '--json'], cwd);
     await cli.waitFor('long started', stageStarted('long'));
     const pid = await readPidFile(join(cwd, 'long.pid'));
@@ -57,7 +52,6 @@ describe('Ctrl-C', () => {
 
   test('a second SIGINT kills a stage that ignores SIGTERM and exits 130 at once', async () => {
     const cwd = workspace({}, ['stubborn.yaml']);
-    dirs.push(cwd);
     const cli = startGpipe(['run', 'stubborn.yaml'], cwd);
     const pid = await readPidFile(join(cwd, 'stubborn.pid'));
 

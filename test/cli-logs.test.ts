@@ -2,20 +2,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
-import {
-  eventually,
-  gpipe,
-  removeWorkspace,
-  startGpipe,
-  workspace,
-} from './fixtures/cli/harness.ts';
+import { eventually, gpipe, startGpipe, workspaces } from './fixtures/cli/harness.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
+const workspace = workspaces();
 
 function onlyRun(dir: string): string {
   const runs = readdirSync(join(dir, '.gpipe', 'runs'));
@@ -36,7 +27,6 @@ const twoStages = [
 
 test('logs prints a stage, filters by stream and time, and interleaves all stages by time', async () => {
   const dir = workspace({ 'pipeline.yaml': twoStages });
-  dirs.push(dir);
   const started = Date.now();
   assert.equal((await gpipe(['run', 'pipeline.yaml'], dir)).code, 0);
   const id = onlyRun(dir);
@@ -101,7 +91,6 @@ test('logs -f follows a running stage and exits once it has ended', async () => 
       '      command: [sh, -c, "echo first; while [ ! -e go ]; do sleep 0.02; done; echo second >&2"]',
     ].join('\n'),
   });
-  dirs.push(dir);
   const run = startGpipe(['run', 'pipeline.yaml'], dir);
   let log = '';
   await eventually('the first line in stage.log', () => {

@@ -3,19 +3,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import {
-  eventually,
-  gpipe,
-  removeWorkspace,
-  startGpipe,
-  workspace,
-} from './fixtures/cli/harness.ts';
+import { test } from 'node:test';
+import { eventually, gpipe, startGpipe, workspaces } from './fixtures/cli/harness.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
+const workspace = workspaces();
 
 const pipeline = [
   'pipeline:',
@@ -50,7 +41,6 @@ const stages = [
 
 test('metrics are ingested while a stage runs and at its end; gpipe metrics prints them', async () => {
   const dir = workspace({ 'pipeline.yaml': pipeline, 'stages.ts': stages, 'fit.py': fit });
-  dirs.push(dir);
   const run = startGpipe(['run', 'pipeline.yaml'], dir);
   let runId = '';
   await eventually('the run directory', () => {

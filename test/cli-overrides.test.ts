@@ -4,25 +4,10 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import {
-  CliProcess,
-  gpipe,
-  gpipeBin,
-  removeWorkspace,
-  repoRoot,
-  workspace,
-} from './fixtures/cli/harness.ts';
+import { test } from 'node:test';
+import { CliProcess, gpipe, gpipeBin, repoRoot, workspaces } from './fixtures/cli/harness.ts';
 
-const dirs: string[] = [];
-function dir(files: Record<string, string>): string {
-  const made = workspace(files);
-  dirs.push(made);
-  return made;
-}
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
+const dir = workspaces();
 
 const pipelineYaml = [
   'pipeline:',

@@ -3,14 +3,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { gpipe, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import { test } from 'node:test';
+import { gpipe, workspaces } from './fixtures/cli/harness.ts';
 import { operatorRepo, project, pythonEnv, writeFiles } from './fixtures/toml/toml-project.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
+const workspace = workspaces();
 
 const secret = 'pipeline-log-token-Qv8';
 
@@ -52,7 +49,6 @@ test('TOML: work_dir/logs/pipeline_<id>_<ts>.log, rotated past its size, old log
       '',
     ].join('\n'),
   });
-  dirs.push(dir);
   const logs = join(dir, 'pipeline_workspace', 'logs');
   const old = new Date(Date.now() - 40 * 86_400_000);
   writeFiles(logs, {
@@ -97,7 +93,6 @@ test('YAML: pipeline.log in the run directory', async () => {
       '      command: [sh, -c, "echo hi"]',
     ].join('\n'),
   });
-  dirs.push(dir);
   writeFileSync(join(dir, '.project_root'), '');
   assert.equal((await gpipe(['run', 'pipeline.yaml'], dir)).code, 0);
   const [runId] = readdirSync(join(dir, '.gpipe', 'runs'));

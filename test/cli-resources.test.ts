@@ -3,20 +3,16 @@
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { gpipe, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import { test } from 'node:test';
+import { gpipe, workspaces } from './fixtures/cli/harness.ts';
 import { fakeNvidiaSmi, growPy } from './fixtures/cli/resource-scripts.ts';
 
-const dirs: string[] = [];
+const workspace = workspaces();
 function dir(files: Record<string, string>): string {
   const made = workspace(files);
-  dirs.push(made);
   chmodSync(join(made, 'bin', 'nvidia-smi'), 0o755);
   return made;
 }
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
 
 /**
  * Records its start (with its GPUs) and end in events.log. A stage waits until `$PEERS` stages

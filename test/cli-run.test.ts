@@ -2,19 +2,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { gpipe, jsonEvents, removeWorkspace, repoRoot, workspace } from './fixtures/cli/harness.ts';
+import { gpipe, jsonEvents, repoRoot, workspaces } from './fixtures/cli/harness.ts';
 
-const dirs: string[] = [];
-function dir(files: Record<string, string> = {}, fixtures: readonly string[] = []): string {
-  const made = workspace(files, fixtures);
-  dirs.push(made);
-  return made;
-}
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
+const dir = workspaces();
 
 const time = String.raw`\d\d:\d\d:\d\d`;
 const duration = String.raw`\d+\.\ds`;

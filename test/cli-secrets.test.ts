@@ -5,21 +5,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { stripAnsi } from '../src/cli/format-text.ts';
-import {
-  CliProcess,
-  gpipe,
-  gpipeBin,
-  jsonEvents,
-  removeWorkspace,
-  workspace,
-} from './fixtures/cli/harness.ts';
+import { CliProcess, gpipe, gpipeBin, jsonEvents, workspaces } from './fixtures/cli/harness.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
+const workspace = workspaces();
 
 const secrets = {
   base64: 'b64-decoded-secret-Zq9',
@@ -87,7 +77,6 @@ function secretsWorkspace(): string {
       `      params: {token: "${encoded}"}`,
     ].join('\n'),
   });
-  dirs.push(dir);
   return dir;
 }
 
@@ -182,7 +171,6 @@ test('without secrets nothing is masked and the log is written as before', async
       '    - {name: a, command: [echo, "public words"]}',
     ].join('\n'),
   });
-  dirs.push(dir);
   const run = await gpipe(['run', 'pipeline.yaml'], dir, { SOME_FLAG_KEY: 'on' });
   assert.equal(run.code, 0, run.stderr);
   assert.equal(

@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { test } from 'node:test';
-import { CliProcess, type Finished, gpipe, gpipeBin, jsonEvents } from './fixtures/cli/harness.ts';
+import {
+  CliProcess,
+  type Finished,
+  gpipe,
+  gpipeBin,
+  jsonEvents,
+  ok,
+} from './fixtures/cli/harness.ts';
 import {
   operatorRepo,
   project,
@@ -24,15 +31,6 @@ function pipelineCli(args: readonly string[], cwd: string): Promise<Finished> {
   const cli = new CliProcess(process.execPath, [bin, ...args], { cwd, env });
   cli.child.stdin!.end();
   return cli.finished;
-}
-
-function ok(result: Finished): Finished {
-  assert.equal(
-    result.code,
-    0,
-    `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
-  );
-  return result;
 }
 
 /** The one run directory under work_dir/runs holding `stage`, newest first. */

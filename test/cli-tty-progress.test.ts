@@ -3,14 +3,11 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { stripAnsi } from '../src/cli/format-text.ts';
-import { CliProcess, gpipe, gpipeBin, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import { CliProcess, gpipe, gpipeBin, workspaces } from './fixtures/cli/harness.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
+const workspace = workspaces();
 
 /**
  * A fan-out of 24 items, `shard[i]`, each waiting for the file `go`: 26 stages in all, of which
@@ -30,7 +27,6 @@ function shards(): string {
       '',
     ].join('\n'),
   });
-  dirs.push(dir);
   return dir;
 }
 

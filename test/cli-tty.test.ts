@@ -2,19 +2,15 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { stripAnsi } from '../src/cli/format-text.ts';
-import { CliProcess, gpipeBin, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import { CliProcess, gpipeBin, workspaces } from './fixtures/cli/harness.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
+const workspace = workspaces();
 
 /** `gpipe run gate.yaml` on a pseudo-terminal; `script -e` exits with the command's code. */
 function runOnTerminal(env: Record<string, string>): { cli: CliProcess; cwd: string } {
   const cwd = workspace({}, ['gate.yaml']);
-  dirs.push(cwd);
   const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(gpipeBin)} run gate.yaml`;
   const cli = new CliProcess('script', ['-qfec', command, '/dev/null'], { cwd, env });
   return { cli, cwd };

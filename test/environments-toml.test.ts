@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type Finished, gpipe } from './fixtures/cli/harness.ts';
+import { gpipe, ok } from './fixtures/cli/harness.ts';
 import {
   git,
   operatorRepo,
@@ -19,11 +19,6 @@ import {
 } from './fixtures/toml/toml-project.ts';
 
 const env = pythonEnv();
-
-function ok(result: Finished): Finished {
-  assert.equal(result.code, 0, `exit ${result.code}\n${result.stdout}\n${result.stderr}`);
-  return result;
-}
 
 /** What each operator's python says of itself: sys.prefix and where six comes from. */
 const showPy = `import json, os, sys, six

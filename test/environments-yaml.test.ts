@@ -8,15 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type Finished, gpipe } from './fixtures/cli/harness.ts';
+import { gpipe, ok } from './fixtures/cli/harness.ts';
 import { project, pythonEnv, tempDir, writeFiles } from './fixtures/toml/toml-project.ts';
 
 const env = pythonEnv();
-
-function ok(result: Finished): Finished {
-  assert.equal(result.code, 0, `exit ${result.code}\n${result.stdout}\n${result.stderr}`);
-  return result;
-}
 
 test('a YAML Python module in a venv; a command module in an unpacked conda archive; a URI is refused', async () => {
   const dir = project();

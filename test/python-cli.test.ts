@@ -6,18 +6,14 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { gpipe, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import { test } from 'node:test';
+import { gpipe, workspaces } from './fixtures/cli/harness.ts';
 import { expectExit, runFinished } from './fixtures/durable/durable-harness.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) removeWorkspace(dir);
-});
+const workspace = workspaces();
 
 function dir(files: Record<string, string>): string {
   const made = workspace(files);
-  dirs.push(made);
   return made;
 }
 

@@ -3,14 +3,11 @@
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { gpipe, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import { test } from 'node:test';
+import { gpipe, workspaces } from './fixtures/cli/harness.ts';
 import { fakeNvidiaSmi } from './fixtures/cli/resource-scripts.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const made of dirs) removeWorkspace(made);
-});
+const workspace = workspaces();
 
 const steps = `import os
 
@@ -43,7 +40,6 @@ test('a Python stage with gpus: 2 sees its lease in the context and in CUDA_VISI
       '',
     ].join('\n'),
   });
-  dirs.push(cwd);
   chmodSync(join(cwd, 'bin', 'nvidia-smi'), 0o755);
   const env = { PATH: `${join(cwd, 'bin')}:${process.env.PATH}` };
   const { code, stderr } = await gpipe(['run', 'pipeline.yaml', '--quiet'], cwd, env);
@@ -71,7 +67,6 @@ test('a Python stage past its memory_limit is killed: exit 4, the limit named', 
       '',
     ].join('\n'),
   });
-  dirs.push(cwd);
   const { code, stderr, stdout } = await gpipe(['run', 'pipeline.yaml'], cwd);
   assert.equal(code, 4, `${stdout}\n${stderr}`);
   assert.match(`${stdout}\n${stderr}`, /200 MB/);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { pipeline } from '../src/api/pipeline.ts';
 import { python, stage } from '../src/api/stage.ts';
 import { loadPipeline } from '../src/config/load-pipeline.ts';
@@ -15,12 +15,9 @@ import { createExecutors } from '../src/executors/default-executors.ts';
 import type { PipelineSpec } from '../src/graph/pipeline.ts';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
 import { runPipeline } from '../src/scheduler/engine.ts';
-import { isAlive, removeWorkspace, workspace } from './fixtures/cli/harness.ts';
+import { isAlive, workspaces } from './fixtures/cli/harness.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) removeWorkspace(dir);
-});
+const workspace = workspaces();
 
 /** A temp dir holding `files` plus `pipeline.yaml` made of `modules` under a small header. */
 function pipelineDir(
@@ -30,7 +27,6 @@ function pipelineDir(
 ): string {
   const yaml = ['pipeline:', '  name: py', ...header, '  modules:', ...modules].join('\n');
   const dir = workspace({ ...files, 'pipeline.yaml': `${yaml}\n` });
-  dirs.push(dir);
   return dir;
 }
 
@@ -314,7 +310,6 @@ test('the TypeScript API: python() stages take typed inputs and feed TypeScript 
       '    return sum(context.get_result("doubled")) + context.params["extra"]',
     ),
   });
-  dirs.push(dir);
   const base = stage('base', () => [1, 2, 3]);
   const doubled = python<number[], { base: typeof base }>('doubled', {
     deps: { base },
@@ -341,7 +336,6 @@ test('the TypeScript API: python() stages take typed inputs and feed TypeScript 
 
 test('examples/python-modules runs as written', async () => {
   const dir = workspace({});
-  dirs.push(dir);
   const file = join(import.meta.dirname, '..', 'examples', 'python-modules', 'pipeline.yaml');
   const result = await runIn(dir, await loadPipeline(file));
   assert.equal(result.status, 'succeeded', JSON.stringify(result.stages));

@@ -2,20 +2,7 @@
 `from pipeline_orchestrator import BaseModule, ModuleContext`. An installed package of that
 name comes first on the import path and is used instead; modules are duck-typed either way."""
 
-from general_pipeline import (
-    BaseModule,
-    DependencyError,
-    ModuleContext,
-    NestedDepthError,
-    NonRetryableError,
-    Resources,
-)
+import general_pipeline
+from general_pipeline import *  # noqa: F403 — the same public names, by general_pipeline's __all__
 
-__all__ = [
-    "BaseModule",
-    "DependencyError",
-    "ModuleContext",
-    "NestedDepthError",
-    "NonRetryableError",
-    "Resources",
-]
+__all__ = general_pipeline.__all__

@@ -1,49 +1,31 @@
-import { Transform, type TransformCallback } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
+import { LineTransform, maxLineLength } from './line-transform.ts';
 import { formatLogLine, type LogStream } from './stage-log-line.ts';
-
-/** A line longer than this is written in parts, as the native helper does. */
-const maxLineLength = 64 * 1024;
 
 /**
  * Turns one output stream of a command into `stage.log` lines: each whole line gets the time it
  * was read and the stream's name; an unfinished line waits for its end (or the stream's).
  */
-export class LineStamper extends Transform {
+export class LineStamper extends LineTransform {
   readonly #stream: LogStream;
-  readonly #decoder = new StringDecoder('utf8');
-  #pending = '';
 
   constructor(stream: LogStream) {
     super();
     this.#stream = stream;
   }
 
-  override _transform(
-    chunk: Buffer | string,
-    _encoding: BufferEncoding,
-    done: TransformCallback,
-  ): void {
-    const text = this.#pending + (typeof chunk === 'string' ? chunk : this.#decoder.write(chunk));
+  protected lines(complete: string, partial: string): [string, string] {
     const timestamp = new Date().toISOString();
     let out = '';
     let at = 0;
-    for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', at)) {
-      out += formatLogLine(timestamp, this.#stream, text.slice(at, newline));
+    for (let newline = complete.indexOf('\n'); newline >= 0; newline = complete.indexOf('\n', at)) {
+      out += formatLogLine(timestamp, this.#stream, complete.slice(at, newline));
       at = newline + 1;
     }
-    this.#pending = text.slice(at);
-    if (this.#pending.length > maxLineLength) {
-      out += formatLogLine(timestamp, this.#stream, this.#pending);
-      this.#pending = '';
-    }
-    if (out.length > 0) this.push(out);
-    done();
+    if (partial.length <= maxLineLength) return [out, partial];
+    return [out + formatLogLine(timestamp, this.#stream, partial), ''];
   }
 
-  override _flush(done: TransformCallback): void {
-    const rest = this.#pending + this.#decoder.end();
-    if (rest.length > 0) this.push(formatLogLine(new Date().toISOString(), this.#stream, rest));
-    done();
+  protected rest(text: string): string {
+    return formatLogLine(new Date().toISOString(), this.#stream, text);
   }
 }

@@ -5,6 +5,7 @@
  * takes.
  */
 import { execFile } from 'node:child_process';
+import { numberOrZero, nvidiaSmiRows } from './gpus.ts';
 
 export interface GpuReading {
   index: number;
@@ -20,20 +21,11 @@ export const nvidiaSmiUsageArgs = [
 
 /** Lines of `index, utilization.gpu, memory.used`; lines that do not parse are left out. */
 export function parseGpuUsage(csv: string): GpuReading[] {
-  const readings: GpuReading[] = [];
-  for (const line of csv.split('\n')) {
-    const [index, utilization, memory] = line.split(',').map((field) => field.trim());
-    if (!index || !/^\d+$/.test(index)) continue;
-    const utilizationPercent = Number(utilization);
-    const memoryUsedMb = Number(memory);
-    readings.push({
-      index: Number(index),
-      // "[N/A]" on devices that do not report it: 0, not NaN, in the store.
-      utilizationPercent: Number.isFinite(utilizationPercent) ? utilizationPercent : 0,
-      memoryUsedMb: Number.isFinite(memoryUsedMb) ? memoryUsedMb : 0,
-    });
-  }
-  return readings;
+  return nvidiaSmiRows(csv).map(({ index, fields: [utilization, memory] }) => ({
+    index,
+    utilizationPercent: numberOrZero(utilization),
+    memoryUsedMb: numberOrZero(memory),
+  }));
 }
 
 export interface GpuPollerOptions {

@@ -19,17 +19,28 @@ export const nvidiaSmiArgs = [
 /** Lines of `index, uuid, memory.total` (MiB); lines that do not parse are left out. */
 export function parseNvidiaSmiGpus(csv: string): GpuDevice[] {
   const devices: GpuDevice[] = [];
-  for (const line of csv.split('\n')) {
-    const [index, uuid, memory] = line.split(',').map((field) => field.trim());
-    if (!index || !/^\d+$/.test(index) || !uuid) continue;
-    const memoryMb = Number(memory);
-    devices.push({
-      index: Number(index),
-      uuid,
-      memoryMb: Number.isFinite(memoryMb) ? memoryMb : 0,
-    });
+  for (const { index, fields } of nvidiaSmiRows(csv)) {
+    const [uuid, memory] = fields;
+    if (!uuid) continue;
+    devices.push({ index, uuid, memoryMb: numberOrZero(memory) });
   }
   return devices.sort((a, b) => a.index - b.index);
+}
+
+/** The rows of nvidia-smi's `--format=csv,noheader,nounits`: a device index, then the other fields. */
+export function nvidiaSmiRows(csv: string): { index: number; fields: string[] }[] {
+  const rows: { index: number; fields: string[] }[] = [];
+  for (const line of csv.split('\n')) {
+    const [index, ...fields] = line.split(',').map((field) => field.trim());
+    if (index && /^\d+$/.test(index)) rows.push({ index: Number(index), fields });
+  }
+  return rows;
+}
+
+/** A number field, or 0 where nvidia-smi writes none ("[N/A]" on devices that do not report it). */
+export function numberOrZero(field: string | undefined): number {
+  const value = Number(field);
+  return field !== undefined && Number.isFinite(value) ? value : 0;
 }
 
 /**

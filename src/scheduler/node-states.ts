@@ -1,4 +1,4 @@
-import type { StageStatus } from '../graph/pipeline.ts';
+import { isTerminalStatus, type StageStatus, stageStatuses } from '../graph/pipeline.ts';
 
 /** The scheduler's node states, one byte each; every code from FIRST_TERMINAL on is final. */
 export const PENDING = 0;
@@ -16,18 +16,14 @@ export const CANCELLED = 9;
 export const CACHED = 10;
 export const FIRST_TERMINAL = SUCCEEDED;
 
+/** By code: PENDING and READY are pending; RUNNING, WAITING and MAPPING running; then the terminal ones in stageStatuses' order. */
 export const statusNames: readonly StageStatus[] = [
   'pending',
   'pending',
   'running',
   'running',
   'running',
-  'succeeded',
-  'failed',
-  'skipped',
-  'upstream_failed',
-  'cancelled',
-  'cached',
+  ...stageStatuses.filter(isTerminalStatus),
 ];
 export const terminalCodes: Readonly<Record<TerminalStatus, number>> = {
   succeeded: SUCCEEDED,

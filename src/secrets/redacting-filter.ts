@@ -4,39 +4,25 @@
  * longer than `maxLineLength` is passed on in parts, holding back only what could begin a secret.
  */
 
-import { Transform, type TransformCallback } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
+import { LineTransform, maxLineLength } from '../logs/line-transform.ts';
 import type { Redactor } from './redactor.ts';
 
-const maxLineLength = 64 * 1024;
-
-export class RedactingFilter extends Transform {
+export class RedactingFilter extends LineTransform {
   readonly #redactor: Redactor;
-  readonly #decoder = new StringDecoder('utf8');
-  #pending = '';
 
   constructor(redactor: Redactor) {
     super();
     this.#redactor = redactor;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    const text = this.#pending + this.#decoder.write(chunk);
-    const cut = text.lastIndexOf('\n') + 1;
-    let out = this.#redactor.redact(text.slice(0, cut));
-    this.#pending = text.slice(cut);
-    if (this.#pending.length > maxLineLength) {
-      const [head, tail] = this.#redactor.redactHead(this.#pending);
-      out += head;
-      this.#pending = tail;
-    }
-    if (out.length > 0) this.push(out);
-    done();
+  protected lines(complete: string, partial: string): [string, string] {
+    const out = this.#redactor.redact(complete);
+    if (partial.length <= maxLineLength) return [out, partial];
+    const [head, tail] = this.#redactor.redactHead(partial);
+    return [out + head, tail];
   }
 
-  override _flush(done: TransformCallback): void {
-    const rest = this.#redactor.redact(this.#pending + this.#decoder.end());
-    if (rest.length > 0) this.push(rest);
-    done();
+  protected rest(text: string): string {
+    return this.#redactor.redact(text);
   }
 }
