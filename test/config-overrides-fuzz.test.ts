@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { stringify as toToml } from 'smol-toml';
 import { stringify as toYaml } from 'yaml';
+import { mulberry32 } from '../bench/dags.ts';
 import type { CliIo } from '../src/cli/cli-io.ts';
 import { main } from '../src/cli/main.ts';
 
@@ -24,17 +25,6 @@ writeFileSync(
     '    - {name: train, command: [echo], depends_on: [load], env: {A: "1"}}',
   ].join('\n'),
 );
-
-/** A small seeded PRNG (mulberry32): the same cases on every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const keys = [
   'polluted',
@@ -114,7 +104,7 @@ function silentIo(): CliIo & { text: () => string } {
 }
 
 test('500 generated overrides and --set arguments: exit 0, 1 or 2 with a message, never a crash', async () => {
-  const next = random(20261201);
+  const next = mulberry32(20261201);
   const codes = new Map<number, number>();
   for (let i = 0; i < 500; i++) {
     const args = ['validate', 'pipeline.yaml'];

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { mulberry32 } from '../bench/dags.ts';
 import { describeError } from '../src/cli/describe-error.ts';
 import { loadTomlPipeline } from '../src/config/toml-pipeline.ts';
 import { ConfigError } from '../src/errors.ts';
@@ -18,18 +19,6 @@ import {
   seedPipelineToml,
   writeFiles,
 } from './fixtures/toml/toml-project.ts';
-
-/** mulberry32: a small seeded generator, so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const base: Readonly<Record<string, string>> = {
   'conf/pipeline.toml': seedPipelineToml.replace(
@@ -140,7 +129,7 @@ function mutate(files: Files, next: () => number): string {
 /** The generated cases: seed, what was done, the files. */
 function* cases(count: number): Generator<{ seed: number; steps: string[]; files: Files }> {
   for (let seed = 1; seed <= count; seed++) {
-    const next = random(seed);
+    const next = mulberry32(seed);
     const files: Files = { ...base };
     const steps: string[] = [];
     const mutations = 1 + Math.floor(next() * 3);
