@@ -76,6 +76,8 @@ export interface StageResult {
   cache?: StageCacheInfo;
   /** What the attempt used (CPU, memory, IO, GPUs), when the resource monitor watched it. */
   resources?: ResourceSummary;
+  /** An in-process stage wrote metrics (context.metric): the only way one can. */
+  wroteMetrics?: true;
 }
 
 /** What the stage cache knows of an attempt. */

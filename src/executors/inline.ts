@@ -3,7 +3,7 @@ import type { InlineFunction } from '../graph/pipeline.ts';
 import { whenAborted } from './abort-listeners.ts';
 import { ModuleCaller } from './call-module.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
-import { createStageContext, type StageContext } from './stage-context.ts';
+import { createStageContext, type StageContext, wroteMetrics } from './stage-context.ts';
 
 /**
  * Runs stages on the orchestrator's event loop: inline functions of the TypeScript API, and
@@ -35,29 +35,28 @@ export class InlineExecutor implements Executor {
   execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
     const startedAt = Date.now();
     let value: unknown;
+    const context = createStageContext(task, signal, {
+      ...(this.#maxNestedDepth !== undefined && { maxNestedDepth: this.#maxNestedDepth }),
+      ...(this.#redact && { redact: this.#redact }),
+    });
     try {
       signal.throwIfAborted();
-      value = this.#call(
-        task,
-        createStageContext(task, signal, {
-          ...(this.#maxNestedDepth !== undefined && { maxNestedDepth: this.#maxNestedDepth }),
-          ...(this.#redact && { redact: this.#redact }),
-        }),
-      );
+      value = this.#call(task, context);
     } catch (error) {
-      return Promise.resolve(failed(error, startedAt));
+      return Promise.resolve(withMetrics(failed(error, startedAt), context));
     }
     if (!isThenable(value)) {
-      return Promise.resolve({
-        status: 'succeeded',
-        output: value,
-        startedAt,
-        endedAt: Date.now(),
-      });
+      return Promise.resolve(
+        withMetrics(
+          { status: 'succeeded', output: value, startedAt, endedAt: Date.now() },
+          context,
+        ),
+      );
     }
     return this.#abortable(value, signal).then(
-      (output): StageResult => ({ status: 'succeeded', output, startedAt, endedAt: Date.now() }),
-      (error: unknown) => failed(error, startedAt),
+      (output): StageResult =>
+        withMetrics({ status: 'succeeded', output, startedAt, endedAt: Date.now() }, context),
+      (error: unknown) => withMetrics(failed(error, startedAt), context),
     );
   }
 
@@ -98,6 +97,11 @@ export class InlineExecutor implements Executor {
       );
     });
   }
+}
+
+function withMetrics(result: StageResult, context: StageContext): StageResult {
+  if (wroteMetrics(context)) result.wroteMetrics = true;
+  return result;
 }
 
 function failed(error: unknown, startedAt: number): StageResult {

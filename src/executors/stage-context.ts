@@ -103,6 +103,8 @@ class TaskContext implements StageContext {
   readonly #maxNestedDepth: number;
   #log: StageLogger | undefined;
   #nesting: NestedContext | undefined;
+  /** Set by metric(): the run's metrics ingestion looks for the file only then. */
+  wroteMetrics = false;
 
   constructor(
     task: StageTask,
@@ -204,6 +206,7 @@ class TaskContext implements StageContext {
   metric(name: string, value: number, fields?: Readonly<Record<string, number | string>>): void {
     const dir = this.#task.paths.stageDir;
     mkdirSync(dir, { recursive: true });
+    this.wroteMetrics = true;
     appendFileSync(join(dir, metricsFileName), `${JSON.stringify({ ...fields, [name]: value })}\n`);
   }
 
@@ -239,6 +242,11 @@ export function createStageContext(
     options.maxNestedDepth ?? defaultMaxNestedDepth,
     options.redact,
   );
+}
+
+/** Whether a context made by createStageContext had metrics written through it. */
+export function wroteMetrics(context: StageContext): boolean {
+  return context instanceof TaskContext && context.wroteMetrics;
 }
 
 function createLogger(stageDir: string, redact?: (text: string) => string): StageLogger {

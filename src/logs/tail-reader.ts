@@ -17,7 +17,9 @@ export interface TailReaderOptions {
  */
 export class TailReader {
   readonly path: string;
-  readonly #chunk: Buffer;
+  readonly #chunkSize: number;
+  /** Allocated by the first read: most readers (a stage that writes no metrics) never read. */
+  #chunk: Buffer | undefined;
   /** Just after the last whole line handed out: where a new reader would resume. */
   #offset: number;
   /** Bytes of an unfinished line, read already (they follow `#offset`). */
@@ -28,7 +30,7 @@ export class TailReader {
   constructor(path: string, options: TailReaderOptions = {}) {
     this.path = path;
     this.#offset = options.offset ?? 0;
-    this.#chunk = Buffer.allocUnsafe(options.chunkSize ?? defaultChunkSize);
+    this.#chunkSize = options.chunkSize ?? defaultChunkSize;
   }
 
   /** The byte offset just after the last whole line read: store it to resume there. */
@@ -63,14 +65,16 @@ export class TailReader {
       throw error;
     }
     let total = 0;
+    this.#chunk ??= Buffer.allocUnsafe(this.#chunkSize);
+    const chunk = this.#chunk;
     try {
       let position = this.#offset + this.#partialLength;
       for (;;) {
-        const n = readSync(fd, this.#chunk, 0, this.#chunk.length, position);
+        const n = readSync(fd, chunk, 0, chunk.length, position);
         if (n === 0) break;
         position += n;
         total += n;
-        this.#split(this.#chunk.subarray(0, n), onLine);
+        this.#split(chunk.subarray(0, n), onLine);
         if (total >= maxBytes) break;
       }
     } finally {

@@ -142,9 +142,12 @@ export class MetricsIngestor {
       const reader = this.#running.get(event.stage);
       if (!reader) return;
       this.#running.delete(event.stage);
-      // A cache hit ran nothing; most stages that ran wrote no metrics: one stat, nothing queued.
+      // A cache hit ran nothing. An inline stage writes metrics only through context.metric,
+      // which says so: 100,000 of them must not pay a stat each. Others: one stat.
       const ranNothing = event.event === 'stage_finished' && event.result?.cache?.hit !== undefined;
-      if (this.#pending > 0 || (!ranNothing && reader.hasNewBytes())) this.#enqueue(reader);
+      const mayHave = event.executor !== 'inline' || event.result?.wroteMetrics === true;
+      if (this.#pending > 0 || (!ranNothing && mayHave && reader.hasNewBytes()))
+        this.#enqueue(reader);
     }
   };
 

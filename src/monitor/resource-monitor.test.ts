@@ -141,8 +141,15 @@ test('CPU time never goes back when a process is reaped outside the tree', () =>
   }
 });
 
-test('in-process stages share the orchestrator’s CPU evenly while they overlap', () => {
-  const { state, monitor, samples } = scripted({ intervalMs: 100 });
+test('in-process stages share the orchestrator’s CPU by the time each held', () => {
+  let cpuReads = 0;
+  const { state, monitor, samples } = scripted({
+    intervalMs: 100,
+    readOwnCpuUs: () => {
+      cpuReads++;
+      return state.ownCpuUs;
+    },
+  });
   try {
     const a = monitor.watchInProcess({ runId: 'r', stage: 'a', attempt: 1 });
     state.ownCpuUs += 100_000; // a alone
@@ -153,15 +160,18 @@ test('in-process stages share the orchestrator’s CPU evenly while they overlap
     state.now += 200;
     monitor.tick();
     const endA = a.finish();
-    state.ownCpuUs += 100_000; // b alone
-    state.now += 100;
-    // c starts and ends within the millisecond: the CPU time is read once for all three.
+    state.ownCpuUs += 50_000; // b alone for 50 ms
+    state.now += 50;
+    // c runs for 50 ms beside b: it held a quarter of b's last 100 ms, and ends unsampled.
     const c = monitor.watchInProcess({ runId: 'r', stage: 'c', attempt: 1 });
     state.ownCpuUs += 50_000;
+    state.now += 50;
+    const readsBefore = cpuReads;
     const endC = c.finish();
+    assert.equal(cpuReads, readsBefore, 'an unsampled stage ends without a system call');
     const endB = b.finish();
     assert.equal(endA.summary?.cpuSeconds, 0.2);
-    assert.equal(endB.summary?.cpuSeconds, 0.2);
+    assert.equal(endB.summary?.cpuSeconds, 0.175);
     assert.equal(endA.summary?.source, 'orchestrator');
     assert.equal(endA.summary?.peakRssBytes, 300 * 1024 * 1024);
     assert.deepEqual(
@@ -171,11 +181,32 @@ test('in-process stages share the orchestrator’s CPU evenly while they overlap
         ['a', 50, false],
         ['b', 50, false],
         ['a', 0, true],
-        ['b', 100, true],
+        ['b', 75, true],
       ],
     );
     // c ran for no whole interval: no figures, no sample.
     assert.equal(endC.summary, undefined);
+  } finally {
+    monitor.close();
+  }
+});
+
+test('stages that come and go between two ticks read only the clock', () => {
+  let cpuReads = 0;
+  const { state, monitor, samples } = scripted({
+    readOwnCpuUs: () => {
+      cpuReads++;
+      return state.ownCpuUs;
+    },
+  });
+  try {
+    for (let i = 0; i < 1000; i++) {
+      const watch = monitor.watchInProcess({ runId: 'r', stage: `s${i}`, attempt: 1 });
+      state.now += 0.5;
+      assert.equal(watch.finish().summary, undefined);
+    }
+    assert.equal(cpuReads, 1);
+    assert.equal(samples.length, 0);
   } finally {
     monitor.close();
   }

@@ -8,11 +8,13 @@
  *   from /proc/PID/io. At exit, wait4's rusage (from the native spawner) makes CPU-seconds,
  *   peak RSS and IO exact, and gives a stage shorter than one interval its one sample.
  * - Inline and module stages run in this process: they get the orchestrator's own figures
- *   attributed by time, once they have run for a whole interval (shorter ones get none). Between two moments where the set of running in-process stages
- *   changes, the orchestrator's CPU time (all its threads, process.cpuUsage) and storage IO are
- *   split evenly among the in-process stages running then (to a millisecond: see
- *   #shareOwnUsage); RSS is the whole orchestrator's.
- *   The orchestrator's own work (scheduling, store writes) is in those figures.
+ *   attributed by time, once they have run for a whole interval (shorter ones get none). At
+ *   each tick the orchestrator's CPU time (all its threads, process.cpuUsage) and storage IO
+ *   since the last tick are split among the in-process stages in proportion to how long each
+ *   ran in that time, those that ended in between included (see #shareOwnUsage); RSS is the
+ *   whole orchestrator's. The orchestrator's own work (scheduling, store writes) is in those
+ *   figures. A start or end reads only the clock: 100,000 one-microsecond stages must not pay
+ *   a system call each.
  * - Network bytes are host-wide (/proc/net/dev, loopback left out): Linux counts no traffic
  *   per process. GPUs: the stage's leased devices, from nvidia-smi polled in the background.
  *
@@ -117,16 +119,23 @@ export class ResourceMonitor {
   readonly #now: () => number;
   readonly #gpus: GpuPoller;
   readonly #processes = new Set<ProcessEntry>();
-  readonly #inProcess = new Set<AttemptWatch>();
+  /** In-process watches, each with the #shareTime at which its part was last handed out. */
+  readonly #inProcess = new Map<AttemptWatch, number>();
   readonly #listeners = new Set<(samples: readonly ResourceSample[]) => void>();
   #limited = 0;
   #gpuWatches = 0;
   #timer: NodeJS.Timeout | undefined;
   #timerMs = 0;
-  /** The orchestrator's CPU µs and IO when its share was last handed out. */
-  #ownCpuUs = 0;
-  #ownReadAt = Number.NEGATIVE_INFINITY;
-  #ownIo: ProcessIo = { readBytes: 0, writeBytes: 0 };
+  /** The orchestrator's CPU µs and IO when its share was last handed out, and when. */
+  #ownCpuUs: number | undefined;
+  #ownIo: ProcessIo | undefined;
+  #sharedAt = 0;
+  /**
+   * The integral over time of 1 / (in-process stages running), in ms, up to #shareTimeAt: a
+   * stage's part of a span of time is how much this grew while it ran, over the span's length.
+   */
+  #shareTime = 0;
+  #shareTimeAt = 0;
 
   constructor(options: ResourceMonitorOptions = {}) {
     this.#intervalMs = options.intervalMs ?? 1000;
@@ -178,9 +187,11 @@ export class ResourceMonitor {
   /** Watches a stage running in this process (inline, module): figures attributed by time. */
   watchInProcess(key: AttemptKey): WatchHandle {
     if (!this.sampling) return noWatch;
-    this.#shareOwnUsage(false);
-    const watch = new AttemptWatch(key, 'orchestrator', this.#now(), this.#network());
-    this.#inProcess.add(watch);
+    const now = this.#now();
+    if (this.#ownCpuUs === undefined) this.#startSharing(now);
+    this.#advanceShareTime(now);
+    const watch = new AttemptWatch(key, 'orchestrator', now, this.#network());
+    this.#inProcess.set(watch, this.#shareTime);
     this.#schedule();
     return { finish: () => this.#finishInProcess(watch) };
   }
@@ -201,19 +212,28 @@ export class ResourceMonitor {
     if (net && this.#inProcess.size > 0) {
       this.#shareOwnUsage(true);
       this.#ownRss = this.#readOwnRss();
-      for (const watch of this.#inProcess) {
+      for (const watch of this.#inProcess.keys()) {
         watch.readRss(this.#ownRss);
         if (this.#isDue(watch, now)) batch.push(watch.sample(now, net, []));
       }
+    } else {
+      // None running: the next one to start reads the CPU time afresh.
+      this.#ownCpuUs = undefined;
     }
     this.#emit(batch);
+    if (this.#processes.size + this.#inProcess.size === 0) this.#stopTimer();
   }
 
   /** Stops the timer and the GPU polling; watches still open get no more samples. */
   close(): void {
+    this.#stopTimer();
+    this.#gpus.stop();
+  }
+
+  #stopTimer(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#gpus.stop();
+    this.#timerMs = 0;
   }
 
   /** Reads the entry's tree; false when none of it is alive. */
@@ -261,12 +281,16 @@ export class ResourceMonitor {
 
   #finishInProcess(watch: AttemptWatch): WatchEnd {
     if (!this.#inProcess.has(watch)) return { peakRssBytes: watch.peakRssBytes };
+    // Shorter than an interval, its figures would be the orchestrator's bookkeeping around it;
+    // and a pipeline of 100,000 such stages must not pay a store row for each. It had its part
+    // of the share time, so the others get no more than theirs.
+    if (watch.samples === 0) {
+      this.#advanceShareTime(this.#now());
+      this.#inProcess.delete(watch);
+      return { peakRssBytes: watch.peakRssBytes };
+    }
     this.#shareOwnUsage(false);
     this.#inProcess.delete(watch);
-    this.#schedule();
-    // Shorter than an interval, its figures would be the orchestrator's bookkeeping around it;
-    // and a pipeline of 100,000 such stages must not pay a store row for each.
-    if (watch.samples === 0) return { peakRssBytes: watch.peakRssBytes };
     return this.#finishWatch(watch, [], watch.peakRssBytes);
   }
 
@@ -277,37 +301,50 @@ export class ResourceMonitor {
     return { peakRssBytes, summary: watch.summary(now) };
   }
 
+  /** Takes the orchestrator's CPU time now as the start of the next share. */
+  #startSharing(now: number): void {
+    this.#sharedAt = now;
+    this.#shareTimeAt = now;
+    this.#ownCpuUs = this.#readOwnCpuUs();
+  }
+
+  #advanceShareTime(now: number): void {
+    const running = this.#inProcess.size;
+    if (running > 0) this.#shareTime += (now - this.#shareTimeAt) / running;
+    this.#shareTimeAt = now;
+  }
+
   /**
-   * Hands the orchestrator's CPU time (and at ticks its IO) since the last time out evenly to
-   * the in-process stages running.
+   * Hands the orchestrator's CPU time (and at ticks its IO) since the last share out to the
+   * in-process stages: each gets the part of the span it held (alone, or split with the
+   * others running at the same time). The parts of stages that ended unsampled, and of
+   * moments when none ran, go to nobody.
    */
   #shareOwnUsage(withIo: boolean): void {
-    // Reading the CPU time is a system call (about a microsecond, the cost of a whole inline
-    // stage): a stage starting or ending within a millisecond of the last reading leaves the
-    // time since to the stages running at the next reading (none: nobody's). The error is
-    // at most a millisecond of CPU per start or end.
-    const at = this.#now();
-    if (!withIo && at - this.#ownReadAt < 1) return;
-    this.#ownReadAt = at;
+    const now = this.#now();
+    this.#advanceShareTime(now);
     const cpuUs = this.#readOwnCpuUs();
-    const share = this.#inProcess.size > 0 ? (cpuUs - this.#ownCpuUs) / this.#inProcess.size : 0;
-    this.#ownCpuUs = cpuUs;
+    const cpuDelta = cpuUs - (this.#ownCpuUs ?? cpuUs);
     let io: ProcessIo | undefined;
     if (withIo) {
       io = this.#readIo([process.pid]);
-      if (this.#ownIo.readBytes === 0 && this.#ownIo.writeBytes === 0) this.#ownIo = io;
+      this.#ownIo ??= io;
     }
-    for (const watch of this.#inProcess) {
-      watch.readCpu(watch.cpuSeconds + share / 1e6);
-      if (io) {
-        const n = this.#inProcess.size;
+    const spanMs = now - this.#sharedAt;
+    for (const [watch, mark] of this.#inProcess) {
+      const part = spanMs > 0 ? (this.#shareTime - mark) / spanMs : 0;
+      this.#inProcess.set(watch, this.#shareTime);
+      watch.readCpu(watch.cpuSeconds + (cpuDelta * part) / 1e6);
+      if (io && this.#ownIo) {
         watch.readIo(
-          watch.readBytes + (io.readBytes - this.#ownIo.readBytes) / n,
-          watch.writeBytes + (io.writeBytes - this.#ownIo.writeBytes) / n,
+          watch.readBytes + (io.readBytes - this.#ownIo.readBytes) * part,
+          watch.writeBytes + (io.writeBytes - this.#ownIo.writeBytes) * part,
         );
       }
     }
+    this.#ownCpuUs = cpuUs;
     if (io) this.#ownIo = io;
+    this.#sharedAt = now;
   }
 
   #isDue(watch: AttemptWatch, now: number): boolean {
@@ -340,8 +377,10 @@ export class ResourceMonitor {
         period = period === 0 ? this.#memoryIntervalMs : Math.min(period, this.#memoryIntervalMs);
     }
     if (period === this.#timerMs) return;
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+    // Nothing watched: the next tick stops the timer, so that stages following one another
+    // do not stop and restart it (and put off its first tick) each time.
+    if (period === 0) return;
+    this.#stopTimer();
     this.#timerMs = period;
     // Unref'd: the stages keep the orchestrator alive, not the sampling.
     if (period > 0) this.#timer = setInterval(() => this.tick(), period).unref();
