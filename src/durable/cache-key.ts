@@ -26,6 +26,15 @@ export function cacheKeyParts(
   upstreamHashes: Readonly<Record<string, string>>,
 ): CacheKeyParts {
   const parts: CacheKeyParts = { stage: stage.name, upstream: { ...upstreamHashes } };
+  fillKeyParts(parts, stage);
+  return parts;
+}
+
+/**
+ * Fills in the parts that depend on the stage alone (all but `stage` and `upstream`): the
+ * stage cache builds the rest without copying the upstream hashes.
+ */
+export function fillKeyParts(parts: CacheKeyParts, stage: StageSpec): void {
   if (stage.version !== undefined) parts.version = stage.version;
   const code = codeOf(stage);
   if (code !== undefined) parts.code = code;
@@ -39,7 +48,6 @@ export function cacheKeyParts(
   if (task.kind === 'python')
     parts.command = `python ${task.python ?? (task.environment ? environmentPython(task.environment) : defaultInterpreter())}${environmentText(task.environment)}`;
   if (stage.params !== undefined) parts.params = bounded(canonicalJson(stage.params));
-  return parts;
 }
 
 /**
@@ -90,7 +98,7 @@ const knownPartKeys: ReadonlySet<string> = new Set([
  * it does not know (one added later) take the general path, so that no part is ever left out
  * of the key.
  */
-function partsJson(parts: CacheKeyParts): string {
+export function partsJson(parts: CacheKeyParts): string {
   for (const key in parts) if (!knownPartKeys.has(key)) return canonicalJson(parts);
   let text = '{';
   if (parts.code !== undefined) text += `"code":${JSON.stringify(parts.code)},`;
@@ -100,16 +108,25 @@ function partsJson(parts: CacheKeyParts): string {
   if (parts.params !== undefined) text += `"params":${JSON.stringify(parts.params)},`;
   text += `"stage":${JSON.stringify(parts.stage)},"upstream":{`;
   let first = true;
-  for (const name of Object.keys(parts.upstream).sort()) {
+  const names = Object.keys(parts.upstream);
+  if (names.length > 1) names.sort();
+  for (const name of names) {
     const hash = parts.upstream[name];
     if (hash === undefined) continue;
-    text += `${first ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(hash)}`;
+    text += `${first ? '' : ','}${jsonString(name)}:${jsonString(hash)}`;
     first = false;
   }
   text += '}';
   if (parts.version !== undefined) text += `,"version":${JSON.stringify(parts.version)}`;
   return `${text}}`;
 }
+
+/** JSON.stringify of a string, without its call for the usual names and hashes. */
+function jsonString(text: string): string {
+  return plainText.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+const plainText = /^[\w:.\-[\] ]*$/;
 
 function shortHash(text: string | Buffer): string {
   return `sha256:${hash('sha256', text, 'hex').slice(0, 16)}`;
@@ -150,17 +167,21 @@ function codeOf(stage: StageSpec): string | undefined {
   return undefined;
 }
 
-const functionCodes = new WeakMap<object, string>();
+/** By source text: the stages of a generated pipeline are many closures of one function. */
+const functionCodes = new Map<string, string>();
+const maxFunctionCodes = 10_000;
 
 /**
  * `function sha256:…` of the function's source. Values it closes over are not part of its
  * source: those belong in params.
  */
 function functionCode(run: (...args: never[]) => unknown): string {
-  let code = functionCodes.get(run);
+  const source = run.toString();
+  let code = functionCodes.get(source);
   if (code === undefined) {
-    code = `function ${shortHash(run.toString())}`;
-    functionCodes.set(run, code);
+    code = `function ${shortHash(source)}`;
+    if (functionCodes.size >= maxFunctionCodes) functionCodes.clear();
+    functionCodes.set(source, code);
   }
   return code;
 }

@@ -124,6 +124,7 @@ export class RunRecorder {
         this.#attempt(event.stage, event.attempt, 'failed', event.ts, event.result, event);
         break;
       case 'stage_finished':
+        this.#startedAt.delete(event.stage);
         if (event.reused) {
           this.#reused(event.stage, event);
           return;
@@ -209,6 +210,7 @@ export class RunRecorder {
             outputJson,
             outputHash,
             parts: cache.parts,
+            ...(cache.partsJson !== undefined && { partsJson: cache.partsJson }),
             createdAt: record.endedAt!,
             lastUsedAt: record.endedAt!,
           },
@@ -247,10 +249,8 @@ function eventRow(runId: string, event: RunEvent): Omit<EventRecord, 'seq'> {
     return { runId, ts: event.ts, type: event.event, stage: event.stage, attempt: event.attempt };
   }
   if (event.event === 'stage_finished' && isPlainFinish(event)) {
-    const data: Record<string, unknown> = { status: event.status };
-    if (event.executor !== undefined) data.executor = event.executor;
     const { ts, stage, attempt } = event;
-    return { runId, ts, type: event.event, stage, attempt, data };
+    return { runId, ts, type: event.event, stage, attempt, data: finishData(event) };
   }
   const row: Omit<EventRecord, 'seq'> = { runId, ts: event.ts, type: event.event };
   let data: Record<string, unknown> | undefined;
@@ -279,6 +279,28 @@ function eventRow(runId: string, event: RunEvent): Omit<EventRecord, 'seq'> {
   }
   if (data) row.data = data;
   return row;
+}
+
+/**
+ * The data of a plain finish, one shared object per status and executor: 100,000 stages make
+ * a handful of them, and the wire format turns each into JSON once (wire-format.ts).
+ */
+const finishDatas = new Map<string, Readonly<Record<string, unknown>>>();
+
+function finishData(
+  event: Extract<RunEvent, { event: 'stage_finished' }>,
+): Record<string, unknown> {
+  const id = `${event.status} ${event.executor ?? ''}`;
+  let data = finishDatas.get(id);
+  if (!data) {
+    data = Object.freeze(
+      event.executor === undefined
+        ? { status: event.status }
+        : { status: event.status, executor: event.executor },
+    );
+    finishDatas.set(id, data);
+  }
+  return data as Record<string, unknown>;
 }
 
 /** A finish that says no more than its status and executor (and its result, not stored). */

@@ -1,10 +1,16 @@
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { checkFileRefs } from '../artifacts/file-ref.ts';
-import type { Executor, StageResult, StageTask, TaskItem } from '../executors/executor.ts';
+import type {
+  Executor,
+  StageCacheInfo,
+  StageResult,
+  StageTask,
+  TaskItem,
+} from '../executors/executor.ts';
 import type { StageSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { CacheEntry, CacheKeyParts, RunStore } from '../store/run-store.ts';
-import { cacheKeyOf, cacheKeyParts, redactedKeyParts } from './cache-key.ts';
+import { fillKeyParts, partsJson, redactedKeyParts } from './cache-key.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { sha256Text } from './hash.ts';
 
@@ -53,13 +59,14 @@ export class StageCache {
    * The key of a stage about to run, or undefined when it is not cached. A fan-out instance's
    * key is its mapped stage's, with its item's hash in place of the source's output hash.
    */
-  keyOf(stage: StageSpec, item?: TaskItem): { key: string; parts: CacheKeyParts } | undefined {
+  keyOf(stage: StageSpec, item?: TaskItem): StageCacheInfo | undefined {
     if (stage.cache === false) return undefined;
     const graph = this.#options.pipeline.graph;
     const i = graph.indexOf.get(stage.name);
     if (i === undefined) return undefined;
     const source = item ? stage.fanOut?.over : undefined;
-    const upstream: Record<string, string> = {};
+    // Null-prototype records start in dictionary mode: no hidden class per distinct key set.
+    const upstream: Record<string, string> = Object.create(null);
     for (let e = graph.upstreamStart[i]!; e < graph.upstreamStart[i + 1]!; e++) {
       const name = graph.names[graph.upstream[e]!]!;
       if (name === source) continue;
@@ -67,33 +74,41 @@ export class StageCache {
       if (hash === undefined) return undefined;
       upstream[name] = hash;
     }
-    const parts = cacheKeyParts(stage, upstream);
+    const parts: CacheKeyParts = { stage: stage.name, upstream };
+    fillKeyParts(parts, stage);
     if (item) {
       // The item's value alone, not its place: an element added in front reruns one item.
       parts.item = sha256Text(canonicalJson(item.value ?? null));
     }
     const redact = this.#options.redact;
-    return { key: cacheKeyOf(parts), parts: redact ? redactedKeyParts(parts, redact) : parts };
+    const text = partsJson(parts);
+    if (!redact) return { key: sha256Text(text), parts, partsJson: text };
+    const masked = redactedKeyParts(parts, redact);
+    return { key: sha256Text(text), parts: masked, partsJson: partsJson(masked) };
   }
 
-  async #execute(executor: Executor, task: StageTask, signal: AbortSignal): Promise<StageResult> {
+  #execute(executor: Executor, task: StageTask, signal: AbortSignal): Promise<StageResult> {
     const pipeline = this.#options.pipeline;
     const i = pipeline.graph.indexOf.get(task.item?.of ?? task.stage);
     // A fallback runs under its own name, which is not a scheduled stage: never cached.
     const stage = i === undefined ? undefined : pipeline.stages[i];
     const keyed = stage && this.keyOf(stage, task.item);
     if (!keyed) return executor.execute(task, signal);
-    if (this.#keys.has(keyed.key)) {
-      const hit = await this.#hit(keyed.key, task, stage);
-      if (hit)
-        return {
-          ...hit,
-          cache: { ...keyed, hit: { runId: hit.entry.runId, attempt: hit.entry.attempt } },
-        };
-    }
-    const result = await executor.execute(task, signal);
-    result.cache = keyed;
-    return result;
+    const run = () =>
+      executor.execute(task, signal).then((result) => {
+        result.cache = keyed;
+        return result;
+      });
+    // A miss, the usual case, costs a set lookup: no query, no extra turn.
+    if (!this.#keys.has(keyed.key)) return run();
+    return this.#hit(keyed.key, task, stage).then((hit) =>
+      hit
+        ? {
+            ...hit,
+            cache: { ...keyed, hit: { runId: hit.entry.runId, attempt: hit.entry.attempt } },
+          }
+        : run(),
+    );
   }
 
   /** The stored output of `key` when it is still usable: its files are where they were. */

@@ -83,7 +83,10 @@ export interface StageResult {
 /** What the stage cache knows of an attempt. */
 export interface StageCacheInfo {
   key: string;
+  /** As kept: secrets masked. */
   parts: CacheKeyParts;
+  /** `parts` as canonical JSON, made once with the key. */
+  partsJson?: string;
   /** Set on a hit: the run and attempt whose output was reused. */
   hit?: { runId: string; attempt: number };
 }

@@ -107,6 +107,8 @@ export interface CacheEntry {
   outputJson: string;
   outputHash: string;
   parts: CacheKeyParts;
+  /** `parts` as canonical JSON, when the writer has it already: stored instead of a new JSON. */
+  partsJson?: string;
   createdAt: number;
   lastUsedAt: number;
 }

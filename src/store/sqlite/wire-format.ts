@@ -41,7 +41,7 @@ export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
           e.type,
           e.stage ?? null,
           e.attempt ?? null,
-          e.data === undefined ? null : JSON.stringify(e.data),
+          e.data === undefined ? null : dataJson(e.data),
         );
         break;
       }
@@ -83,7 +83,7 @@ export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
           c.attempt,
           c.outputJson,
           c.outputHash,
-          JSON.stringify(c.parts),
+          c.partsJson ?? JSON.stringify(c.parts),
           c.createdAt,
           c.lastUsedAt,
         );
@@ -109,4 +109,17 @@ export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
     }
   }
   return values;
+}
+
+/** JSON of frozen data objects, which writers share between many events (see recorder.ts). */
+const sharedJson = new WeakMap<object, string>();
+
+function dataJson(data: Record<string, unknown>): string {
+  if (!Object.isFrozen(data)) return JSON.stringify(data);
+  let text = sharedJson.get(data);
+  if (text === undefined) {
+    text = JSON.stringify(data);
+    sharedJson.set(data, text);
+  }
+  return text;
 }
