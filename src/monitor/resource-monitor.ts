@@ -7,9 +7,7 @@
  *   CPU from utime+stime deltas (reaped children's time included), summed RSS, storage IO
  *   from /proc/PID/io. At exit, wait4's rusage (from the native spawner) makes CPU-seconds,
  *   peak RSS and IO exact, and gives a stage shorter than one interval its one sample.
- * - `worker: process` modules: the reused worker's tree, as a command's, counted from the stage's
- *   start to its end (watchWorker).
- * - Inline and thread module stages run in this process: they get the orchestrator's own figures
+ * - Inline and module stages run in this process: they get the orchestrator's own figures
  *   attributed by time, once they have run for a whole interval (shorter ones get none). Between two moments where the set of running in-process stages
  *   changes, the orchestrator's CPU time (all its threads, process.cpuUsage) and storage IO are
  *   split evenly among the in-process stages running then (to a millisecond: see
