@@ -111,3 +111,37 @@ test('gpipe run --json: stage_mapped comes before the first item starts', async 
     { event: 'stage_mapped', stage: 'shard', over: 'list', items: 100, ts: 0 },
   );
 });
+
+test('resume: the fan-out is announced again, counted once by status; --json says it first', async () => {
+  const cwd = workspace({
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: resumed',
+      '  modules:',
+      '    - name: list',
+      `      command: [sh, -c, 'echo "[0,1,2,3,4,5,6,7,8,9]" > "$GP_RESULT_FILE"']`,
+      '    - name: shard',
+      '      for_each: list',
+      '      command: [sh, -c, "[ $GP_ITEM_INDEX -ne 5 ] || [ -e fixed ]"]',
+      '',
+    ].join('\n'),
+  });
+  const failed = await gpipe(['run', 'pipeline.yaml'], cwd);
+  assert.equal(failed.code, 3, failed.stdout);
+  writeFileSync(join(cwd, 'fixed'), '');
+  const resumed = ok(await gpipe(['resume', '--json'], cwd));
+  const events = resumed.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { event: string; stage?: string; items?: number });
+  const mapped = events.findIndex((event) => event.event === 'stage_mapped');
+  const first = events.findIndex(
+    (e) => e.event === 'stage_started' && e.stage?.startsWith('shard['),
+  );
+  assert.ok(mapped >= 0 && mapped < first, resumed.stdout);
+  assert.equal(events[mapped]?.items, 10);
+  const status = JSON.parse(ok(await gpipe(['status', '--json'], cwd)).stdout) as StatusJson;
+  const shard = status.stages.find((stage) => stage.stage === 'shard');
+  // Both runs announced the same list: it counts once.
+  assert.deepEqual([shard?.status, shard?.items, shard?.itemsDone], ['succeeded', 10, 10]);
+});
