@@ -31,6 +31,22 @@ function hundredItems(): string {
 const gpipeCommand = (args: string) =>
   `${JSON.stringify(process.execPath)} ${JSON.stringify(gpipeBin)} ${args}`;
 
+type JsonEvent = { event: string; stage?: string; over?: string; items?: number; ts?: number };
+
+/** The `--json` event lines; checks `stage_mapped` comes before the first item starts. */
+function mappedBeforeItems(stdout: string): JsonEvent {
+  const events = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as JsonEvent);
+  const mapped = events.findIndex((event) => event.event === 'stage_mapped');
+  const first = events.findIndex(
+    (event) => event.event === 'stage_started' && event.stage?.startsWith('shard['),
+  );
+  assert.ok(mapped >= 0 && mapped < first, stdout);
+  return events[mapped]!;
+}
+
 interface StatusJson {
   status: string;
   stages: { stage: string; status: string; items?: number; itemsDone?: number }[];
@@ -97,17 +113,8 @@ test('gpipe run --json: stage_mapped comes before the first item starts', async 
   const cwd = hundredItems();
   writeFileSync(join(cwd, 'go'), '');
   const run = ok(await gpipe(['run', 'pipeline.yaml', '--json'], cwd));
-  const events = run.stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { event: string; stage?: string });
-  const mapped = events.findIndex((event) => event.event === 'stage_mapped');
-  const first = events.findIndex(
-    (e) => e.event === 'stage_started' && e.stage?.startsWith('shard['),
-  );
-  assert.ok(mapped >= 0 && mapped < first, run.stdout);
   assert.deepEqual(
-    { ...events[mapped], ts: 0 },
+    { ...mappedBeforeItems(run.stdout), ts: 0 },
     { event: 'stage_mapped', stage: 'shard', over: 'list', items: 100, ts: 0 },
   );
 });
@@ -130,16 +137,7 @@ test('resume: the fan-out is announced again, counted once by status; --json say
   assert.equal(failed.code, 3, failed.stdout);
   writeFileSync(join(cwd, 'fixed'), '');
   const resumed = ok(await gpipe(['resume', '--json'], cwd));
-  const events = resumed.stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { event: string; stage?: string; items?: number });
-  const mapped = events.findIndex((event) => event.event === 'stage_mapped');
-  const first = events.findIndex(
-    (e) => e.event === 'stage_started' && e.stage?.startsWith('shard['),
-  );
-  assert.ok(mapped >= 0 && mapped < first, resumed.stdout);
-  assert.equal(events[mapped]?.items, 10);
+  assert.equal(mappedBeforeItems(resumed.stdout).items, 10);
   const status = JSON.parse(ok(await gpipe(['status', '--json'], cwd)).stdout) as StatusJson;
   const shard = status.stages.find((stage) => stage.stage === 'shard');
   // Both runs announced the same list: it counts once.
