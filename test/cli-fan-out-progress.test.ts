@@ -3,7 +3,7 @@
 // finish at once and the rest wait for the file `go`; on 2 CPUs items start in index order, so
 // the run holds at exactly 37 of 100 done. Judged by content, never by timing.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { stripAnsi } from '../src/cli/format-text.ts';
@@ -109,7 +109,7 @@ test('on a terminal: the shard[…] bar counts 100 items from the first frame, 3
   assert.match(text(), /^✓ run \S+ succeeded in \d+\.\ds: 102 succeeded$/m);
 });
 
-test('gpipe run --json: stage_mapped comes before the first item starts', async () => {
+test('gpipe run --json: stage_mapped comes before the first item starts; the pipeline log says it', async () => {
   const cwd = hundredItems();
   writeFileSync(join(cwd, 'go'), '');
   const run = ok(await gpipe(['run', 'pipeline.yaml', '--json'], cwd));
@@ -117,6 +117,9 @@ test('gpipe run --json: stage_mapped comes before the first item starts', async 
     { ...mappedBeforeItems(run.stdout), ts: 0 },
     { event: 'stage_mapped', stage: 'shard', over: 'list', items: 100, ts: 0 },
   );
+  const { runId } = JSON.parse(run.stdout.split('\n')[0]!) as { runId: string };
+  const log = readFileSync(join(cwd, '.gpipe', 'runs', runId, 'pipeline.log'), 'utf8');
+  assert.match(log, /\| INFO +\| stage shard mapped over list: 100 items$/m);
 });
 
 test('resume: the fan-out is announced again, counted once by status; --json says it first', async () => {
