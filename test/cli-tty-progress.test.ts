@@ -10,8 +10,8 @@ import { CliProcess, gpipe, gpipeBin, workspaces } from './fixtures/cli/harness.
 const workspace = workspaces();
 
 /**
- * A fan-out of 24 items, `shard[i]`, each waiting for the file `go`: 26 stages in all, of which
- * the live view knows the items that have started.
+ * A fan-out of 24 items, `shard[i]`, each waiting for the file `go`: 26 stages in all, all of
+ * them known to the live view from the moment the list is (`stage_mapped`).
  */
 function shards(): string {
   const dir = workspace({
@@ -41,7 +41,7 @@ test('on a terminal: a progress bar for the shard[…] group, running stages by 
   await cli.waitFor(
     'the bars and a running shard',
     () =>
-      /^ {2}shard\[…\] \[░{10}\] 0% 0\/\d+$/m.test(text()) &&
+      /^ {2}shard\[…\] \[░{10}\] 0% 0\/24$/m.test(text()) &&
       /^ {2}▸ shard\[\d+\] +\d+\.\ds$/m.test(text()),
   );
   writeFileSync(join(cwd, 'go'), '');
@@ -64,7 +64,10 @@ test('on a pipe: one plain line per transition, no escape codes; --quiet: the su
     assert.match(plain.stdout, new RegExp(`^\\d\\d:\\d\\d:\\d\\d ▸ shard\\[${i}\\] started$`, 'm'));
     assert.match(
       plain.stdout,
-      new RegExp(`^\\d\\d:\\d\\d:\\d\\d ✓ shard\\[${i}\\] \\(\\d+\\.\\ds\\)$`, 'm'),
+      new RegExp(
+        `^\\d\\d:\\d\\d:\\d\\d ✓ shard\\[${i}\\] \\(\\d+\\.\\ds\\) · shard\\[…\\] \\d+/24( · .*)?$`,
+        'm',
+      ),
     );
   }
   const quiet = await gpipe(['run', 'pipeline.yaml', '--no-cache', '--quiet'], cwd);

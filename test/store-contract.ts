@@ -299,6 +299,29 @@ export function runStoreContract(name: string, open: OpenStore): void {
         assert.deepEqual(last, [all[3], all[5]]);
         assert.deepEqual(await store.lastStageEvents('missing'), []);
       });
+
+      it('gives the events of one type, in sequence order, of that run only', async () => {
+        await store.append([run(runRecord('r1')), run(runRecord('r2'))]);
+        await store.append([
+          event('r1', 1, { type: 'stage_mapped', stage: 'map', data: { over: 'list', items: 3 } }),
+          event('r1', 2, { stage: 'map[0]', attempt: 1 }),
+          event('r2', 3, { type: 'stage_mapped', stage: 'map', data: { over: 'list', items: 9 } }),
+          event('r1', 4, {
+            type: 'stage_mapped',
+            stage: 'deep',
+            data: { over: 'map[0]', items: 2 },
+          }),
+        ]);
+        const mapped = await store.eventsOfType('r1', 'stage_mapped');
+        assert.deepEqual(
+          mapped.map((e) => [e.ts, e.stage, e.data]),
+          [
+            [1, 'map', { over: 'list', items: 3 }],
+            [4, 'deep', { over: 'map[0]', items: 2 }],
+          ],
+        );
+        assert.deepEqual(await store.eventsOfType('missing', 'stage_mapped'), []);
+      });
     });
 
     describe('latestSuccess', () => {

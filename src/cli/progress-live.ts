@@ -63,11 +63,15 @@ export function renderLiveFrame(
     });
     lines.push(`  ${bar}`);
   }
-  // Fan-outs (and stages of one shape), `name[i]`: a bar each, over the members seen so far.
-  for (const group of state.groups().slice(0, options.maxGroups ?? 3)) {
+  // Fan-outs, `name[…]`: a bar each over the items announced, those still going first.
+  const groups = state.groups();
+  const going = groups.filter((group) => group.done < group.total);
+  const shownGroups = [...going, ...groups.filter((group) => group.done >= group.total)];
+  for (const group of shownGroups.slice(0, options.maxGroups ?? 3)) {
     const bar = progressBar({
       done: group.done,
       total: group.total,
+      doneBefore: group.doneBefore,
       startedAt: group.startedAt,
       now,
       cells: 10,

@@ -1,13 +1,16 @@
 import type { RunEvent } from '../scheduler/events.ts';
 import type { Palette } from './colors.ts';
 import { errorHeadline, formatClockTime, formatDuration, plural } from './format-text.ts';
-import type { StageProgress } from './progress-state.ts';
+import { progressFigures } from './progress-bar.ts';
+import type { StageGroup, StageProgress } from './progress-state.ts';
 
 /** Options of the plain renderer. */
 export interface PlainLineOptions {
   palette: Palette;
   /** @default local `HH:MM:SS` */
   clockTime?: (ts: number) => string;
+  /** The fan-out of the stage the event is about, after the event: its progress is shown. */
+  group?: StageGroup;
 }
 
 /**
@@ -31,6 +34,8 @@ export function formatPlainLine(
     }
     case 'run_finished':
       return undefined; // the summary follows
+    case 'stage_mapped':
+      return `${time} ${palette.cyan('⋯')} ${event.stage} mapped over ${event.over}: ${plural(event.items, 'item')}`;
     case 'stage_started': {
       const attempt = event.attempt > 1 ? `attempt ${event.attempt}` : undefined;
       const fallback = event.fallback === undefined ? undefined : `fallback ${event.fallback}`;
@@ -45,17 +50,24 @@ export function formatPlainLine(
       const took =
         stage?.startedAt === undefined ? undefined : formatDuration(event.ts - stage.startedAt);
       const via = event.fallback === undefined ? '' : ` via fallback ${event.fallback}`;
+      const progress = options.group ? fanOutProgress(options.group, event.ts, palette) : '';
       switch (event.status) {
         case 'succeeded':
         case 'cached':
-          return `${time} ${palette.green('✓')} ${event.stage}${event.status === 'cached' ? ' cached' : ''}${via}${details([took])}`;
+          return `${time} ${palette.green('✓')} ${event.stage}${event.status === 'cached' ? ' cached' : ''}${via}${details([took])}${progress}`;
         case 'failed':
-          return `${time} ${palette.red('✗')} ${event.stage} failed${details([exitOf(event), took])}: ${failure(event)}`;
+          return `${time} ${palette.red('✗')} ${event.stage} failed${details([exitOf(event), took])}${progress}: ${failure(event)}`;
         default:
-          return `${time} ${palette.dim('⊘')} ${event.stage} ${event.status}`;
+          return `${time} ${palette.dim('⊘')} ${event.stage} ${event.status}${progress}`;
       }
     }
   }
+}
+
+/** ` · resize[…] 37/100 · 12/s · ETA 5.2s`: where a fan-out stands once one of its items ended. */
+function fanOutProgress(group: StageGroup, now: number, palette: Palette): string {
+  const figures = progressFigures({ ...group, startedAt: group.startedAt, now });
+  return palette.dim(` · ${group.prefix}[…] ${figures}`);
 }
 
 function failure(event: { error?: { message: string } }): string {

@@ -23,12 +23,17 @@ export interface StageProgress {
   sample?: { cpuPercent: number; rssMb: number };
 }
 
-/** Stages named `prefix[i]` (a fan-out, or many stages of one shape), counted together. */
+/** A mapped stage's instances (`prefix[i]`, `prefix[i][j]`), counted together. */
 export interface StageGroup {
   prefix: string;
-  /** Members seen so far: a fan-out's grow as its items land. */
+  /**
+   * Its items: those `stage_mapped` announced, or the members seen when more (a nested
+   * fan-out's inner lists are announced as their items end).
+   */
   total: number;
   done: number;
+  /** Done before the run started (a resume): in the bar, not in the rate. */
+  doneBefore: number;
   /** When its first member started. */
   startedAt?: number;
 }
@@ -48,7 +53,7 @@ export class ProgressState {
   readonly #running = new Set<StageProgress>();
   /** Stages finished before the run started (resumed, reused): no part of its rate. */
   reused = 0;
-  readonly #groups = new Map<string, StageGroup>();
+  readonly #groups = new Map<string, GroupCount>();
   /** Terminal stages, in the order they ended. */
   readonly #finished: StageProgress[] = [];
   /** Stages by status, kept as statuses change so that a frame never walks every stage. */
@@ -77,6 +82,14 @@ export class ProgressState {
         this.status = event.status;
         this.finishedAt = event.ts;
         return undefined;
+      case 'stage_mapped': {
+        const group = this.#group(event.stage);
+        group.announced += event.items;
+        const more = Math.max(0, group.announced - group.total);
+        group.total += more;
+        this.total += more;
+        return undefined;
+      }
       case 'stage_started': {
         const stage = this.#stage(event.stage);
         this.#setStatus(stage, 'running');
@@ -108,7 +121,10 @@ export class ProgressState {
         if (!isTerminalStatus(stage.status)) {
           this.#finished.push(stage);
           const group = this.#groupOf(stage.name);
-          if (group) group.done++;
+          if (group) {
+            group.done++;
+            if (event.reused) group.doneBefore++;
+          }
         }
         this.#setStatus(stage, event.status);
         delete stage.sample;
@@ -131,9 +147,14 @@ export class ProgressState {
     }
   }
 
-  /** Groups of at least two `prefix[i]` stages, in the order their first member appeared. */
+  /** Fan-outs of at least two items, in the order they were first announced or seen. */
   groups(): StageGroup[] {
     return [...this.#groups.values()].filter((group) => group.total >= 2);
+  }
+
+  /** The fan-out a stage is an item of (`resize` of `resize[3]`), if any. */
+  groupOf(name: string): StageGroup | undefined {
+    return this.#groupOf(name);
   }
 
   stage(name: string): StageProgress | undefined {
@@ -163,16 +184,29 @@ export class ProgressState {
       stage = { name, status: 'pending', attempt: 0 };
       this.#stages.set(name, stage);
       this.#counts.pending++;
-      // Fan-out instances (`resize[3]`) are stages that `run_started` could not count.
-      if (this.#stages.size > this.total) this.total = this.#stages.size;
       const prefix = groupPrefix(name);
+      // Fan-out instances (`resize[3]`) are stages that `run_started` could not count: they
+      // count once `stage_mapped` announces them, or else as they are seen.
       if (prefix !== undefined) {
-        const group = this.#groups.get(prefix);
-        if (group) group.total++;
-        else this.#groups.set(prefix, { prefix, total: 1, done: 0 });
+        const group = this.#group(prefix);
+        group.seen++;
+        if (group.seen > group.total) {
+          group.total = group.seen;
+          this.total++;
+        }
       }
+      if (this.#stages.size > this.total) this.total = this.#stages.size;
     }
     return stage;
+  }
+
+  #group(prefix: string): GroupCount {
+    let group = this.#groups.get(prefix);
+    if (!group) {
+      group = { prefix, total: 0, done: 0, doneBefore: 0, seen: 0, announced: 0 };
+      this.#groups.set(prefix, group);
+    }
+    return group;
   }
 
   #groupOf(name: string): StageGroup | undefined {
@@ -189,10 +223,18 @@ export class ProgressState {
   }
 }
 
-/** `train` of `train[3]`; undefined for a name without an index. */
+/** What a group knows beyond what it shows. */
+interface GroupCount extends StageGroup {
+  /** Members named by an event so far. */
+  seen: number;
+  /** Items `stage_mapped` announced so far. */
+  announced: number;
+}
+
+/** `train` of `train[3]` and of `train[3][1]`; undefined for a name without an index. */
 export function groupPrefix(name: string): string | undefined {
   if (!name.endsWith(']')) return undefined;
-  const open = name.lastIndexOf('[');
+  const open = name.indexOf('[');
   return open > 0 ? name.slice(0, open) : undefined;
 }
 

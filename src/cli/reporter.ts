@@ -64,7 +64,14 @@ export class LineReporter implements Reporter {
 
   onEvent(event: RunEvent): void {
     const stage = this.#state.apply(event);
-    const line = formatPlainLine(event, stage, { palette: this.#palette });
+    const group =
+      event.event === 'stage_finished' && !event.reused
+        ? this.#state.groupOf(event.stage)
+        : undefined;
+    const line = formatPlainLine(event, stage, {
+      palette: this.#palette,
+      ...(group && { group }),
+    });
     if (line !== undefined) this.#io.stdout.write(`${line}\n`);
   }
 

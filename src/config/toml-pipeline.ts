@@ -17,6 +17,7 @@ import {
   type ResolvedConfig,
 } from './config-layers.ts';
 import { envConfigBranch } from './env-config.ts';
+import { parseMonitorInterval } from './monitor-interval.ts';
 import { findProjectRoot } from './project-root.ts';
 import { crossFileIssues, nodeOfOperators, resourceTableOf, stringsAt } from './toml-checks.ts';
 import type { TomlPath } from './toml-locator.ts';
@@ -155,6 +156,8 @@ export async function checkTomlPipeline(
     source: file,
     runsDirectory: resolve(workDir, 'runs'),
   };
+  const interval = config.pipeline.monitor_interval;
+  if (interval !== undefined) spec.monitorIntervalMs = parseMonitorInterval(interval)!;
   const nodes = new Map<string, string[]>();
   for (const nodeId of Object.keys(config.nodes)) nodes.set(nodeId, []);
   for (const [operatorId, nodeId] of nodeOf) nodes.get(nodeId)!.push(operatorId);

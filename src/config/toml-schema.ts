@@ -12,6 +12,7 @@ import {
   rotationText,
 } from '../logs/log-config.ts';
 import { envConfigSchema } from './env-config.ts';
+import { monitorIntervalSchema } from './monitor-interval.ts';
 import { safeIdSchema } from './safe-id.ts';
 import { schemaKeysAt } from './schema-keys.ts';
 import { duration } from './yaml-schema.ts';
@@ -101,6 +102,7 @@ const pipelineShape = {
       `Where runs and operator workspaces go, relative to the project root. Default: ${defaultWorkDir}.`,
     ),
   log_config: logConfigSchema.optional(),
+  monitor_interval: monitorIntervalSchema('operator'),
   s3_config: s3ConfigSchema.optional(),
   nodes: refsSchema('nodes'),
   operators: refsSchema('operators'),

@@ -17,6 +17,7 @@ import {
   type ResolvedConfig,
 } from './config-layers.ts';
 import { defaultModuleResolvers, type ModuleResolver } from './module-reference.ts';
+import { parseMonitorInterval } from './monitor-interval.ts';
 import { findProjectRoot } from './project-root.ts';
 import { parseMemoryMb } from './quantity.ts';
 import { graphIssueTarget, type ModuleEntry } from './yaml-graph-issues.ts';
@@ -24,7 +25,6 @@ import { YamlLocator } from './yaml-locator.ts';
 import { isRecord, labelUnnamed, ModuleLoader, moduleName, standIn } from './yaml-module.ts';
 import {
   type PipelineHeaderConfig,
-  parseMonitorInterval,
   pipelineFileSchema,
   pipelineHeaderSchema,
 } from './yaml-schema.ts';

@@ -8,25 +8,11 @@ import { findNonJson, jsonDataText } from '../graph/json-value.ts';
 import { backoffKinds, executionModes, failurePolicies, workerTypes } from '../graph/pipeline.ts';
 import { parseDuration } from './duration.ts';
 import { envConfigSchema } from './env-config.ts';
+import { monitorIntervalSchema } from './monitor-interval.ts';
 import { memoryQuantityText, parseMemoryMb } from './quantity.ts';
 import { schemaKeysAt } from './schema-keys.ts';
 
 const durationText = 'seconds or a duration like "90s", "5m" or "1h30m"';
-
-const monitorIntervalText =
-  'must be false or 0 (off), or an interval of at least 10ms: seconds or a duration like "500ms", "1s" or "5s"';
-
-/**
- * `execution.monitor_interval` in milliseconds: false and 0 turn the monitor off, true is the
- * default second. Undefined when it is no interval or under 10 ms (sampling /proc that often
- * would cost more than the stages).
- */
-export function parseMonitorInterval(value: boolean | number | string): number | undefined {
-  if (typeof value === 'boolean') return value ? 1000 : 0;
-  const ms = parseDuration(value);
-  if (ms === undefined || (ms > 0 && ms < 10)) return undefined;
-  return ms;
-}
 
 /** A number or a string that `parse` turns into a number (≥ 0, or > 0 when `positive`). */
 function measure(
@@ -226,13 +212,7 @@ export const executionSchema = z.strictObject({
     .min(0, 'must be an integer ≥ 0')
     .optional()
     .describe('How deep context.executeTasks / context.map may nest. Default: 3.'),
-  monitor_interval: z
-    .union([z.boolean(), z.number(), z.string()], { error: monitorIntervalText })
-    .refine((value) => parseMonitorInterval(value) !== undefined, { error: monitorIntervalText })
-    .optional()
-    .describe(
-      'Time between two resource samples of a running module (seconds or a duration like "500ms"); 0 or false turns the monitor off. Default: 1s.',
-    ),
+  monitor_interval: monitorIntervalSchema('module'),
 });
 
 export const pipelineResourcesSchema = z.strictObject({

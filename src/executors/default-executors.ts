@@ -48,12 +48,12 @@ export function createExecutors(
     ...(options.redact && { redact: options.redact }),
   });
   const inline = monitorInProcess(inlineExecutor, monitor);
-  // Thread workers share this process's figures; process workers report this process's too
-  // for now (their own pid is not handed to the monitor yet).
+  // Thread workers share this process's figures; process workers are watched over their own.
   const modules = new ModuleExecutor({
     inline: inlineExecutor,
     poolSize: Math.ceil(spec.maxCpus ?? availableParallelism()),
     maxNestedDepth,
+    monitor,
   });
   const workers = { thread: 0, process: 0 };
   for (const stage of spec.stages) {
@@ -65,5 +65,5 @@ export function createExecutors(
   modules.warm('process', workers.process);
   const command = new CommandExecutor({ monitor, ...options.command });
   const python = new PythonExecutor({ commands: command, maxNestedDepth });
-  return { inline, module: monitorInProcess(modules, monitor), command, python };
+  return { inline, module: modules, command, python };
 }

@@ -1,4 +1,5 @@
 import { serializeError } from '../errors.ts';
+import type { ResourceMonitor } from '../monitor/resource-monitor.ts';
 import { whenAborted } from './abort-listeners.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 import type { StageHostHandle, StartStageHost } from './stage-host-handle.ts';
@@ -19,15 +20,23 @@ export class HostPool implements Executor {
   readonly #size: number;
   readonly #start: StartStageHost;
   readonly #maxNestedDepth: number;
+  readonly #monitor: ResourceMonitor | undefined;
   readonly #idle: StageHostHandle[] = [];
   readonly #busy = new Set<StageHostHandle>();
   readonly #waiters: Waiter[] = [];
   #count = 0;
 
-  constructor(options: { size: number; start: StartStageHost; maxNestedDepth: number }) {
+  constructor(options: {
+    size: number;
+    start: StartStageHost;
+    maxNestedDepth: number;
+    /** Watches each stage over its worker's process (process workers only). @default none */
+    monitor?: ResourceMonitor;
+  }) {
     this.#size = Math.max(1, options.size);
     this.#start = options.start;
     this.#maxNestedDepth = options.maxNestedDepth;
+    this.#monitor = options.monitor;
   }
 
   async execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
@@ -37,6 +46,12 @@ export class HostPool implements Executor {
     const key = String(heapLimitMb ?? '');
     const host = await this.#acquire(key, heapLimitMb, signal);
     if (!host) return aborted(signal, startedAt);
+    const pid = host.pid;
+    const gpuIds = task.resources?.gpuIds;
+    const watch =
+      pid === undefined
+        ? undefined
+        : this.#monitor?.watchWorker(task, pid, gpuIds ? { gpuIds } : {});
     let unsubscribe: (() => void) | undefined;
     const abort = new Promise<StageResult>((resolve) => {
       unsubscribe = whenAborted(signal, () => resolve(aborted(signal, startedAt)));
@@ -51,6 +66,9 @@ export class HostPool implements Executor {
       result = { status: 'failed', error: serializeError(error), startedAt, endedAt: Date.now() };
     }
     unsubscribe!();
+    // Before the worker can take another stage: the figures at exit are this stage's.
+    const resources = watch?.finish().summary;
+    if (pid !== undefined) result = { ...result, pid, ...(resources && { resources }) };
     // A timeout or cancellation ends the worker: the stage's code may never yield.
     if (signal.aborted) host.destroy();
     this.#release(host);

@@ -1,5 +1,7 @@
+import type { ResourceMonitor } from '../monitor/resource-monitor.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 import { HostPool } from './host-pool.ts';
+import { monitorInProcess } from './monitored-executor.ts';
 import { ProcessHost } from './process-host.ts';
 import { ThreadHost } from './thread-host.ts';
 
@@ -9,6 +11,11 @@ export interface ModuleExecutorOptions {
   /** Workers of each kind at most: the pipeline's CPU budget, rounded up. */
   poolSize: number;
   maxNestedDepth: number;
+  /**
+   * Samples each stage: process workers over their own process tree, inline and thread
+   * stages with the orchestrator's figures attributed by time. @default none
+   */
+  monitor?: ResourceMonitor;
 }
 
 /**
@@ -17,18 +24,26 @@ export interface ModuleExecutorOptions {
  */
 export class ModuleExecutor implements Executor {
   readonly #options: ModuleExecutorOptions;
+  /** Inline and thread stages, watched as in-process stages when there is a monitor. */
+  readonly #inProcess: Executor;
   #threads: HostPool | undefined;
   #processes: HostPool | undefined;
 
   constructor(options: ModuleExecutorOptions) {
     this.#options = options;
+    const inProcess: Executor = {
+      execute: (task, signal) =>
+        task.spec.kind === 'module' && task.spec.worker === 'thread'
+          ? this.#threadPool().execute(task, signal)
+          : options.inline.execute(task, signal),
+    };
+    this.#inProcess = options.monitor ? monitorInProcess(inProcess, options.monitor) : inProcess;
   }
 
   execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
-    const worker = task.spec.kind === 'module' ? (task.spec.worker ?? 'inline') : 'inline';
-    if (worker === 'thread') return this.#threadPool().execute(task, signal);
-    if (worker === 'process') return this.#processPool().execute(task, signal);
-    return this.#options.inline.execute(task, signal);
+    if (task.spec.kind === 'module' && task.spec.worker === 'process')
+      return this.#processPool().execute(task, signal);
+    return this.#inProcess.execute(task, signal);
   }
 
   /** Starts the workers that `count` stages of this kind will use, before they are ready. */
@@ -60,6 +75,7 @@ export class ModuleExecutor implements Executor {
       size: this.#options.poolSize,
       maxNestedDepth: this.#options.maxNestedDepth,
       start: (key, heapLimitMb) => new ProcessHost(key, heapLimitMb),
+      ...(this.#options.monitor && { monitor: this.#options.monitor }),
     });
     return this.#processes;
   }

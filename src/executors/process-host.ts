@@ -65,6 +65,10 @@ export class ProcessHost implements StageHostHandle {
     this.setBusy(false);
   }
 
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   get usable(): boolean {
     return this.#usable;
   }

@@ -5,6 +5,7 @@ import type { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { getSystemErrorMap } from 'node:util';
 import { LineStamper } from '../logs/line-stamper.ts';
+import { ReapedCpu } from './reaped-cpu.ts';
 
 export interface SpawnRequest {
   argv: readonly string[];
@@ -99,7 +100,13 @@ export interface NodeSpawnerOptions {
   outputFilter?: () => Transform;
 }
 
-/** Node's child_process, `detached` so that the child leads its own process group. */
+/** One per process: what it reads is this whole process's reaped children. */
+let reapedCpu: ReapedCpu | undefined;
+
+/**
+ * Node's child_process, `detached` so that the child leads its own process group. Exits carry
+ * the command's CPU time when it can be told apart (reaped-cpu.ts); never its peak RSS or IO.
+ */
 export class NodeSpawner implements Spawner {
   readonly #outputFilter: (() => Transform) | undefined;
 
@@ -125,6 +132,8 @@ async function spawnCaptured(
   request: SpawnRequest,
   outputFilter: (() => Transform) | undefined,
 ): Promise<SpawnedProcess> {
+  reapedCpu ??= new ReapedCpu();
+  const reaped = reapedCpu;
   const log = createWriteStream(request.logFile, { flags: 'a' });
   const opened = await new Promise<Error | undefined>((resolve) => {
     log.once('open', () => resolve(undefined));
@@ -132,6 +141,7 @@ async function spawnCaptured(
   });
   if (opened) throw new SpawnError(program, errnoOf(opened), 'log', request.logFile);
   let child: ReturnType<typeof spawn>;
+  reaped.spawning();
   try {
     child = spawn(program, request.argv.slice(1), {
       cwd: request.cwd,
@@ -165,8 +175,12 @@ async function spawnCaptured(
   });
   const exited = new Promise<ProcessExit>((resolve) => {
     child.once('exit', (exitCode, signal) => {
-      if (groupAlive(pid)) resolve({ exitCode, signal, groupEmpty: false });
-      else void written.then(() => resolve({ exitCode, signal, groupEmpty: true }));
+      const cpu = reaped.exited();
+      const groupEmpty = !groupAlive(pid);
+      const output = groupEmpty ? written : Promise.resolve();
+      void Promise.all([cpu, output]).then(([usage]) =>
+        resolve({ exitCode, signal, groupEmpty, ...usage }),
+      );
     });
   });
   return { pid, exited };

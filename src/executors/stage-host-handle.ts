@@ -6,6 +6,8 @@ import type { StageResult } from './executor.ts';
 export interface StageHostHandle {
   /** Workers with different keys (heap limits) are not interchangeable. */
   readonly key: string;
+  /** The worker's process, for a process worker (the resource monitor watches it). */
+  readonly pid?: number;
   /** False once the worker has died or been destroyed. */
   readonly usable: boolean;
   /** Runs one stage; resolves with a failed result if the worker dies meanwhile. */

@@ -100,6 +100,8 @@ function describe(event: RunEvent, startedAt: Map<string, number>): [LogLevel, s
         'INFO',
         `run ${event.runId} of ${event.pipeline} ${event.resumed ? 'resumed' : 'started'}: ${event.stages} stages${event.reused ? `, ${event.reused} done before` : ''}`,
       ];
+    case 'stage_mapped':
+      return ['INFO', `stage ${event.stage} mapped over ${event.over}: ${event.items} items`];
     case 'stage_started':
       startedAt.set(event.stage, event.ts);
       return ['INFO', `stage ${event.stage} started (attempt ${event.attempt})`];

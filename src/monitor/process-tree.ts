@@ -126,6 +126,31 @@ export function processTreeOf(table: readonly ProcessInfo[], rootPid: number): P
   return { pids, rssBytes, members, cpuTicks };
 }
 
+/** One process's own figures: what a stage starting or ending in a reused worker is counted from. */
+export interface ProcessUsage extends ProcessIo {
+  /** Its CPU time and its reaped children's, in clock ticks (as a tree counts it). */
+  cpuTicks: number;
+  rssBytes: number;
+}
+
+/** `pid`'s usage now, from two small reads; undefined when it has gone (or there is no /proc). */
+export function readProcessUsage(pid: number): ProcessUsage | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  pageSize ??= readPageSize();
+  const info = parseStat(stat, pageSize);
+  if (!info || info.state === 'Z' || info.state === 'X') return undefined;
+  return {
+    cpuTicks: info.cpuTicks + (info.childCpuTicks ?? 0),
+    rssBytes: info.rssBytes,
+    ...readTreeIo([pid]),
+  };
+}
+
 /** The tree of `rootPid` now; empty where there is no /proc. */
 export function sampleProcessTree(rootPid: number): ProcessTree {
   const table = readProcessTable();

@@ -253,3 +253,36 @@ test('a memory limit is enforced with sampling off, and then nothing is recorded
     monitor.close();
   }
 });
+
+test('a reused worker: each stage counts from its start, and its exit sample is the worker alive', () => {
+  const usage = { cpuTicks: 500, rssBytes: 40 * 1024 * 1024, readBytes: 1000, writeBytes: 2000 };
+  const { state, monitor, samples } = scripted({ readUsage: () => ({ ...usage }) });
+  try {
+    // The worker (pid 10) already used 5 s of CPU and wrote 2000 bytes for earlier stages.
+    state.table = [{ ...proc(10, 1, 500, 40), pgid: 10 }];
+    const watch = monitor.watchWorker(key, 10);
+    state.now += 1000;
+    state.table = [{ ...proc(10, 1, 580, 60), pgid: 10 }];
+    state.io.set(10, { readBytes: 1000, writeBytes: 6000 });
+    monitor.tick();
+    assert.equal(samples.at(-1)?.cpuPercent, 80);
+    assert.equal(samples.at(-1)?.writeBytes, 4000);
+    // The stage ends; the worker lives on, idle, for the next one.
+    state.now += 500;
+    Object.assign(usage, { cpuTicks: 620, rssBytes: 50 * 1024 * 1024, writeBytes: 7000 });
+    const end = watch.finish();
+    assert.equal(end.summary?.source, 'process');
+    assert.equal(end.summary?.cpuSeconds, 1.2);
+    assert.equal(end.summary?.writeBytes, 5000);
+    assert.equal(end.summary?.peakRssBytes, 60 * 1024 * 1024);
+    assert.equal(samples.at(-1)?.final, true);
+    assert.equal(samples.at(-1)?.rssBytes, 50 * 1024 * 1024);
+    // The next stage on the same worker starts from there.
+    const next = monitor.watchWorker({ ...key, stage: 'eval' }, 10);
+    state.now += 1000;
+    Object.assign(usage, { cpuTicks: 630 });
+    assert.equal(next.finish().summary?.cpuSeconds, 0.1);
+  } finally {
+    monitor.close();
+  }
+});

@@ -27,8 +27,10 @@ import { type NetworkCounters, readHostNetwork } from './host-network.ts';
 import {
   type ProcessInfo,
   type ProcessIo,
+  type ProcessUsage,
   processTreeOf,
   readProcessTable,
+  readProcessUsage,
   readTreeIo,
   ticksPerSecond,
 } from './process-tree.ts';
@@ -45,6 +47,8 @@ export interface ResourceMonitorOptions {
   readTable?: () => readonly ProcessInfo[] | undefined;
   /** @default readTreeIo */
   readIo?: (pids: readonly number[]) => ProcessIo;
+  /** Reads one process (a reused worker's figures at a stage's start and end). @default readProcessUsage */
+  readUsage?: (pid: number) => ProcessUsage | undefined;
   /** @default readHostNetwork */
   readNetwork?: () => NetworkCounters;
   /** The orchestrator's own CPU time in µs, all threads. @default from process.cpuUsage */
@@ -101,6 +105,11 @@ interface ProcessEntry {
   onExceeded: ((exceeded: MemoryExceeded) => void) | undefined;
   fired: boolean;
   members: readonly number[];
+  /**
+   * A worker process reused by one stage after another: its figures when this stage started,
+   * taken off every reading so that the stage gets only what it used.
+   */
+  base: ProcessUsage | undefined;
 }
 
 const noWatch: WatchHandle = { finish: () => ({ peakRssBytes: 0 }) };
@@ -110,6 +119,7 @@ export class ResourceMonitor {
   readonly #memoryIntervalMs: number;
   readonly #readTable: () => readonly ProcessInfo[] | undefined;
   readonly #readIo: (pids: readonly number[]) => ProcessIo;
+  readonly #readUsage: (pid: number) => ProcessUsage | undefined;
   readonly #readNetwork: () => NetworkCounters;
   readonly #readOwnCpuUs: () => number;
   readonly #readOwnRss: () => number;
@@ -142,6 +152,7 @@ export class ResourceMonitor {
     this.#memoryIntervalMs = options.memoryIntervalMs ?? 250;
     this.#readTable = options.readTable ?? readProcessTable;
     this.#readIo = options.readIo ?? readTreeIo;
+    this.#readUsage = options.readUsage ?? readProcessUsage;
     this.#readNetwork = options.readNetwork ?? readHostNetwork;
     this.#readOwnCpuUs = options.readOwnCpuUs ?? readOwnCpuUs;
     this.#readOwnRss = options.readOwnRss ?? process.memoryUsage.rss;
@@ -167,6 +178,17 @@ export class ResourceMonitor {
   watchProcess(key: AttemptKey, rootPid: number, options: ProcessWatchOptions = {}): WatchHandle {
     const limitBytes = options.memoryLimitBytes;
     if (!this.sampling && limitBytes === undefined) return noWatch;
+    const entry = this.#addProcess(key, rootPid, options, undefined);
+    return { finish: (exit) => this.#finishProcess(entry, exit) };
+  }
+
+  #addProcess(
+    key: AttemptKey,
+    rootPid: number,
+    options: ProcessWatchOptions,
+    base: ProcessUsage | undefined,
+  ): ProcessEntry {
+    const limitBytes = options.memoryLimitBytes;
     const now = this.#now();
     const entry: ProcessEntry = {
       watch: new AttemptWatch(key, 'process', now, this.#network()),
@@ -176,12 +198,42 @@ export class ResourceMonitor {
       onExceeded: options.onExceeded,
       fired: false,
       members: [rootPid],
+      base,
     };
     this.#processes.add(entry);
     if (limitBytes !== undefined) this.#limited++;
     if (entry.gpuIds.length > 0 && this.#gpuWatches++ === 0) this.#gpus.start();
     this.#schedule();
-    return { finish: (exit) => this.#finishProcess(entry, exit) };
+    return entry;
+  }
+
+  /**
+   * Watches a stage running in `pid`, a worker process that ran stages before and will after
+   * (a `worker: process` module): its tree is sampled as a command's, but counted from now —
+   * CPU-seconds and IO are what the worker's tree used during the stage — and the sample at
+   * exit is taken from the worker, alive, when the stage ends.
+   */
+  watchWorker(
+    key: AttemptKey,
+    pid: number,
+    options: { gpuIds?: readonly number[] } = {},
+  ): WatchHandle {
+    if (!this.sampling) return noWatch;
+    // Only the worker itself is read here (the whole host's /proc costs milliseconds): what
+    // a descendant left running by an earlier stage used before now is not taken off.
+    const base = this.#readUsage(pid) ?? { cpuTicks: 0, rssBytes: 0, readBytes: 0, writeBytes: 0 };
+    const entry = this.#addProcess(key, pid, options, base);
+    return {
+      finish: () => {
+        const now = this.#readUsage(pid);
+        if (now && this.#processes.has(entry)) {
+          entry.watch.readRss(now.rssBytes);
+          entry.watch.readCpu((now.cpuTicks - base.cpuTicks) / ticksPerSecond);
+          entry.watch.readIo(now.readBytes - base.readBytes, now.writeBytes - base.writeBytes);
+        }
+        return this.#finishProcess(entry, undefined);
+      },
+    };
   }
 
   /** Watches a stage running in this process (inline, module): figures attributed by time. */
@@ -242,11 +294,12 @@ export class ResourceMonitor {
     if (tree.pids.length === 0) return false;
     const watch = entry.watch;
     if (tree.members.length > 0) entry.members = tree.members;
+    const base = entry.base;
     watch.readRss(tree.rssBytes);
-    watch.readCpu(tree.cpuTicks / ticksPerSecond);
+    watch.readCpu((tree.cpuTicks - (base?.cpuTicks ?? 0)) / ticksPerSecond);
     if (withIo) {
       const io = this.#readIo(entry.members);
-      watch.readIo(io.readBytes, io.writeBytes);
+      watch.readIo(io.readBytes - (base?.readBytes ?? 0), io.writeBytes - (base?.writeBytes ?? 0));
     }
     if (!entry.fired && entry.limitBytes !== undefined && tree.rssBytes > entry.limitBytes) {
       entry.fired = true;

@@ -100,6 +100,10 @@ class Run {
           const output = outputs[node];
           return Array.isArray(output) ? output.length : -1;
         },
+        ...(options.onEvent && {
+          onMapped: (template: number, over: number, items: number) =>
+            this.#fanOut.mapped(template, over, items),
+        }),
       }),
       mode: pipeline.spec.mode,
       failurePolicy: pipeline.spec.failurePolicy,
@@ -386,6 +390,7 @@ class Run {
   }
 
   #reportTerminal(stages: readonly number[]): void {
+    this.#fanOut.announceMapped();
     const scheduler = this.#scheduler;
     for (const d of stages) {
       if (scheduler.isMapped(d)) {

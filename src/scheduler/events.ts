@@ -19,6 +19,19 @@ export type RunEvent =
     }
   | { event: 'stage_started'; stage: string; attempt: number; ts: number; fallback?: string }
   | {
+      /**
+       * Mapped stage `stage` gets `items` instances more: the list it maps over became known
+       * (for a nested fan-out, one inner list). Said before any of those instances starts, so
+       * that views know a fan-out's size from the start.
+       */
+      event: 'stage_mapped';
+      stage: string;
+      /** The stage or instance whose output list is mapped (`list`, `words[3]`). */
+      over: string;
+      items: number;
+      ts: number;
+    }
+  | {
       event: 'stage_finished';
       stage: string;
       attempt: number;

@@ -31,6 +31,8 @@ export class FanOutRun {
   readonly #since = new Map<number, number>();
   /** Failed instances by mapped stage, for its error. */
   readonly #failed = new Map<number, string[]>();
+  /** Lists mapped since the last `announceMapped`: template, over, items, … */
+  #mapped: number[] = [];
 
   constructor(setting: FanOutRunSetting) {
     this.#setting = setting;
@@ -61,6 +63,33 @@ export class FanOutRun {
       reused: true,
     });
     return changed;
+  }
+
+  /**
+   * The scheduler's `onMapped`: kept until `announceMapped`, so that the event comes after the
+   * finish of the stage whose list it is and before any of the instances starts.
+   */
+  readonly mapped = (template: number, over: number, items: number): void => {
+    if (this.#setting.emit) this.#mapped.push(template, over, items);
+  };
+
+  /** Says `stage_mapped` for each list mapped since the last call. */
+  announceMapped(): void {
+    const mapped = this.#mapped;
+    const emit = this.#setting.emit;
+    if (mapped.length === 0 || !emit) return;
+    this.#mapped = [];
+    const ts = this.#setting.clock.now();
+    const stages = this.#setting.pipeline.stages;
+    for (let k = 0; k < mapped.length; k += 3) {
+      emit({
+        event: 'stage_mapped',
+        stage: stages[mapped[k]!]!.name,
+        over: this.items.nameOf(mapped[k + 1]!),
+        items: mapped[k + 2]!,
+        ts,
+      });
+    }
   }
 
   /** A mapped stage runs from its first instance on (said once per run). */

@@ -39,17 +39,23 @@ export class FanOut {
   readonly #host: FanOutHost;
   readonly #failFast: boolean;
   readonly #listLength: (node: number) => number;
+  readonly #onMapped: ((template: number, over: number, items: number) => void) | undefined;
 
   constructor(
     templates: number,
     spec: FanOutSpec,
     host: FanOutHost,
-    options: { failFast: boolean; listLength?: (node: number) => number },
+    options: {
+      failFast: boolean;
+      listLength?: (node: number) => number;
+      onMapped?: (template: number, over: number, items: number) => void;
+    },
   ) {
     this.#table = new FanOutTable(templates, spec);
     this.#host = host;
     this.#failFast = options.failFast;
     this.#listLength = options.listLength ?? (() => -1);
+    this.#onMapped = options.onMapped;
   }
 
   /** The fan-out rules of a run, or undefined when no stage is mapped. */
@@ -59,6 +65,7 @@ export class FanOut {
       fanOut?: FanOutSpec;
       failurePolicy: string;
       listLength?: (node: number) => number;
+      onMapped?: (template: number, over: number, items: number) => void;
     },
     host: FanOutHost,
   ): FanOut | undefined {
@@ -70,6 +77,7 @@ export class FanOut {
     return new FanOut(templates, spec, host, {
       failFast: options.failurePolicy === 'fail_fast',
       ...(options.listLength && { listLength: options.listLength }),
+      ...(options.onMapped && { onMapped: options.onMapped }),
     });
   }
 
@@ -120,8 +128,24 @@ export class FanOut {
   /** Stages mapped over an ordinary stage: one instance per element of its output list. */
   expandList(template: number, source: number, changed: number[]): void {
     const length = this.#listLength(source) ?? -1;
-    if (length < 0) this.#notAList(template, source, changed);
-    else for (let k = 0; k < length; k++) this.#instantiate(template, source, k, changed);
+    if (length < 0) {
+      this.#notAList(template, source, changed);
+      return;
+    }
+    this.#announce(template, source, length);
+    for (let k = 0; k < length; k++) this.#instantiate(template, source, k, changed);
+  }
+
+  /**
+   * `template` gets `items` instances from `over`'s list, and so does each stage mapped over it
+   * item by item (one instance per instance of `template`), down the chain.
+   */
+  #announce(template: number, over: number, items: number): void {
+    if (!this.#onMapped) return;
+    this.#onMapped(template, over, items);
+    for (const next of this.#table.mappedBy[template] ?? []) {
+      if (!this.#table.nested[next]) this.#announce(next, template, items);
+    }
   }
 
   /** The source's output is not a list: the mapped stage fails (at once under fail_fast). */
@@ -194,8 +218,12 @@ export class FanOut {
           continue;
         }
         const length = this.#listLength(node) ?? -1;
-        if (length < 0) this.#notAList(next, node, changed);
-        else for (let k = 0; k < length; k++) this.#instantiate(next, node, k, changed);
+        if (length < 0) {
+          this.#notAList(next, node, changed);
+          continue;
+        }
+        this.#announce(next, node, length);
+        for (let k = 0; k < length; k++) this.#instantiate(next, node, k, changed);
       }
     }
     fan.live[template]!--;

@@ -58,6 +58,11 @@ export interface SchedulerOptions {
    * stage mapped over it fans out to. Asked only of the sources of mapped stages.
    */
   listLength?: (node: number) => number;
+  /**
+   * Mapped stage `template` gets `items` instances from the output list of node `over`; said
+   * before any of them is made ready. @default none
+   */
+  onMapped?: (template: number, over: number, items: number) => void;
 }
 
 const BACKFILL_SCAN = 64;

@@ -68,6 +68,7 @@ export type EventType =
   | 'stage_retrying'
   | 'stage_fallback'
   | 'stage_finished'
+  | 'stage_mapped'
   | 'run_finished';
 
 export interface EventRecord {
@@ -201,6 +202,8 @@ export interface RunStore {
    * order: where each stage stands, without reading the whole history.
    */
   lastStageEvents(runId: string): Promise<EventRecord[]>;
+  /** The run's events of one type, in sequence order (such as every `stage_mapped`). */
+  eventsOfType(runId: string, type: EventType): Promise<EventRecord[]>;
   /**
    * The newest `succeeded` or `cached` attempt of a stage in any run of the pipeline: the
    * latest `startedAt`, and of equal ones the last written.

@@ -1,8 +1,9 @@
 import { displayStatus } from '../../durable/run-lookup.ts';
 import { type StageState, stageStates } from '../../durable/run-state.ts';
 import { InputError } from '../../errors.ts';
+import { isTerminalStatus, type StageStatus } from '../../graph/pipeline.ts';
 import type { ResourceSummary, ResourceSummaryRecord } from '../../monitor/resource-sample.ts';
-import type { RunRecord } from '../../store/run-store.ts';
+import type { EventRecord, RunRecord } from '../../store/run-store.ts';
 import type { CliIo } from '../cli-io.ts';
 import { errorHeadline, formatDuration } from '../format-text.ts';
 import { resourceJson } from '../resource-json.ts';
@@ -26,12 +27,14 @@ export async function statusCommand(
           : `no run '${runId}' in this workspace (see gpipe runs)`,
       );
     }
-    const [events, attempts, summaries] = await Promise.all([
+    const [events, attempts, summaries, mapped] = await Promise.all([
       store.lastStageEvents(run.runId),
       store.latestAttempts(run.runId),
       store.resourceSummaries(run.runId),
+      store.eventsOfType(run.runId, 'stage_mapped'),
     ]);
-    return { run, stages: withResources(stageStates(run, events, attempts), summaries) };
+    const states = withItems(stageStates(run, events, attempts), mapped);
+    return { run, stages: withResources(states, summaries) };
   });
   if (options.json) {
     const json = stages.map(({ summary, ...stage }) =>
@@ -44,11 +47,50 @@ export async function statusCommand(
   return 0;
 }
 
-type StageRow = StageState & { summary?: ResourceSummary };
+type StageRow = StageState & ItemCount & { summary?: ResourceSummary };
+
+/** A mapped stage's items: announced by its `stage_mapped` events, and how many ended. */
+interface ItemCount {
+  items?: number;
+  itemsDone?: number;
+}
+
+/** Each mapped stage with its items counted; instances follow their stage (stageStates). */
+function withItems(
+  stages: readonly StageState[],
+  mapped: readonly EventRecord[],
+): (StageState & ItemCount)[] {
+  const items = new Map<string, number>();
+  // A resume announces its lists again: the latest announcement of each list counts.
+  const lists = new Map<string, { stage: string; items: number }>();
+  for (const event of mapped) {
+    const over = String(event.data?.over ?? '');
+    lists.set(`${event.stage}\u0000${over}`, {
+      stage: event.stage ?? '',
+      items: Number(event.data?.items ?? 0),
+    });
+  }
+  for (const list of lists.values())
+    items.set(list.stage, (items.get(list.stage) ?? 0) + list.items);
+  if (items.size === 0) return [...stages];
+  const done = new Map<string, number>();
+  for (const state of stages) {
+    const bracket = state.stage.indexOf('[');
+    if (bracket <= 0 || !isTerminalStatus(state.status as StageStatus)) continue;
+    const template = state.stage.slice(0, bracket);
+    done.set(template, (done.get(template) ?? 0) + 1);
+  }
+  return stages.map((state) => {
+    const total = items.get(state.stage);
+    return total === undefined
+      ? state
+      : { ...state, items: total, itemsDone: done.get(state.stage) ?? 0 };
+  });
+}
 
 /** Each stage with the resource summary of its latest summarised attempt. */
 function withResources(
-  stages: readonly StageState[],
+  stages: readonly (StageState & ItemCount)[],
   summaries: readonly ResourceSummaryRecord[],
 ): StageRow[] {
   const latest = new Map<string, ResourceSummaryRecord>();
@@ -110,9 +152,11 @@ function ioText(summary: ResourceSummary): string {
   return `${formatBytes(summary.readBytes)}/${formatBytes(summary.writeBytes)}`;
 }
 
-function detail(stage: StageState): string {
+function detail(stage: StageState & ItemCount): string {
+  const items = stage.items === undefined ? '' : `${stage.itemsDone}/${stage.items} items done`;
   if (stage.errorMessage !== undefined)
-    return `${stage.errorCode}: ${errorHeadline(stage.errorMessage)}`;
+    return `${items ? `${items}; ` : ''}${stage.errorCode}: ${errorHeadline(stage.errorMessage)}`;
+  if (items) return items;
   if (stage.reusedFrom !== undefined) return `output of run ${stage.reusedFrom}`;
   return '';
 }

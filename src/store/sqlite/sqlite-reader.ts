@@ -85,6 +85,10 @@ export class SqliteReader {
         `SELECT seq, ts, type, stage, attempt, data FROM events
           WHERE run_key = ${runKeyOf} AND seq > ? ORDER BY seq`,
       ),
+      eventsOfType: db.prepare(
+        `SELECT seq, ts, type, stage, attempt, data FROM events
+          WHERE run_key = ${runKeyOf} AND type = ? ORDER BY seq`,
+      ),
       attempts: db
         .prepare(
           `SELECT ${attemptColumns} FROM attempts a JOIN runs r ON r.id = a.run_key
@@ -144,6 +148,11 @@ export class SqliteReader {
 
   events(runId: string, afterSeq = 0): EventRecord[] {
     const rows = this.#sql.events.all(runId, afterSeq) as EventRow[];
+    return rows.map((row) => eventOf(runId, row));
+  }
+
+  eventsOfType(runId: string, type: string): EventRecord[] {
+    const rows = this.#sql.eventsOfType.all(runId, type) as EventRow[];
     return rows.map((row) => eventOf(runId, row));
   }
 

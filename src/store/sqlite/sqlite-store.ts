@@ -4,7 +4,7 @@
  * the main thread. WAL lets the two, and other processes, read while one writes.
  */
 import type Database from 'better-sqlite3';
-import type { ResourceBatch, RunFilter, RunStore, StoreWrite } from '../run-store.ts';
+import type { EventType, ResourceBatch, RunFilter, RunStore, StoreWrite } from '../run-store.ts';
 import { asInputError, openConnection } from './connection.ts';
 import { MetricsReader } from './metrics-tables.ts';
 import { migrate } from './migrations.ts';
@@ -98,6 +98,10 @@ class SqliteRunStore implements RunStore {
 
   async lastStageEvents(runId: string) {
     return this.#reader.lastStageEvents(runId);
+  }
+
+  async eventsOfType(runId: string, type: EventType) {
+    return this.#reader.eventsOfType(runId, type);
   }
 
   async latestSuccess(pipeline: string, stage: string) {
