@@ -94,11 +94,13 @@ test('two GPUs, three one-GPU stages: two run on distinct ids, the third waits f
     ['start', 'start'],
   );
   assert.deepEqual([first![2], second![2]].sort(), ['[0]', '[1]']);
-  // The third started only after one ended, on the GPU that one gave back.
-  const firstEnd = events.findIndex(([kind]) => kind === 'end');
-  assert.ok(events.indexOf(third!) > firstEnd, events.join('\n'));
-  const freed = events.find(([kind, name]) => kind === 'start' && name === events[firstEnd]![1]);
-  assert.equal(third![2], freed![2]);
+  // The third started only after one ended, on a GPU given back by one that had ended: when
+  // both ended before it, the orchestrator may have seen either exit first.
+  const thirdAt = events.indexOf(third!);
+  const ended = events.slice(0, thirdAt).filter(([kind]) => kind === 'end');
+  assert.ok(ended.length > 0, events.join('\n'));
+  const freed = ended.map(([, name]) => events.find(([k, n]) => k === 'start' && n === name)![2]);
+  assert.ok(freed.includes(third![2]), events.join('\n'));
   // A stage without GPUs in a run that leases them sees none.
   assert.equal(readFileSync(join(cwd, 'plain.log'), 'utf8').trim(), 'plain []');
 });

@@ -2,7 +2,12 @@
  * The main thread's side of the writer thread: posts requests in call order and settles each
  * one's promise when the writer says its transaction committed (or failed).
  */
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  Worker,
+} from 'node:worker_threads';
 import { InputError, PipelineError, type SerializedError } from '../../errors.ts';
 import type { ResourceBatch, StoreWrite } from '../run-store.ts';
 import { encodeWrites } from './wire-format.ts';
@@ -42,12 +47,25 @@ export class WriterClient {
     const { port1, port2 } = new MessageChannel();
     const workerData: WriterData = { file: this.#file, port: port2 };
     const worker = new Worker(entry, { workerData, transferList: [port2] });
-    port1.on('message', (reply: WriterReply) => {
+    const onReply = (reply: WriterReply) => {
       if (reply.type === 'settled') this.#settle(reply.settled);
       else if (reply.type === 'open_failed') this.#fail(this.#revive(reply.error));
+    };
+    port1.on('message', onReply);
+    // The thread's last replies may still wait in the port when its exit is reported (it exits
+    // right after answering a close): they are taken first, so that what committed says so.
+    const takeReplies = () => {
+      for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1))
+        onReply(m.message as WriterReply);
+    };
+    worker.on('error', (error) => {
+      takeReplies();
+      this.#fail(this.#died(`failed: ${error.message}`));
     });
-    worker.on('error', (error) => this.#fail(this.#died(`failed: ${error.message}`)));
-    worker.on('exit', (code) => this.#fail(this.#died(`exited (code ${code})`)));
+    worker.on('exit', (code) => {
+      takeReplies();
+      this.#fail(this.#died(`exited (code ${code})`));
+    });
     // Idle, neither keeps the process alive: a request in flight refs the port (see #request).
     worker.unref();
     port1.unref();
