@@ -277,6 +277,48 @@ export function runStoreContract(name: string, open: OpenStore): void {
         assert.deepEqual(await store.latestAttempts('missing'), []);
       });
 
+      it('gives the last attempt of each stage reduced to its outcome, by stage name', async () => {
+        await store.append([run(runRecord('r1')), run(runRecord('r2'))]);
+        await store.append([
+          attempt(attemptRecord('r1', 'train', 2, { status: 'failed', exitCode: 3 })),
+          attempt(attemptRecord('r1', 'load', 1, { outputJson: '[1]', outputHash: 'sha256:h' })),
+          attempt(attemptRecord('r1', 'train', 1, { status: 'failed' })),
+          attempt(attemptRecord('r2', 'load', 4)),
+        ]);
+        assert.deepEqual(await store.latestOutcomes('r1'), [
+          {
+            stage: 'load',
+            attempt: 1,
+            status: 'succeeded',
+            outputJson: '[1]',
+            outputHash: 'sha256:h',
+          },
+          { stage: 'train', attempt: 2, status: 'failed' },
+        ]);
+        assert.deepEqual(await store.latestOutcomes('missing'), []);
+      });
+
+      it('gives the highest attempt each stage started, of that run only', async () => {
+        await store.append([run(runRecord('r1')), run(runRecord('r2'))]);
+        await store.append([
+          { kind: 'event', event: { runId: 'r1', ts: 1, type: 'run_started' } },
+          event('r1', 2, { stage: 'load', attempt: 1 }),
+          event('r1', 3, { stage: 'train', attempt: 1 }),
+          event('r1', 4, { type: 'stage_retrying', stage: 'train', attempt: 1 }),
+          event('r1', 5, { stage: 'train', attempt: 2 }),
+          event('r1', 6, { type: 'stage_finished', stage: 'train', attempt: 9 }),
+          event('r2', 7, { stage: 'load', attempt: 7 }),
+        ]);
+        assert.deepEqual(
+          await store.startedAttempts('r1'),
+          new Map([
+            ['load', 1],
+            ['train', 2],
+          ]),
+        );
+        assert.deepEqual(await store.startedAttempts('missing'), new Map());
+      });
+
       it('gives the last started or finished event of each stage, in sequence order', async () => {
         await store.append([run(runRecord('r1')), run(runRecord('r2'))]);
         await store.append([

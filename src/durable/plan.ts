@@ -2,7 +2,7 @@ import { checkFileRefs } from '../artifacts/file-ref.ts';
 import { InputError } from '../errors.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { PriorStage } from '../scheduler/run-types.ts';
-import type { AttemptRecord, RunRecord, RunStore } from '../store/run-store.ts';
+import type { AttemptOutcome, AttemptRecord, RunRecord, RunStore } from '../store/run-store.ts';
 
 /** Which stages a run is asked for: one alone, one and all downstream, or a set alone. */
 export interface RunSelection {
@@ -26,7 +26,7 @@ export interface RunPlan {
   reusedFrom: Map<string, string>;
   /** Stages of a resumed run that ran before and run again: their old files are cleared. */
   rerun: string[];
-  /** Succeeded attempts of a resumed run: a crash may have come before their output.json. */
+  /** Succeeded attempts of a crashed run: the crash may have come before their output.json. */
   done: AttemptRecord[];
   actions: Map<string, PlanAction>;
 }
@@ -42,20 +42,18 @@ export async function planResume(
   run: RunRecord,
 ): Promise<RunPlan> {
   const plan = emptyPlan();
-  const attempts = new Map<string, number>();
-  const last = new Map<string, AttemptRecord>();
-  const [latest, events] = await Promise.all([
-    store.latestAttempts(run.runId),
-    store.lastStageEvents(run.runId),
+  // After a crash the whole records are needed: an output.json may be missing (durable-run).
+  const crashed = run.status === 'running';
+  const [latest, attempts] = await Promise.all([
+    crashed ? store.latestAttempts(run.runId) : store.latestOutcomes(run.runId),
+    // An attempt that was running at the crash has a stage_started event but no row yet.
+    store.startedAttempts(run.runId),
   ]);
+  const last = new Map<string, AttemptOutcome>();
   for (const attempt of latest) {
-    attempts.set(attempt.stage, attempt.attempt);
+    if (attempt.attempt > (attempts.get(attempt.stage) ?? 0))
+      attempts.set(attempt.stage, attempt.attempt);
     last.set(attempt.stage, attempt);
-  }
-  // An attempt that was running at the crash has a stage_started event but no row yet.
-  for (const event of events) {
-    if (event.stage === undefined) continue;
-    attempts.set(event.stage, Math.max(attempts.get(event.stage) ?? 0, event.attempt ?? 0));
   }
   const mapped = new Set(pipeline.stages.filter((s) => s.fanOut).map((s) => s.name));
   // A mapped stage runs again, always: its instances are what a resume reuses, one by one.
@@ -72,7 +70,7 @@ export async function planResume(
       });
       plan.outputHashes.set(name, attempt.outputHash!);
       plan.actions.set(name, 'reuse');
-      plan.done.push(attempt);
+      if (crashed) plan.done.push(attempt as AttemptRecord);
     } else {
       if (made > 0) {
         plan.previous.set(name, { attempts: made });
@@ -191,7 +189,7 @@ function emptyPlan(): RunPlan {
 }
 
 /** The attempt's output, when it has one whose files are where they were. */
-function usableOutput(attempt: AttemptRecord): { value: unknown } | undefined {
+function usableOutput(attempt: AttemptOutcome): { value: unknown } | undefined {
   if (attempt.status !== 'succeeded' && attempt.status !== 'cached') return undefined;
   if (attempt.outputJson === undefined || attempt.outputHash === undefined) return undefined;
   const value: unknown = JSON.parse(attempt.outputJson);

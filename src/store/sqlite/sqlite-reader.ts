@@ -3,7 +3,14 @@
  * and the mapping from rows back to records (a NULL column is an absent field).
  */
 import type Database from 'better-sqlite3';
-import type { AttemptRecord, CacheEntry, EventRecord, RunFilter, RunRecord } from '../run-store.ts';
+import type {
+  AttemptOutcome,
+  AttemptRecord,
+  CacheEntry,
+  EventRecord,
+  RunFilter,
+  RunRecord,
+} from '../run-store.ts';
 
 interface RunRow {
   run_id: string;
@@ -67,6 +74,14 @@ interface CacheRow {
   last_used_at: number;
 }
 
+type OutcomeValues = [
+  stage: string,
+  attempt: number,
+  status: AttemptRecord['status'],
+  outputJson: string | null,
+  outputHash: string | null,
+];
+
 const runKeyOf = '(SELECT id FROM runs WHERE run_id = ?)';
 const newestRunsFirst = 'ORDER BY started_at DESC, run_id DESC LIMIT ?';
 const attemptColumns = `r.run_id, a.stage, a.attempt, a.status, a.started_at, a.ended_at,
@@ -107,6 +122,18 @@ export class SqliteReader {
         .prepare(
           `SELECT ${attemptColumns}, max(a.attempt) FROM attempts a JOIN runs r ON r.id = a.run_key
           WHERE a.run_key = ${runKeyOf} GROUP BY a.stage ORDER BY a.stage`,
+        )
+        .raw(),
+      latestOutcomes: db
+        .prepare(
+          `SELECT a.stage, max(a.attempt), a.status, a.output_json, a.output_hash FROM attempts a
+          WHERE a.run_key = ${runKeyOf} GROUP BY a.stage ORDER BY a.stage`,
+        )
+        .raw(),
+      startedAttempts: db
+        .prepare(
+          `SELECT stage, max(attempt) FROM events WHERE run_key = ${runKeyOf}
+            AND type = 'stage_started' AND stage IS NOT NULL GROUP BY stage`,
         )
         .raw(),
       lastStageEvents: db.prepare(
@@ -167,6 +194,23 @@ export class SqliteReader {
 
   latestAttempts(runId: string): AttemptRecord[] {
     return (this.#sql.latestAttempts.all(runId) as AttemptValues[]).map(attemptOf);
+  }
+
+  latestOutcomes(runId: string): AttemptOutcome[] {
+    const rows = this.#sql.latestOutcomes.all(runId) as OutcomeValues[];
+    const outcomes: AttemptOutcome[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [stage, attempt, status, outputJson, outputHash] = rows[i]!;
+      const outcome: AttemptOutcome = { stage, attempt, status };
+      if (outputJson !== null) outcome.outputJson = outputJson;
+      if (outputHash !== null) outcome.outputHash = outputHash;
+      outcomes[i] = outcome;
+    }
+    return outcomes;
+  }
+
+  startedAttempts(runId: string): Map<string, number> {
+    return new Map(this.#sql.startedAttempts.all(runId) as [string, number][]);
   }
 
   lastStageEvents(runId: string): EventRecord[] {

@@ -96,6 +96,14 @@ class SqliteRunStore implements RunStore {
     return this.#reader.latestAttempts(runId);
   }
 
+  async latestOutcomes(runId: string) {
+    return this.#reader.latestOutcomes(runId);
+  }
+
+  async startedAttempts(runId: string) {
+    return this.#reader.startedAttempts(runId);
+  }
+
   async lastStageEvents(runId: string) {
     return this.#reader.lastStageEvents(runId);
   }
