@@ -275,6 +275,15 @@ export function runStoreContract(name: string, open: OpenStore): void {
           last,
         ]);
         assert.deepEqual(await store.latestAttempts('missing'), []);
+        const { outputJson: _, ...loadWithoutOutput } = attemptRecord('r1', 'load', 1, {
+          outputJson: '[1]',
+          outputHash: 'sha256:h',
+        });
+        assert.deepEqual(await store.latestAttempts('r1', { output: false }), [
+          attemptRecord('r1', 'Zeta', 1),
+          loadWithoutOutput,
+          last,
+        ]);
       });
 
       it('gives the last attempt of each stage reduced to its outcome, by stage name', async () => {

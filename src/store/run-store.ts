@@ -83,6 +83,11 @@ export interface EventRecord {
   data?: Readonly<Record<string, unknown>>;
 }
 
+export interface AttemptReadOptions {
+  /** false: leave `outputJson` out (what `status` reads: outputs may be large). @default true */
+  output?: boolean;
+}
+
 /** The last attempt of a stage, as a resume plans with it (latestOutcomes). */
 export type AttemptOutcome = Pick<
   AttemptRecord,
@@ -202,7 +207,7 @@ export interface RunStore {
    * (UTF-8 byte order): what `status` and `resume` need of a 100,000-stage run, without
    * reading every try.
    */
-  latestAttempts(runId: string): Promise<AttemptRecord[]>;
+  latestAttempts(runId: string, options?: AttemptReadOptions): Promise<AttemptRecord[]>;
   /**
    * latestAttempts reduced to what a resume needs of each stage (its attempt number, status
    * and output), by stage name: for 100,000 stages, a third of the reading.

@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import type {
   AttemptOutcome,
+  AttemptReadOptions,
   AttemptRecord,
   CacheEntry,
   EventRecord,
@@ -124,6 +125,13 @@ export class SqliteReader {
           WHERE a.run_key = ${runKeyOf} GROUP BY a.stage ORDER BY a.stage`,
         )
         .raw(),
+      latestAttemptsNoOutput: db
+        .prepare(
+          `SELECT ${attemptColumns.replace('a.output_json', 'NULL')}, max(a.attempt)
+          FROM attempts a JOIN runs r ON r.id = a.run_key
+          WHERE a.run_key = ${runKeyOf} GROUP BY a.stage ORDER BY a.stage`,
+        )
+        .raw(),
       latestOutcomes: db
         .prepare(
           `SELECT a.stage, max(a.attempt), a.status, a.output_json, a.output_hash FROM attempts a
@@ -192,8 +200,10 @@ export class SqliteReader {
     return rows.map(attemptOf);
   }
 
-  latestAttempts(runId: string): AttemptRecord[] {
-    return (this.#sql.latestAttempts.all(runId) as AttemptValues[]).map(attemptOf);
+  latestAttempts(runId: string, options: AttemptReadOptions = {}): AttemptRecord[] {
+    const query =
+      options.output === false ? this.#sql.latestAttemptsNoOutput : this.#sql.latestAttempts;
+    return (query.all(runId) as AttemptValues[]).map(attemptOf);
   }
 
   latestOutcomes(runId: string): AttemptOutcome[] {

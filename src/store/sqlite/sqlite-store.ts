@@ -4,7 +4,14 @@
  * the main thread. WAL lets the two, and other processes, read while one writes.
  */
 import type Database from 'better-sqlite3';
-import type { EventType, ResourceBatch, RunFilter, RunStore, StoreWrite } from '../run-store.ts';
+import type {
+  AttemptReadOptions,
+  EventType,
+  ResourceBatch,
+  RunFilter,
+  RunStore,
+  StoreWrite,
+} from '../run-store.ts';
 import { asInputError, openConnection } from './connection.ts';
 import { MetricsReader } from './metrics-tables.ts';
 import { migrate } from './migrations.ts';
@@ -92,8 +99,8 @@ class SqliteRunStore implements RunStore {
     return this.#reader.attempts(runId, stage);
   }
 
-  async latestAttempts(runId: string) {
-    return this.#reader.latestAttempts(runId);
+  async latestAttempts(runId: string, options?: AttemptReadOptions) {
+    return this.#reader.latestAttempts(runId, options);
   }
 
   async latestOutcomes(runId: string) {
