@@ -29,7 +29,8 @@ export class AttemptWriter {
   /** Slots and keys of the entries among the buffered rows. */
   #slots: number[] = [];
   #keys: string[] = [];
-  /** By number of keys: statements that take keys off the attempts holding them. */
+  /** By number of keys: statements that read, or take, keys off the attempts holding them. */
+  readonly #helds = new Map<number, Database.Statement>();
   readonly #releases = new Map<number, Database.Statement>();
   readonly #sql;
 
@@ -144,25 +145,43 @@ export class AttemptWriter {
     this.#keys = [];
   }
 
-  /** Before buffered entries go in: the attempts holding their keys until now let them go. */
+  /**
+   * Before buffered entries go in, the attempts holding their keys until now let them go. Keys
+   * are new far more often than not: a read of the slots settles that at a third of the cost
+   * of an UPDATE taking every key in its WHERE.
+   */
   #releaseBuffered(): void {
-    if (this.#slots.length === 0) return;
-    const values = [...this.#slots, ...this.#keys];
+    const slots = this.#slots;
+    const keys = this.#keys;
+    if (slots.length === 0) return;
     this.#slots = [];
     this.#keys = [];
-    this.#release(values);
+    const held = this.#heldOf(slots.length).all(slots) as string[];
+    if (held.length === 0) return;
+    const release: unknown[] = [];
+    for (const key of held) if (keys.includes(key)) release.push(cacheSlot(key), key);
+    if (release.length > 0) this.#release(release);
   }
 
-  /** `values`: n slots, then their n keys. One statement for all, through the slot index. */
+  /** By number of slots: the keys held under any of them. */
+  #heldOf(n: number): Database.Statement {
+    let statement = this.#helds.get(n);
+    if (!statement) {
+      statement = this.#db
+        .prepare(`SELECT cache_key FROM attempts WHERE cache_slot IN (${'?, '.repeat(n - 1)}?)`)
+        .pluck();
+      this.#helds.set(n, statement);
+    }
+    return statement;
+  }
+
+  /** `values`: pairs of a slot and its key. Takes each key off the attempt holding it. */
   #release(values: readonly unknown[]): void {
     const n = values.length / 2;
     let statement = this.#releases.get(n);
     if (!statement) {
-      const list = `(${'?, '.repeat(n - 1)}?)`;
-      // A row whose key is in the list has that key's slot: no pair is taken for another.
-      statement = this.#db.prepare(
-        `UPDATE attempts ${dropEntry} WHERE cache_slot IN ${list} AND cache_key IN ${list}`,
-      );
+      const pairs = Array(n).fill('(cache_slot = ? AND cache_key = ?)').join(' OR ');
+      statement = this.#db.prepare(`UPDATE attempts ${dropEntry} WHERE ${pairs}`);
       this.#releases.set(n, statement);
     }
     statement.run(values);

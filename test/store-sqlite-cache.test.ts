@@ -1,4 +1,4 @@
-// Migrations of a SQLite run store written by an older gpipe: what it held is still there.
+// SQLite cache entries on attempts: slots, and migration 4 of a store an older gpipe wrote.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,29 @@ function oldStore(file: string, version: number, fill: (db: Database.Database) =
   fill(db);
   db.close();
 }
+
+describe('cache entries on attempts', () => {
+  it('keeps keys that share a slot apart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gp-store-slot-'));
+    // Two keys of one 32-bit FNV-1a hash, found by search.
+    const [a, b] = [cacheEntry('k32728'), cacheEntry('k261234', { attempt: 2, outputJson: '2' })];
+    assert.equal(cacheSlot(a.key), cacheSlot(b.key));
+    const store = await openSqliteStore(join(dir, 'state.db'));
+    try {
+      await store.append([run(runRecord('r1')), ...stored(a)]);
+      await store.append(stored(b));
+      assert.deepEqual(await store.cacheGet(a.key), a);
+      assert.deepEqual(await store.cacheGet(b.key), b);
+      await store.append([{ kind: 'cache_used', key: b.key, at: 9_000 }]);
+      assert.equal((await store.cacheGet(a.key))?.lastUsedAt, a.lastUsedAt);
+      assert.equal(await store.cacheGc(a.lastUsedAt + 1), 1);
+      assert.deepEqual(await store.cacheKeys('p'), new Set([b.key]));
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('migration 4: cache entries folded into their attempts', () => {
   let dir: string;
