@@ -5,74 +5,22 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ResourceSample, ResourceSummaryRecord } from '../src/monitor/resource-sample.ts';
-import type {
-  AttemptRecord,
-  CacheEntry,
-  EventRecord,
-  RunRecord,
-  RunStore,
-  StoreWrite,
-} from '../src/store/run-store.ts';
+import type { AttemptRecord, RunRecord, RunStore, StoreWrite } from '../src/store/run-store.ts';
+import { cacheContract } from './store-contract-cache.ts';
+import {
+  attempt,
+  attemptRecord,
+  cacheEntry,
+  entryAttempt,
+  event,
+  put,
+  run,
+  runRecord,
+} from './store-records.ts';
+
+export { attemptRecord, cacheEntry, entryAttempt, runRecord };
 
 export type OpenStore = () => Promise<{ store: RunStore; cleanup: () => Promise<void> }>;
-
-export function runRecord(runId: string, more: Partial<RunRecord> = {}): RunRecord {
-  return {
-    runId,
-    pipeline: 'p',
-    status: 'running',
-    startedAt: 1_000,
-    host: 'host-a',
-    pid: 100,
-    runDir: `/runs/${runId}`,
-    stages: ['load', 'train'],
-    ...more,
-  };
-}
-
-export function attemptRecord(
-  runId: string,
-  stage: string,
-  attempt: number,
-  more: Partial<AttemptRecord> = {},
-): AttemptRecord {
-  return {
-    runId,
-    stage,
-    attempt,
-    status: 'succeeded',
-    startedAt: 2_000,
-    host: 'host-a',
-    pid: 100,
-    executor: 'inline',
-    taskId: `${runId}:${stage}:${attempt}`,
-    ...more,
-  };
-}
-
-export function cacheEntry(key: string, more: Partial<CacheEntry> = {}): CacheEntry {
-  return {
-    key,
-    pipeline: 'p',
-    stage: 'load',
-    runId: 'r1',
-    attempt: 1,
-    outputJson: '{"rows":3}',
-    outputHash: 'sha256:out',
-    parts: { stage: 'load', code: 'function sha256:c0de', upstream: { raw: 'sha256:up' } },
-    createdAt: 3_000,
-    lastUsedAt: 3_000,
-    ...more,
-  };
-}
-
-const run = (record: RunRecord): StoreWrite => ({ kind: 'run', run: record });
-const attempt = (record: AttemptRecord): StoreWrite => ({ kind: 'attempt', attempt: record });
-const put = (entry: CacheEntry): StoreWrite => ({ kind: 'cache_put', entry });
-function event(runId: string, ts: number, more: Partial<Omit<EventRecord, 'seq'>> = {}) {
-  const write: StoreWrite = { kind: 'event', event: { runId, ts, type: 'stage_started', ...more } };
-  return write;
-}
 
 export function runStoreContract(name: string, open: OpenStore): void {
   describe(`${name} (the RunStore contract)`, () => {
@@ -418,76 +366,15 @@ export function runStoreContract(name: string, open: OpenStore): void {
       });
     });
 
-    describe('cache', () => {
-      it('puts, gets and replaces entries exactly', async () => {
-        const entry = cacheEntry('k1', { parts: { stage: 'load', version: '2', upstream: {} } });
-        await store.append([put(entry)]);
-        assert.deepEqual(await store.cacheGet('k1'), entry);
-        const replaced = cacheEntry('k1', { runId: 'r9', outputJson: '[]', createdAt: 4_000 });
-        await store.append([put(replaced)]);
-        assert.deepEqual(await store.cacheGet('k1'), replaced);
-        assert.equal(await store.cacheGet('missing'), undefined);
-      });
-
-      it('finds the newest entry of a stage and the keys of a pipeline', async () => {
-        await store.append([
-          put(cacheEntry('old', { createdAt: 1 })),
-          put(cacheEntry('new', { createdAt: 2 })),
-          put(cacheEntry('tie', { createdAt: 2 })),
-          put(cacheEntry('train', { stage: 'train', createdAt: 9 })),
-          put(cacheEntry('elsewhere', { pipeline: 'q', createdAt: 9 })),
-        ]);
-        assert.equal((await store.cacheLatest('p', 'load'))?.key, 'tie');
-        assert.equal(await store.cacheLatest('p', 'none'), undefined);
-        assert.deepEqual(await store.cacheKeys('p'), new Set(['old', 'new', 'tie', 'train']));
-        assert.deepEqual(await store.cacheKeys('none'), new Set());
-      });
-
-      it('records use, and collects entries last used before a time', async () => {
-        await store.append([
-          put(cacheEntry('a', { lastUsedAt: 10 })),
-          put(cacheEntry('b', { lastUsedAt: 10 })),
-          put(cacheEntry('c', { lastUsedAt: 30 })),
-        ]);
-        await store.append([
-          { kind: 'cache_used', key: 'b', at: 25 },
-          { kind: 'cache_used', key: 'missing', at: 25 },
-        ]);
-        assert.equal((await store.cacheGet('b'))?.lastUsedAt, 25);
-        assert.equal(await store.cacheGc(25), 1);
-        assert.deepEqual(await store.cacheKeys('p'), new Set(['b', 'c']));
-        assert.equal(await store.cacheGc(0), 0);
-      });
-
-      it('clears one pipeline or all', async () => {
-        await store.append([
-          put(cacheEntry('p1')),
-          put(cacheEntry('p2')),
-          put(cacheEntry('q1', { pipeline: 'q' })),
-          put(cacheEntry('r1', { pipeline: 'r' })),
-        ]);
-        assert.equal(await store.cacheClear('p'), 2);
-        assert.deepEqual(await store.cacheKeys('p'), new Set());
-        assert.deepEqual(await store.cacheKeys('q'), new Set(['q1']));
-        assert.equal(await store.cacheClear('none'), 0);
-        assert.equal(await store.cacheClear(), 2);
-        assert.equal(await store.cacheGet('r1'), undefined);
-      });
-
-      it('keeps clears in order with the appends around them', async () => {
-        const before = store.append([put(cacheEntry('k1'))]);
-        const cleared = store.cacheClear();
-        const after = store.append([put(cacheEntry('k2'))]);
-        await Promise.all([before, after]);
-        assert.equal(await cleared, 1);
-        assert.deepEqual(await store.cacheKeys('p'), new Set(['k2']));
-      });
-    });
+    describe('cache', () => cacheContract(() => store));
 
     describe('batches', () => {
       it('stores nothing of a batch with an invalid write; later batches still work', async () => {
         const invalid = { kind: 'nonsense' } as unknown as StoreWrite;
-        await assert.rejects(store.append([run(runRecord('r1')), put(cacheEntry('k')), invalid]));
+        const entry = cacheEntry('k');
+        await assert.rejects(
+          store.append([run(runRecord('r1')), put(entry), attempt(entryAttempt(entry)), invalid]),
+        );
         assert.equal(await store.getRun('r1'), undefined);
         assert.equal(await store.cacheGet('k'), undefined);
         await store.append([run(runRecord('r1')), event('r1', 1)]);

@@ -13,7 +13,7 @@ import type { RunStore } from '../src/store/run-store.ts';
 import { latestSchemaVersion, migrations } from '../src/store/sqlite/migrations.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { eventsPerBatch, runId } from './fixtures/store/crash-batches.ts';
-import { attemptRecord, cacheEntry, runRecord, runStoreContract } from './store-contract.ts';
+import { cacheEntry, entryAttempt, runRecord, runStoreContract } from './store-contract.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'store');
 
@@ -67,7 +67,7 @@ describe('SqliteRunStore on disk', () => {
       await store.append([
         { kind: 'run', run: runRecord('r1', { options: { from: 'load' } }) },
         { kind: 'event', event: { runId: 'r1', ts: 1, type: 'run_started', data: { a: [1] } } },
-        { kind: 'attempt', attempt: attemptRecord('r1', 'load', 1, { outputJson: '3' }) },
+        { kind: 'attempt', attempt: entryAttempt(cacheEntry('k1')) },
         { kind: 'cache_put', entry: cacheEntry('k1') },
       ]);
       return snapshot(store);

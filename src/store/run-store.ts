@@ -109,14 +109,23 @@ export interface CacheKeyParts {
   item?: string;
 }
 
+/**
+ * A successful attempt's output kept under its cache key: an entry belongs to its attempt.
+ * Its pipeline, stage, output and key are the attempt's; it lives while the attempt does and
+ * no other entry takes its key (see `cache_put`).
+ */
 export interface CacheEntry {
+  /** The attempt's `cacheKey`; unique among entries. */
   key: string;
+  /** The attempt's run's pipeline. */
   pipeline: string;
   stage: string;
   /** The run and attempt that produced the output. */
   runId: string;
   attempt: number;
+  /** The attempt's `outputJson`, as stored with the attempt. */
   outputJson: string;
+  /** The attempt's `outputHash`. */
   outputHash: string;
   parts: CacheKeyParts;
   /** `parts` as canonical JSON, when the writer has it already: stored instead of a new JSON. */
@@ -138,7 +147,14 @@ export type StoreWrite =
   | { kind: 'event'; event: Omit<EventRecord, 'seq'> }
   /** Inserts the attempt, or replaces the one with the same run, stage and attempt. */
   | { kind: 'attempt'; attempt: AttemptRecord }
-  /** Inserts the entry, or replaces the one with the same key. */
+  /**
+   * Makes the attempt the entry names (`runId`, `stage`, `attempt`) an entry, or replaces its
+   * entry. That attempt must be stored before the put (earlier in the batch counts) or be the
+   * very next write of the batch, as a `succeeded` or `cached` attempt whose `cacheKey` and
+   * `outputHash` are the entry's, of a run of the entry's pipeline; otherwise the batch
+   * rejects (STORE_INVALID_WRITE). An older entry of the same key stops being one. An
+   * `attempt` write that replaces an attempt drops the entry it held.
+   */
   | { kind: 'cache_put'; entry: CacheEntry }
   /** Sets the entry's `lastUsedAt`; nothing happens when there is no entry of that key. */
   | { kind: 'cache_used'; key: string; at: number }
@@ -243,13 +259,16 @@ export interface RunStore {
 
   cacheGet(key: string): Promise<CacheEntry | undefined>;
   /**
-   * The newest cache entry of a stage (the latest `createdAt`, and of equal ones the last
-   * written): what `explain` compares against.
+   * The newest cache entry of a stage (the latest `createdAt`, and of equal ones the one whose
+   * attempt was written last): what `explain` compares against.
    */
   cacheLatest(pipeline: string, stage: string): Promise<CacheEntry | undefined>;
   /** Every cache key stored for the pipeline: a run checks this set before reading an entry. */
   cacheKeys(pipeline: string): Promise<Set<string>>;
-  /** Removes entries: all, or those of one pipeline; returns how many went. */
+  /**
+   * Removes entries: all, or those of one pipeline; returns how many went. Their attempts stay
+   * as they were (`cacheKey` included): only the entry goes.
+   */
   cacheClear(pipeline?: string): Promise<number>;
   /** Removes entries last used before `before` (epoch ms), strictly; returns how many went. */
   cacheGc(before: number): Promise<number>;

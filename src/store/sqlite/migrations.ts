@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { InputError } from '../../errors.ts';
+import { cacheSlot } from './cache-slot.ts';
 
 export interface Migration {
   version: number;
@@ -171,6 +172,35 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: 'cache entries folded into the attempts that made them',
+    // An entry is a successful attempt's output under its key: the attempt row holds the
+    // entry's own columns, set while it is an entry. A separate table wrote each output twice
+    // and kept four indexes, two on random 71-character keys (a page dirtied per entry). Now
+    // the one index is on cache_slot (cache-slot.ts), a small hash of the key, set on entries
+    // only; a lookup is `cache_slot = ? AND cache_key = ?`. An entry whose attempt is not a
+    // stored success with the entry's output cannot be kept, and goes.
+    sql: `
+      ALTER TABLE attempts ADD COLUMN cache_parts TEXT;
+      ALTER TABLE attempts ADD COLUMN cache_created_at INTEGER;
+      ALTER TABLE attempts ADD COLUMN cache_used_at INTEGER;
+      ALTER TABLE attempts ADD COLUMN cache_slot INTEGER;
+      UPDATE attempts SET cache_key = e.key, cache_parts = e.parts,
+          cache_created_at = e.created_at, cache_used_at = e.last_used_at,
+          cache_slot = cache_slot(e.key)
+        FROM (
+          SELECT c.key, c.parts, c.created_at, c.last_used_at, c.stage, c.attempt,
+            c.output_hash, r.id AS run_key
+          FROM cache_entries c JOIN runs r ON r.run_id = c.run_id
+        ) AS e
+        WHERE attempts.run_key = e.run_key AND attempts.stage = e.stage
+          AND attempts.attempt = e.attempt AND attempts.status IN ('succeeded', 'cached')
+          AND attempts.output_json IS NOT NULL AND attempts.output_hash = e.output_hash;
+      DROP TABLE cache_entries;
+      CREATE INDEX attempts_by_cache_slot ON attempts (cache_slot) WHERE cache_slot IS NOT NULL;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1]!.version;
@@ -196,6 +226,8 @@ export function migrate(db: Database.Database, file: string): void {
   const found = schemaVersion(db);
   if (found > latest) throw newerSchemaError(file, found, latest);
   if (found === latest) return;
+  // Migration 4 computes the slots of the entries it moves.
+  db.function('cache_slot', { deterministic: true }, (key) => cacheSlot(String(key)));
   for (const migration of migrations) {
     db.transaction(() => {
       db.exec(

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 
+const none: readonly unknown[] = [];
+
 /**
  * Buffers rows for one table and inserts them several per statement: at tens of thousands of
  * rows a second, the cost of each call into SQLite outweighs the work of the row itself.
@@ -12,13 +14,22 @@ export class MultiRowInsert {
   readonly #rowsPerStatement: number;
   /** By number of rows: the full one, and the shorter ones a flush needs. */
   readonly #statements = new Map<number, Database.Statement>();
+  readonly #beforeInsert: (() => void) | undefined;
   #values: unknown[] = [];
 
-  constructor(db: Database.Database, head: string, columns: number, rowsPerStatement: number) {
+  /** `beforeInsert`: runs in each flush, just before the rows go in. */
+  constructor(
+    db: Database.Database,
+    head: string,
+    columns: number,
+    rowsPerStatement: number,
+    beforeInsert?: () => void,
+  ) {
     this.#db = db;
     this.#head = head;
     this.#columns = columns;
     this.#rowsPerStatement = rowsPerStatement;
+    this.#beforeInsert = beforeInsert;
   }
 
   /** Adds one row: exactly one value per column, in the head's order. */
@@ -29,18 +40,20 @@ export class MultiRowInsert {
   }
 
   /**
-   * Adds one row made of `head` then `count` values of `source` from `start`: a row taken
-   * straight from a wire batch, without an array of its own.
+   * Adds one row made of `head`, then `count` values of `source` from `start`, then `tail`: a
+   * row taken straight from a wire batch, without an array of its own.
    */
   addFrom(
     head: readonly unknown[],
     source: readonly unknown[],
     start: number,
     count: number,
+    tail: readonly unknown[] = none,
   ): void {
     const values = this.#values;
     for (let i = 0; i < head.length; i++) values.push(head[i]);
     for (let i = start; i < start + count; i++) values.push(source[i]);
+    for (let i = 0; i < tail.length; i++) values.push(tail[i]);
     if (values.length === this.#columns * this.#rowsPerStatement) this.flush();
   }
 
@@ -50,6 +63,7 @@ export class MultiRowInsert {
     if (values.length === 0) return;
     // Cleared first: a failing insert must not leave its rows for the next batch.
     this.#values = [];
+    this.#beforeInsert?.();
     this.#statement(values.length / this.#columns).run(values);
   }
 

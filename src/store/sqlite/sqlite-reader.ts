@@ -12,6 +12,7 @@ import type {
   RunFilter,
   RunRecord,
 } from '../run-store.ts';
+import { cacheSlot } from './cache-slot.ts';
 
 interface RunRow {
   run_id: string;
@@ -62,6 +63,7 @@ interface EventRow {
   data: string | null;
 }
 
+/** A cache entry: its attempt's row, with the `cache_*` columns set (migration 4). */
 interface CacheRow {
   key: string;
   pipeline: string;
@@ -88,6 +90,9 @@ const newestRunsFirst = 'ORDER BY started_at DESC, run_id DESC LIMIT ?';
 const attemptColumns = `r.run_id, a.stage, a.attempt, a.status, a.started_at, a.ended_at,
   a.exit_code, a.error_code, a.error_message, a.host, a.pid, a.executor, a.task_id, a.fallback,
   a.output_json, a.output_hash, a.input_hash, a.cache_key, a.reused_from`;
+const entryColumns = `a.cache_key AS key, a.pipeline, a.stage, r.run_id, a.attempt, a.output_json,
+  a.output_hash, a.cache_parts AS parts, a.cache_created_at AS created_at,
+  a.cache_used_at AS last_used_at`;
 
 export class SqliteReader {
   readonly #sql;
@@ -157,12 +162,26 @@ export class SqliteReader {
           ORDER BY a.started_at DESC, a.id DESC LIMIT 1`,
         )
         .raw(),
-      cacheGet: db.prepare('SELECT * FROM cache_entries WHERE key = ?'),
-      cacheLatest: db.prepare(
-        `SELECT * FROM cache_entries WHERE pipeline = ? AND stage = ?
-          ORDER BY created_at DESC, id DESC LIMIT 1`,
+      cacheGet: db.prepare(
+        `SELECT ${entryColumns} FROM attempts a JOIN runs r ON r.id = a.run_key
+          WHERE a.cache_slot = ? AND a.cache_key = ?`,
       ),
-      cacheKeys: db.prepare('SELECT key FROM cache_entries WHERE pipeline = ?').pluck(),
+      // Entries are successes: a stage's, or a pipeline's, are found through the partial
+      // index of successes (the status test repeats its own), not by reading every entry.
+      cacheLatest: db.prepare(
+        `SELECT ${entryColumns} FROM attempts a INDEXED BY attempts_succeeded
+          JOIN runs r ON r.id = a.run_key
+          WHERE a.pipeline = ? AND a.stage = ? AND a.status IN ('succeeded', 'cached')
+            AND a.cache_slot IS NOT NULL
+          ORDER BY a.cache_created_at DESC, a.id DESC LIMIT 1`,
+      ),
+      cacheKeys: db
+        .prepare(
+          `SELECT a.cache_key FROM attempts a INDEXED BY attempts_succeeded
+            WHERE a.pipeline = ? AND a.status IN ('succeeded', 'cached')
+            AND a.cache_slot IS NOT NULL`,
+        )
+        .pluck(),
     };
   }
 
@@ -234,7 +253,7 @@ export class SqliteReader {
   }
 
   cacheGet(key: string): CacheEntry | undefined {
-    const row = this.#sql.cacheGet.get(key) as CacheRow | undefined;
+    const row = this.#sql.cacheGet.get(cacheSlot(key), key) as CacheRow | undefined;
     return row && cacheEntryOf(row);
   }
 

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { PipelineError, serializeError } from '../../errors.ts';
 import type { RunRecord } from '../run-store.ts';
+import { AttemptWriter, type KnownRun } from './attempt-writer.ts';
 import { openConnection } from './connection.ts';
 import { type MetricsWrite, MetricsWriter } from './metrics-tables.ts';
 import { MultiRowInsert } from './multi-row-insert.ts';
@@ -18,17 +19,11 @@ const rowsPerStatement = 64;
 /** Known runs kept in memory; past this the map starts over (a run is looked up again). */
 const maxKnownRuns = 10_000;
 
-interface KnownRun {
-  key: number;
-  pipeline: string;
-}
-
 export class SqliteWriter {
   readonly #db: Database.Database;
   readonly #runs = new Map<string, KnownRun>();
   readonly #events: MultiRowInsert;
-  readonly #attempts: MultiRowInsert;
-  readonly #cacheEntries: MultiRowInsert;
+  readonly #attempts: AttemptWriter;
   readonly #metrics: MetricsWriter;
   readonly #resources: ResourceWriter;
   readonly #sql;
@@ -46,21 +41,7 @@ export class SqliteWriter {
       6,
       rowsPerStatement,
     );
-    this.#attempts = new MultiRowInsert(
-      db,
-      `INSERT OR REPLACE INTO attempts (run_key, pipeline, stage, attempt, status, started_at,
-        ended_at, exit_code, error_code, error_message, host, pid, executor, task_id, fallback,
-        output_json, output_hash, input_hash, cache_key, reused_from)`,
-      20,
-      rowsPerStatement,
-    );
-    this.#cacheEntries = new MultiRowInsert(
-      db,
-      `INSERT OR REPLACE INTO cache_entries (key, pipeline, stage, run_id, attempt, output_json,
-        output_hash, parts, created_at, last_used_at)`,
-      10,
-      rowsPerStatement,
-    );
+    this.#attempts = new AttemptWriter(db, rowsPerStatement);
     this.#resources = new ResourceWriter(db, (runId) => this.#knownRun(runId).key);
     this.#sql = {
       findRun: db.prepare('SELECT id AS key, pipeline FROM runs WHERE run_id = ?'),
@@ -74,10 +55,6 @@ export class SqliteWriter {
       ),
       movePipeline: db.prepare('UPDATE attempts SET pipeline = ? WHERE run_key = ?'),
       runStatus: db.prepare('UPDATE runs SET status = ?, ended_at = ? WHERE id = ?'),
-      cacheUsed: db.prepare('UPDATE cache_entries SET last_used_at = ? WHERE key = ?'),
-      cacheClearAll: db.prepare('DELETE FROM cache_entries'),
-      cacheClearPipeline: db.prepare('DELETE FROM cache_entries WHERE pipeline = ?'),
-      cacheGc: db.prepare('DELETE FROM cache_entries WHERE last_used_at < ?'),
     };
     this.#inTransaction = db.transaction(
       (requests: readonly WriterRequest[], settled: Settled[]) => {
@@ -131,13 +108,9 @@ export class SqliteWriter {
         this.#append(request.values);
         return undefined;
       case 'cache_clear':
-        return (
-          request.pipeline === undefined
-            ? this.#sql.cacheClearAll.run()
-            : this.#sql.cacheClearPipeline.run(request.pipeline)
-        ).changes;
+        return this.#attempts.clear(request.pipeline);
       case 'cache_gc':
-        return this.#sql.cacheGc.run(request.before).changes;
+        return this.#attempts.gc(request.before);
       case 'resources':
         this.#resources.write(request.batch);
         return undefined;
@@ -147,9 +120,10 @@ export class SqliteWriter {
   }
 
   /**
-   * Events, attempts and cache entries are buffered into multi-row inserts. A run write can
-   * change what buffered rows mean (their run's pipeline), and a cache use must follow the
-   * entry it updates, so those flush first; everything else commutes with the buffered rows.
+   * Events and attempts (with the cache entries they hold) are buffered into multi-row
+   * inserts. A run write can change what buffered rows mean (their run's pipeline), and a
+   * cache use or a lone cache put must follow the attempts it updates, so those flush first;
+   * everything else commutes with the buffered rows.
    */
   #append(values: readonly unknown[]): void {
     let i = 0;
@@ -159,17 +133,17 @@ export class SqliteWriter {
         case wireKind.event:
           this.#events.addFrom([this.#knownRun(values[i + 1] as string).key], values, i + 2, 5);
           break;
-        case wireKind.attempt: {
-          const run = this.#knownRun(values[i + 1] as string);
-          this.#attempts.addFrom([run.key, run.pipeline], values, i + 2, 18);
+        case wireKind.attempt:
+          this.#attempts.add(this.#knownRun(values[i + 1] as string), values, i + 2);
           break;
-        }
+        case wireKind.attemptWithEntry:
+          this.#attempts.addWithEntry(this.#knownRun(values[i + 1] as string), values, i + 2);
+          break;
         case wireKind.cachePut:
-          this.#cacheEntries.addFrom([], values, i + 1, 10);
+          this.#attempts.put(this.#knownRun(values[i + 1] as string), values, i + 1);
           break;
         case wireKind.cacheUsed:
-          this.#cacheEntries.flush();
-          this.#sql.cacheUsed.run(values[i + 2], values[i + 1]);
+          this.#attempts.used(values[i + 1] as string, values[i + 2] as number);
           break;
         case wireKind.run:
           this.#flush();
@@ -199,7 +173,6 @@ export class SqliteWriter {
   #flush(): void {
     this.#events.flush();
     this.#attempts.flush();
-    this.#cacheEntries.flush();
   }
 
   /** Inserts the run, or replaces the row in place: its key is what attempts and events hold. */
@@ -255,7 +228,6 @@ export class SqliteWriter {
     this.#runs.clear();
     this.#events.discard();
     this.#attempts.discard();
-    this.#cacheEntries.discard();
     this.#resources.discard();
   }
 }

@@ -5,14 +5,17 @@
  * shapes to rebuild), and the writer feeds the fields to its inserts as they come.
  */
 import { PipelineError } from '../../errors.ts';
-import type { StoreWrite } from '../run-store.ts';
+import type { AttemptRecord, CacheEntry, StoreWrite } from '../run-store.ts';
 
 export const wireKind = {
   /** runId, ts, type, stage, attempt, data (JSON) */
   event: 0,
   /** runId, then the attempts table's columns from `stage` to `reused_from` */
   attempt: 1,
-  /** the cache_entries table's columns, `parts` as JSON */
+  /**
+   * A cache entry of an attempt stored before it: runId, stage, attempt, key, pipeline,
+   * outputHash, parts (JSON), createdAt, lastUsedAt
+   */
   cachePut: 2,
   /** key, at */
   cacheUsed: 3,
@@ -22,15 +25,21 @@ export const wireKind = {
   runStatus: 5,
   /** runId, the write as JSON (rare and already batched: no columns of its own) */
   metrics: 6,
+  /**
+   * A `cache_put` and, right after it, the attempt it names: one attempt row with its entry.
+   * The attempt's values, then the entry's parts (JSON), createdAt, lastUsedAt and pipeline.
+   */
+  attemptWithEntry: 7,
 } as const;
 
 /** How many values each kind takes, its tag included. */
-export const wireLength: readonly number[] = [7, 20, 11, 3, 2, 4, 3];
+export const wireLength: readonly number[] = [7, 20, 10, 3, 2, 4, 3, 24];
 
 /** Encodes a batch; throws a PipelineError (STORE_INVALID_WRITE) for a write of no known kind. */
 export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
   const values: unknown[] = [];
-  for (const write of writes) {
+  for (let w = 0; w < writes.length; w++) {
+    const write = writes[w]!;
     switch (write.kind) {
       case 'event': {
         const e = write.event;
@@ -45,43 +54,31 @@ export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
         );
         break;
       }
-      case 'attempt': {
-        const a = write.attempt;
-        values.push(
-          wireKind.attempt,
-          a.runId,
-          a.stage,
-          a.attempt,
-          a.status,
-          a.startedAt,
-          a.endedAt ?? null,
-          a.exitCode ?? null,
-          a.errorCode ?? null,
-          a.errorMessage ?? null,
-          a.host,
-          a.pid,
-          a.executor,
-          // Stored only when it is not the deterministic one the reader makes up again.
-          a.taskId === `${a.runId}:${a.stage}:${a.attempt}` ? null : a.taskId,
-          a.fallback ?? null,
-          a.outputJson ?? null,
-          a.outputHash ?? null,
-          a.inputHash ?? null,
-          a.cacheKey ?? null,
-          a.reusedFrom ?? null,
-        );
+      case 'attempt':
+        pushAttempt(values, wireKind.attempt, write.attempt);
         break;
-      }
       case 'cache_put': {
         const c = write.entry;
+        const next = writes[w + 1];
+        if (next?.kind === 'attempt' && isAttemptOf(c, next.attempt)) {
+          // The recorder's order: the entry, then its attempt. One row, no UPDATE.
+          pushAttempt(values, wireKind.attemptWithEntry, next.attempt);
+          values.push(
+            c.partsJson ?? JSON.stringify(c.parts),
+            c.createdAt,
+            c.lastUsedAt,
+            c.pipeline,
+          );
+          w++;
+          break;
+        }
         values.push(
           wireKind.cachePut,
+          c.runId,
+          c.stage,
+          c.attempt,
           c.key,
           c.pipeline,
-          c.stage,
-          c.runId,
-          c.attempt,
-          c.outputJson,
           c.outputHash,
           c.partsJson ?? JSON.stringify(c.parts),
           c.createdAt,
@@ -122,4 +119,47 @@ function dataJson(data: Record<string, unknown>): string {
     sharedJson.set(data, text);
   }
   return text;
+}
+
+/**
+ * Whether the entry can be the attempt's: the same attempt, a success, under the attempt's
+ * cache key and with its output. Any other pair goes as two writes, and the entry is refused
+ * unless its attempt was stored before it.
+ */
+function isAttemptOf(entry: CacheEntry, attempt: AttemptRecord): boolean {
+  return (
+    entry.runId === attempt.runId &&
+    entry.stage === attempt.stage &&
+    entry.attempt === attempt.attempt &&
+    entry.key === attempt.cacheKey &&
+    entry.outputHash === attempt.outputHash &&
+    attempt.outputJson !== undefined &&
+    (attempt.status === 'succeeded' || attempt.status === 'cached')
+  );
+}
+
+function pushAttempt(values: unknown[], kind: number, a: AttemptRecord): void {
+  values.push(
+    kind,
+    a.runId,
+    a.stage,
+    a.attempt,
+    a.status,
+    a.startedAt,
+    a.endedAt ?? null,
+    a.exitCode ?? null,
+    a.errorCode ?? null,
+    a.errorMessage ?? null,
+    a.host,
+    a.pid,
+    a.executor,
+    // Stored only when it is not the deterministic one the reader makes up again.
+    a.taskId === `${a.runId}:${a.stage}:${a.attempt}` ? null : a.taskId,
+    a.fallback ?? null,
+    a.outputJson ?? null,
+    a.outputHash ?? null,
+    a.inputHash ?? null,
+    a.cacheKey ?? null,
+    a.reusedFrom ?? null,
+  );
 }

@@ -1,0 +1,197 @@
+/**
+ * Writes attempts and the cache entries they hold (migration 4): an entry is a set of
+ * `cache_*` columns on the successful attempt that made it, found by its slot (cache-slot.ts)
+ * and then its full key. Keys are unique among entries: an entry put under a key another
+ * attempt holds takes the key over, and the other attempt stops being an entry.
+ */
+import type Database from 'better-sqlite3';
+import { PipelineError } from '../../errors.ts';
+import { cacheSlot } from './cache-slot.ts';
+import { MultiRowInsert } from './multi-row-insert.ts';
+
+/** The run a write names, as the writer knows it. */
+export interface KnownRun {
+  key: number;
+  pipeline: string;
+}
+
+/** Attempt columns a wire write carries, `stage` to `reused_from` (wire-format.ts). */
+const attemptValues = 18;
+/** Where the cache key is among them. */
+const keyAt = 16;
+const noEntry: readonly unknown[] = [null, null, null, null];
+const dropEntry =
+  'SET cache_parts = NULL, cache_created_at = NULL, cache_used_at = NULL, cache_slot = NULL';
+
+export class AttemptWriter {
+  readonly #db: Database.Database;
+  readonly #rows: MultiRowInsert;
+  /** Slots and keys of the entries among the buffered rows. */
+  #slots: number[] = [];
+  #keys: string[] = [];
+  /** By number of keys: statements that read, or take, keys off the attempts holding them. */
+  readonly #helds = new Map<number, Database.Statement>();
+  readonly #releases = new Map<number, Database.Statement>();
+  readonly #sql;
+
+  constructor(db: Database.Database, rowsPerStatement: number) {
+    this.#db = db;
+    this.#rows = new MultiRowInsert(
+      db,
+      `INSERT OR REPLACE INTO attempts (run_key, pipeline, stage, attempt, status, started_at,
+        ended_at, exit_code, error_code, error_message, host, pid, executor, task_id, fallback,
+        output_json, output_hash, input_hash, cache_key, reused_from, cache_parts,
+        cache_created_at, cache_used_at, cache_slot)`,
+      24,
+      rowsPerStatement,
+      () => this.#releaseBuffered(),
+    );
+    this.#sql = {
+      putEntry: db.prepare(
+        `UPDATE attempts SET cache_parts = ?, cache_created_at = ?, cache_used_at = ?,
+          cache_slot = ? WHERE run_key = ? AND stage = ? AND attempt = ? AND cache_key = ?
+          AND output_hash = ? AND output_json IS NOT NULL AND status IN ('succeeded', 'cached')`,
+      ),
+      used: db.prepare(
+        'UPDATE attempts SET cache_used_at = ? WHERE cache_slot = ? AND cache_key = ?',
+      ),
+      clearAll: db.prepare(`UPDATE attempts ${dropEntry} WHERE cache_slot IS NOT NULL`),
+      clearPipeline: db.prepare(
+        `UPDATE attempts ${dropEntry} WHERE cache_slot IS NOT NULL AND pipeline = ?`,
+      ),
+      gc: db.prepare(
+        `UPDATE attempts ${dropEntry} WHERE cache_slot IS NOT NULL AND cache_used_at < ?`,
+      ),
+    };
+  }
+
+  /** An attempt (wire kind `attempt`); replacing one that held an entry drops the entry. */
+  add(run: KnownRun, values: readonly unknown[], start: number): void {
+    this.#rows.addFrom([run.key, run.pipeline], values, start, attemptValues, noEntry);
+  }
+
+  /** An attempt with its entry (wire kind `attemptWithEntry`), in the same row insert. */
+  addWithEntry(run: KnownRun, values: readonly unknown[], start: number): void {
+    const entryAt = start + attemptValues;
+    checkPipeline(run, values[entryAt + 3] as string, values[start + keyAt] as string);
+    const key = values[start + keyAt] as string;
+    const slot = cacheSlot(key);
+    // Rows of one key in one statement would both keep it: the earlier one goes in first.
+    if (this.#slots.includes(slot)) this.#rows.flush();
+    this.#slots.push(slot);
+    this.#keys.push(key);
+    this.#rows.addFrom([run.key, run.pipeline], values, start, attemptValues + 3, [slot]);
+  }
+
+  /**
+   * An entry of an attempt stored before it (wire kind `cachePut`): runId, stage, attempt,
+   * key, pipeline, outputHash, parts, createdAt, lastUsedAt from `start`.
+   */
+  put(run: KnownRun, values: readonly unknown[], start: number): void {
+    const [stage, attempt, key, pipeline, outputHash, parts, createdAt, usedAt] = values.slice(
+      start + 1,
+      start + 9,
+    );
+    checkPipeline(run, pipeline as string, key as string);
+    this.#rows.flush();
+    const slot = cacheSlot(key as string);
+    this.#release([slot, key]);
+    const { changes } = this.#sql.putEntry.run(
+      parts,
+      createdAt,
+      usedAt,
+      slot,
+      run.key,
+      stage,
+      attempt,
+      key,
+      outputHash,
+    );
+    if (changes === 0) {
+      throw new PipelineError(
+        'STORE_INVALID_WRITE',
+        `cache entry '${String(key)}' names attempt ${String(attempt)} of stage '${String(stage)}' of run '${String(values[start])}', which is not stored as a success under that key with that output hash: put an entry after its attempt, or right before it in the same batch`,
+      );
+    }
+  }
+
+  /** Sets an entry's last use; nothing happens when no attempt holds the key. */
+  used(key: string, at: number): void {
+    this.#rows.flush();
+    this.#sql.used.run(at, cacheSlot(key), key);
+  }
+
+  /** Drops every entry, or those of one pipeline; the attempts stay. Returns how many went. */
+  clear(pipeline: string | undefined): number {
+    this.#rows.flush();
+    const sql = this.#sql;
+    return (pipeline === undefined ? sql.clearAll.run() : sql.clearPipeline.run(pipeline)).changes;
+  }
+
+  /** Drops the entries last used before `before`; returns how many went. */
+  gc(before: number): number {
+    this.#rows.flush();
+    return this.#sql.gc.run(before).changes;
+  }
+
+  flush(): void {
+    this.#rows.flush();
+  }
+
+  /** Drops what is buffered (its batch failed). */
+  discard(): void {
+    this.#rows.discard();
+    this.#slots = [];
+    this.#keys = [];
+  }
+
+  /**
+   * Before buffered entries go in, the attempts holding their keys until now let them go. Keys
+   * are new far more often than not: a read of the slots settles that at a third of the cost
+   * of an UPDATE taking every key in its WHERE.
+   */
+  #releaseBuffered(): void {
+    const slots = this.#slots;
+    const keys = this.#keys;
+    if (slots.length === 0) return;
+    this.#slots = [];
+    this.#keys = [];
+    const held = this.#heldOf(slots.length).all(slots) as string[];
+    if (held.length === 0) return;
+    const release: unknown[] = [];
+    for (const key of held) if (keys.includes(key)) release.push(cacheSlot(key), key);
+    if (release.length > 0) this.#release(release);
+  }
+
+  /** By number of slots: the keys held under any of them. */
+  #heldOf(n: number): Database.Statement {
+    let statement = this.#helds.get(n);
+    if (!statement) {
+      statement = this.#db
+        .prepare(`SELECT cache_key FROM attempts WHERE cache_slot IN (${'?, '.repeat(n - 1)}?)`)
+        .pluck();
+      this.#helds.set(n, statement);
+    }
+    return statement;
+  }
+
+  /** `values`: pairs of a slot and its key. Takes each key off the attempt holding it. */
+  #release(values: readonly unknown[]): void {
+    const n = values.length / 2;
+    let statement = this.#releases.get(n);
+    if (!statement) {
+      const pairs = Array(n).fill('(cache_slot = ? AND cache_key = ?)').join(' OR ');
+      statement = this.#db.prepare(`UPDATE attempts ${dropEntry} WHERE ${pairs}`);
+      this.#releases.set(n, statement);
+    }
+    statement.run(values);
+  }
+}
+
+function checkPipeline(run: KnownRun, pipeline: string, key: string): void {
+  if (pipeline === run.pipeline) return;
+  throw new PipelineError(
+    'STORE_INVALID_WRITE',
+    `cache entry '${key}' says pipeline '${pipeline}', but its run is of pipeline '${run.pipeline}'`,
+  );
+}
