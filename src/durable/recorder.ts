@@ -12,8 +12,12 @@ import { sha256Text } from './hash.ts';
 import { pushOutputRow } from './output-file.ts';
 import type { RunFiles } from './run-files.ts';
 
-/** A batch is sent at once past this many writes, without waiting for the next turn. */
-const MAX_BATCH = 4096;
+/**
+ * A batch is sent at once past this many writes, without waiting for the next turn. Smaller
+ * batches die younger: at 4,096 the writes of a 100,000-stage run outlived enough scavenges to
+ * double the main thread's garbage collection (2.1–2.5 s against 5.2–7 s in all).
+ */
+const MAX_BATCH = 1024;
 
 export interface RecorderOptions {
   store: RunStore;
