@@ -1,4 +1,5 @@
 import type { ExecutionMode, FailurePolicy } from '../graph/pipeline.ts';
+import type { GroupRequests } from './concurrency-groups.ts';
 import type { FanOutSpec } from './fan-out-table.ts';
 
 export interface SchedulerOptions {
@@ -15,6 +16,8 @@ export interface SchedulerOptions {
   gpuIds?: readonly number[];
   /** GPUs each stage leases while running, by stage index. @default 0 */
   gpus?: ArrayLike<number>;
+  /** Concurrency groups: at most a group's limit of its stages run at once. @default none */
+  groups?: GroupRequests;
   /**
    * How many stages may start ahead of the best ready stage while it does not fit (backfill)
    * before the scheduler holds back and lets resources drain for it, so that a large request

@@ -1,6 +1,7 @@
 import type { Graph } from '../graph/graph.ts';
 import type { StageStatus } from '../graph/pipeline.ts';
 import { Admission } from './admission.ts';
+import { ConcurrencyGroups } from './concurrency-groups.ts';
 import { propagateEnd } from './downstream-ends.ts';
 import { FanOut, type FanOutHost } from './fan-out.ts';
 import {
@@ -51,6 +52,7 @@ export class Scheduler {
   readonly #waves: WaveGate | undefined;
   readonly #ledger: ResourceLedger;
   readonly #admission: Admission;
+  readonly #groups: ConcurrencyGroups | undefined;
   readonly #fanOut: FanOut | undefined;
   /** One object for the run, so that node state calls from other modules stay monomorphic. */
   readonly #nodes: FanOutHost;
@@ -77,11 +79,13 @@ export class Scheduler {
     this.#ready = new ReadyQueue(Math.min(n, 1024), rank);
     this.#nodes = this.#nodeHost();
     this.#fanOut = FanOut.create(n, options, this.#nodes);
+    if (options.groups) this.#groups = new ConcurrencyGroups(options.groups);
     this.#admission = new Admission(
       this.#ready,
       this.#ledger,
       this.#waves,
       this.#fanOut?.table,
+      this.#groups,
       options.maxBypass ?? 32,
     );
     const finished = options.finished;
@@ -271,6 +275,7 @@ export class Scheduler {
     this.#stopping = true;
     const changed: number[] = [];
     this.#ready.drain();
+    this.#groups?.clear();
     const fan = this.#fanOut?.table;
     for (let i = 0; i < this.#state.length && i < this.size; i++) {
       const s = this.#state[i]!;
@@ -316,13 +321,20 @@ export class Scheduler {
   #start(stage: number): number {
     this.#state[stage] = RUNNING;
     this.#running++;
-    this.#ledger.acquire(stage, this.templateOf(stage));
+    const row = this.templateOf(stage);
+    this.#ledger.acquire(stage, row);
+    this.#groups?.acquire(row);
     return stage;
   }
 
   #release(stage: number): void {
     this.#running--;
-    this.#ledger.release(stage, this.templateOf(stage));
+    const row = this.templateOf(stage);
+    this.#ledger.release(stage, row);
+    if (this.#groups) {
+      const back = this.#groups.release(row);
+      if (back >= 0) this.#ready.push(back);
+    }
   }
 
   #end(stage: number, code: number): void {
