@@ -12,6 +12,7 @@ export function concurrencyIssues(stages: readonly StageSpec[]): GraphIssue[] {
     if (!(Number.isInteger(limit) && limit >= 1)) {
       issues.push({
         stage: stage.name,
+        field: 'concurrency',
         message: `concurrency limit of group '${group}' must be an integer ≥ 1, got ${limit}`,
       });
       continue;
@@ -21,6 +22,7 @@ export function concurrencyIssues(stages: readonly StageSpec[]): GraphIssue[] {
     else if (earlier.concurrency!.limit !== limit) {
       issues.push({
         stage: stage.name,
+        field: 'concurrency',
         message: `concurrency group '${group}' has limit ${limit} here but ${earlier.concurrency!.limit} on stage '${earlier.name}'`,
         hint: 'give every stage of a group the same limit',
       });
