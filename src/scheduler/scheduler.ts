@@ -33,8 +33,8 @@ export type { SchedulerOptions } from './scheduler-options.ts';
  * for the rest. No I/O and no clock; the engine drives it and owns timers.
  *
  * Eager: a stage becomes ready the moment its last upstream stage succeeds, and starts as soon
- * as its CPUs, memory and GPUs fit the pool, highest critical path first. Cost O(V + E) over a
- * run, plus a heap operation per stage.
+ * as its CPUs, memory and GPUs fit the pool and its concurrency group (if any) has room,
+ * highest critical path first. Cost O(V + E) over a run, plus a heap operation per stage.
  *
  * Dynamic fan-out (SPEC A8): a mapped stage never runs itself. When its source's output (a
  * list) is known, one instance per item is appended after the graph's stages — node numbers
