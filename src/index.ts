@@ -62,6 +62,7 @@ export type { Executor, ResourceGrant, StageResult, StageTask } from './executor
 export type { NestedContext, NestedTask } from './executors/nested.ts';
 export type { StageContext, StageLogger, StageResources } from './executors/stage-context.ts';
 export type {
+  ConcurrencyGroup,
   PipelineSpec,
   RunStatus,
   StageSpec,

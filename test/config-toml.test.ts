@@ -31,6 +31,8 @@ test('the example configs of the seed load as written: one command stage per ope
       cpus: 2,
       memoryMb: 8 * 1024,
       memoryLimitMb: 16 * 1024,
+      // runner_count = 1: the node's operators run one at a time.
+      concurrency: { group: 'node node_1', limit: 1 },
       timeoutMs: 1_800_000,
       version: 'v2.0.0',
       task: {

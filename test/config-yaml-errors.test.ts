@@ -5,7 +5,7 @@ import { failureOf, issuesOf } from './fixtures/config/temp-pipeline.ts';
 
 const header = ['pipeline:', '  name: p', '  modules:'];
 const moduleKeys =
-  'allowed keys: name, path, script, command, python, environment, shell, cwd, env, depends_on, for_each, nested, worker, heap_limit_mb, resources, timeout, retry, fallback, version, params, cache';
+  'allowed keys: name, path, script, command, python, environment, shell, cwd, env, depends_on, for_each, nested, worker, heap_limit_mb, resources, concurrency, timeout, retry, fallback, version, params, cache';
 const durationMessage = 'a positive number of seconds or a duration like "90s", "5m" or "1h30m"';
 
 test('a YAML syntax error stops loading, reported with its line and column', async () => {

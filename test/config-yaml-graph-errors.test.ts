@@ -217,3 +217,26 @@ test('fan-out problems point at for_each, nested or the name', async () => {
     ],
   );
 });
+
+test('a concurrency group given two limits points at the module that differs', async () => {
+  assert.deepStrictEqual(
+    await issuesOf([
+      ...header,
+      '    - name: a',
+      '      command: [true]',
+      '      concurrency: {group: jobs, limit: 2}',
+      '    - name: b',
+      '      command: [true]',
+      '      concurrency: {group: jobs, limit: 3}',
+    ]),
+    [
+      {
+        message: "concurrency group 'jobs' has limit 3 here but 2 on stage 'a'",
+        stage: 'b',
+        line: 9,
+        column: 20,
+        hint: 'give every stage of a group the same limit',
+      },
+    ],
+  );
+});

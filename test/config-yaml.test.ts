@@ -269,6 +269,7 @@ test('the JSON Schema is valid JSON describing modules and their keys', () => {
   assert.deepStrictEqual(Object.keys(module.properties).sort(), [
     'cache',
     'command',
+    'concurrency',
     'cwd',
     'depends_on',
     'env',

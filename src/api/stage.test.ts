@@ -197,3 +197,60 @@ test('monitorInterval: milliseconds, false or 0 for off; anything under 10 ms is
   assert.equal(resources?.source, 'orchestrator');
   assert.ok(resources.samples >= 2, `${resources.samples} samples`);
 });
+
+test('a concurrency group runs at most its limit of stages at once, and the rest meanwhile', async () => {
+  let inGroup = 0;
+  let mostInGroup = 0;
+  let otherRanWithGroup = false;
+  const grouped = ['g1', 'g2', 'g3', 'g4', 'g5'].map((name) =>
+    stage(name, { concurrency: { group: 'jobs', limit: 2 }, cpus: 0.5 }, async () => {
+      inGroup++;
+      mostInGroup = Math.max(mostInGroup, inGroup);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inGroup--;
+    }),
+  );
+  const other = stage('other', { cpus: 0.5 }, async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    otherRanWithGroup = inGroup > 0;
+  });
+  const run = await pipeline('grouped', [...grouped, other], { maxCpus: 4 }).run({
+    workspaceRoot,
+    hostCpus: 4,
+  });
+  assert.equal(run.status, 'succeeded');
+  assert.equal(mostInGroup, 2);
+  assert.ok(otherRanWithGroup, 'the stage outside the group waited for the group');
+});
+
+test('stages of one concurrency group with different limits are refused', async () => {
+  const a = stage('a', { concurrency: { group: 'jobs', limit: 2 } }, () => 1);
+  const b = stage('b', { concurrency: { group: 'jobs', limit: 3 } }, () => 2);
+  await assert.rejects(pipeline('mismatch', [a, b]).run({ workspaceRoot }), {
+    message: /concurrency group 'jobs' has limit 3 here but 2 on stage 'a'/,
+  });
+});
+
+test('the instances of a mapped stage share its concurrency group', async () => {
+  let running = 0;
+  let most = 0;
+  const items = stage('items', () => [1, 2, 3, 4, 5, 6]);
+  const each = stage(
+    'each',
+    { over: items, concurrency: { group: 'per-item', limit: 2 }, cpus: 0.5 },
+    async (_inputs, context) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      running--;
+      return context.item;
+    },
+  );
+  const run = await pipeline('mapped-group', [each], { maxCpus: 4 }).run({
+    workspaceRoot,
+    hostCpus: 4,
+  });
+  assert.equal(run.status, 'succeeded');
+  assert.deepEqual(run.stages.each!.output, [1, 2, 3, 4, 5, 6]);
+  assert.equal(most, 2);
+});

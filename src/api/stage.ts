@@ -11,7 +11,12 @@ import {
   isPlainObject,
   jsonDataText,
 } from '../graph/json-value.ts';
-import { defaultRetryPolicy, type RetryPolicy, type StageSpec } from '../graph/pipeline.ts';
+import {
+  type ConcurrencyGroup,
+  defaultRetryPolicy,
+  type RetryPolicy,
+  type StageSpec,
+} from '../graph/pipeline.ts';
 import { functionWorkerError, type ModuleTarget, moduleTask } from './module-stage.ts';
 
 declare const outputType: unique symbol;
@@ -76,6 +81,12 @@ export interface StageOptions<D extends StageInputs> {
    * MEMORY_LIMIT. Command stages only: an inline function shares the orchestrator's memory.
    */
   memoryLimit?: number | string;
+  /**
+   * At most `limit` stages of `group` run at the same time; the others wait without holding up
+   * the rest. Every stage of a group gives the same limit.
+   * @example `{ concurrency: { group: 'gpu-jobs', limit: 2 } }`
+   */
+  concurrency?: ConcurrencyGroup;
   /** Seconds or a duration (`"90s"`, `"5m"`). */
   timeout?: number | string;
   retry?: RetryOptions;
@@ -319,6 +330,7 @@ export function baseSpec<D extends StageInputs>(name: string, options: StageOpti
     spec.memoryLimitMb = memoryOption(name, 'memoryLimit', options.memoryLimit);
   if (options.timeout !== undefined)
     spec.timeoutMs = durationOption(name, 'timeout', options.timeout);
+  if (options.concurrency) spec.concurrency = { ...options.concurrency };
   if (options.retry) spec.retry = retryPolicy(name, options.retry);
   if (options.version !== undefined) spec.version = options.version;
   if (options.params !== undefined) spec.params = paramsOption(name, options.params);

@@ -128,7 +128,9 @@ export const nodeSchema = z.strictObject({
     .int('must be an integer ≥ 1')
     .min(1, 'must be an integer ≥ 1')
     .optional()
-    .describe('Accepted; how many operators run at once is bounded by the CPU slots.'),
+    .describe(
+      'How many of its operators run at the same time, at most. Default: as many as the CPU slots allow.',
+    ),
   resource: nodeResourceSchema.optional(),
 });
 

@@ -71,6 +71,10 @@ function operatorStage(
     name: operatorId,
     dependsOn: operator.upstream_dependencies ?? [],
     ...nodeResources(node.resource),
+    // The seed's runner_count: how many of the node's operators run at once.
+    ...(node.runner_count !== undefined && {
+      concurrency: { group: `node ${nodeId}`, limit: node.runner_count },
+    }),
     timeoutMs: parseDuration(operator.timeout ?? defaultOperatorTimeoutSeconds)!,
     // The code is identified by its tag: a new tag is a new version, and misses the cache.
     version: operator.git_tag,

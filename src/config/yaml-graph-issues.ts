@@ -57,6 +57,7 @@ export function graphIssueTarget(
     case 'timeout':
     case 'retry':
     case 'command':
+    case 'concurrency':
       return { path: entry.raw[issue.field] !== undefined ? [...base, issue.field] : base };
     default:
       return { path: base };

@@ -134,6 +134,7 @@ export class ModuleLoader {
     if (resources?.gpus !== undefined) stage.gpus = resources.gpus;
     if (resources?.memory_limit !== undefined)
       stage.memoryLimitMb = parseMemoryMb(resources.memory_limit)!;
+    if (config.concurrency) stage.concurrency = { ...config.concurrency };
     if (config.timeout !== undefined) stage.timeoutMs = parseDuration(config.timeout)!;
     if (config.retry) stage.retry = retryPolicy(config.retry);
     if (config.fallback !== undefined) stage.fallback = config.fallback;

@@ -175,6 +175,15 @@ export const moduleSchema = z
           .describe('A command whose process tree goes past this RSS is killed (exit code 4).'),
       })
       .optional(),
+    concurrency: z
+      .strictObject({
+        group: z.string().min(1, 'must not be empty'),
+        limit: z.int('must be an integer ≥ 1').min(1, 'must be an integer ≥ 1'),
+      })
+      .optional()
+      .describe(
+        'At most limit modules of group run at the same time; the others wait without holding up the rest. Every module of a group gives the same limit.',
+      ),
     timeout: duration({ positive: true }).optional(),
     retry: retrySchema.optional(),
     fallback: name

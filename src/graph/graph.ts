@@ -24,7 +24,8 @@ export interface GraphIssue {
     | 'max_cpus'
     | 'max_memory'
     | 'max_gpus'
-    | 'for_each';
+    | 'for_each'
+    | 'concurrency';
   /** For a `depends_on` issue: the dependency at fault. */
   dependency?: string;
 }

@@ -164,6 +164,12 @@ export interface StageSpec {
   /** `false`: never reuse or store this stage's output through the cache. @default true */
   cache?: boolean;
   /**
+   * At most `limit` stages of `group` run at the same time (TOML: a node's operators, bounded
+   * by its runner_count); the others wait without holding up stages outside the group. Every
+   * stage of a group gives the same limit. @default no group
+   */
+  concurrency?: ConcurrencyGroup;
+  /**
    * Dynamic fan-out (SPEC A8): the stage runs once per item of `over`'s output — one instance
    * per element of an ordinary stage's list, or one per instance of a mapped stage (`x[i]` the
    * moment `over[i]` succeeds) — and its output is the instances' outputs in order.
@@ -172,6 +178,12 @@ export interface StageSpec {
   task: TaskSpec;
   /** The function of an inline stage. */
   run?: InlineFunction;
+}
+
+export interface ConcurrencyGroup {
+  group: string;
+  /** An integer ≥ 1. */
+  limit: number;
 }
 
 export interface FanOut {

@@ -1,3 +1,4 @@
+import { concurrencyIssues } from './concurrency.ts';
 import { Graph, type GraphIssue } from './graph.ts';
 import type { PipelineSpec, StageSpec } from './pipeline.ts';
 import { type HostCapacity, type ResourcePool, resourceIssues, resourcePool } from './resources.ts';
@@ -101,6 +102,7 @@ export function validatePipeline(
     }
   }
   issues.push(...fanOutIssues(spec.stages));
+  issues.push(...concurrencyIssues(spec.stages));
 
   const scheduled =
     fallbacks.size > 0 ? spec.stages.filter((stage) => !fallbacks.has(stage.name)) : spec.stages;

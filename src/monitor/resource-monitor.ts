@@ -11,7 +11,7 @@
  *   attributed by time, once they have run for a whole interval (shorter ones get none). At
  *   each tick the orchestrator's CPU time (all its threads, process.cpuUsage) and storage IO
  *   since the last tick are split among the in-process stages in proportion to how long each
- *   ran in that time, those that ended in between included (see #shareOwnUsage); RSS is the
+ *   ran in that time, those that ended in between included (see in-process-share.ts); RSS is the
  *   whole orchestrator's. The orchestrator's own work (scheduling, store writes) is in those
  *   figures. A start or end reads only the clock: 100,000 one-microsecond stages must not pay
  *   a system call each.
@@ -24,93 +24,33 @@
 import { AttemptWatch } from './attempt-watch.ts';
 import { GpuPoller } from './gpu-usage.ts';
 import { type NetworkCounters, readHostNetwork } from './host-network.ts';
+import { InProcessShare } from './in-process-share.ts';
 import {
   type ProcessInfo,
   type ProcessIo,
   type ProcessUsage,
-  processTreeOf,
   readProcessTable,
   readProcessUsage,
   readTreeIo,
-  ticksPerSecond,
 } from './process-tree.ts';
-import type { AttemptKey, ResourceSample, ResourceSummary } from './resource-sample.ts';
+import { ProcessWatch } from './process-watch.ts';
+import type { AttemptKey, ResourceSample } from './resource-sample.ts';
+import type {
+  ExitUsage,
+  ProcessWatchOptions,
+  ResourceMonitorOptions,
+  WatchEnd,
+  WatchHandle,
+} from './watch-options.ts';
 
-export interface ResourceMonitorOptions {
-  /** Time between two samples of a running stage; 0 turns sampling off. @default 1000 */
-  intervalMs?: number;
-  /** Time between two checks of a stage with a memory limit. @default 250 */
-  memoryIntervalMs?: number;
-  /** The nvidia-smi to poll for GPU figures. @default 'nvidia-smi' on PATH */
-  nvidiaSmi?: string;
-  /** Reads the process table. @default readProcessTable */
-  readTable?: () => readonly ProcessInfo[] | undefined;
-  /** @default readTreeIo */
-  readIo?: (pids: readonly number[]) => ProcessIo;
-  /** Reads one process (a reused worker's figures at a stage's start and end). @default readProcessUsage */
-  readUsage?: (pid: number) => ProcessUsage | undefined;
-  /** @default readHostNetwork */
-  readNetwork?: () => NetworkCounters;
-  /** The orchestrator's own CPU time in µs, all threads. @default from process.cpuUsage */
-  readOwnCpuUs?: () => number;
-  /** The orchestrator's RSS. @default process.memoryUsage.rss */
-  readOwnRss?: () => number;
-  /** @default Date.now */
-  now?: () => number;
-}
-
-export interface MemoryExceeded {
-  limitBytes: number;
-  /** The largest summed RSS seen, this sample included. */
-  peakBytes: number;
-  /** The tree's live processes at that sample. */
-  pids: readonly number[];
-}
-
-export interface ProcessWatchOptions {
-  /** GPUs leased to the stage: their figures go with its samples. */
-  gpuIds?: readonly number[];
-  /** Past this summed RSS, `onExceeded` is called (once). */
-  memoryLimitBytes?: number;
-  onExceeded?: (exceeded: MemoryExceeded) => void;
-}
-
-/** What wait4 told of the stage's root process, when the spawner reaped it itself. */
-export interface ExitUsage {
-  userCpuUs?: number;
-  systemCpuUs?: number;
-  maxRssKb?: number;
-  /** Blocks of 512 bytes read from storage, by the root and every descendant it reaped. */
-  inBlocks?: number;
-  outBlocks?: number;
-}
-
-export interface WatchEnd {
-  /** The highest summed RSS the samples saw (what a memory limit is checked against). */
-  peakRssBytes: number;
-  /** Absent when sampling is off. */
-  summary?: ResourceSummary;
-}
-
-export interface WatchHandle {
-  /** Takes the sample at exit and stops watching. */
-  finish(exit?: ExitUsage): WatchEnd;
-}
-
-interface ProcessEntry {
-  watch: AttemptWatch;
-  rootPid: number;
-  gpuIds: readonly number[];
-  limitBytes: number | undefined;
-  onExceeded: ((exceeded: MemoryExceeded) => void) | undefined;
-  fired: boolean;
-  members: readonly number[];
-  /**
-   * A worker process reused by one stage after another: its figures when this stage started,
-   * taken off every reading so that the stage gets only what it used.
-   */
-  base: ProcessUsage | undefined;
-}
+export type {
+  ExitUsage,
+  MemoryExceeded,
+  ProcessWatchOptions,
+  ResourceMonitorOptions,
+  WatchEnd,
+  WatchHandle,
+} from './watch-options.ts';
 
 const noWatch: WatchHandle = { finish: () => ({ peakRssBytes: 0 }) };
 
@@ -121,31 +61,16 @@ export class ResourceMonitor {
   readonly #readIo: (pids: readonly number[]) => ProcessIo;
   readonly #readUsage: (pid: number) => ProcessUsage | undefined;
   readonly #readNetwork: () => NetworkCounters;
-  readonly #readOwnCpuUs: () => number;
-  readonly #readOwnRss: () => number;
-  /** The orchestrator's RSS at the last tick: in-process stages shorter than a tick get it. */
-  #ownRss = 0;
   #lastNetwork: NetworkCounters | undefined;
   readonly #now: () => number;
   readonly #gpus: GpuPoller;
-  readonly #processes = new Set<ProcessEntry>();
-  /** In-process watches, each with the #shareTime at which its part was last handed out. */
-  readonly #inProcess = new Map<AttemptWatch, number>();
+  readonly #processes = new Set<ProcessWatch>();
+  readonly #inProcess: InProcessShare;
   readonly #listeners = new Set<(samples: readonly ResourceSample[]) => void>();
   #limited = 0;
   #gpuWatches = 0;
   #timer: NodeJS.Timeout | undefined;
   #timerMs = 0;
-  /** The orchestrator's CPU µs and IO when its share was last handed out, and when. */
-  #ownCpuUs: number | undefined;
-  #ownIo: ProcessIo | undefined;
-  #sharedAt = 0;
-  /**
-   * The integral over time of 1 / (in-process stages running), in ms, up to #shareTimeAt: a
-   * stage's part of a span of time is how much this grew while it ran, over the span's length.
-   */
-  #shareTime = 0;
-  #shareTimeAt = 0;
 
   constructor(options: ResourceMonitorOptions = {}) {
     this.#intervalMs = options.intervalMs ?? 1000;
@@ -154,9 +79,13 @@ export class ResourceMonitor {
     this.#readIo = options.readIo ?? readTreeIo;
     this.#readUsage = options.readUsage ?? readProcessUsage;
     this.#readNetwork = options.readNetwork ?? readHostNetwork;
-    this.#readOwnCpuUs = options.readOwnCpuUs ?? readOwnCpuUs;
-    this.#readOwnRss = options.readOwnRss ?? process.memoryUsage.rss;
     this.#now = options.now ?? Date.now;
+    this.#inProcess = new InProcessShare({
+      readOwnCpuUs: options.readOwnCpuUs ?? readOwnCpuUs,
+      readOwnRss: options.readOwnRss ?? process.memoryUsage.rss,
+      readIo: this.#readIo,
+      now: this.#now,
+    });
     this.#gpus = new GpuPoller({
       intervalMs: this.#intervalMs || 1000,
       ...(options.nvidiaSmi !== undefined && { command: options.nvidiaSmi }),
@@ -187,21 +116,19 @@ export class ResourceMonitor {
     rootPid: number,
     options: ProcessWatchOptions,
     base: ProcessUsage | undefined,
-  ): ProcessEntry {
-    const limitBytes = options.memoryLimitBytes;
-    const now = this.#now();
-    const entry: ProcessEntry = {
-      watch: new AttemptWatch(key, 'process', now, this.#network()),
+  ): ProcessWatch {
+    const gpuIds = this.sampling ? (options.gpuIds ?? []) : [];
+    const entry = new ProcessWatch(
+      key,
       rootPid,
-      gpuIds: this.sampling ? (options.gpuIds ?? []) : [],
-      limitBytes,
-      onExceeded: options.onExceeded,
-      fired: false,
-      members: [rootPid],
+      options,
+      gpuIds,
+      this.#now(),
+      this.#network(),
       base,
-    };
+    );
     this.#processes.add(entry);
-    if (limitBytes !== undefined) this.#limited++;
+    if (entry.limitBytes !== undefined) this.#limited++;
     if (entry.gpuIds.length > 0 && this.#gpuWatches++ === 0) this.#gpus.start();
     this.#schedule();
     return entry;
@@ -226,11 +153,7 @@ export class ResourceMonitor {
     return {
       finish: () => {
         const now = this.#readUsage(pid);
-        if (now && this.#processes.has(entry)) {
-          entry.watch.readRss(now.rssBytes);
-          entry.watch.readCpu((now.cpuTicks - base.cpuTicks) / ticksPerSecond);
-          entry.watch.readIo(now.readBytes - base.readBytes, now.writeBytes - base.writeBytes);
-        }
+        if (now && this.#processes.has(entry)) entry.readWorker(now);
         return this.#finishProcess(entry, undefined);
       },
     };
@@ -240,10 +163,8 @@ export class ResourceMonitor {
   watchInProcess(key: AttemptKey): WatchHandle {
     if (!this.sampling) return noWatch;
     const now = this.#now();
-    if (this.#ownCpuUs === undefined) this.#startSharing(now);
-    this.#advanceShareTime(now);
     const watch = new AttemptWatch(key, 'orchestrator', now, this.#network());
-    this.#inProcess.set(watch, this.#shareTime);
+    this.#inProcess.add(watch, now);
     this.#schedule();
     return { finish: () => this.#finishInProcess(watch) };
   }
@@ -258,19 +179,16 @@ export class ResourceMonitor {
     for (const entry of this.#processes) {
       const due = net !== undefined && this.#isDue(entry.watch, now);
       // A tree with nothing alive has ended (its exit sample is coming) or not yet started.
-      const alive = table !== undefined && this.#readTree(entry, table, due);
+      const alive = table !== undefined && entry.read(table, due ? this.#readIo : undefined);
       if (due && alive) batch.push(entry.watch.sample(now, net, this.#gpus.readings(entry.gpuIds)));
     }
     if (net && this.#inProcess.size > 0) {
-      this.#shareOwnUsage(true);
-      this.#ownRss = this.#readOwnRss();
-      for (const watch of this.#inProcess.keys()) {
-        watch.readRss(this.#ownRss);
+      this.#inProcess.tick();
+      for (const watch of this.#inProcess.watches()) {
         if (this.#isDue(watch, now)) batch.push(watch.sample(now, net, []));
       }
     } else {
-      // None running: the next one to start reads the CPU time afresh.
-      this.#ownCpuUs = undefined;
+      this.#inProcess.idle();
     }
     this.#emit(batch);
     if (this.#processes.size + this.#inProcess.size === 0) this.#stopTimer();
@@ -288,31 +206,7 @@ export class ResourceMonitor {
     this.#timerMs = 0;
   }
 
-  /** Reads the entry's tree; false when none of it is alive. */
-  #readTree(entry: ProcessEntry, table: readonly ProcessInfo[], withIo: boolean): boolean {
-    const tree = processTreeOf(table, entry.rootPid);
-    if (tree.pids.length === 0) return false;
-    const watch = entry.watch;
-    if (tree.members.length > 0) entry.members = tree.members;
-    const base = entry.base;
-    watch.readRss(tree.rssBytes);
-    watch.readCpu((tree.cpuTicks - (base?.cpuTicks ?? 0)) / ticksPerSecond);
-    if (withIo) {
-      const io = this.#readIo(entry.members);
-      watch.readIo(io.readBytes - (base?.readBytes ?? 0), io.writeBytes - (base?.writeBytes ?? 0));
-    }
-    if (!entry.fired && entry.limitBytes !== undefined && tree.rssBytes > entry.limitBytes) {
-      entry.fired = true;
-      entry.onExceeded?.({
-        limitBytes: entry.limitBytes,
-        peakBytes: watch.peakRssBytes,
-        pids: tree.pids,
-      });
-    }
-    return true;
-  }
-
-  #finishProcess(entry: ProcessEntry, exit: ExitUsage | undefined): WatchEnd {
+  #finishProcess(entry: ProcessWatch, exit: ExitUsage | undefined): WatchEnd {
     if (!this.#processes.delete(entry)) return { peakRssBytes: entry.watch.peakRssBytes };
     if (entry.limitBytes !== undefined) this.#limited--;
     if (entry.gpuIds.length > 0 && --this.#gpuWatches === 0) this.#gpus.stop();
@@ -320,30 +214,16 @@ export class ResourceMonitor {
     const watch = entry.watch;
     const peakRssBytes = watch.peakRssBytes;
     if (!this.sampling) return { peakRssBytes };
-    // The root has been reaped: wait4's figures cover it and every descendant it waited for.
-    if (exit?.userCpuUs !== undefined)
-      watch.readCpu((exit.userCpuUs + (exit.systemCpuUs ?? 0)) / 1e6);
-    if (exit?.inBlocks !== undefined && exit.outBlocks !== undefined)
-      watch.readIo(exit.inBlocks * 512, exit.outBlocks * 512);
-    const maxRss = (exit?.maxRssKb ?? 0) * 1024;
-    if (maxRss > watch.peakRssBytes) watch.peakRssBytes = maxRss;
-    // Gone now: the last RSS seen, or for a stage shorter than a tick the peak wait4 saw.
-    if (watch.rssBytes === 0) watch.rssBytes = maxRss;
+    entry.readExit(exit);
     return this.#finishWatch(watch, entry.gpuIds, peakRssBytes);
   }
 
   #finishInProcess(watch: AttemptWatch): WatchEnd {
-    if (!this.#inProcess.has(watch)) return { peakRssBytes: watch.peakRssBytes };
     // Shorter than an interval, its figures would be the orchestrator's bookkeeping around it;
-    // and a pipeline of 100,000 such stages must not pay a store row for each. It had its part
-    // of the share time, so the others get no more than theirs.
-    if (watch.samples === 0) {
-      this.#advanceShareTime(this.#now());
-      this.#inProcess.delete(watch);
+    // and a pipeline of 100,000 such stages must not pay a store row for each.
+    if (!this.#inProcess.end(watch) || watch.samples === 0) {
       return { peakRssBytes: watch.peakRssBytes };
     }
-    this.#shareOwnUsage(false);
-    this.#inProcess.delete(watch);
     return this.#finishWatch(watch, [], watch.peakRssBytes);
   }
 
@@ -352,52 +232,6 @@ export class ResourceMonitor {
     const net = this.#network();
     this.#emit([watch.sample(now, net, this.#gpus.readings(gpuIds), true)]);
     return { peakRssBytes, summary: watch.summary(now) };
-  }
-
-  /** Takes the orchestrator's CPU time now as the start of the next share. */
-  #startSharing(now: number): void {
-    this.#sharedAt = now;
-    this.#shareTimeAt = now;
-    this.#ownCpuUs = this.#readOwnCpuUs();
-  }
-
-  #advanceShareTime(now: number): void {
-    const running = this.#inProcess.size;
-    if (running > 0) this.#shareTime += (now - this.#shareTimeAt) / running;
-    this.#shareTimeAt = now;
-  }
-
-  /**
-   * Hands the orchestrator's CPU time (and at ticks its IO) since the last share out to the
-   * in-process stages: each gets the part of the span it held (alone, or split with the
-   * others running at the same time). The parts of stages that ended unsampled, and of
-   * moments when none ran, go to nobody.
-   */
-  #shareOwnUsage(withIo: boolean): void {
-    const now = this.#now();
-    this.#advanceShareTime(now);
-    const cpuUs = this.#readOwnCpuUs();
-    const cpuDelta = cpuUs - (this.#ownCpuUs ?? cpuUs);
-    let io: ProcessIo | undefined;
-    if (withIo) {
-      io = this.#readIo([process.pid]);
-      this.#ownIo ??= io;
-    }
-    const spanMs = now - this.#sharedAt;
-    for (const [watch, mark] of this.#inProcess) {
-      const part = spanMs > 0 ? (this.#shareTime - mark) / spanMs : 0;
-      this.#inProcess.set(watch, this.#shareTime);
-      watch.readCpu(watch.cpuSeconds + (cpuDelta * part) / 1e6);
-      if (io && this.#ownIo) {
-        watch.readIo(
-          watch.readBytes + (io.readBytes - this.#ownIo.readBytes) * part,
-          watch.writeBytes + (io.writeBytes - this.#ownIo.writeBytes) * part,
-        );
-      }
-    }
-    this.#ownCpuUs = cpuUs;
-    if (io) this.#ownIo = io;
-    this.#sharedAt = now;
   }
 
   #isDue(watch: AttemptWatch, now: number): boolean {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import {
   ConfigError,
@@ -9,23 +8,19 @@ import {
   serializeError,
 } from '../errors.ts';
 import type { StageResult } from '../executors/executor.ts';
-import type {
-  InlineFunction,
-  PipelineSpec,
-  RunStatus,
-  StageSpec,
-  StageStatus,
-} from '../graph/pipeline.ts';
+import type { InlineFunction, PipelineSpec, StageSpec, StageStatus } from '../graph/pipeline.ts';
 import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
 import { hostCapacityFor } from '../monitor/host-capacity.ts';
 import { type Clock, systemClock, type TimerHandle } from './clock.ts';
 import type { RunEvent } from './events.ts';
-import { fanOutSpec } from './fan-out-items.ts';
 import { FanOutRun } from './fan-out-run.ts';
-import { resourceRequests } from './resource-requests.ts';
-import { retryDelayMs, shouldRetry } from './retry.ts';
-import type { PriorStage, RunOptions, RunResult, StageOutcome } from './run-types.ts';
-import { Scheduler } from './scheduler.ts';
+import { pipelineScheduler } from './pipeline-scheduler.ts';
+import { announcePrior, applyPrior, reportPrior } from './prior-stages.ts';
+import { type AttemptFailure, RetryAndFallback } from './retry-fallback.ts';
+import { newRunId } from './run-id.ts';
+import { runOutcome, statusesOf } from './run-outcome.ts';
+import type { RunOptions, RunResult } from './run-types.ts';
+import type { Scheduler } from './scheduler.ts';
 import { buildStageTask, type TaskSetting } from './stage-task.ts';
 
 /**
@@ -44,12 +39,7 @@ export async function runPipeline(
   return new Run(validated.pipeline, options).start();
 }
 
-export function newRunId(now = new Date()): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const date = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}`;
-  const time = `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
-  return `${date}_${time}_${randomBytes(3).toString('hex')}`;
-}
+export { newRunId } from './run-id.ts';
 
 class Run {
   readonly #pipeline: ValidPipeline;
@@ -70,10 +60,8 @@ class Run {
   /** Only stages with a timeout have their own; the others share #stopController's signal. */
   readonly #controllers: (AbortController | undefined)[];
   readonly #timers: (TimerHandle | undefined)[];
-  readonly #retryTimers = new Map<number, TimerHandle>();
   readonly #errors = new Map<number, { error: SerializedError; exitCode?: number }>();
-  /** Stages now running their fallback, with the number of attempts the stage itself made. */
-  readonly #onFallback = new Map<number, { spec: StageSpec; primaryAttempts: number }>();
+  readonly #recovery: RetryAndFallback;
   /** Aborted when the run stops: every running stage without a timeout listens to it. */
   readonly #stopController = new AbortController();
   /** Some stage requests GPUs: every stage then gets its lease, empty or not. */
@@ -86,33 +74,17 @@ class Run {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     const n = pipeline.stages.length;
-    const { cpus, memoryMb, gpus } = resourceRequests(pipeline);
-    this.#leasesGpus = gpus !== undefined;
     this.#outputs = new Array(n);
     this.#attempts = new Array<number>(n).fill(0);
-    const finished = this.#applyPrevious(options.previous);
+    const finished = applyPrior(pipeline, options.previous, this.#outputs, this.#attempts);
     const outputs = this.#outputs;
-    const fanOut = fanOutSpec(pipeline);
-    this.#scheduler = new Scheduler(pipeline.graph, {
-      ...(fanOut && {
-        fanOut,
-        listLength: (node: number) => {
-          const output = outputs[node];
-          return Array.isArray(output) ? output.length : -1;
-        },
-        ...(options.onEvent && {
-          onMapped: (template: number, over: number, items: number) =>
-            this.#fanOut.mapped(template, over, items),
-        }),
-      }),
-      mode: pipeline.spec.mode,
-      failurePolicy: pipeline.spec.failurePolicy,
-      maxCpus: pipeline.maxCpus,
-      cpus,
-      ...(memoryMb && { maxMemoryMb: pipeline.pool.memoryMb, memoryMb }),
-      ...(gpus && { gpuIds: pipeline.pool.gpuIds, gpus }),
-      finished,
-    });
+    const onMapped = options.onEvent
+      ? (template: number, over: number, items: number) =>
+          this.#fanOut.mapped(template, over, items)
+      : undefined;
+    const { scheduler, leasesGpus } = pipelineScheduler(pipeline, finished, outputs, onMapped);
+    this.#scheduler = scheduler;
+    this.#leasesGpus = leasesGpus;
     this.#runId = options.runId ?? newRunId();
     this.#workspaceRoot = resolve(options.workspaceRoot ?? '.');
     this.#runDir = options.runDir ?? join(this.#workspaceRoot, '.gpipe', 'runs', this.#runId);
@@ -136,24 +108,15 @@ class Run {
       runDir: this.#runDir,
       outputs,
     };
-  }
-
-  /** Outputs and attempt counts of stages finished before the run; returns them by index. */
-  #applyPrevious(
-    previous: ReadonlyMap<string, PriorStage> | undefined,
-  ): Map<number, 'succeeded' | 'cached' | 'skipped'> | undefined {
-    if (!previous || previous.size === 0) return undefined;
-    const finished = new Map<number, 'succeeded' | 'cached' | 'skipped'>();
-    const index = this.#pipeline.graph.indexOf;
-    for (const [name, prior] of previous) {
-      const i = index.get(name);
-      if (i === undefined) continue;
-      this.#attempts[i] = prior.attempts;
-      if (prior.status === undefined) continue;
-      finished.set(i, prior.status);
-      this.#outputs[i] = prior.output;
-    }
-    return finished;
+    this.#recovery = new RetryAndFallback({
+      pipeline,
+      scheduler: this.#scheduler,
+      clock: this.#clock,
+      emit: this.#emit,
+      random: options.random ?? Math.random,
+      startAttempt: (i, spec) => this.#startAttempt(i, spec),
+      pump: () => this.#pump(),
+    });
   }
 
   start(): Promise<RunResult> {
@@ -167,39 +130,15 @@ class Run {
       stages: this.#pipeline.stages.length,
       runDir: this.#runDir,
       ts: this.#clock.now(),
-      ...(this.#options.previous && this.#announcePrevious()),
+      ...announcePrior(this.#options),
     });
-    this.#reportPrevious();
+    reportPrior(this.#pipeline, this.#options.previous, this.#emit, this.#clock);
     this.#reportTerminal(this.#scheduler.begin());
     const signal = this.#options.signal;
     if (signal?.aborted) this.#cancel();
     else signal?.addEventListener('abort', () => this.#cancel(), { once: true });
     this.#pump();
     return done;
-  }
-
-  #announcePrevious(): { resumed?: boolean; reused: number } {
-    let reused = 0;
-    for (const prior of this.#options.previous!.values()) if (prior.status) reused++;
-    return this.#options.resumed ? { resumed: true, reused } : { reused };
-  }
-
-  /** Stages finished before the run: one `reused` event each, so that views count them. */
-  #reportPrevious(): void {
-    const previous = this.#options.previous;
-    if (!this.#emit || !previous) return;
-    const ts = this.#clock.now();
-    for (const [stage, prior] of previous) {
-      if (prior.status === undefined || !this.#pipeline.graph.indexOf.has(stage)) continue;
-      this.#emit({
-        event: 'stage_finished',
-        stage,
-        attempt: prior.attempts,
-        status: prior.status,
-        ts,
-        reused: true,
-      });
-    }
   }
 
   #pump(): void {
@@ -213,7 +152,7 @@ class Run {
           continue;
         }
       }
-      const fallback = this.#onFallback.size > 0 ? this.#onFallback.get(i)?.spec : undefined;
+      const fallback = this.#recovery.fallbackOf(i);
       this.#startAttempt(i, fallback ?? this.#pipeline.stages[scheduler.templateOf(i)]!);
     }
     if (scheduler.done) this.#end();
@@ -325,10 +264,9 @@ class Run {
   #failed(i: number, attempt: number, spec: StageSpec, result: StageResult): void {
     const scheduler = this.#scheduler;
     const template = scheduler.templateOf(i);
-    const stage = this.#pipeline.stages[template]!;
     const name = this.#fanOut.items.nameOf(i);
     const error = result.error ?? serializeError(new PipelineError('ERROR', 'stage failed'));
-    const base = {
+    const failure: AttemptFailure = {
       stage: name,
       attempt,
       ts: this.#clock.now(),
@@ -337,37 +275,13 @@ class Run {
       executor: spec.task.kind,
       result,
     };
-    // Retries count from the first attempt of whichever stage is running (itself or its fallback).
-    const tries = attempt - (this.#onFallback.get(i)?.primaryAttempts ?? 0);
-    if (!scheduler.stopping && shouldRetry(spec.retry, tries, error, result.exitCode)) {
-      const delayMs = retryDelayMs(spec.retry!, tries, this.#options.random ?? Math.random);
-      scheduler.waitForRetry(i);
-      this.#emit?.({ ...base, event: 'stage_retrying', delayMs });
-      this.#retryTimers.set(
-        i,
-        this.#clock.setTimer(() => {
-          this.#retryTimers.delete(i);
-          if (!scheduler.isWaiting(i)) return;
-          scheduler.retry(i);
-          this.#pump();
-        }, delayMs),
-      );
-      return;
-    }
-    const fallback =
-      stage.fallback === undefined ? undefined : this.#pipeline.fallbacks.get(stage.fallback);
-    if (fallback && spec === stage && !scheduler.stopping) {
-      this.#emit?.({ ...base, event: 'stage_fallback', fallback: fallback.name });
-      this.#onFallback.set(i, { spec: fallback, primaryAttempts: attempt });
-      this.#startAttempt(i, fallback);
-      return;
-    }
+    if (this.#recovery.recover(i, spec, failure)) return;
     this.#errors.set(i, { error, ...exitCodeOf(result) });
     if (template !== i) {
       this.#fanOut.itemFailed(template, name);
     }
     const changed = scheduler.fail(i);
-    this.#emit?.({ ...base, event: 'stage_finished', status: 'failed' });
+    this.#emit?.({ ...failure, event: 'stage_finished', status: 'failed' });
     this.#reportTerminal(changed);
     if (this.#pipeline.spec.failurePolicy === 'fail_fast')
       this.#abortAll('a stage failed (fail_fast)');
@@ -382,8 +296,7 @@ class Run {
   }
 
   #abortAll(why: string): void {
-    for (const timer of this.#retryTimers.values()) this.#clock.clearTimer(timer);
-    this.#retryTimers.clear();
+    this.#recovery.cancelRetries();
     const reason = new PipelineError('CANCELLED', `cancelled: ${why}`);
     this.#stopController.abort(reason);
     for (const controller of this.#controllers) controller?.abort(reason);
@@ -410,31 +323,23 @@ class Run {
   }
 
   #end(): void {
-    const stages: Record<string, StageOutcome> = {};
-    let failed = false;
-    const scheduler = this.#scheduler;
-    for (let i = 0; i < scheduler.size; i++) {
-      const status = scheduler.status(i);
-      if (status === 'failed' || status === 'upstream_failed') failed = true;
-      const outcome: StageOutcome = { status, attempts: this.#attempts[i] ?? 0 };
-      if (status === 'succeeded' || status === 'cached') outcome.output = this.#outputs[i];
-      const failure = this.#errors.get(i);
-      if (failure) Object.assign(outcome, failure);
-      if (this.#onFallback.has(i)) outcome.fallback = this.#pipeline.stages[i]!.fallback!;
-      stages[this.#fanOut.items.nameOf(i)] = outcome;
-    }
-    const status: RunStatus = this.#cancelled ? 'cancelled' : failed ? 'failed' : 'succeeded';
-    if (this.#emit) {
-      const statuses: Record<string, StageStatus> = {};
-      for (const [name, outcome] of Object.entries(stages)) statuses[name] = outcome.status;
-      this.#emit({
-        event: 'run_finished',
-        runId: this.#runId,
-        status,
-        stages: statuses,
-        ts: this.#clock.now(),
-      });
-    }
+    const { status, stages } = runOutcome({
+      pipeline: this.#pipeline,
+      scheduler: this.#scheduler,
+      items: this.#fanOut.items,
+      attempts: this.#attempts,
+      outputs: this.#outputs,
+      errors: this.#errors,
+      recovery: this.#recovery,
+      cancelled: this.#cancelled,
+    });
+    this.#emit?.({
+      event: 'run_finished',
+      runId: this.#runId,
+      status,
+      stages: statusesOf(stages),
+      ts: this.#clock.now(),
+    });
     this.#finish({ runId: this.#runId, status, runDir: this.#runDir, stages });
   }
 }

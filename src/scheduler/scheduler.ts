@@ -1,79 +1,40 @@
 import type { Graph } from '../graph/graph.ts';
-import type { ExecutionMode, FailurePolicy, StageStatus } from '../graph/pipeline.ts';
+import type { StageStatus } from '../graph/pipeline.ts';
+import { Admission } from './admission.ts';
+import { ConcurrencyGroups } from './concurrency-groups.ts';
+import { propagateEnd } from './downstream-ends.ts';
 import { FanOut, type FanOutHost } from './fan-out.ts';
-import type { FanOutSpec } from './fan-out-table.ts';
 import {
   CACHED,
   CANCELLED,
   FAILED,
   FIRST_TERMINAL,
-  isSuccess,
   MAPPING,
   PENDING,
   READY,
   RUNNING,
-  SKIPPED,
   SUCCEEDED,
   statusNames,
   terminalCodes,
-  UPSTREAM_FAILED,
   WAITING,
 } from './node-states.ts';
 import { ReadyQueue } from './ready-queue.ts';
 import { readyRanks } from './ready-ranks.ts';
+import { ResourceLedger } from './resource-ledger.ts';
+import type { SchedulerOptions } from './scheduler-options.ts';
+import { upstreamWaits } from './upstream-waits.ts';
+import { WaveGate } from './wave-gate.ts';
 
 export type { TerminalStatus } from './node-states.ts';
-
-import { ResourceLedger } from './resource-ledger.ts';
-
-export interface SchedulerOptions {
-  mode: ExecutionMode;
-  failurePolicy: FailurePolicy;
-  maxCpus: number;
-  /** CPU slots each stage holds while running, by stage index. */
-  cpus: ArrayLike<number>;
-  /** Memory budget (MB). @default no bound */
-  maxMemoryMb?: number;
-  /** Memory (MB) each stage reserves while running, by stage index. @default 0 */
-  memoryMb?: ArrayLike<number>;
-  /** GPU device ids to lease, lowest free first. @default none */
-  gpuIds?: readonly number[];
-  /** GPUs each stage leases while running, by stage index. @default 0 */
-  gpus?: ArrayLike<number>;
-  /**
-   * How many stages may start ahead of the best ready stage while it does not fit (backfill)
-   * before the scheduler holds back and lets resources drain for it, so that a large request
-   * is never starved by a stream of small ones. @default 32
-   */
-  maxBypass?: number;
-  /**
-   * Stages already finished before this run starts (a resume, or outputs reused from earlier
-   * runs), by stage index. A skipped stage satisfies nothing: none of its downstream may run.
-   */
-  finished?: ReadonlyMap<number, 'succeeded' | 'cached' | 'skipped'>;
-  /** Mapped stages (dynamic fan-out). @default none */
-  fanOut?: FanOutSpec;
-  /**
-   * The length of a finished stage's or instance's output when it is a list, else -1: what a
-   * stage mapped over it fans out to. Asked only of the sources of mapped stages.
-   */
-  listLength?: (node: number) => number;
-  /**
-   * Mapped stage `template` gets `items` instances from the output list of node `over`; said
-   * before any of them is made ready. @default none
-   */
-  onMapped?: (template: number, over: number, items: number) => void;
-}
-
-const BACKFILL_SCAN = 64;
+export type { SchedulerOptions } from './scheduler-options.ts';
 
 /**
  * The pure scheduling state machine: which stage may start now, and what a stage's end means
  * for the rest. No I/O and no clock; the engine drives it and owns timers.
  *
  * Eager: a stage becomes ready the moment its last upstream stage succeeds, and starts as soon
- * as its CPUs, memory and GPUs fit the pool, highest critical path first. Cost O(V + E) over a
- * run, plus a heap operation per stage.
+ * as its CPUs, memory and GPUs fit the pool and its concurrency group (if any) has room,
+ * highest critical path first. Cost O(V + E) over a run, plus a heap operation per stage.
  *
  * Dynamic fan-out (SPEC A8): a mapped stage never runs itself. When its source's output (a
  * list) is known, one instance per item is appended after the graph's stages — node numbers
@@ -88,15 +49,13 @@ export class Scheduler {
   readonly #waitingOn: Int32Array;
   readonly #ready: ReadyQueue;
   readonly #rank: Float64Array;
-  readonly #level: Int32Array | undefined;
-  readonly #unfinishedAtLevel: Int32Array | undefined;
+  readonly #waves: WaveGate | undefined;
   readonly #ledger: ResourceLedger;
-  readonly #maxBypass: number;
+  readonly #admission: Admission;
+  readonly #groups: ConcurrencyGroups | undefined;
   readonly #fanOut: FanOut | undefined;
-  /** The best ready stage that did not fit, and how many stages started ahead of it since. */
-  #blocked = -1;
-  #bypassed = 0;
-  #wave = 0;
+  /** One object for the run, so that node state calls from other modules stay monomorphic. */
+  readonly #nodes: FanOutHost;
   #running = 0;
   #finished = 0;
   #stopping = false;
@@ -114,43 +73,33 @@ export class Scheduler {
       { cpus: options.cpus, memoryMb: options.memoryMb, gpus: options.gpus },
       n,
     );
-    this.#maxBypass = options.maxBypass ?? 32;
-    this.#waitingOn = new Int32Array(n);
     const { rank, level } = readyRanks(graph, options.mode);
-    if (level) {
-      this.#level = level;
-      this.#unfinishedAtLevel = new Int32Array(n + 1);
-      for (let i = 0; i < n; i++) this.#unfinishedAtLevel[level[i]!]!++;
-    }
+    if (level) this.#waves = new WaveGate(level);
     this.#rank = rank;
     this.#ready = new ReadyQueue(Math.min(n, 1024), rank);
-    this.#fanOut = FanOut.create(n, options, this.#fanOutHost());
+    this.#nodes = this.#nodeHost();
+    this.#fanOut = FanOut.create(n, options, this.#nodes);
+    if (options.groups) this.#groups = new ConcurrencyGroups(options.groups);
+    this.#admission = new Admission(
+      this.#ready,
+      this.#ledger,
+      this.#waves,
+      this.#fanOut?.table,
+      this.#groups,
+      options.maxBypass ?? 32,
+    );
     const finished = options.finished;
     if (finished) for (const [i, status] of finished) this.#terminate(i, terminalCodes[status]);
+    this.#waitingOn = upstreamWaits(
+      graph,
+      this.#state,
+      finished !== undefined && finished.size > 0,
+    );
     for (let i = 0; i < n; i++) {
       if (this.#state[i] !== PENDING) continue;
-      let waiting = graph.upstreamStart[i + 1]! - graph.upstreamStart[i]!;
-      if (finished && finished.size > 0) waiting = this.#unsatisfied(i);
-      this.#waitingOn[i] = waiting;
       if (this.#fanOut?.table.isMapped(i)) continue; // begun in begin(): it may end at once
-      if (waiting === 0) this.#makeReady(i);
+      if (this.#waitingOn[i] === 0) this.#makeReady(i);
     }
-  }
-
-  /** Upstream stages of `stage` that have not succeeded; throws on a skipped one. */
-  #unsatisfied(stage: number): number {
-    const graph = this.#graph;
-    let waiting = 0;
-    for (let e = graph.upstreamStart[stage]!; e < graph.upstreamStart[stage + 1]!; e++) {
-      const state = this.#state[graph.upstream[e]!]!;
-      if (state === SKIPPED) {
-        throw new Error(
-          `stage ${graph.names[stage]} cannot run: its upstream ${graph.names[graph.upstream[e]!]} is skipped`,
-        );
-      }
-      if (state !== SUCCEEDED && state !== CACHED) waiting++;
-    }
-    return waiting;
   }
 
   /**
@@ -172,8 +121,8 @@ export class Scheduler {
     return changed;
   }
 
-  /** The scheduler's node states, as the fan-out rules see them. */
-  #fanOutHost(): FanOutHost {
+  /** The scheduler's node states, as the fan-out rules and the end of a stage see them. */
+  #nodeHost(): FanOutHost {
     return {
       state: (node) => this.#state[node]!,
       setState: (node, state) => {
@@ -189,7 +138,8 @@ export class Scheduler {
       },
       makeReady: (node) => this.#makeReady(node),
       terminate: (node, code) => this.#terminate(node, code),
-      propagate: (stage, code, changed) => this.#propagate(stage, code, changed),
+      propagate: (stage, code, changed) =>
+        propagateEnd(this.#graph, this.#waitingOn, this.#nodes, this.#fanOut, stage, code, changed),
       requestStop: () => {
         this.#stopAfter = true;
       },
@@ -273,46 +223,9 @@ export class Scheduler {
   next(): number {
     if (!this.#begun) this.begin();
     if (this.#stopping) return -1;
-    const ledger = this.#ledger;
     if (this.#options.mode === 'sequential' && this.#running > 0) return -1;
-    const top = this.#ready.peek();
-    if (top < 0) return -1;
-    if (this.#level && this.#levelOf(top) > this.#wave) return -1;
-    if (ledger.fits(top, this.templateOf(top))) {
-      if (top === this.#blocked) this.#blocked = -1; // a retry of it starts a fresh count
-      return this.#start(this.#ready.pop());
-    }
-    if (ledger.full()) return -1;
-    if (top !== this.#blocked) {
-      this.#blocked = top;
-      this.#bypassed = 0;
-    }
-    // Held back long enough: let resources drain until the best stage fits.
-    if (this.#bypassed >= this.#maxBypass) return -1;
-    // The best stage does not fit: start the best of the next few that does (backfill). The
-    // scan is bounded so that a full pool never costs a pass over the whole ready set.
-    const skipped: number[] = [this.#ready.pop()];
-    let found = -1;
-    while (this.#ready.size > 0 && skipped.length < BACKFILL_SCAN) {
-      const candidate = this.#ready.pop();
-      if (this.#level && this.#levelOf(candidate) > this.#wave) {
-        skipped.push(candidate);
-        break;
-      }
-      if (ledger.fits(candidate, this.templateOf(candidate))) {
-        found = candidate;
-        break;
-      }
-      skipped.push(candidate);
-    }
-    for (const stage of skipped) this.#ready.push(stage);
-    if (found < 0) return -1;
-    this.#bypassed++;
-    return this.#start(found);
-  }
-
-  #levelOf(node: number): number {
-    return this.#level![this.templateOf(node)]!;
+    const stage = this.#admission.pick();
+    return stage < 0 ? -1 : this.#start(stage);
   }
 
   /**
@@ -347,7 +260,7 @@ export class Scheduler {
   #ended(stage: number, code: number): number[] {
     this.#end(stage, code);
     const changed: number[] = [];
-    if (stage < this.#graph.size) this.#propagate(stage, code, changed);
+    if (stage < this.#graph.size) this.#nodes.propagate(stage, code, changed);
     else this.#fanOut!.instanceEnded(stage, code, changed);
     this.#afterCall(changed);
     return changed;
@@ -362,6 +275,7 @@ export class Scheduler {
     this.#stopping = true;
     const changed: number[] = [];
     this.#ready.drain();
+    this.#groups?.clear();
     const fan = this.#fanOut?.table;
     for (let i = 0; i < this.#state.length && i < this.size; i++) {
       const s = this.#state[i]!;
@@ -399,46 +313,6 @@ export class Scheduler {
     if (!this.#stopping) changed.push(...this.stop());
   }
 
-  /**
-   * `stage` (of the graph) ended with `code`: its downstream learns it, through the graph.
-   * Iterative, so that a long chain of failures never deepens the call stack.
-   */
-  #propagate(stage: number, code: number, changed: number[]): void {
-    const graph = this.#graph;
-    const fanOut = this.#fanOut;
-    const work = [stage, code];
-    while (work.length > 0) {
-      const c = work.pop()!;
-      const x = work.pop()!;
-      const ok = isSuccess(c);
-      const downCode = c === CANCELLED ? CANCELLED : UPSTREAM_FAILED;
-      for (let e = graph.downstreamStart[x]!; e < graph.downstreamStart[x + 1]!; e++) {
-        const d = graph.downstream[e]!;
-        if (fanOut?.table.isMapped(d)) {
-          if (this.#state[d]! >= FIRST_TERMINAL) continue;
-          const ended = fanOut.upstreamEnded(d, x, c, changed);
-          if (ended) {
-            changed.push(d);
-            work.push(d, ended);
-          }
-          continue;
-        }
-        if (ok) {
-          if (--this.#waitingOn[d]! === 0 && this.#state[d] === PENDING) {
-            if (this.#stopping) {
-              this.#terminate(d, CANCELLED);
-              changed.push(d);
-            } else this.#makeReady(d);
-          }
-        } else if (this.#state[d]! < RUNNING) {
-          this.#terminate(d, downCode);
-          changed.push(d);
-          work.push(d, downCode);
-        }
-      }
-    }
-  }
-
   #makeReady(stage: number): void {
     this.#state[stage] = READY;
     this.#ready.push(stage);
@@ -447,13 +321,20 @@ export class Scheduler {
   #start(stage: number): number {
     this.#state[stage] = RUNNING;
     this.#running++;
-    this.#ledger.acquire(stage, this.templateOf(stage));
+    const row = this.templateOf(stage);
+    this.#ledger.acquire(stage, row);
+    this.#groups?.acquire(row);
     return stage;
   }
 
   #release(stage: number): void {
     this.#running--;
-    this.#ledger.release(stage, this.templateOf(stage));
+    const row = this.templateOf(stage);
+    this.#ledger.release(stage, row);
+    if (this.#groups) {
+      const back = this.#groups.release(row);
+      if (back >= 0) this.#ready.push(back);
+    }
   }
 
   #end(stage: number, code: number): void {
@@ -469,15 +350,7 @@ export class Scheduler {
     }
     this.#state[stage] = code;
     this.#finished++;
-    if (this.#level && this.#unfinishedAtLevel && stage < this.#graph.size) {
-      this.#unfinishedAtLevel[this.#level[stage]!]!--;
-      while (
-        this.#wave < this.#unfinishedAtLevel.length - 1 &&
-        this.#unfinishedAtLevel[this.#wave] === 0
-      ) {
-        this.#wave++;
-      }
-    }
+    if (this.#waves && stage < this.#graph.size) this.#waves.ended(stage);
   }
 
   #expect(stage: number, state: number): void {
