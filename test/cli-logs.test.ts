@@ -1,9 +1,11 @@
 // `gpipe logs` (SPEC E2) end to end: real runs, real processes, judged by the lines printed.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
+import type { RunRecord } from '../src/store/run-store.ts';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { eventually, gpipe, startGpipe, workspaces } from './fixtures/cli/harness.ts';
 
 const workspace = workspaces();
@@ -113,4 +115,38 @@ test('logs -f follows a running stage and exits once it has ended', async () => 
     ['stdout first', 'stderr second'],
   );
   assert.equal((await run.finished).code, 0);
+});
+
+test('logs -f waits a moment for a run that is just starting, and no longer', async () => {
+  const dir = workspace({});
+  const runDir = join(dir, '.gpipe', 'runs', '20261202_010000_abcdef');
+  mkdirSync(join(runDir, 'talk'), { recursive: true });
+  writeFileSync(join(runDir, 'talk', 'stage.log'), '2026-12-02T01:00:00.000Z stdout | hello\n');
+  const store = await openSqliteStore(join(dir, '.gpipe', 'state.db'));
+  try {
+    // The id is known (on the screen) before the run's first commit.
+    const follow = startGpipe(['logs', '20261202_010000_abcdef', 'talk', '-f'], dir);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const run: RunRecord = {
+      runId: '20261202_010000_abcdef',
+      pipeline: 'late',
+      status: 'succeeded',
+      startedAt: Date.now(),
+      endedAt: Date.now(),
+      host: 'here',
+      pid: process.pid,
+      runDir,
+      stages: ['talk'],
+      options: {},
+    };
+    await store.append([{ kind: 'run', run }]);
+    const followed = await follow.finished;
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.match(followed.stdout, /stdout \| hello/);
+  } finally {
+    await store.close();
+  }
+  const never = await gpipe(['logs', '20261202_010000_nosuch', '-f'], dir);
+  assert.equal(never.code, 2);
+  assert.match(never.stderr, /no run '20261202_010000_nosuch' in this workspace/);
 });

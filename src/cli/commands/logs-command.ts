@@ -25,6 +25,11 @@ export interface LogsCommandOptions {
 
 /** How often `-f` looks for new lines. */
 const followIntervalMs = 200;
+/**
+ * How long `-f` waits for a run to be in the store: a run's first commit can come after its
+ * first stage has started writing (and its id is on the screen).
+ */
+const runAppearsWithinMs = 5000;
 
 interface StageTail {
   stage: string;
@@ -39,7 +44,7 @@ export async function logsCommand(
 ): Promise<number> {
   const since = options.since === undefined ? undefined : parseSince(options.since, Date.now());
   await withWorkspaceStore(workspaceOf(options, io), async (store) => {
-    const run = await store.getRun(runId);
+    const run = await findRun(store, runId, options.follow === true);
     if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
     if (stage !== undefined && !run.stages.includes(stage)) {
       throw new InputError(
@@ -133,4 +138,18 @@ export function parseSince(text: string, now: number): number {
   throw new InputError(
     `--since: expected a duration such as 5m or 2h, or an ISO time such as 2026-12-01T20:00:00Z, got '${text}'`,
   );
+}
+
+/** The run; with `follow`, one that is just starting is waited for a moment. */
+async function findRun(
+  store: RunStore,
+  runId: string,
+  follow: boolean,
+): Promise<RunRecord | undefined> {
+  const giveUpAt = Date.now() + (follow ? runAppearsWithinMs : 0);
+  for (;;) {
+    const run = await store.getRun(runId);
+    if (run || Date.now() >= giveUpAt) return run;
+    await sleep(followIntervalMs / 2);
+  }
 }
