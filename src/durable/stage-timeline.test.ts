@@ -52,7 +52,8 @@ function ran(timeline: StageTimeline, stage: string, from: number, to: number, e
   });
 }
 
-test('the critical path follows the longest chain by actual durations', () => {
+/** The diamond run: a 1 s, b 0.5 s and c 3 s (with figures) after it, d from the cache. */
+function diamondRun(): StageTimeline {
   const timeline = new StageTimeline();
   ran(timeline, 'a', 0, 1000);
   ran(timeline, 'b', 1000, 1500);
@@ -60,6 +61,11 @@ test('the critical path follows the longest chain by actual durations', () => {
     result: { status: 'succeeded', startedAt: 1000, endedAt: 4000, resources },
   });
   timeline.observe({ event: 'stage_finished', stage: 'd', attempt: 1, status: 'cached', ts: 4000 });
+  return timeline;
+}
+
+test('the critical path follows the longest chain by actual durations', () => {
+  const timeline = diamondRun();
   const report = timeline.report(diamond());
   assert.deepEqual(report.criticalPath, { stages: ['a', 'c', 'd'], ms: 4000 });
   assert.deepEqual(
@@ -75,13 +81,7 @@ test('the critical path follows the longest chain by actual durations', () => {
 });
 
 test('the stage table: longest first, figures, cache hits, the rest counted, the path', () => {
-  const timeline = new StageTimeline();
-  ran(timeline, 'a', 0, 1000);
-  ran(timeline, 'b', 1000, 1500);
-  ran(timeline, 'c', 1000, 4000, {
-    result: { status: 'succeeded', startedAt: 1000, endedAt: 4000, resources },
-  });
-  timeline.observe({ event: 'stage_finished', stage: 'd', attempt: 1, status: 'cached', ts: 4000 });
+  const timeline = diamondRun();
   const lines = renderStageTable(timeline.report(diamond()), { palette: plainPalette, top: 3 });
   assert.deepEqual(lines, [
     'STAGE  STATUS     DURATION  PEAK RSS  CPU-S  CACHE',

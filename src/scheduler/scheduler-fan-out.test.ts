@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { randomPool } from '../../test/fixtures/scheduler/random-pool.ts';
 import { Graph } from '../graph/graph.ts';
 import type { FailurePolicy } from '../graph/pipeline.ts';
 import { Scheduler } from './scheduler.ts';
@@ -115,26 +116,15 @@ test('random fan-outs: never over capacity, never a hang, every item runs once (
       nested.push(source >= 0 && over[source]! >= 0 && random() < 0.4 ? 1 : 0);
     }
     const g = graphOf(stages);
-    const maxCpus = 1 + Math.floor(random() * 3) + (random() < 0.5 ? 0.5 : 0);
-    const cpus = stages.map(() => Math.round(random() * maxCpus * 10) / 10);
-    const maxMemoryMb = 1024;
-    const memoryMb = stages.map(() => (random() < 0.5 ? 0 : Math.round(random() * maxMemoryMb)));
-    const gpuIds = [0, 1, 3].filter(() => random() < 0.7);
-    const gpus = stages.map(() =>
-      random() < 0.3 ? Math.floor(random() * (gpuIds.length + 1)) : 0,
-    );
+    const pool = randomPool(random, stages.length, 1024, [0, 1, 3]);
+    const { maxCpus, cpus, maxMemoryMb, memoryMb, gpus } = pool;
     const failurePolicy: FailurePolicy = round % 2 === 0 ? 'fail_fast' : 'collect_all';
     const failing = round % 3 === 0;
     const lengths = new Map<number, number>();
     const s = new Scheduler(g, {
       mode: (['parallel', 'sequential', 'waves'] as const)[round % 3]!,
       failurePolicy,
-      maxCpus,
-      cpus,
-      maxMemoryMb,
-      memoryMb,
-      gpuIds,
-      gpus,
+      ...pool,
       fanOut: { over, nested },
       listLength: (node) => {
         if (!lengths.has(node)) lengths.set(node, Math.floor(random() * 4));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { randomPool } from '../../test/fixtures/scheduler/random-pool.ts';
 import { Graph } from '../graph/graph.ts';
 import type { ExecutionMode, FailurePolicy } from '../graph/pipeline.ts';
 import { Scheduler } from './scheduler.ts';
@@ -265,25 +266,13 @@ test('admission never exceeds the CPUs, memory or GPUs, never hangs and runs eve
       stages.push([`s${i}`, [...deps]]);
     }
     const g = graphOf(stages);
-    const maxCpus = 1 + Math.floor(random() * 4) + (random() < 0.5 ? 0.5 : 0);
-    const maxMemoryMb = pick([1000, 1536.5, 4096]);
-    const gpuIds = [0, 1, 2, 3, 5, 6].filter(() => random() < 0.5);
-    // Every request fits the pool on its own, as validation guarantees.
-    const cpus = stages.map(() => Math.round(random() * maxCpus * 10) / 10);
-    const memoryMb = stages.map(() => (random() < 0.3 ? 0 : Math.round(random() * maxMemoryMb)));
-    const gpus = stages.map(() =>
-      Math.floor(random() * (gpuIds.length + 1) * (random() < 0.5 ? 1 : 0)),
-    );
+    const pool = randomPool(random, stages.length, pick([1000, 1536.5, 4096]), [0, 1, 2, 3, 5, 6]);
+    const { maxCpus, cpus, maxMemoryMb, memoryMb, gpuIds, gpus } = pool;
     const mode = (['parallel', 'sequential', 'waves'] as const)[round % 3]!;
     const s = new Scheduler(g, {
       mode,
       failurePolicy: 'fail_fast',
-      maxCpus,
-      cpus,
-      maxMemoryMb,
-      memoryMb,
-      gpuIds,
-      gpus,
+      ...pool,
       maxBypass: 1 + Math.floor(random() * 8),
     });
     const running: number[] = [];
