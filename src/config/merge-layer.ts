@@ -58,11 +58,7 @@ function mergeTable(
   for (const [key, value] of Object.entries(override)) {
     if (key === '__proto__') {
       // Merging into it would change every object of this process.
-      context.issues.push({
-        message: "'__proto__' is not allowed as a key",
-        file: context.layer.file,
-        ...context.layer.keyAt(layerPath, key),
-      });
+      reportAt(context, layerPath, key, "'__proto__' is not allowed as a key");
       continue;
     }
     mergeValue(target, key, value, [...path, key], [...layerPath, key], context);
@@ -102,16 +98,27 @@ function mergeIntoList(
       const hint = /^\d+$/.test(key)
         ? `the list has ${list.length} item${list.length === 1 ? '' : 's'}`
         : didYouMean(key, names);
-      context.issues.push({
-        message: `no item '${key}' in ${path.join('.')}`,
-        file: context.layer.file,
-        ...context.layer.keyAt(layerPath, key),
-        ...(hint !== undefined && { hint }),
-      });
+      reportAt(context, layerPath, key, `no item '${key}' in ${path.join('.')}`, hint);
       continue;
     }
     mergeValue(list, index, value, [...path, index], [...layerPath, key], context);
   }
+}
+
+/** A problem with `key` of the table at `layerPath`, placed where the layer's file has it. */
+function reportAt(
+  context: MergeContext,
+  layerPath: ConfigPath,
+  key: string,
+  message: string,
+  hint?: string,
+): void {
+  context.issues.push({
+    message,
+    file: context.layer.file,
+    ...context.layer.keyAt(layerPath, key),
+    ...(hint !== undefined && { hint }),
+  });
 }
 
 function indexByName(list: readonly unknown[], name: string): number | undefined {
