@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Graph } from './graph.ts';
-
-const build = (stages: [string, string[]][]) =>
-  Graph.build(stages.map(([name, dependsOn]) => ({ name, dependsOn })));
-
-function graphOf(stages: [string, string[]][]): Graph {
-  const built = build(stages);
-  assert.ok('graph' in built, JSON.stringify(built.issues));
-  return built.graph;
-}
+import { buildGraph as build, graphOf } from '../../test/fixtures/scheduler/graph-of.ts';
 
 test('edges are stored both ways', () => {
   const g = graphOf([

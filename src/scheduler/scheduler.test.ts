@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { graphOf } from '../../test/fixtures/scheduler/graph-of.ts';
 import { randomPool } from '../../test/fixtures/scheduler/random-pool.ts';
-import { Graph } from '../graph/graph.ts';
+import type { Graph } from '../graph/graph.ts';
 import type { ExecutionMode, FailurePolicy } from '../graph/pipeline.ts';
 import { Scheduler } from './scheduler.ts';
-
-function graphOf(stages: [string, string[]][]): Graph {
-  const built = Graph.build(stages.map(([name, dependsOn]) => ({ name, dependsOn })));
-  assert.ok('graph' in built);
-  return built.graph;
-}
 
 function schedulerOf(
   graph: Graph,
