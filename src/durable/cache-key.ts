@@ -109,7 +109,7 @@ export function partsJson(parts: CacheKeyParts): string {
   text += `"stage":${JSON.stringify(parts.stage)},"upstream":{`;
   let first = true;
   const names = Object.keys(parts.upstream);
-  if (names.length > 1) names.sort();
+  if (names.length > 1) sortNames(names);
   for (const name of names) {
     const hash = parts.upstream[name];
     if (hash === undefined) continue;
@@ -119,6 +119,26 @@ export function partsJson(parts: CacheKeyParts): string {
   text += '}';
   if (parts.version !== undefined) text += `,"version":${JSON.stringify(parts.version)}`;
   return `${text}}`;
+}
+
+/**
+ * Sorts in place as Array.prototype.sort does for strings (by UTF-16 code units): a stage has
+ * a few upstream names, and the built-in sort allocates a work copy on every call.
+ */
+function sortNames(names: string[]): void {
+  if (names.length > 16) {
+    names.sort();
+    return;
+  }
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i]!;
+    let j = i - 1;
+    while (j >= 0 && names[j]! > name) {
+      names[j + 1] = names[j]!;
+      j--;
+    }
+    names[j + 1] = name;
+  }
 }
 
 /** JSON.stringify of a string, without its call for the usual names and hashes. */

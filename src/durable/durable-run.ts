@@ -150,7 +150,7 @@ async function runWithStore(
     runId,
     ...(options.monitor && { monitor: options.monitor }),
   });
-  const timeline = new StageTimeline();
+  const timeline = new StageTimeline(pipeline);
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const metrics = new MetricsIngestor({ store, runId, runDir: run.runDir });
   const result = await runPipeline(pipeline, {

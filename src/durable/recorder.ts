@@ -49,7 +49,9 @@ export class RunRecorder {
   readonly #stageDirOf: (stage: string) => string;
   /** Output hashes by stage name: what the stage cache keys downstream stages with. */
   readonly outputHashes: Map<string, string>;
-  readonly #startedAt = new Map<string, number>();
+  /** Start times of the stages running now, by graph index (fan-out items and others by name). */
+  readonly #startedAt: Float64Array;
+  readonly #otherStartedAt = new Map<string, number>();
   #writes: StoreWrite[] = [];
   #events: RunEvent[] = [];
   /** Output rows (output-file.ts) of the batch, written once it is committed. */
@@ -64,6 +66,7 @@ export class RunRecorder {
     const runDir = options.run.runDir;
     this.#stageDirOf = (stage) => `${runDir}/${stage}`;
     this.outputHashes = options.outputHashes;
+    this.#startedAt = new Float64Array(options.pipeline.graph.size);
   }
 
   /** The first error the store reported, if any. */
@@ -121,14 +124,14 @@ export class RunRecorder {
         writes.push({ kind: 'run', run: this.#options.run });
         break;
       case 'stage_started':
-        this.#startedAt.set(event.stage, event.ts);
+        this.#setStartedAt(event.stage, event.ts);
         break;
       case 'stage_retrying':
       case 'stage_fallback':
         this.#attempt(event.stage, event.attempt, 'failed', event.ts, event.result, event);
         break;
       case 'stage_finished':
-        this.#startedAt.delete(event.stage);
+        if (this.#otherStartedAt.size > 0) this.#otherStartedAt.delete(event.stage);
         if (event.reused) {
           this.#reused(event.stage, event);
           return;
@@ -142,6 +145,18 @@ export class RunRecorder {
         break;
     }
     writes.push({ kind: 'event', event: eventRow(this.#runId, event) });
+  }
+
+  #setStartedAt(stage: string, ts: number): void {
+    const i = this.#options.pipeline.graph.indexOf.get(stage);
+    if (i === undefined) this.#otherStartedAt.set(stage, ts);
+    else this.#startedAt[i] = ts;
+  }
+
+  #startedAtOf(stage: string): number | undefined {
+    const i = this.#options.pipeline.graph.indexOf.get(stage);
+    if (i === undefined) return this.#otherStartedAt.get(stage);
+    return this.#startedAt[i] || undefined;
   }
 
   /** A stage finished before the run: recorded when it comes from elsewhere or was left out. */
@@ -170,7 +185,7 @@ export class RunRecorder {
       stage,
       attempt,
       status,
-      startedAt: result?.startedAt ?? this.#startedAt.get(stage) ?? ts,
+      startedAt: result?.startedAt ?? this.#startedAtOf(stage) ?? ts,
       endedAt: result?.endedAt ?? ts,
       host: this.#options.host,
       pid: result?.pid ?? process.pid,

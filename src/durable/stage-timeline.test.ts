@@ -54,7 +54,7 @@ function ran(timeline: StageTimeline, stage: string, from: number, to: number, e
 
 /** The diamond run: a 1 s, b 0.5 s and c 3 s (with figures) after it, d from the cache. */
 function diamondRun(): StageTimeline {
-  const timeline = new StageTimeline();
+  const timeline = new StageTimeline(diamond());
   ran(timeline, 'a', 0, 1000);
   ran(timeline, 'b', 1000, 1500);
   ran(timeline, 'c', 1000, 4000, {
@@ -91,4 +91,22 @@ test('the stage table: longest first, figures, cache hits, the rest counted, the
     '… 1 more stage (shorter)',
     'critical path: 4.0s over 3 stages: a → c → d',
   ]);
+});
+
+test('a retried stage is timed from its first start; names outside the graph are left out', () => {
+  const timeline = new StageTimeline(diamond());
+  timeline.observe({ event: 'stage_started', stage: 'a', attempt: 1, ts: 0 });
+  timeline.observe({ event: 'stage_started', stage: 'a', attempt: 2, ts: 600 });
+  timeline.observe({ event: 'stage_started', stage: 'a[0]', attempt: 1, ts: 700 });
+  timeline.observe({ event: 'stage_finished', stage: 'a', attempt: 2, status: 'failed', ts: 900 });
+  const report = timeline.report(diamond());
+  assert.deepEqual(
+    report.stages.map((s) => [s.stage, s.status, s.durationMs, s.cached]),
+    [
+      ['a', 'failed', 900, false],
+      ['b', 'pending', undefined, false],
+      ['c', 'pending', undefined, false],
+      ['d', 'pending', undefined, false],
+    ],
+  );
 });

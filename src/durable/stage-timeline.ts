@@ -3,7 +3,7 @@
  * served it, and what it used; and the critical path, the longest chain of the run by the
  * stages' actual durations. Built from the run's events.
  */
-import type { StageStatus } from '../graph/pipeline.ts';
+import { type StageStatus, stageStatuses } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { ResourceSummary } from '../monitor/resource-sample.ts';
 import type { RunEvent } from '../scheduler/events.ts';
@@ -33,21 +33,45 @@ interface Seen {
   resources?: ResourceSummary;
 }
 
+/** Stage statuses as small numbers, so that the timeline holds no object per stage. */
+const statusCodes: readonly (StageStatus | undefined)[] = [undefined, ...stageStatuses];
+const codeOf = new Map(statusCodes.map((status, code) => [status, code]));
+
+/**
+ * A run's stage events, kept in columns by graph index: a 100,000-stage run holds a handful
+ * of arrays for the whole run rather than 100,000 objects the garbage collector keeps moving.
+ */
 export class StageTimeline {
-  readonly #seen = new Map<string, Seen>();
+  readonly #indexOf: ReadonlyMap<string, number>;
+  readonly #startedAt: Float64Array;
+  readonly #endedAt: Float64Array;
+  readonly #status: Uint8Array;
+  readonly #reused: Uint8Array;
+  readonly #resources: (ResourceSummary | undefined)[] = [];
+
+  constructor(pipeline: ValidPipeline) {
+    const size = pipeline.graph.size;
+    this.#indexOf = pipeline.graph.indexOf;
+    this.#startedAt = new Float64Array(size).fill(Number.NaN);
+    this.#endedAt = new Float64Array(size).fill(Number.NaN);
+    this.#status = new Uint8Array(size);
+    this.#reused = new Uint8Array(size);
+  }
 
   observe(event: RunEvent): void {
+    if (event.event !== 'stage_started' && event.event !== 'stage_finished') return;
+    // Names outside the graph (a fallback, a fan-out item) are not in the report.
+    const i = this.#indexOf.get(event.stage);
+    if (i === undefined) return;
     if (event.event === 'stage_started') {
-      const seen = this.#of(event.stage);
-      seen.startedAt ??= event.ts;
-    } else if (event.event === 'stage_finished') {
-      const seen = this.#of(event.stage);
-      seen.endedAt = event.ts;
-      seen.status = event.status;
-      if (event.reused) seen.reused = true;
-      const resources = event.result?.resources;
-      if (resources) seen.resources = resources;
+      if (Number.isNaN(this.#startedAt[i]!)) this.#startedAt[i] = event.ts;
+      return;
     }
+    this.#endedAt[i] = event.ts;
+    this.#status[i] = codeOf.get(event.status) ?? 0;
+    if (event.reused) this.#reused[i] = 1;
+    const resources = event.result?.resources;
+    if (resources) this.#resources[i] = resources;
   }
 
   report(pipeline: ValidPipeline): RunReport {
@@ -56,28 +80,31 @@ export class StageTimeline {
     const stages: StageTiming[] = [];
     for (let i = 0; i < graph.size; i++) {
       const name = graph.names[i]!;
-      const seen = this.#seen.get(name);
+      const seen = this.#seenAt(i);
       const timing: StageTiming = {
         stage: name,
-        status: seen?.status ?? 'pending',
-        cached: seen?.status === 'cached' || seen?.reused === true,
+        status: seen.status ?? 'pending',
+        cached: seen.status === 'cached' || seen.reused === true,
       };
-      if (seen?.startedAt !== undefined && seen.endedAt !== undefined) {
+      if (seen.startedAt !== undefined && seen.endedAt !== undefined) {
         timing.durationMs = seen.endedAt - seen.startedAt;
         durations[i] = timing.durationMs;
       }
-      if (seen?.resources) timing.resources = seen.resources;
+      if (seen.resources) timing.resources = seen.resources;
       stages.push(timing);
     }
     return { stages, criticalPath: criticalPathOf(pipeline, durations) };
   }
 
-  #of(stage: string): Seen {
-    let seen = this.#seen.get(stage);
-    if (!seen) {
-      seen = {};
-      this.#seen.set(stage, seen);
-    }
+  #seenAt(i: number): Seen {
+    const seen: Seen = {};
+    if (!Number.isNaN(this.#startedAt[i]!)) seen.startedAt = this.#startedAt[i]!;
+    if (!Number.isNaN(this.#endedAt[i]!)) seen.endedAt = this.#endedAt[i]!;
+    const status = statusCodes[this.#status[i]!];
+    if (status !== undefined) seen.status = status;
+    if (this.#reused[i] === 1) seen.reused = true;
+    const resources = this.#resources[i];
+    if (resources) seen.resources = resources;
     return seen;
   }
 }

@@ -11,8 +11,10 @@ export function monitorInProcess(executor: Executor, monitor: ResourceMonitor): 
     execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
       const watch = monitor.watchInProcess(task);
       return executor.execute(task, signal).then((result) => {
+        // Each call's result is its own object: set in place, not copied for every stage.
         const { summary } = watch.finish();
-        return summary ? { ...result, resources: summary } : result;
+        if (summary) result.resources = summary;
+        return result;
       });
     },
     ...(executor.killAll && { killAll: () => executor.killAll?.() }),
