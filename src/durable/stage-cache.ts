@@ -94,20 +94,15 @@ export class StageCache {
     const stage = i === undefined ? undefined : pipeline.stages[i];
     const keyed = stage && this.keyOf(stage, task.item);
     if (!keyed) return executor.execute(task, signal);
-    const run = () =>
-      executor.execute(task, signal).then((result) => {
-        result.cache = keyed;
-        return result;
-      });
-    // A miss, the usual case, costs a set lookup: no query, no extra turn.
-    if (!this.#keys.has(keyed.key)) return run();
+    // A miss, the usual case, costs a set lookup: no query, no extra turn, no closure.
+    if (!this.#keys.has(keyed.key)) return runKeyed(executor, task, signal, keyed);
     return this.#hit(keyed.key, task, stage).then((hit) =>
       hit
         ? {
             ...hit,
             cache: { ...keyed, hit: { runId: hit.entry.runId, attempt: hit.entry.attempt } },
           }
-        : run(),
+        : runKeyed(executor, task, signal, keyed),
     );
   }
 
@@ -133,6 +128,22 @@ export class StageCache {
     }
     return { status: 'succeeded', output, startedAt, endedAt: Date.now(), entry };
   }
+}
+
+/** Runs the attempt and tags its result with the key it ran under. */
+function runKeyed(
+  executor: Executor,
+  task: StageTask,
+  signal: AbortSignal,
+  keyed: StageCacheInfo,
+): Promise<StageResult> {
+  return executor.execute(task, signal).then(withCache.bind(keyed));
+}
+
+/** `this`: the key's info. Bound, not a closure per stage. */
+function withCache(this: StageCacheInfo, result: StageResult): StageResult {
+  result.cache = this;
+  return result;
 }
 
 /** Downstream stages find a cached stage's files at the usual place: a link to the source. */

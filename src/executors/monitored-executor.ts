@@ -1,4 +1,5 @@
 import type { ResourceMonitor } from '../monitor/resource-monitor.ts';
+import type { WatchHandle } from '../monitor/watch-options.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 
 /**
@@ -10,14 +11,19 @@ export function monitorInProcess(executor: Executor, monitor: ResourceMonitor): 
   return {
     execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
       const watch = monitor.watchInProcess(task);
-      return executor.execute(task, signal).then((result) => {
-        // Each call's result is its own object: set in place, not copied for every stage.
-        const { summary } = watch.finish();
-        if (summary) result.resources = summary;
-        return result;
-      });
+      return executor.execute(task, signal).then(finishWatch.bind(watch));
     },
     ...(executor.killAll && { killAll: () => executor.killAll?.() }),
     ...(executor.close && { close: () => executor.close?.() ?? Promise.resolve() }),
   };
+}
+
+/**
+ * Adds the watch's figures to the result (`this`: the watch). Bound rather than a closure per
+ * stage; each call's result is its own object, so it is set in place, not copied.
+ */
+function finishWatch(this: WatchHandle, result: StageResult): StageResult {
+  const { summary } = this.finish();
+  if (summary) result.resources = summary;
+  return result;
 }

@@ -166,7 +166,7 @@ export class ResourceMonitor {
     const watch = new AttemptWatch(key, 'orchestrator', now, this.#network());
     this.#inProcess.add(watch, now);
     this.#schedule();
-    return { finish: () => this.#finishInProcess(watch) };
+    return new InProcessHandle(this, watch);
   }
 
   /** One tick: every watched stage read, the due ones sampled (the timer calls it; tests may). */
@@ -218,7 +218,8 @@ export class ResourceMonitor {
     return this.#finishWatch(watch, entry.gpuIds, peakRssBytes);
   }
 
-  #finishInProcess(watch: AttemptWatch): WatchEnd {
+  /** The end of an in-process watch (through its handle). */
+  finishInProcess(watch: AttemptWatch): WatchEnd {
     // Shorter than an interval, its figures would be the orchestrator's bookkeeping around it;
     // and a pipeline of 100,000 such stages must not pay a store row for each.
     if (!this.#inProcess.end(watch) || watch.samples === 0) {
@@ -279,4 +280,22 @@ const zeroNetwork: NetworkCounters = { rxBytes: 0, txBytes: 0 };
 function readOwnCpuUs(): number {
   const usage = process.cpuUsage();
   return usage.user + usage.system;
+}
+
+/**
+ * The handle of an in-process watch: a class, not a closure per stage (under tsx every
+ * closure made also has its name defined, a cost 100,000 one-microsecond stages notice).
+ */
+class InProcessHandle implements WatchHandle {
+  readonly #monitor: ResourceMonitor;
+  readonly #watch: AttemptWatch;
+
+  constructor(monitor: ResourceMonitor, watch: AttemptWatch) {
+    this.#monitor = monitor;
+    this.#watch = watch;
+  }
+
+  finish(): WatchEnd {
+    return this.#monitor.finishInProcess(this.#watch);
+  }
 }
