@@ -66,7 +66,7 @@ export class RunRecorder {
     const runDir = options.run.runDir;
     this.#stageDirOf = (stage) => `${runDir}/${stage}`;
     this.outputHashes = options.outputHashes;
-    this.#startedAt = new Float64Array(options.pipeline.graph.size);
+    this.#startedAt = new Float64Array(options.pipeline.graph.size).fill(Number.NaN);
   }
 
   /** The first error the store reported, if any. */
@@ -156,7 +156,8 @@ export class RunRecorder {
   #startedAtOf(stage: string): number | undefined {
     const i = this.#options.pipeline.graph.indexOf.get(stage);
     if (i === undefined) return this.#otherStartedAt.get(stage);
-    return this.#startedAt[i] || undefined;
+    const at = this.#startedAt[i]!;
+    return Number.isNaN(at) ? undefined : at;
   }
 
   /** A stage finished before the run: recorded when it comes from elsewhere or was left out. */
