@@ -140,6 +140,15 @@ describe('migration 4: cache entries folded into their attempts', () => {
         .pluck()
         .get(other.key);
       assert.equal(slot, cacheSlot(other.key));
+      // Migration 5: the pipeline's entries, and only they, are in their own index.
+      const indexed = db
+        .prepare(
+          `SELECT cache_key FROM attempts INDEXED BY attempts_entries
+            WHERE pipeline = 'p' AND cache_slot IS NOT NULL`,
+        )
+        .pluck()
+        .all();
+      assert.deepEqual(indexed, [other.key]);
     } finally {
       db.close();
     }

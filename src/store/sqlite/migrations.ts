@@ -201,6 +201,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX attempts_by_cache_slot ON attempts (cache_slot) WHERE cache_slot IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    // A run starts by reading its pipeline's cache keys. Through the index of successes that
+    // read walked every success the pipeline ever had (cached reruns included) to find the
+    // entries among them; this index holds the entries alone. Its inserts are appends (one
+    // pipeline, rising rowids), so the writer hardly notices them.
+    sql: `
+      CREATE INDEX attempts_entries ON attempts (pipeline) WHERE cache_slot IS NOT NULL;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1]!.version;

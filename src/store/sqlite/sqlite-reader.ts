@@ -166,8 +166,8 @@ export class SqliteReader {
         `SELECT ${entryColumns} FROM attempts a JOIN runs r ON r.id = a.run_key
           WHERE a.cache_slot = ? AND a.cache_key = ?`,
       ),
-      // Entries are successes: a stage's, or a pipeline's, are found through the partial
-      // index of successes (the status test repeats its own), not by reading every entry.
+      // Entries are successes: a stage's are found through the partial index of successes
+      // (the status test repeats its own), not by reading every entry.
       cacheLatest: db.prepare(
         `SELECT ${entryColumns} FROM attempts a INDEXED BY attempts_succeeded
           JOIN runs r ON r.id = a.run_key
@@ -175,11 +175,11 @@ export class SqliteReader {
             AND a.cache_slot IS NOT NULL
           ORDER BY a.cache_created_at DESC, a.id DESC LIMIT 1`,
       ),
+      // The entries' own index (migration 5): its size is the entries', not the history's.
       cacheKeys: db
         .prepare(
-          `SELECT a.cache_key FROM attempts a INDEXED BY attempts_succeeded
-            WHERE a.pipeline = ? AND a.status IN ('succeeded', 'cached')
-            AND a.cache_slot IS NOT NULL`,
+          `SELECT a.cache_key FROM attempts a INDEXED BY attempts_entries
+            WHERE a.pipeline = ? AND a.cache_slot IS NOT NULL`,
         )
         .pluck(),
     };
