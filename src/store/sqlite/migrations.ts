@@ -203,6 +203,7 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 5,
+    name: 'an index of the cache entries alone',
     // A run starts by reading its pipeline's cache keys. Through the index of successes that
     // read walked every success the pipeline ever had (cached reruns included) to find the
     // entries among them; this index holds the entries alone. Its inserts are appends (one
