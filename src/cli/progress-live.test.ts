@@ -7,6 +7,11 @@ import { renderLiveFrame } from './progress-live.ts';
 import { formatPlainLine } from './progress-plain.ts';
 import { ProgressState } from './progress-state.ts';
 
+/** The start of a run of `stages` stages, at time 0: every test's first event. */
+function runStarted(pipeline: string, stages: number): RunEvent {
+  return { event: 'run_started', runId: 'r', pipeline, stages, runDir: '/r', ts: 0 };
+}
+
 test('a progress bar shows the share done, the rate of this run and the time left', () => {
   assert.equal(
     progressBar({ done: 30, total: 100, doneBefore: 10, startedAt: 0, now: 10_000 }),
@@ -18,7 +23,7 @@ test('a progress bar shows the share done, the rate of this run and the time lef
 test('the frame: counts, a bar for a long run and for a fan-out, running stages with CPU and RSS', () => {
   const state = new ProgressState();
   const events: RunEvent[] = [
-    { event: 'run_started', runId: 'r', pipeline: 'fan', stages: 2, runDir: '/r', ts: 0 },
+    runStarted('fan', 2),
     { event: 'stage_started', stage: 'split', attempt: 1, ts: 0 },
     { event: 'stage_finished', stage: 'split', attempt: 1, status: 'succeeded', ts: 1000 },
   ];
@@ -59,21 +64,14 @@ test('the frame: counts, a bar for a long run and for a fan-out, running stages 
 
 test('a short run gets no bar', () => {
   const state = new ProgressState();
-  state.apply({ event: 'run_started', runId: 'r', pipeline: 'p', stages: 2, runDir: '/r', ts: 0 });
+  state.apply(runStarted('p', 2));
   const lines = renderLiveFrame(state, 1000, { palette: plainPalette, width: 80 });
   assert.equal(lines.length, 1);
 });
 
 test('stage_mapped: a fan-out counts its announced items from the start, nested lists add up', () => {
   const state = new ProgressState();
-  state.apply({
-    event: 'run_started',
-    runId: 'r',
-    pipeline: 'fan',
-    stages: 3,
-    runDir: '/r',
-    ts: 0,
-  });
+  state.apply(runStarted('fan', 3));
   state.apply({ event: 'stage_finished', stage: 'list', attempt: 1, status: 'succeeded', ts: 0 });
   state.apply({ event: 'stage_mapped', stage: 'map', over: 'list', items: 100, ts: 0 });
   for (let i = 0; i < 2; i++)
@@ -123,14 +121,7 @@ test('stage_mapped: a fan-out counts its announced items from the start, nested 
 
 test('a resumed fan-out: items done before count in the bar, not in the rate', () => {
   const state = new ProgressState();
-  state.apply({
-    event: 'run_started',
-    runId: 'r',
-    pipeline: 'fan',
-    stages: 2,
-    runDir: '/r',
-    ts: 0,
-  });
+  state.apply(runStarted('fan', 2));
   state.apply({ event: 'stage_mapped', stage: 'map', over: 'list', items: 10, ts: 0 });
   for (let i = 0; i < 8; i++) {
     state.apply({
