@@ -3,9 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runRecord } from '../../test/store-records.ts';
+import { createExecutors } from '../executors/default-executors.ts';
+import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { runDurable } from './durable-run.ts';
 import { RunRecorder } from './recorder.ts';
 import { RunFiles } from './run-files.ts';
 
@@ -67,6 +71,58 @@ test('an attempt that failed without a result of its own starts when its stage_s
   } finally {
     await files.close();
     await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a burst of in-process stages has its commits announced while it runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gp-recorder-'));
+  try {
+    // The first stage waits on a timer, so that the writer thread is up; then 4,000 stages
+    // settle in microtasks. Each commit is announced only when the main thread gets a turn.
+    const n = 4_000;
+    let finishedAnnounced = 0;
+    let announcedAtLastStart = -1;
+    const stages: StageSpec[] = [];
+    for (let i = 0; i < n; i++) {
+      stages.push({
+        name: `s${i}`,
+        dependsOn: i === 0 ? [] : [`s${i - 1}`],
+        cpus: 1,
+        task: { kind: 'inline' },
+        run:
+          i === 0
+            ? () => sleep(200).then(() => 0)
+            : () => {
+                if (i === n - 1) announcedAtLastStart = finishedAnnounced;
+                return i;
+              },
+      });
+    }
+    const spec: PipelineSpec = {
+      name: 'burst',
+      stages,
+      mode: 'parallel',
+      failurePolicy: 'fail_fast',
+    };
+    const checked = validatePipeline(spec, 2);
+    assert.ok('pipeline' in checked);
+    const result = await runDurable({
+      pipeline: checked.pipeline,
+      workspaceRoot: dir,
+      executors: createExecutors(spec),
+      cache: false,
+      onEvent: (event) => {
+        if (event.event === 'stage_finished' && event.stage !== 's0') finishedAnnounced++;
+      },
+    });
+    assert.equal(result.status, 'succeeded');
+    assert.equal(finishedAnnounced, n - 1);
+    assert.ok(
+      announcedAtLastStart > 0,
+      `${announcedAtLastStart} finishes of the burst were announced when its last stage started`,
+    );
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

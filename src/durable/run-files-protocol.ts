@@ -10,3 +10,12 @@ export type RunFilesMessage =
   | { type: 'close' };
 
 export type RunFilesReply = { type: 'error'; message: string } | { type: 'closed' };
+
+/**
+ * What the worker is started with: `hold`, a shared Int32Array of one slot, holds the time
+ * (ms after `epoch`) until which the run asks the worker to leave output files alone.
+ */
+export interface RunFilesData {
+  hold: SharedArrayBuffer;
+  epoch: number;
+}

@@ -6,12 +6,16 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { replaceSymlinkSync, writeFileAtomicSync } from './atomic-file.ts';
 import { type OutputRow, outputRowAt, outputRowLength, outputText } from './output-file.ts';
-import type { RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
+import type { RunFilesData, RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
 
 const port = parentPort!;
+const { hold: holdBuffer, epoch } = workerData as RunFilesData;
+const hold = new Int32Array(holdBuffer);
+/** Slot 0 of a buffer of its own, never changed: Atomics.wait on it is a sleep. */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const made = new Set<string>();
 
 port.on('message', (message: RunFilesMessage) => {
@@ -29,6 +33,7 @@ function handle(message: RunFilesMessage): void {
       write(message.path, message.text);
       break;
     case 'outputs':
+      waitWhileHeld();
       for (let i = 0; i < message.values.length; i += outputRowLength) {
         const row = outputRowAt(message.values, i);
         if (message.ifMissing && existsSync(join(row[0], 'output.json'))) continue;
@@ -40,6 +45,15 @@ function handle(message: RunFilesMessage): void {
       break;
     case 'close':
       break;
+  }
+}
+
+/** While the run asks for the disk and the cores (RunFiles.holdFor), the outputs wait. */
+function waitWhileHeld(): void {
+  for (;;) {
+    const left = epoch + Atomics.load(hold, 0) - Date.now();
+    if (left <= 0) return;
+    Atomics.wait(sleeper, 0, 0, left);
   }
 }
 

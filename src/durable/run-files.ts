@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
+import type { RunFilesData, RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
 
 /**
  * Writes a run's files through a worker thread, in the order asked. Outputs are batched: the
@@ -7,18 +7,30 @@ import type { RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
  */
 export class RunFiles {
   readonly #worker: Worker;
+  /** Shared with the worker: until when (ms after #epoch) it leaves output files alone. */
+  readonly #hold = new Int32Array(new SharedArrayBuffer(4));
+  readonly #epoch = Date.now();
   #closed: Promise<void> | undefined;
+  /** The worker is gone (it failed, or was closed): nothing more will be written. */
+  #exited = false;
   /** The first write that failed: the run goes on (the store has the truth), the CLI warns. */
   firstError: string | undefined;
 
   constructor() {
     // run-files-entry.js loads run-files-worker.ts; in the CLI bundle, it is that worker built.
-    this.#worker = new Worker(new URL('./run-files-entry.js', import.meta.url));
+    const workerData: RunFilesData = {
+      hold: this.#hold.buffer as SharedArrayBuffer,
+      epoch: this.#epoch,
+    };
+    this.#worker = new Worker(new URL('./run-files-entry.js', import.meta.url), { workerData });
     this.#worker.on('message', (reply: RunFilesReply) => {
       if (reply.type === 'error') this.firstError ??= reply.message;
     });
     this.#worker.on('error', (error) => {
       this.firstError ??= error.message;
+    });
+    this.#worker.once('exit', () => {
+      this.#exited = true;
     });
     // Writes in flight must not keep a finished CLI alive on their own: close() waits for them.
     this.#worker.unref();
@@ -38,6 +50,15 @@ export class RunFiles {
     );
   }
 
+  /**
+   * Asks the worker to leave output files for `ms` from now. The run asks while it records a
+   * burst of stages: making a directory and a file costs the kernel 50–300 µs, and on two
+   * cores that time came out of the run's own (a 100,000-stage run: 2.4 s → 2.8–3.8 s).
+   */
+  holdFor(ms: number): void {
+    Atomics.store(this.#hold, 0, Date.now() - this.#epoch + ms);
+  }
+
   /** Points `path` (a symbolic link) at `target`, replacing it atomically. */
   link(target: string, path: string): void {
     this.#post({ type: 'link', target, path });
@@ -46,6 +67,11 @@ export class RunFiles {
   /** Resolves once every file asked for is written. */
   close(): Promise<void> {
     this.#closed ??= new Promise<void>((resolve) => {
+      // A worker that died earlier (its error is in firstError) has nothing left to write.
+      if (this.#exited) {
+        resolve();
+        return;
+      }
       const onReply = (reply: RunFilesReply) => {
         if (reply.type !== 'closed') return;
         this.#worker.off('message', onReply);
@@ -54,6 +80,7 @@ export class RunFiles {
       this.#worker.on('message', onReply);
       this.#worker.once('exit', () => resolve());
       this.#worker.ref();
+      Atomics.store(this.#hold, 0, 0);
       this.#post({ type: 'close' });
     });
     return this.#closed;

@@ -22,6 +22,7 @@ import { runOutcome, statusesOf } from './run-outcome.ts';
 import type { RunOptions, RunResult } from './run-types.ts';
 import type { Scheduler } from './scheduler.ts';
 import { buildStageTask, type TaskSetting } from './stage-task.ts';
+import { TurnBudget } from './turn-budget.ts';
 
 /**
  * Validates a pipeline (unless given one already validated) and runs it to the end; resolves
@@ -66,6 +67,8 @@ class Run {
   readonly #stopController = new AbortController();
   /** Some stage requests GPUs: every stage then gets its lease, empty or not. */
   readonly #leasesGpus: boolean;
+  /** Starts stop when a turn of the event loop has lasted long enough (turn-budget.ts). */
+  readonly #turn = new TurnBudget(() => this.#pump());
   #cancelled = false;
   #finish: (result: RunResult) => void = () => {};
 
@@ -142,6 +145,7 @@ class Run {
   }
 
   #pump(): void {
+    if (!this.#turn.allows()) return;
     const scheduler = this.#scheduler;
     const n = this.#pipeline.stages.length;
     for (let i = scheduler.next(); i >= 0; i = scheduler.next()) {

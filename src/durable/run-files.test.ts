@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pushOutputRow } from './output-file.ts';
+import { RunFiles } from './run-files.ts';
+
+function outputRows(stageDir: string): unknown[] {
+  const rows: unknown[] = [];
+  pushOutputRow(
+    rows,
+    stageDir,
+    {
+      runId: 'r1',
+      stage: 'load',
+      attempt: 1,
+      status: 'succeeded',
+      startedAt: 1_000,
+      endedAt: 2_000,
+      host: 'h',
+      pid: 1,
+      executor: 'inline',
+      taskId: 'r1:load:1',
+      outputJson: '42',
+      outputHash: 'sha256:x',
+      inputHash: 'sha256:y',
+    },
+    undefined,
+  );
+  return rows;
+}
+
+async function until(what: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > end) assert.fail('timed out waiting');
+    await sleep(5);
+  }
+}
+
+test('output files wait while the run holds them, and close writes them at once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gp-run-files-'));
+  const files = new RunFiles();
+  try {
+    const output = join(dir, 'load', 'output.json');
+    // The worker is up and writing: run.json, asked for first, is there.
+    files.writeFile(join(dir, 'run.json'), '{}\n');
+    await until(() => existsSync(join(dir, 'run.json')));
+    files.holdFor(60_000);
+    files.writeOutputs(outputRows(join(dir, 'load')));
+    await sleep(300);
+    assert.equal(existsSync(output), false, 'held');
+    await files.close();
+    assert.equal(JSON.parse(readFileSync(output, 'utf8')).data, 42, 'written by close');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('output files are written as they come when nothing holds them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gp-run-files-'));
+  const files = new RunFiles();
+  try {
+    files.holdFor(0);
+    files.writeOutputs(outputRows(join(dir, 'load')));
+    await until(() => existsSync(join(dir, 'load', 'output.json')));
+  } finally {
+    await files.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
