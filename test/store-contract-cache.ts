@@ -38,13 +38,13 @@ export function cacheContract(current: () => RunStore): void {
     const store = current();
     const entry = cacheEntry('k1', { parts: { stage: 'load', version: '2', upstream: {} } });
     await store.append([...runs, run(runRecord('r9')), ...stored(entry)]);
-    assert.deepEqual(await store.cacheGet('k1'), entry);
+    assert.deepEqual(await store.cacheGet('p', 'load', 'k1'), entry);
     // Another attempt puts the same key: the entry is now that one, r1's attempt is none.
     const replaced = cacheEntry('k1', { runId: 'r9', outputJson: '[]', createdAt: 4_000 });
     await store.append(stored(replaced));
-    assert.deepEqual(await store.cacheGet('k1'), replaced);
+    assert.deepEqual(await store.cacheGet('p', 'load', 'k1'), replaced);
     assert.equal(await store.cacheClear(), 1);
-    assert.equal(await store.cacheGet('missing'), undefined);
+    assert.equal(await store.cacheGet('p', 'load', 'missing'), undefined);
   });
 
   it('puts an entry on an attempt stored before it, in this batch or an earlier one', async () => {
@@ -53,12 +53,12 @@ export function cacheContract(current: () => RunStore): void {
     await store.append([...runs, attempt(entryAttempt(early!))]);
     await store.append([put(early!)]);
     await store.append([attempt(entryAttempt(same!)), put(same!)]);
-    assert.deepEqual(await store.cacheGet('early'), early);
-    assert.deepEqual(await store.cacheGet('same'), same);
+    assert.deepEqual(await store.cacheGet('p', 'load', 'early'), early);
+    assert.deepEqual(await store.cacheGet('p', 'load', 'same'), same);
     // A second put on the same attempt replaces its entry.
     const again = { ...early!, parts: { stage: 'load', upstream: {} }, createdAt: 5 };
     await store.append([put(again)]);
-    assert.deepEqual(await store.cacheGet('early'), again);
+    assert.deepEqual(await store.cacheGet('p', 'load', 'early'), again);
     assert.deepEqual(await store.cacheKeys('p'), new Set(['early', 'same']));
   });
 
@@ -82,7 +82,7 @@ export function cacheContract(current: () => RunStore): void {
     for (const writes of refused) await rejectsAsInvalid(store.append(writes));
     assert.deepEqual(await store.attempts('r1'), []);
     assert.equal(await store.getRun('r2'), undefined);
-    assert.equal(await store.cacheGet('k'), undefined);
+    assert.equal(await store.cacheGet('p', 'load', 'k'), undefined);
   });
 
   it('drops the entry of an attempt written again, and keeps attempts when entries go', async () => {
@@ -90,7 +90,7 @@ export function cacheContract(current: () => RunStore): void {
     const [kept, rewritten] = entries(['kept', 'rewritten']);
     await store.append([...runs, ...stored(kept!), ...stored(rewritten!)]);
     await store.append([attempt(entryAttempt(rewritten!))]);
-    assert.equal(await store.cacheGet('rewritten'), undefined);
+    assert.equal(await store.cacheGet('p', 'load', 'rewritten'), undefined);
     assert.deepEqual(await store.cacheKeys('p'), new Set(['kept']));
     const before = await store.attempts('r1');
     assert.equal(await store.cacheClear(), 1);
@@ -102,7 +102,7 @@ export function cacheContract(current: () => RunStore): void {
     const store = current();
     const [first, second] = entries(['twice', 'twice']);
     await store.append([...runs, ...stored(first!), ...stored(second!)]);
-    assert.equal((await store.cacheGet('twice'))?.attempt, 2);
+    assert.equal((await store.cacheGet('p', 'load', 'twice'))?.attempt, 2);
     assert.equal(await store.cacheClear(), 1);
   });
 
@@ -129,10 +129,12 @@ export function cacheContract(current: () => RunStore): void {
       ...entries(['a', 'b', 'c'], (i) => ({ lastUsedAt: i === 2 ? 30 : 10 })).flatMap(stored),
     ]);
     await store.append([
-      { kind: 'cache_used', key: 'b', at: 25 },
-      { kind: 'cache_used', key: 'missing', at: 25 },
+      { kind: 'cache_used', runId: 'r1', stage: 'load', key: 'b', at: 25 },
+      { kind: 'cache_used', runId: 'r1', stage: 'load', key: 'missing', at: 25 },
+      // The key of another stage: that stage has no entry of it.
+      { kind: 'cache_used', runId: 'r1', stage: 'train', key: 'a', at: 25 },
     ]);
-    assert.equal((await store.cacheGet('b'))?.lastUsedAt, 25);
+    assert.equal((await store.cacheGet('p', 'load', 'b'))?.lastUsedAt, 25);
     assert.equal(await store.cacheGc(25), 1);
     assert.deepEqual(await store.cacheKeys('p'), new Set(['b', 'c']));
     assert.equal(await store.cacheGc(0), 0);
@@ -152,14 +154,15 @@ export function cacheContract(current: () => RunStore): void {
     assert.deepEqual(await store.cacheKeys('q'), new Set(['q1']));
     assert.equal(await store.cacheClear('none'), 0);
     assert.equal(await store.cacheClear(), 2);
-    assert.equal(await store.cacheGet('r1'), undefined);
+    assert.equal(await store.cacheGet('r', 'load', 'r1'), undefined);
   });
 
   it('follows its run into another pipeline', async () => {
     const store = current();
     await store.append([...runs, ...stored(cacheEntry('k'))]);
     await store.append([run(runRecord('r1', { pipeline: 'renamed' }))]);
-    assert.equal((await store.cacheGet('k'))?.pipeline, 'renamed');
+    assert.equal((await store.cacheGet('renamed', 'load', 'k'))?.pipeline, 'renamed');
+    assert.equal(await store.cacheGet('p', 'load', 'k'), undefined);
     assert.deepEqual(await store.cacheKeys('renamed'), new Set(['k']));
     assert.deepEqual(await store.cacheKeys('p'), new Set());
   });
@@ -174,5 +177,35 @@ export function cacheContract(current: () => RunStore): void {
     await Promise.all([before, after]);
     assert.equal(await cleared, 1);
     assert.deepEqual(await store.cacheKeys('p'), new Set(['k2']));
+  });
+
+  it('keeps keys apart by pipeline and stage', async () => {
+    const store = current();
+    const inP = cacheEntry('same');
+    const inQ = cacheEntry('same', { runId: 'rq', pipeline: 'q' });
+    const inTrain = cacheEntry('same', { stage: 'train' });
+    await store.append([...runs, ...stored(inP), ...stored(inQ), ...stored(inTrain)]);
+    // Three entries: none took the key from another.
+    assert.deepEqual(await store.cacheGet('p', 'load', 'same'), inP);
+    assert.deepEqual(await store.cacheGet('q', 'load', 'same'), inQ);
+    assert.deepEqual(await store.cacheGet('p', 'train', 'same'), inTrain);
+    assert.equal(await store.cacheGet('r', 'load', 'same'), undefined);
+    assert.equal(await store.cacheClear(), 3);
+  });
+
+  it("finds an instance's entry from any instance of its mapped stage", async () => {
+    const store = current();
+    const item = cacheEntry('item', { stage: 'load[2]' });
+    await store.append([...runs, ...stored(item)]);
+    // The item moved: it is load[3] now, or a nested place; the mapped stage finds it too.
+    assert.deepEqual(await store.cacheGet('p', 'load[3]', 'item'), item);
+    assert.deepEqual(await store.cacheGet('p', 'load[0][1]', 'item'), item);
+    assert.deepEqual(await store.cacheGet('p', 'load', 'item'), item);
+    assert.equal(await store.cacheGet('p', 'loader[2]', 'item'), undefined);
+    // Another instance with the same item takes the key over.
+    const again = cacheEntry('item', { stage: 'load[5]', attempt: 2 });
+    await store.append(stored(again));
+    assert.deepEqual(await store.cacheGet('p', 'load[2]', 'item'), again);
+    assert.equal(await store.cacheClear(), 1);
   });
 }

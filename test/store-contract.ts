@@ -376,7 +376,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
           store.append([run(runRecord('r1')), put(entry), attempt(entryAttempt(entry)), invalid]),
         );
         assert.equal(await store.getRun('r1'), undefined);
-        assert.equal(await store.cacheGet('k'), undefined);
+        assert.equal(await store.cacheGet('p', 'load', 'k'), undefined);
         await store.append([run(runRecord('r1')), event('r1', 1)]);
         assert.equal((await store.events('r1')).length, 1);
       });

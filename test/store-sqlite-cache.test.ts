@@ -32,10 +32,12 @@ describe('cache entries on attempts', () => {
     try {
       await store.append([run(runRecord('r1')), ...stored(a)]);
       await store.append(stored(b));
-      assert.deepEqual(await store.cacheGet(a.key), a);
-      assert.deepEqual(await store.cacheGet(b.key), b);
-      await store.append([{ kind: 'cache_used', key: b.key, at: 9_000 }]);
-      assert.equal((await store.cacheGet(a.key))?.lastUsedAt, a.lastUsedAt);
+      assert.deepEqual(await store.cacheGet(a.pipeline, a.stage, a.key), a);
+      assert.deepEqual(await store.cacheGet(b.pipeline, b.stage, b.key), b);
+      await store.append([
+        { kind: 'cache_used', runId: b.runId, stage: b.stage, key: b.key, at: 9_000 },
+      ]);
+      assert.equal((await store.cacheGet(a.pipeline, a.stage, a.key))?.lastUsedAt, a.lastUsedAt);
       assert.equal(await store.cacheGc(a.lastUsedAt + 1), 1);
       assert.deepEqual(await store.cacheKeys('p'), new Set([b.key]));
     } finally {
@@ -104,11 +106,12 @@ describe('migration 4: cache entries folded into their attempts', () => {
     oldStore(file, 3, fill);
     const store = await openSqliteStore(file);
     try {
-      assert.deepEqual(await store.cacheGet(good.key), good);
-      assert.deepEqual(await store.cacheGet(other.key), other);
+      assert.deepEqual(await store.cacheGet(good.pipeline, good.stage, good.key), good);
+      assert.deepEqual(await store.cacheGet(other.pipeline, other.stage, other.key), other);
       // The old entry's key now is its attempt's too.
       assert.equal((await store.attempts('r2', 'train'))[0]!.cacheKey, other.key);
-      for (const entry of lost) assert.equal(await store.cacheGet(entry.key), undefined);
+      for (const entry of lost)
+        assert.equal(await store.cacheGet(entry.pipeline, entry.stage, entry.key), undefined);
       assert.deepEqual(await store.cacheKeys('p'), new Set([good.key, other.key]));
       assert.equal((await store.cacheLatest('p', 'train'))?.key, other.key);
       const attempts = await store.attempts('r1');
@@ -122,8 +125,10 @@ describe('migration 4: cache entries folded into their attempts', () => {
         ],
       );
       // The entries still work as entries: used, collected.
-      await store.append([{ kind: 'cache_used', key: good.key, at: 20 }]);
-      assert.equal((await store.cacheGet(good.key))?.lastUsedAt, 20);
+      await store.append([
+        { kind: 'cache_used', runId: good.runId, stage: good.stage, key: good.key, at: 20 },
+      ]);
+      assert.equal((await store.cacheGet(good.pipeline, good.stage, good.key))?.lastUsedAt, 20);
       assert.equal(await store.cacheGc(other.lastUsedAt), 1);
       assert.deepEqual(await store.cacheKeys('p'), new Set([other.key]));
     } finally {
@@ -140,7 +145,7 @@ describe('migration 4: cache entries folded into their attempts', () => {
         .pluck()
         .get(other.key);
       assert.equal(slot, cacheSlot(other.key));
-      // Migration 5: the pipeline's entries, and only they, are in their own index.
+      // Migration 6: the pipeline's entries, and only they, are in their own index.
       const indexed = db
         .prepare(
           `SELECT cache_key FROM attempts INDEXED BY attempts_entries
@@ -161,7 +166,7 @@ describe('migration 4: cache entries folded into their attempts', () => {
     const entry = cacheEntry('k');
     try {
       await store.append([run(runRecord('r1')), ...stored(entry)]);
-      assert.deepEqual(await store.cacheGet('k'), entry);
+      assert.deepEqual(await store.cacheGet('p', 'load', 'k'), entry);
     } finally {
       await store.close();
     }

@@ -60,7 +60,7 @@ describe('SqliteRunStore on disk', () => {
         store.events('r1'),
         store.attempts('r1'),
         store.latestSuccess('p', 'load'),
-        store.cacheGet('k1'),
+        store.cacheGet('p', 'load', 'k1'),
         store.cacheKeys('p'),
       ]);
     const written = await withStore(file, async (store) => {

@@ -103,7 +103,7 @@ async function predictCacheHits(
     if (!known) continue;
     const key = cacheKeyOf(cacheKeyParts(stage, upstream));
     if (!keys.has(key)) continue;
-    const entry = await store.cacheGet(key);
+    const entry = await store.cacheGet(pipeline.spec.name, stage.name, key);
     if (!entry) continue;
     hashes.set(stage.name, entry.outputHash);
     row.action = 'cached';

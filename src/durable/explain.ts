@@ -81,7 +81,7 @@ async function explainWith(
   }
   const parts = cacheKeyParts(stage, upstreamHashes);
   const key = cacheKeyOf(parts);
-  const hit = await store.cacheGet(key);
+  const hit = await store.cacheGet(pipeline.spec.name, stage.name, key);
   if (hit) {
     return {
       stage: stage.name,
@@ -96,7 +96,10 @@ async function explainWith(
   // which is older news once a later run hit an earlier entry (a change undone).
   const lastSuccess = await store.latestSuccess(pipeline.spec.name, stage.name);
   const lastKey = lastSuccess?.cacheKey;
-  const used = lastKey === undefined ? undefined : await store.cacheGet(lastKey);
+  const used =
+    lastKey === undefined
+      ? undefined
+      : await store.cacheGet(pipeline.spec.name, stage.name, lastKey);
   const last = used ?? (await store.cacheLatest(pipeline.spec.name, stage.name));
   if (!last) {
     return {

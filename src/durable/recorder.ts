@@ -224,7 +224,13 @@ export class RunRecorder {
     if (cache) {
       record.cacheKey = cache.key;
       if (cache.hit) {
-        this.#writes.push({ kind: 'cache_used', key: cache.key, at: record.endedAt! });
+        this.#writes.push({
+          kind: 'cache_used',
+          runId: this.#runId,
+          stage: record.stage,
+          key: cache.key,
+          at: record.endedAt!,
+        });
       } else {
         this.#writes.push({
           kind: 'cache_put',

@@ -113,8 +113,9 @@ export class StageCache {
     stage: StageSpec,
   ): Promise<(StageResult & { entry: CacheEntry }) | undefined> {
     const startedAt = Date.now();
-    const { store } = this.#options;
-    const entry = await store.cacheGet(key);
+    const { store, pipeline } = this.#options;
+    // Under the mapped stage for an instance: the store looks among all its instances' entries.
+    const entry = await store.cacheGet(pipeline.spec.name, stage.name, key);
     if (!entry) return undefined;
     const output: unknown = JSON.parse(entry.outputJson);
     if (!checkFileRefs(output).ok) return undefined;

@@ -115,7 +115,7 @@ export interface CacheKeyParts {
  * no other entry takes its key (see `cache_put`).
  */
 export interface CacheEntry {
-  /** The attempt's `cacheKey`; unique among entries. */
+  /** The attempt's `cacheKey`; unique among the entries of its pipeline and stage. */
   key: string;
   /** The attempt's run's pipeline. */
   pipeline: string;
@@ -152,12 +152,16 @@ export type StoreWrite =
    * entry. That attempt must be stored before the put (earlier in the batch counts) or be the
    * very next write of the batch, as a `succeeded` or `cached` attempt whose `cacheKey` and
    * `outputHash` are the entry's, of a run of the entry's pipeline; otherwise the batch
-   * rejects (STORE_INVALID_WRITE). An older entry of the same key stops being one. An
+   * rejects (STORE_INVALID_WRITE). An older entry of the same key, pipeline and stage (a
+   * mapped stage's instances count as the mapped stage) stops being one. An
    * `attempt` write that replaces an attempt drops the entry it held.
    */
   | { kind: 'cache_put'; entry: CacheEntry }
-  /** Sets the entry's `lastUsedAt`; nothing happens when there is no entry of that key. */
-  | { kind: 'cache_used'; key: string; at: number }
+  /**
+   * Sets the `lastUsedAt` of the entry of `key` for the run's pipeline and the stage (see
+   * cacheGet); nothing happens when there is none.
+   */
+  | { kind: 'cache_used'; runId: string; stage: string; key: string; at: number }
   /**
    * Adds metrics lines of one attempt (a line already stored is replaced) and sets how far its
    * file has been read, together: a crash never stores lines without their offset.
@@ -257,7 +261,12 @@ export interface RunStore {
   /** The run's attempt summaries (of one stage, when given), by stage then attempt. */
   resourceSummaries(runId: string, stage?: string): Promise<ResourceSummaryRecord[]>;
 
-  cacheGet(key: string): Promise<CacheEntry | undefined>;
+  /**
+   * The entry of `key` among the pipeline's entries of the stage. An instance of a mapped stage
+   * (`resize[3]`) looks among all the mapped stage's: an item's entry is found wherever the item
+   * now is in its list.
+   */
+  cacheGet(pipeline: string, stage: string, key: string): Promise<CacheEntry | undefined>;
   /**
    * The newest cache entry of a stage (the latest `createdAt`, and of equal ones the one whose
    * attempt was written last): what `explain` compares against.

@@ -1,12 +1,13 @@
 /**
  * Writes attempts and the cache entries they hold (migration 4): an entry is a set of
- * `cache_*` columns on the successful attempt that made it, found by its slot (cache-slot.ts)
- * and then its full key. Keys are unique among entries: an entry put under a key another
- * attempt holds takes the key over, and the other attempt stops being an entry.
+ * `cache_*` columns on the successful attempt that made it, found by its pipeline, its stage
+ * (an instance's mapped stage) and its slot (cache-slot.ts, migration 6), then its full key.
+ * Keys are unique among the entries of a pipeline's stage: an entry put under a key another
+ * attempt there holds takes the key over, and the other attempt stops being an entry.
  */
 import type Database from 'better-sqlite3';
 import { PipelineError } from '../../errors.ts';
-import { cacheSlot } from './cache-slot.ts';
+import { cacheSlot, entryStage } from './cache-slot.ts';
 import { MultiRowInsert } from './multi-row-insert.ts';
 
 /** The run a write names, as the writer knows it. */
@@ -17,7 +18,8 @@ export interface KnownRun {
 
 /** Attempt columns a wire write carries, `stage` to `reused_from` (wire-format.ts). */
 const attemptValues = 18;
-/** Where the cache key is among them. */
+/** Where the stage and the cache key are among them. */
+const stageAt = 0;
 const keyAt = 16;
 const noEntry: readonly unknown[] = [null, null, null, null];
 const dropEntry =
@@ -26,9 +28,9 @@ const dropEntry =
 export class AttemptWriter {
   readonly #db: Database.Database;
   readonly #rows: MultiRowInsert;
-  /** Slots and keys of the entries among the buffered rows. */
+  /** Where the entries among the buffered rows are found: pipeline, stage, slot, key. */
   #slots: number[] = [];
-  #keys: string[] = [];
+  #places: unknown[] = [];
   /** By number of keys: statements that read, or take, keys off the attempts holding them. */
   readonly #helds = new Map<number, Database.Statement>();
   readonly #releases = new Map<number, Database.Statement>();
@@ -53,7 +55,8 @@ export class AttemptWriter {
           AND output_hash = ? AND output_json IS NOT NULL AND status IN ('succeeded', 'cached')`,
       ),
       used: db.prepare(
-        'UPDATE attempts SET cache_used_at = ? WHERE cache_slot = ? AND cache_key = ?',
+        `UPDATE attempts SET cache_used_at = ? WHERE pipeline = ? AND cache_stage = ?
+          AND cache_slot = ? AND cache_key = ?`,
       ),
       clearAll: db.prepare(`UPDATE attempts ${dropEntry} WHERE cache_slot IS NOT NULL`),
       clearPipeline: db.prepare(
@@ -79,7 +82,7 @@ export class AttemptWriter {
     // Rows of one key in one statement would both keep it: the earlier one goes in first.
     if (this.#slots.includes(slot)) this.#rows.flush();
     this.#slots.push(slot);
-    this.#keys.push(key);
+    this.#places.push(run.pipeline, entryStage(values[start + stageAt] as string), slot, key);
     this.#rows.addFrom([run.key, run.pipeline], values, start, attemptValues + 3, [slot]);
   }
 
@@ -95,7 +98,7 @@ export class AttemptWriter {
     checkPipeline(run, pipeline as string, key as string);
     this.#rows.flush();
     const slot = cacheSlot(key as string);
-    this.#release([slot, key]);
+    this.#release([run.pipeline, entryStage(stage as string), slot, key]);
     const { changes } = this.#sql.putEntry.run(
       parts,
       createdAt,
@@ -115,10 +118,10 @@ export class AttemptWriter {
     }
   }
 
-  /** Sets an entry's last use; nothing happens when no attempt holds the key. */
-  used(key: string, at: number): void {
+  /** Sets an entry's last use; nothing happens when no attempt there holds the key. */
+  used(run: KnownRun, stage: string, key: string, at: number): void {
     this.#rows.flush();
-    this.#sql.used.run(at, cacheSlot(key), key);
+    this.#sql.used.run(at, run.pipeline, entryStage(stage), cacheSlot(key), key);
   }
 
   /** Drops every entry, or those of one pipeline; the attempts stay. Returns how many went. */
@@ -142,7 +145,7 @@ export class AttemptWriter {
   discard(): void {
     this.#rows.discard();
     this.#slots = [];
-    this.#keys = [];
+    this.#places = [];
   }
 
   /**
@@ -151,37 +154,55 @@ export class AttemptWriter {
    * of an UPDATE taking every key in its WHERE.
    */
   #releaseBuffered(): void {
-    const slots = this.#slots;
-    const keys = this.#keys;
-    if (slots.length === 0) return;
+    const places = this.#places;
+    if (places.length === 0) return;
     this.#slots = [];
-    this.#keys = [];
-    const held = this.#heldOf(slots.length).all(slots) as string[];
+    this.#places = [];
+    const n = places.length / 4;
+    const where: unknown[] = [];
+    for (let i = 0; i < places.length; i += 4) where.push(places[i], places[i + 1], places[i + 2]);
+    const held = this.#heldOf(n).all(where) as [string, string, number, string][];
     if (held.length === 0) return;
     const release: unknown[] = [];
-    for (const key of held) if (keys.includes(key)) release.push(cacheSlot(key), key);
+    for (const [pipeline, stage, slot, key] of held) {
+      for (let i = 0; i < places.length; i += 4) {
+        if (places[i + 3] !== key || places[i] !== pipeline || places[i + 1] !== stage) continue;
+        release.push(pipeline, stage, slot, key);
+        break;
+      }
+    }
     if (release.length > 0) this.#release(release);
   }
 
-  /** By number of slots: the keys held under any of them. */
+  /** By number of places: the entries held at any of them (pipeline, stage, slot). */
   #heldOf(n: number): Database.Statement {
     let statement = this.#helds.get(n);
     if (!statement) {
+      const rows = Array(n).fill('(?, ?, ?)').join(', ');
       statement = this.#db
-        .prepare(`SELECT cache_key FROM attempts WHERE cache_slot IN (${'?, '.repeat(n - 1)}?)`)
-        .pluck();
+        .prepare(
+          `SELECT pipeline, cache_stage, cache_slot, cache_key FROM attempts
+            WHERE (pipeline, cache_stage, cache_slot) IN (VALUES ${rows})
+              AND cache_slot IS NOT NULL`,
+        )
+        .raw();
       this.#helds.set(n, statement);
     }
     return statement;
   }
 
-  /** `values`: pairs of a slot and its key. Takes each key off the attempt holding it. */
+  /**
+   * `values`: places (pipeline, stage, slot, key) one after the other. Takes each key off the
+   * attempt holding it there.
+   */
   #release(values: readonly unknown[]): void {
-    const n = values.length / 2;
+    const n = values.length / 4;
     let statement = this.#releases.get(n);
     if (!statement) {
-      const pairs = Array(n).fill('(cache_slot = ? AND cache_key = ?)').join(' OR ');
-      statement = this.#db.prepare(`UPDATE attempts ${dropEntry} WHERE ${pairs}`);
+      const places = Array(n)
+        .fill('(pipeline = ? AND cache_stage = ? AND cache_slot = ? AND cache_key = ?)')
+        .join(' OR ');
+      statement = this.#db.prepare(`UPDATE attempts ${dropEntry} WHERE ${places}`);
       this.#releases.set(n, statement);
     }
     statement.run(values);

@@ -212,6 +212,24 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX attempts_entries ON attempts (pipeline) WHERE cache_slot IS NOT NULL;
     `,
   },
+  {
+    version: 6,
+    name: 'cache entries found by pipeline and stage',
+    // Slots are random: each commit of new entries dirtied pages all over an index the size of
+    // every entry (a 100,000-stage run: 1.57 s of inserts against 1.07 s without it). Entries
+    // are now found by pipeline, stage and slot, so that a run's entries go in near each
+    // other; keys are unique within a pipeline's stage, no longer across pipelines. Instances of
+    // a mapped stage are found under the mapped stage (cache_stage), wherever an item moves.
+    sql: `
+      ALTER TABLE attempts ADD COLUMN cache_stage TEXT GENERATED ALWAYS AS (
+        CASE WHEN instr(stage, '[') > 0 THEN substr(stage, 1, instr(stage, '[') - 1) ELSE stage END
+      ) VIRTUAL;
+      DROP INDEX attempts_by_cache_slot;
+      DROP INDEX attempts_entries;
+      CREATE INDEX attempts_entries ON attempts (pipeline, cache_stage, cache_slot)
+        WHERE cache_slot IS NOT NULL;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations[migrations.length - 1]!.version;

@@ -12,7 +12,7 @@ import type {
   RunFilter,
   RunRecord,
 } from '../run-store.ts';
-import { cacheSlot } from './cache-slot.ts';
+import { cacheSlot, entryStage } from './cache-slot.ts';
 
 interface RunRow {
   run_id: string;
@@ -164,7 +164,8 @@ export class SqliteReader {
         .raw(),
       cacheGet: db.prepare(
         `SELECT ${entryColumns} FROM attempts a JOIN runs r ON r.id = a.run_key
-          WHERE a.cache_slot = ? AND a.cache_key = ?`,
+          WHERE a.pipeline = ? AND a.cache_stage = ? AND a.cache_slot = ? AND a.cache_key = ?
+            AND a.cache_slot IS NOT NULL`,
       ),
       // Entries are successes: a stage's are found through the partial index of successes
       // (the status test repeats its own), not by reading every entry.
@@ -175,7 +176,7 @@ export class SqliteReader {
             AND a.cache_slot IS NOT NULL
           ORDER BY a.cache_created_at DESC, a.id DESC LIMIT 1`,
       ),
-      // The entries' own index (migration 5): its size is the entries', not the history's.
+      // The entries' own index (migration 6): its size is the entries', not the history's.
       cacheKeys: db
         .prepare(
           `SELECT a.cache_key FROM attempts a INDEXED BY attempts_entries
@@ -252,8 +253,10 @@ export class SqliteReader {
     return row && attemptOf(row);
   }
 
-  cacheGet(key: string): CacheEntry | undefined {
-    const row = this.#sql.cacheGet.get(cacheSlot(key), key) as CacheRow | undefined;
+  cacheGet(pipeline: string, stage: string, key: string): CacheEntry | undefined {
+    const row = this.#sql.cacheGet.get(pipeline, entryStage(stage), cacheSlot(key), key) as
+      | CacheRow
+      | undefined;
     return row && cacheEntryOf(row);
   }
 

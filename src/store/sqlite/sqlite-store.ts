@@ -135,8 +135,8 @@ class SqliteRunStore implements RunStore {
     return this.#resources.summaries(runId, stage);
   }
 
-  async cacheGet(key: string) {
-    return this.#reader.cacheGet(key);
+  async cacheGet(pipeline: string, stage: string, key: string) {
+    return this.#reader.cacheGet(pipeline, stage, key);
   }
 
   async cacheLatest(pipeline: string, stage: string) {

@@ -143,7 +143,12 @@ export class SqliteWriter {
           this.#attempts.put(this.#knownRun(values[i + 1] as string), values, i + 1);
           break;
         case wireKind.cacheUsed:
-          this.#attempts.used(values[i + 1] as string, values[i + 2] as number);
+          this.#attempts.used(
+            this.#knownRun(values[i + 1] as string),
+            values[i + 2] as string,
+            values[i + 3] as string,
+            values[i + 4] as number,
+          );
           break;
         case wireKind.run:
           this.#flush();

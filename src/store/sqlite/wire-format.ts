@@ -17,7 +17,7 @@ export const wireKind = {
    * outputHash, parts (JSON), createdAt, lastUsedAt
    */
   cachePut: 2,
-  /** key, at */
+  /** runId, stage, key, at */
   cacheUsed: 3,
   /** the run record as JSON */
   run: 4,
@@ -33,7 +33,7 @@ export const wireKind = {
 } as const;
 
 /** How many values each kind takes, its tag included. */
-export const wireLength: readonly number[] = [7, 20, 10, 3, 2, 4, 3, 24];
+export const wireLength: readonly number[] = [7, 20, 10, 5, 2, 4, 3, 24];
 
 /** Encodes a batch; throws a PipelineError (STORE_INVALID_WRITE) for a write of no known kind. */
 export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
@@ -87,7 +87,7 @@ export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
         break;
       }
       case 'cache_used':
-        values.push(wireKind.cacheUsed, write.key, write.at);
+        values.push(wireKind.cacheUsed, write.runId, write.stage, write.key, write.at);
         break;
       case 'run':
         values.push(wireKind.run, JSON.stringify(write.run));
