@@ -18,7 +18,7 @@ import { pipelineScheduler } from './pipeline-scheduler.ts';
 import { announcePrior, applyPrior, reportPrior } from './prior-stages.ts';
 import { type AttemptFailure, RetryAndFallback } from './retry-fallback.ts';
 import { newRunId } from './run-id.ts';
-import { runOutcome, statusesOf } from './run-outcome.ts';
+import { runOutcome } from './run-outcome.ts';
 import type { RunOptions, RunResult } from './run-types.ts';
 import type { Scheduler } from './scheduler.ts';
 import { buildStageTask, type TaskSetting } from './stage-task.ts';
@@ -327,23 +327,31 @@ class Run {
   }
 
   #end(): void {
-    const { status, stages } = runOutcome({
-      pipeline: this.#pipeline,
-      scheduler: this.#scheduler,
-      items: this.#fanOut.items,
-      attempts: this.#attempts,
-      outputs: this.#outputs,
-      errors: this.#errors,
-      recovery: this.#recovery,
-      cancelled: this.#cancelled,
-    });
-    this.#emit?.({
-      event: 'run_finished',
-      runId: this.#runId,
-      status,
-      stages: statusesOf(stages),
-      ts: this.#clock.now(),
-    });
+    // Every stage's status, by name, for `run_finished`: only when someone listens.
+    const emit = this.#emit;
+    const statuses = emit ? ({} as Record<string, StageStatus>) : undefined;
+    const { status, stages } = runOutcome(
+      {
+        pipeline: this.#pipeline,
+        scheduler: this.#scheduler,
+        items: this.#fanOut.items,
+        attempts: this.#attempts,
+        outputs: this.#outputs,
+        errors: this.#errors,
+        recovery: this.#recovery,
+        cancelled: this.#cancelled,
+      },
+      statuses,
+    );
+    if (emit && statuses) {
+      emit({
+        event: 'run_finished',
+        runId: this.#runId,
+        status,
+        stages: statuses,
+        ts: this.#clock.now(),
+      });
+    }
     this.#finish({ runId: this.#runId, status, runDir: this.#runDir, stages });
   }
 }

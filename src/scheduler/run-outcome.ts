@@ -20,9 +20,13 @@ export interface RunRecord {
 
 /**
  * The outcome of every node of an ended run, by name, and the run's status: cancelled when it
- * was, else failed when a stage failed or could not run for a failure, else succeeded.
+ * was, else failed when a stage failed or could not run for a failure, else succeeded. With
+ * `statuses` (for `run_finished`), each node's status by name too, made in the same pass.
  */
-export function runOutcome(record: RunRecord): {
+export function runOutcome(
+  record: RunRecord,
+  statuses?: Record<string, StageStatus>,
+): {
   status: RunStatus;
   stages: Record<string, StageOutcome>;
 } {
@@ -37,15 +41,10 @@ export function runOutcome(record: RunRecord): {
     const failure = errors.get(i);
     if (failure) Object.assign(outcome, failure);
     if (recovery.ranFallback(i)) outcome.fallback = record.pipeline.stages[i]!.fallback!;
-    stages[record.items.nameOf(i)] = outcome;
+    const name = record.items.nameOf(i);
+    stages[name] = outcome;
+    if (statuses) statuses[name] = status;
   }
   const status: RunStatus = record.cancelled ? 'cancelled' : failed ? 'failed' : 'succeeded';
   return { status, stages };
-}
-
-/** The status of each stage, for `run_finished`. */
-export function statusesOf(stages: Record<string, StageOutcome>): Record<string, StageStatus> {
-  const statuses: Record<string, StageStatus> = {};
-  for (const [name, outcome] of Object.entries(stages)) statuses[name] = outcome.status;
-  return statuses;
 }
