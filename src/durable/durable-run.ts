@@ -17,7 +17,7 @@ import { planFresh, planResume, planSelection, type RunPlan, type RunSelection }
 import { RunRecorder } from './recorder.ts';
 import { ResourceRecorder } from './resource-recorder.ts';
 import { RunFiles } from './run-files.ts';
-import { manifestJson, runJson } from './run-json.ts';
+import { manifestStages, manifestState, runJson } from './run-json.ts';
 import { findRunToResume } from './run-lookup.ts';
 import { StageCache } from './stage-cache.ts';
 import { type RunReport, StageTimeline } from './stage-timeline.ts';
@@ -108,7 +108,12 @@ async function runWithStore(
 
   const files = new RunFiles();
   files.writeFile(`${run.runDir}/run.json`, runJson(run));
-  files.writeFile(`${run.runDir}/manifest.json`, manifestJson(run, pipeline, startStatuses(plan)));
+  files.setStages(manifestStages(pipeline));
+  const prior = plan.previous;
+  files.writeManifest(
+    `${run.runDir}/manifest.json`,
+    manifestState(run, pipeline.graph.names, (name) => prior.get(name)?.status),
+  );
   files.link(run.runDir, layout.latestLink);
   // A run is marked ended only once its files are written: only one that never ended (a crash)
   // can lack an output.json, and checking 100,000 of them would delay the resume.
@@ -175,9 +180,11 @@ async function runWithStore(
     throw new PipelineError('STORE_FAILED', `the run store failed: ${recorder.failure.message}`);
   }
   const ended: RunRecord = { ...run, status: result.status, endedAt: Date.now() };
-  const statuses = new Map(Object.entries(result.stages).map(([name, s]) => [name, s.status]));
   files.writeFile(`${run.runDir}/run.json`, runJson(ended));
-  files.writeFile(`${run.runDir}/manifest.json`, manifestJson(ended, pipeline, statuses));
+  files.writeManifest(
+    `${run.runDir}/manifest.json`,
+    manifestState(ended, pipeline.graph.names, (name) => result.stages[name]?.status),
+  );
   await files.close();
   // Last: a run recorded as ended has every file in place, so a crash before this resumes it.
   await store.append([
@@ -250,10 +257,4 @@ function removeTemporaryFiles(dir: string): void {
 function versionOf(pipeline: ValidPipeline, stage: string): string | undefined {
   const i = pipeline.graph.indexOf.get(stage);
   return i === undefined ? undefined : pipeline.stages[i]!.version;
-}
-
-function startStatuses(plan: RunPlan): Map<string, string> {
-  const statuses = new Map<string, string>();
-  for (const [stage, prior] of plan.previous) if (prior.status) statuses.set(stage, prior.status);
-  return statuses;
 }

@@ -1,6 +1,12 @@
+import type { ManifestStages, ManifestState } from './run-json.ts';
+
 /** Messages between the main thread and the run-files worker. */
 export type RunFilesMessage =
   | { type: 'file'; path: string; text: string }
+  /** The run's stages, once: what every later `manifest` lists. */
+  | { type: 'stages'; stages: ManifestStages }
+  /** `manifest.json` at `path`, made in the worker (run-json.ts). */
+  | { type: 'manifest'; path: string; state: ManifestState }
   /**
    * `{stage}/output.json` files: `values` holds output rows (output-file.ts) one after the
    * other. `ifMissing`: write each only when none is there (a resume repairing a crash).

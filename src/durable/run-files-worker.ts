@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { replaceSymlinkSync, writeFileAtomicSync } from './atomic-file.ts';
 import { type OutputRow, outputRowAt, outputRowLength, outputText } from './output-file.ts';
 import type { RunFilesData, RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
+import { type ManifestStages, manifestJson } from './run-json.ts';
 
 const port = parentPort!;
 const { hold: holdBuffer, epoch } = workerData as RunFilesData;
@@ -17,6 +18,11 @@ const hold = new Int32Array(holdBuffer);
 /** Slot 0 of a buffer of its own, never changed: Atomics.wait on it is a sleep. */
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const made = new Set<string>();
+let stages: ManifestStages = {
+  names: [],
+  upstreamStart: new Int32Array(1),
+  upstream: new Int32Array(0),
+};
 
 port.on('message', (message: RunFilesMessage) => {
   try {
@@ -31,6 +37,12 @@ function handle(message: RunFilesMessage): void {
   switch (message.type) {
     case 'file':
       write(message.path, message.text);
+      break;
+    case 'stages':
+      stages = message.stages;
+      break;
+    case 'manifest':
+      write(message.path, manifestJson(stages, message.state));
       break;
     case 'outputs':
       waitWhileHeld();

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { RunFilesData, RunFilesMessage, RunFilesReply } from './run-files-protocol.ts';
+import type { ManifestStages, ManifestState } from './run-json.ts';
 
 /**
  * Writes a run's files through a worker thread, in the order asked. Outputs are batched: the
@@ -38,6 +39,19 @@ export class RunFiles {
 
   writeFile(path: string, text: string): void {
     this.#post({ type: 'file', path, text });
+  }
+
+  /** The run's stages, which every later manifest lists. */
+  setStages(stages: ManifestStages): void {
+    this.#post({ type: 'stages', stages });
+  }
+
+  /**
+   * `manifest.json`, made by the worker: for 100,000 stages the text took the main thread
+   * 75 ms to make and 60 ms more to send, at the start of the run and again at its end.
+   */
+  writeManifest(path: string, state: ManifestState): void {
+    this.#post({ type: 'manifest', path, state });
   }
 
   /** `values`: output rows (output-file.ts), one after the other. */

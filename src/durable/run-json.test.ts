@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ValidPipeline } from '../graph/validate.ts';
+import { validatePipeline } from '../graph/validate.ts';
 import type { RunRecord } from '../store/run-store.ts';
-import { manifestJson } from './run-json.ts';
+import { manifestJson, manifestStages, manifestState } from './run-json.ts';
 
 /** The manifest as objects through JSON.stringify: the text manifestJson writes by hand. */
 function reference(run: RunRecord, stages: StageLike[], statuses: Map<string, string>): string {
@@ -49,7 +49,20 @@ test('manifest.json is the JSON of its objects, byte for byte, whatever the name
     ],
   ];
   for (const stages of shapes) {
-    const pipeline = { stages } as unknown as ValidPipeline;
-    assert.equal(manifestJson(run, pipeline, statuses), reference(run, stages, statuses));
+    const checked = validatePipeline(
+      {
+        name: 'p',
+        stages: stages.map((s) => ({ ...s, cpus: 1, task: { kind: 'inline' }, run: () => 0 })),
+        mode: 'parallel',
+        failurePolicy: 'fail_fast',
+      },
+      2,
+    );
+    assert.ok('pipeline' in checked);
+    const state = manifestState(run, checked.pipeline.graph.names, (name) => statuses.get(name));
+    assert.equal(
+      manifestJson(manifestStages(checked.pipeline), state),
+      reference(run, stages, statuses),
+    );
   }
 });

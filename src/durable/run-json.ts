@@ -23,35 +23,75 @@ export function runJson(run: RunRecord): string {
   )}\n`;
 }
 
+/** The stages of a manifest, as the run-files worker gets them once per run (cheap to clone). */
+export interface ManifestStages {
+  names: readonly string[];
+  /** What each stage depends on, by index: `upstream[upstreamStart[i] .. upstreamStart[i + 1])`. */
+  upstreamStart: Int32Array;
+  upstream: Int32Array;
+}
+
+/** A manifest's run and the status of each stage: `labels[codes[i]]`, or pending for 0xff. */
+export interface ManifestState {
+  runId: string;
+  pipeline: string;
+  status: string;
+  labels: readonly string[];
+  codes: Uint8Array;
+}
+
+/** The stage table of a validated pipeline: its graph's, which keeps each `dependsOn` order. */
+export function manifestStages(pipeline: ValidPipeline): ManifestStages {
+  const { names, upstreamStart, upstream } = pipeline.graph;
+  return { names, upstreamStart, upstream };
+}
+
+/** Status codes by stage index for `manifestJson`, from statuses by name (absent: pending). */
+export function manifestState(
+  run: RunRecord,
+  names: readonly string[],
+  statusOf: (name: string) => string | undefined,
+): ManifestState {
+  const labels: string[] = [];
+  const codes = new Uint8Array(names.length).fill(0xff);
+  for (let i = 0; i < names.length; i++) {
+    const status = statusOf(names[i]!);
+    if (status === undefined) continue;
+    let code = labels.indexOf(status);
+    if (code < 0) code = labels.push(status) - 1;
+    codes[i] = code;
+  }
+  return { runId: run.runId, pipeline: run.pipeline, status: run.status, labels, codes };
+}
+
 /**
  * `manifest.json`: every stage, what it depends on, its status and where its output is.
- * Written out directly rather than through objects and JSON.stringify: a resume of 100,000
- * stages writes it before its first stage starts. The text is what JSON.stringify(…, null, 2)
- * would make of the same objects.
+ * Written out directly rather than through objects and JSON.stringify, in the run-files
+ * worker: a run of 100,000 stages writes it before its first stage starts. The text is what
+ * JSON.stringify(…, null, 2) would make of the same objects.
  */
-export function manifestJson(
-  run: RunRecord,
-  pipeline: ValidPipeline,
-  statuses: ReadonlyMap<string, string>,
-): string {
+export function manifestJson(stages: ManifestStages, state: ManifestState): string {
   const q = JSON.stringify;
-  let text = `{\n  "run_id": ${q(run.runId)},\n  "pipeline": ${q(run.pipeline)},\n  "status": ${q(run.status)},\n  "stages": [`;
-  const stages = pipeline.stages;
-  for (let i = 0; i < stages.length; i++) {
-    const stage = stages[i]!;
-    const name = q(stage.name);
-    const status = statuses.get(stage.name) ?? 'pending';
+  let text = `{\n  "run_id": ${q(state.runId)},\n  "pipeline": ${q(state.pipeline)},\n  "status": ${q(state.status)},\n  "stages": [`;
+  const { names, upstreamStart, upstream } = stages;
+  const quoted = names.map((name) => q(name));
+  const labels = state.labels.map((label) => q(label));
+  for (let i = 0; i < names.length; i++) {
+    const code = state.codes[i]!;
+    const status = code === 0xff ? 'pending' : state.labels[code]!;
     const done = status === 'succeeded' || status === 'cached';
-    const deps = stage.dependsOn;
     let dependsOn = '[]';
-    if (deps.length > 0) {
+    const from = upstreamStart[i]!;
+    const to = upstreamStart[i + 1]!;
+    if (to > from) {
       dependsOn = '[';
-      for (let d = 0; d < deps.length; d++)
-        dependsOn += `${d === 0 ? '' : ','}\n        ${q(deps[d])}`;
+      for (let e = from; e < to; e++)
+        dependsOn += `${e === from ? '' : ','}\n        ${quoted[upstream[e]!]}`;
       dependsOn += '\n      ]';
     }
-    text += `${i === 0 ? '' : ','}\n    {\n      "name": ${name},\n      "status": ${q(status)},\n      "depends_on": ${dependsOn},\n      "output": ${done ? q(`${stage.name}/output.json`) : 'null'}\n    }`;
+    const shown = code === 0xff ? '"pending"' : labels[code];
+    text += `${i === 0 ? '' : ','}\n    {\n      "name": ${quoted[i]},\n      "status": ${shown},\n      "depends_on": ${dependsOn},\n      "output": ${done ? q(`${names[i]}/output.json`) : 'null'}\n    }`;
   }
-  text += stages.length === 0 ? ']\n}\n' : '\n  ]\n}\n';
+  text += names.length === 0 ? ']\n}\n' : '\n  ]\n}\n';
   return text;
 }
