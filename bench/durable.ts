@@ -40,6 +40,12 @@ async function timed<T>(what: () => Promise<T>): Promise<{ ms: number; value: T 
   return { ms: performance.now() - t0, value };
 }
 
+/**
+ * A full collection before each timed run (node --expose-gc): each starts with the garbage of
+ * the one before it gone, instead of paying for it in its own window.
+ */
+const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
 async function medianOf(runs: number, what: () => unknown): Promise<number> {
   const times: number[] = [];
   for (let r = 0; r < runs; r++) times.push((await timed(async () => what())).ms);
@@ -101,11 +107,13 @@ let committedMs = Number.POSITIVE_INFINITY;
 /** CPU time of the process (every thread) up to the last commit: steadier than wall under load. */
 let committedCpuMs = Number.POSITIVE_INFINITY;
 for (let round = 0; round < 2; round++) {
+  collect();
   const memory = await timed(() =>
     runPipeline(pipeline, { executors, workspaceRoot: tmpdir(), hostCpus: maxCpus }),
   );
   memoryMs = Math.min(memoryMs, memory.ms);
   const dir = mkdtempSync(join(tmpdir(), 'gp-bench-durable-'));
+  collect();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   let finishedAt = 0;
@@ -168,6 +176,7 @@ row(
   });
   if (failed.status !== 'failed') throw new Error('the first run should fail');
   failLast = false;
+  collect();
   const t0 = performance.now();
   let startedAt = 0;
   const resumed = await runDurable({
