@@ -15,8 +15,6 @@ import { type ManifestStages, manifestJson } from './run-json.ts';
 const port = parentPort!;
 const { hold: holdBuffer, epoch } = workerData as RunFilesData;
 const hold = new Int32Array(holdBuffer);
-/** Slot 0 of a buffer of its own, never changed: Atomics.wait on it is a sleep. */
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const made = new Set<string>();
 let stages: ManifestStages = {
   names: [],
@@ -60,12 +58,16 @@ function handle(message: RunFilesMessage): void {
   }
 }
 
-/** While the run asks for the disk and the cores (RunFiles.holdFor), the outputs wait. */
+/**
+ * While the run asks for the disk and the cores (RunFiles.holdFor), the outputs wait: until the
+ * hold runs out, or the run lifts it (close) and wakes this thread.
+ */
 function waitWhileHeld(): void {
   for (;;) {
-    const left = epoch + Atomics.load(hold, 0) - Date.now();
+    const until = Atomics.load(hold, 0);
+    const left = epoch + until - Date.now();
     if (left <= 0) return;
-    Atomics.wait(sleeper, 0, 0, left);
+    Atomics.wait(hold, 0, until, left);
   }
 }
 

@@ -48,12 +48,15 @@ test('output files wait while the run holds them, and close writes them at once'
     // The worker is up and writing: run.json, asked for first, is there.
     files.writeFile(join(dir, 'run.json'), '{}\n');
     await until(() => existsSync(join(dir, 'run.json')));
-    files.holdFor(60_000);
+    const holdEnds = Date.now() + 20_000;
+    files.holdFor(20_000);
     files.writeOutputs(outputRows(join(dir, 'load')));
     await sleep(300);
     assert.equal(existsSync(output), false, 'held');
     await files.close();
     assert.equal(JSON.parse(readFileSync(output, 'utf8')).data, 42, 'written by close');
+    // close lifted the hold: it did not wait for it to run out.
+    assert.ok(Date.now() < holdEnds, 'close waited for the hold to run out');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

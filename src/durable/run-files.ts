@@ -94,7 +94,9 @@ export class RunFiles {
       this.#worker.on('message', onReply);
       this.#worker.once('exit', () => resolve());
       this.#worker.ref();
+      // Whatever waits is written now: the run is over.
       Atomics.store(this.#hold, 0, 0);
+      Atomics.notify(this.#hold, 0);
       this.#post({ type: 'close' });
     });
     return this.#closed;
