@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { chain, pipelineSpecOf } from '../../bench/dags.ts';
 import { runRecord } from '../../test/store-records.ts';
 import { createExecutors } from '../executors/default-executors.ts';
-import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { runDurable } from './durable-run.ts';
@@ -83,12 +83,9 @@ test('a burst of in-process stages has its commits announced while it runs', asy
     const n = 4_000;
     let finishedAnnounced = 0;
     let announcedAtLastStart = -1;
-    const stages: StageSpec[] = [];
-    for (let i = 0; i < n; i++) {
-      stages.push({
-        name: `s${i}`,
-        dependsOn: i === 0 ? [] : [`s${i - 1}`],
-        cpus: 1,
+    const spec = pipelineSpecOf(
+      chain(n),
+      (i) => ({
         task: { kind: 'inline' },
         run:
           i === 0
@@ -97,14 +94,9 @@ test('a burst of in-process stages has its commits announced while it runs', asy
                 if (i === n - 1) announcedAtLastStart = finishedAnnounced;
                 return i;
               },
-      });
-    }
-    const spec: PipelineSpec = {
-      name: 'burst',
-      stages,
-      mode: 'parallel',
-      failurePolicy: 'fail_fast',
-    };
+      }),
+      2,
+    );
     const checked = validatePipeline(spec, 2);
     assert.ok('pipeline' in checked);
     const result = await runDurable({

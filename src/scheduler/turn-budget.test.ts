@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { chain, pipelineSpecOf } from '../../bench/dags.ts';
 import { createExecutors } from '../executors/default-executors.ts';
-import type { PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import { runPipeline } from './engine.ts';
 import { TurnBudget } from './turn-budget.ts';
 
@@ -35,28 +35,20 @@ test('a burst of in-process stages lets timers and I/O in while it runs', async 
   const n = 20_000;
   let started = 0;
   let startedWhenTimerFired = -1;
-  const stages: StageSpec[] = [];
-  for (let i = 0; i < n; i++) {
-    stages.push({
-      name: `s${i}`,
-      dependsOn: i === 0 ? [] : [`s${i - 1}`],
-      cpus: 1,
+  const spec = pipelineSpecOf(
+    chain(n),
+    (i) => ({
       task: { kind: 'inline' },
       run: () => {
         started++;
         return i;
       },
-    });
-  }
+    }),
+    2,
+  );
   setTimeout(() => {
     startedWhenTimerFired = started;
   }, 0);
-  const spec: PipelineSpec = {
-    name: 'burst',
-    stages,
-    mode: 'parallel',
-    failurePolicy: 'fail_fast',
-  };
   const result = await runPipeline(spec, {
     executors: createExecutors(spec),
     workspaceRoot: '.',
