@@ -28,7 +28,10 @@ const dropEntry =
 export class AttemptWriter {
   readonly #db: Database.Database;
   readonly #rows: MultiRowInsert;
-  /** Where the entries among the buffered rows are found: pipeline, stage, slot, key. */
+  /**
+   * The slots of the entries among the buffered rows, and where each is found: its pipeline,
+   * stage, slot and key, one after the other.
+   */
   #slots: number[] = [];
   #places: unknown[] = [];
   /** By number of keys: statements that read, or take, keys off the attempts holding them. */
