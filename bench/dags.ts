@@ -1,4 +1,4 @@
-import type { PipelineSpec, StageSpec } from '../src/graph/pipeline.ts';
+import type { InlineFunction, PipelineSpec, StageSpec } from '../src/graph/pipeline.ts';
 /**
  * The DAG shapes every benchmark implementation runs, as plain arrays: stage names and, per
  * stage, the indices of its upstream stages. Deterministic (a fixed-seed PRNG), and indices are
@@ -125,4 +125,13 @@ export function pipelineSpecOf(
     ...stage(i),
   }));
   return { name: dag.shape, stages, mode: 'parallel', failurePolicy: 'fail_fast', maxCpus };
+}
+
+/** The DAG as a pipeline of in-process stages: stage `i` runs `runOf(i)`. */
+export function inlinePipelineOf(
+  dag: Dag,
+  runOf: (i: number) => InlineFunction,
+  maxCpus: number,
+): PipelineSpec {
+  return pipelineSpecOf(dag, (i) => ({ task: { kind: 'inline' }, run: runOf(i) }), maxCpus);
 }

@@ -15,7 +15,7 @@ import { createExecutors } from '../src/executors/default-executors.ts';
 import { type ValidPipeline, validatePipeline } from '../src/graph/validate.ts';
 import { runPipeline } from '../src/scheduler/engine.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
-import { buildDag, type Dag, pipelineSpecOf } from './dags.ts';
+import { buildDag, type Dag, inlinePipelineOf } from './dags.ts';
 import { printRows } from './print-rows.ts';
 
 const maxCpus = 2;
@@ -24,11 +24,7 @@ const shape = process.argv.includes('--shape')
   : 'layered-100k';
 
 function validOf(dag: Dag, run: (i: number) => unknown): ValidPipeline {
-  const spec = pipelineSpecOf(
-    dag,
-    (i) => ({ task: { kind: 'inline' }, run: async () => run(i) }),
-    maxCpus,
-  );
+  const spec = inlinePipelineOf(dag, (i) => async () => run(i), maxCpus);
   const checked = validatePipeline(spec, maxCpus);
   if (!('pipeline' in checked)) throw new Error('invalid DAG');
   return checked.pipeline;

@@ -18,7 +18,7 @@ import type { PipelineSpec } from '../../src/graph/pipeline.ts';
 import { pipeline, type Stage, stage } from '../../src/index.ts';
 import { type RunResult, runPipeline } from '../../src/scheduler/engine.ts';
 import { emitResult, median, parseCaseArgs, peakRssKb, requireArg } from '../case-io.ts';
-import { buildDag, type Dag, pipelineSpecOf } from '../dags.ts';
+import { buildDag, type Dag, inlinePipelineOf } from '../dags.ts';
 
 const maxCpus = 2;
 const workspaceRoot = join(tmpdir(), 'gp-bench-inline');
@@ -30,7 +30,7 @@ const noop = async (): Promise<undefined> => {
 };
 
 function specOf(dag: Dag): PipelineSpec {
-  return pipelineSpecOf(dag, () => ({ task: { kind: 'inline' }, run: noop }), maxCpus);
+  return inlinePipelineOf(dag, () => noop, maxCpus);
 }
 
 /** Runs once; returns the milliseconds timed and whether every stage succeeded. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chain, pipelineSpecOf } from '../../bench/dags.ts';
+import { chain, inlinePipelineOf } from '../../bench/dags.ts';
 import { runRecord } from '../../test/store-records.ts';
 import { createExecutors } from '../executors/default-executors.ts';
 import { validatePipeline } from '../graph/validate.ts';
@@ -83,18 +83,15 @@ test('a burst of in-process stages has its commits announced while it runs', asy
     const n = 4_000;
     let finishedAnnounced = 0;
     let announcedAtLastStart = -1;
-    const spec = pipelineSpecOf(
+    const spec = inlinePipelineOf(
       chain(n),
-      (i) => ({
-        task: { kind: 'inline' },
-        run:
-          i === 0
-            ? () => sleep(200).then(() => 0)
-            : () => {
-                if (i === n - 1) announcedAtLastStart = finishedAnnounced;
-                return i;
-              },
-      }),
+      (i) =>
+        i === 0
+          ? () => sleep(200).then(() => 0)
+          : () => {
+              if (i === n - 1) announcedAtLastStart = finishedAnnounced;
+              return i;
+            },
       2,
     );
     const checked = validatePipeline(spec, 2);

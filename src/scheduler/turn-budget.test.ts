@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chain, pipelineSpecOf } from '../../bench/dags.ts';
+import { chain, inlinePipelineOf } from '../../bench/dags.ts';
 import { createExecutors } from '../executors/default-executors.ts';
 import { runPipeline } from './engine.ts';
 import { TurnBudget } from './turn-budget.ts';
@@ -35,15 +35,12 @@ test('a burst of in-process stages lets timers and I/O in while it runs', async 
   const n = 20_000;
   let started = 0;
   let startedWhenTimerFired = -1;
-  const spec = pipelineSpecOf(
+  const spec = inlinePipelineOf(
     chain(n),
-    (i) => ({
-      task: { kind: 'inline' },
-      run: () => {
-        started++;
-        return i;
-      },
-    }),
+    (i) => () => {
+      started++;
+      return i;
+    },
     2,
   );
   setTimeout(() => {
