@@ -6,21 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { cacheSlot } from '../src/store/sqlite/cache-slot.ts';
-import { latestSchemaVersion, migrations } from '../src/store/sqlite/migrations.ts';
+import { latestSchemaVersion } from '../src/store/sqlite/migrations.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { insertOldRuns, oldStore } from './fixtures/store/old-store.ts';
 import { cacheEntry, run, runRecord, stored } from './store-records.ts';
-
-/** A store as gpipe left it with migrations up to `version`. */
-function oldStore(file: string, version: number, fill: (db: Database.Database) => void): void {
-  const db = new Database(file);
-  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)');
-  for (const migration of migrations.filter((m) => m.version <= version)) {
-    db.exec(migration.sql);
-    db.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(migration.version);
-  }
-  fill(db);
-  db.close();
-}
 
 describe('cache entries on attempts', () => {
   it('keeps keys that share a slot apart', async () => {
@@ -64,12 +53,7 @@ describe('migration 4: cache entries folded into their attempts', () => {
   ];
 
   function fill(db: Database.Database): void {
-    const insertRun = db.prepare(
-      `INSERT INTO runs (id, run_id, pipeline, status, started_at, host, pid, run_dir, stages)
-        VALUES (?, ?, 'p', 'succeeded', 1, 'h', 1, '/runs', '[]')`,
-    );
-    insertRun.run(1, 'r1');
-    insertRun.run(2, 'r2');
+    insertOldRuns(db, 'r1', 'r2');
     const insertAttempt = db.prepare(
       `INSERT INTO attempts (run_key, pipeline, stage, attempt, status, started_at, host, pid,
         executor, output_json, output_hash, cache_key) VALUES (?, 'p', ?, ?, ?, ?, 'h', 1,

@@ -8,7 +8,6 @@ import type {
   AttemptReadOptions,
   AttemptRecord,
   CacheEntry,
-  EventRecord,
   RunFilter,
   RunRecord,
 } from '../run-store.ts';
@@ -54,15 +53,6 @@ type AttemptValues = [
   reusedFrom: string | null,
 ];
 
-interface EventRow {
-  seq: number;
-  ts: number;
-  type: EventRecord['type'];
-  stage: string | null;
-  attempt: number | null;
-  data: string | null;
-}
-
 /** A cache entry: its attempt's row, with the `cache_*` columns set (migration 4). */
 interface CacheRow {
   key: string;
@@ -102,14 +92,6 @@ export class SqliteReader {
       run: db.prepare('SELECT * FROM runs WHERE run_id = ?'),
       runs: db.prepare(`SELECT * FROM runs ${newestRunsFirst}`),
       runsOf: db.prepare(`SELECT * FROM runs WHERE pipeline = ? ${newestRunsFirst}`),
-      events: db.prepare(
-        `SELECT seq, ts, type, stage, attempt, data FROM events
-          WHERE run_key = ${runKeyOf} AND seq > ? ORDER BY seq`,
-      ),
-      eventsOfType: db.prepare(
-        `SELECT seq, ts, type, stage, attempt, data FROM events
-          WHERE run_key = ${runKeyOf} AND type = ? ORDER BY seq`,
-      ),
       attempts: db
         .prepare(
           `SELECT ${attemptColumns} FROM attempts a JOIN runs r ON r.id = a.run_key
@@ -143,17 +125,6 @@ export class SqliteReader {
           WHERE a.run_key = ${runKeyOf} GROUP BY a.stage ORDER BY a.stage`,
         )
         .raw(),
-      startedAttempts: db
-        .prepare(
-          `SELECT stage, max(attempt) FROM events WHERE run_key = ${runKeyOf}
-            AND type = 'stage_started' AND stage IS NOT NULL GROUP BY stage`,
-        )
-        .raw(),
-      lastStageEvents: db.prepare(
-        `SELECT seq, ts, type, stage, attempt, data FROM events WHERE seq IN (
-          SELECT max(seq) FROM events WHERE run_key = ${runKeyOf}
-            AND type IN ('stage_started', 'stage_finished') GROUP BY stage) ORDER BY seq`,
-      ),
       // The status test repeats the partial index's own, so the index serves the query.
       latestSuccess: db
         .prepare(
@@ -201,16 +172,6 @@ export class SqliteReader {
     return rows.map(runOf);
   }
 
-  events(runId: string, afterSeq = 0): EventRecord[] {
-    const rows = this.#sql.events.all(runId, afterSeq) as EventRow[];
-    return rows.map((row) => eventOf(runId, row));
-  }
-
-  eventsOfType(runId: string, type: string): EventRecord[] {
-    const rows = this.#sql.eventsOfType.all(runId, type) as EventRow[];
-    return rows.map((row) => eventOf(runId, row));
-  }
-
   attempts(runId: string, stage?: string): AttemptRecord[] {
     const rows = (
       stage === undefined
@@ -237,15 +198,6 @@ export class SqliteReader {
       outcomes[i] = outcome;
     }
     return outcomes;
-  }
-
-  startedAttempts(runId: string): Map<string, number> {
-    return new Map(this.#sql.startedAttempts.all(runId) as [string, number][]);
-  }
-
-  lastStageEvents(runId: string): EventRecord[] {
-    const rows = this.#sql.lastStageEvents.all(runId) as EventRow[];
-    return rows.map((row) => eventOf(runId, row));
   }
 
   latestSuccess(pipeline: string, stage: string): AttemptRecord | undefined {
@@ -285,14 +237,6 @@ function runOf(row: RunRow): RunRecord {
   if (row.ended_at !== null) run.endedAt = row.ended_at;
   if (row.options !== null) run.options = JSON.parse(row.options);
   return run;
-}
-
-function eventOf(runId: string, row: EventRow): EventRecord {
-  const event: EventRecord = { seq: row.seq, runId, ts: row.ts, type: row.type };
-  if (row.stage !== null) event.stage = row.stage;
-  if (row.attempt !== null) event.attempt = row.attempt;
-  if (row.data !== null) event.data = JSON.parse(row.data);
-  return event;
 }
 
 function attemptOf(row: AttemptValues): AttemptRecord {

@@ -13,6 +13,7 @@ import type {
   StoreWrite,
 } from '../run-store.ts';
 import { asInputError, openConnection } from './connection.ts';
+import { EventPageReader } from './event-page-reader.ts';
 import { MetricsReader } from './metrics-tables.ts';
 import { migrate } from './migrations.ts';
 import { ResourceReader } from './resource-reader.ts';
@@ -59,6 +60,7 @@ class SqliteRunStore implements RunStore {
   readonly #reader: SqliteReader;
   readonly #writer: WriterClient;
   readonly #resources: ResourceReader;
+  readonly #events: EventPageReader;
   #closed: Promise<void> | undefined;
   #metricsReader: MetricsReader | undefined;
 
@@ -67,6 +69,7 @@ class SqliteRunStore implements RunStore {
     this.#reader = reader;
     this.#writer = writer;
     this.#resources = new ResourceReader(db);
+    this.#events = new EventPageReader(db);
   }
 
   async metrics(runId: string, stage?: string) {
@@ -92,7 +95,7 @@ class SqliteRunStore implements RunStore {
   }
 
   async events(runId: string, afterSeq?: number) {
-    return this.#reader.events(runId, afterSeq);
+    return this.#events.events(runId, afterSeq);
   }
 
   async attempts(runId: string, stage?: string) {
@@ -108,15 +111,15 @@ class SqliteRunStore implements RunStore {
   }
 
   async startedAttempts(runId: string) {
-    return this.#reader.startedAttempts(runId);
+    return this.#events.startedAttempts(runId);
   }
 
   async lastStageEvents(runId: string) {
-    return this.#reader.lastStageEvents(runId);
+    return this.#events.lastStageEvents(runId);
   }
 
   async eventsOfType(runId: string, type: EventType) {
-    return this.#reader.eventsOfType(runId, type);
+    return this.#events.eventsOfType(runId, type);
   }
 
   async latestSuccess(pipeline: string, stage: string) {

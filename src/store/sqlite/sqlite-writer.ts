@@ -8,8 +8,8 @@ import { PipelineError, serializeError } from '../../errors.ts';
 import type { RunRecord } from '../run-store.ts';
 import { AttemptWriter, type KnownRun } from './attempt-writer.ts';
 import { openConnection } from './connection.ts';
+import { EventPageWriter } from './event-page-writer.ts';
 import { type MetricsWrite, MetricsWriter } from './metrics-tables.ts';
-import { MultiRowInsert } from './multi-row-insert.ts';
 import { ResourceWriter } from './resource-writer.ts';
 import { wireKind, wireLength } from './wire-format.ts';
 import type { Settled, WriterRequest } from './writer-protocol.ts';
@@ -22,7 +22,7 @@ const maxKnownRuns = 10_000;
 export class SqliteWriter {
   readonly #db: Database.Database;
   readonly #runs = new Map<string, KnownRun>();
-  readonly #events: MultiRowInsert;
+  readonly #events: EventPageWriter;
   readonly #attempts: AttemptWriter;
   readonly #metrics: MetricsWriter;
   readonly #resources: ResourceWriter;
@@ -35,12 +35,7 @@ export class SqliteWriter {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#metrics = new MetricsWriter(db);
-    this.#events = new MultiRowInsert(
-      db,
-      'INSERT INTO events (run_key, ts, type, stage, attempt, data)',
-      6,
-      rowsPerStatement,
-    );
+    this.#events = new EventPageWriter(db);
     this.#attempts = new AttemptWriter(db, rowsPerStatement);
     this.#resources = new ResourceWriter(db, (runId) => this.#knownRun(runId).key);
     this.#sql = {
@@ -120,7 +115,7 @@ export class SqliteWriter {
   }
 
   /**
-   * Events and attempts (with the cache entries they hold) are buffered into multi-row
+   * Events are buffered into pages, attempts (with the cache entries they hold) into multi-row
    * inserts. A run write can change what buffered rows mean (their run's pipeline), and a
    * cache use or a lone cache put must follow the attempts it updates, so those flush first;
    * everything else commutes with the buffered rows.
@@ -131,7 +126,7 @@ export class SqliteWriter {
       const kind = values[i];
       switch (kind) {
         case wireKind.event:
-          this.#events.addFrom([this.#knownRun(values[i + 1] as string).key], values, i + 2, 5);
+          this.#events.add(this.#knownRun(values[i + 1] as string).key, values, i + 2);
           break;
         case wireKind.attempt:
           this.#attempts.add(this.#knownRun(values[i + 1] as string), values, i + 2);
