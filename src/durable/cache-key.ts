@@ -100,25 +100,60 @@ const knownPartKeys: ReadonlySet<string> = new Set([
  */
 export function partsJson(parts: CacheKeyParts): string {
   for (const key in parts) if (!knownPartKeys.has(key)) return canonicalJson(parts);
-  let text = '{';
-  if (parts.code !== undefined) text += `"code":${JSON.stringify(parts.code)},`;
-  if (parts.command !== undefined) text += `"command":${JSON.stringify(parts.command)},`;
-  if (parts.env !== undefined) text += `"env":${JSON.stringify(parts.env)},`;
-  if (parts.item !== undefined) text += `"item":${JSON.stringify(parts.item)},`;
-  if (parts.params !== undefined) text += `"params":${JSON.stringify(parts.params)},`;
-  text += `"stage":${JSON.stringify(parts.stage)},"upstream":{`;
-  let first = true;
-  const names = Object.keys(parts.upstream);
+  const { upstream } = parts;
+  const pairs = upstreamText(Object.keys(upstream), (name) => upstream[name]);
+  return keyPartsText(fixedKeyText(parts), parts.stage, parts.item, pairs);
+}
+
+/**
+ * The text of the parts every key of a stage shares (`fillKeyParts`), in canonical order
+ * around the item: what comes before it, what comes between it and the stage, and the end.
+ */
+export interface FixedKeyText {
+  beforeItem: string;
+  afterItem: string;
+  end: string;
+}
+
+export function fixedKeyText(parts: Omit<CacheKeyParts, 'stage' | 'upstream'>): FixedKeyText {
+  let beforeItem = '';
+  if (parts.code !== undefined) beforeItem += `"code":${JSON.stringify(parts.code)},`;
+  if (parts.command !== undefined) beforeItem += `"command":${JSON.stringify(parts.command)},`;
+  if (parts.env !== undefined) beforeItem += `"env":${JSON.stringify(parts.env)},`;
+  return {
+    beforeItem,
+    afterItem: parts.params === undefined ? '' : `"params":${JSON.stringify(parts.params)},`,
+    end: parts.version === undefined ? '}' : `,"version":${JSON.stringify(parts.version)}}`,
+  };
+}
+
+/** A key's canonical parts text, from its stage's fixed text and what changes per key. */
+export function keyPartsText(
+  fixed: FixedKeyText,
+  stage: string,
+  item: string | undefined,
+  upstream: string,
+): string {
+  const itemText = item === undefined ? '' : `"item":${JSON.stringify(item)},`;
+  return `{${fixed.beforeItem}${itemText}${fixed.afterItem}"stage":${JSON.stringify(stage)},"upstream":{${upstream}}${fixed.end}`;
+}
+
+/**
+ * The inside of the `upstream` object: `"name":"hash"` pairs in name order, names without a
+ * hash left out. Sorts `names` in place.
+ */
+export function upstreamText(
+  names: string[],
+  hashOf: (name: string) => string | undefined,
+): string {
   if (names.length > 1) sortNames(names);
+  let text = '';
   for (const name of names) {
-    const hash = parts.upstream[name];
+    const hash = hashOf(name);
     if (hash === undefined) continue;
-    text += `${first ? '' : ','}${jsonString(name)}:${jsonString(hash)}`;
-    first = false;
+    text += `${text === '' ? '' : ','}${jsonString(name)}:${jsonString(hash)}`;
   }
-  text += '}';
-  if (parts.version !== undefined) text += `,"version":${JSON.stringify(parts.version)}`;
-  return `${text}}`;
+  return text;
 }
 
 /**

@@ -10,7 +10,15 @@ import type {
 import type { StageSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { CacheEntry, CacheKeyParts, RunStore } from '../store/run-store.ts';
-import { fillKeyParts, partsJson, redactedKeyParts } from './cache-key.ts';
+import {
+  type FixedKeyText,
+  fillKeyParts,
+  fixedKeyText,
+  keyPartsText,
+  partsJson,
+  redactedKeyParts,
+  upstreamText,
+} from './cache-key.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { sha256Text } from './hash.ts';
 
@@ -34,10 +42,14 @@ export interface StageCacheOptions {
 export class StageCache {
   readonly #options: StageCacheOptions;
   readonly #keys: Set<string>;
+  /** By graph index: the text of the parts every key of the stage shares, made once. */
+  readonly #fixed: (FixedKeyText | undefined)[] = [];
+  readonly #hashOf: (stage: string) => string | undefined;
 
   private constructor(options: StageCacheOptions, keys: Set<string>) {
     this.#options = options;
     this.#keys = keys;
+    this.#hashOf = (stage) => options.outputHashes.get(stage);
   }
 
   static async open(options: StageCacheOptions): Promise<StageCache> {
@@ -65,26 +77,30 @@ export class StageCache {
     const i = graph.indexOf.get(stage.name);
     if (i === undefined) return undefined;
     const source = item ? stage.fanOut?.over : undefined;
-    // Null-prototype records start in dictionary mode: no hidden class per distinct key set.
-    const upstream: Record<string, string> = Object.create(null);
+    const names: string[] = [];
     for (let e = graph.upstreamStart[i]!; e < graph.upstreamStart[i + 1]!; e++) {
       const name = graph.names[graph.upstream[e]!]!;
       if (name === source) continue;
-      const hash = this.#options.outputHashes.get(name);
-      if (hash === undefined) return undefined;
-      upstream[name] = hash;
+      if (!this.#options.outputHashes.has(name)) return undefined;
+      names.push(name);
     }
+    // The item's value alone, not its place: an element added in front reruns one item.
+    const itemHash = item && sha256Text(canonicalJson(item.value ?? null));
+    if (this.#options.redact) return this.#redactedKey(stage, names, itemHash);
+    const fixed = (this.#fixed[i] ??= fixedKeyText(fixedParts(stage)));
+    const text = keyPartsText(fixed, stage.name, itemHash, upstreamText(names, this.#hashOf));
+    return new KeyedStage(sha256Text(text), text);
+  }
+
+  /** A key whose parts are kept with secrets masked: the key is still made from the real ones. */
+  #redactedKey(stage: StageSpec, names: readonly string[], item: string | undefined) {
+    const upstream: Record<string, string> = {};
+    for (const name of names) upstream[name] = this.#options.outputHashes.get(name)!;
     const parts: CacheKeyParts = { stage: stage.name, upstream };
     fillKeyParts(parts, stage);
-    if (item) {
-      // The item's value alone, not its place: an element added in front reruns one item.
-      parts.item = sha256Text(canonicalJson(item.value ?? null));
-    }
-    const redact = this.#options.redact;
-    const text = partsJson(parts);
-    if (!redact) return { key: sha256Text(text), parts, partsJson: text };
-    const masked = redactedKeyParts(parts, redact);
-    return { key: sha256Text(text), parts: masked, partsJson: partsJson(masked) };
+    if (item !== undefined) parts.item = item;
+    const masked = redactedKeyParts(parts, this.#options.redact!);
+    return { key: sha256Text(partsJson(parts)), parts: masked, partsJson: partsJson(masked) };
   }
 
   #execute(executor: Executor, task: StageTask, signal: AbortSignal): Promise<StageResult> {
@@ -100,7 +116,12 @@ export class StageCache {
       hit
         ? {
             ...hit,
-            cache: { ...keyed, hit: { runId: hit.entry.runId, attempt: hit.entry.attempt } },
+            cache: {
+              key: keyed.key,
+              parts: keyed.parts,
+              partsJson: keyed.partsJson,
+              hit: { runId: hit.entry.runId, attempt: hit.entry.attempt },
+            },
           }
         : runKeyed(executor, task, signal, keyed),
     );
@@ -152,4 +173,31 @@ function linkArtifacts(stageDir: string, sourceArtifacts: string): void {
   mkdirSync(stageDir, { recursive: true });
   const link = `${stageDir}/artifacts`;
   if (!existsSync(link)) symlinkSync(sourceArtifacts, link);
+}
+
+/**
+ * A key and its parts' text; the parts as an object are made from the text only when asked
+ * for (explain, a test): a run stores the text, and 100,000 objects would only feed the GC.
+ */
+class KeyedStage implements StageCacheInfo {
+  readonly key: string;
+  readonly partsJson: string;
+  #parts: CacheKeyParts | undefined;
+
+  constructor(key: string, partsJson: string) {
+    this.key = key;
+    this.partsJson = partsJson;
+  }
+
+  get parts(): CacheKeyParts {
+    this.#parts ??= JSON.parse(this.partsJson) as CacheKeyParts;
+    return this.#parts;
+  }
+}
+
+/** The parts a stage's keys all share (fillKeyParts without stage and upstream). */
+function fixedParts(stage: StageSpec): Omit<CacheKeyParts, 'stage' | 'upstream'> {
+  const parts: CacheKeyParts = { stage: stage.name, upstream: {} };
+  fillKeyParts(parts, stage);
+  return parts;
 }

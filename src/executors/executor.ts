@@ -84,9 +84,9 @@ export interface StageResult {
 export interface StageCacheInfo {
   key: string;
   /** As kept: secrets masked. */
-  parts: CacheKeyParts;
-  /** `parts` as canonical JSON, made once with the key. */
-  partsJson?: string;
+  readonly parts: CacheKeyParts;
+  /** `parts` as canonical JSON, made once with the key: what the run store keeps. */
+  partsJson: string;
   /** Set on a hit: the run and attempt whose output was reused. */
   hit?: { runId: string; attempt: number };
 }

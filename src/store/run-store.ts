@@ -128,11 +128,16 @@ export interface CacheEntry {
   /** The attempt's `outputHash`. */
   outputHash: string;
   parts: CacheKeyParts;
-  /** `parts` as canonical JSON, when the writer has it already: stored instead of a new JSON. */
-  partsJson?: string;
   createdAt: number;
   lastUsedAt: number;
 }
+
+/**
+ * A cache entry as a `cache_put` writes it: its parts as an object, or as their canonical
+ * JSON when the writer has that already (stored as it is, not made again).
+ */
+export type CacheEntryWrite = Omit<CacheEntry, 'parts'> &
+  ({ parts: CacheKeyParts; partsJson?: undefined } | { parts?: undefined; partsJson: string });
 
 /**
  * One write of a batch; a batch applies its writes in order. `run_status`, `event` and
@@ -156,7 +161,7 @@ export type StoreWrite =
    * mapped stage's instances count as the mapped stage) stops being one. An
    * `attempt` write that replaces an attempt drops the entry it held.
    */
-  | { kind: 'cache_put'; entry: CacheEntry }
+  | { kind: 'cache_put'; entry: CacheEntryWrite }
   /**
    * Sets the `lastUsedAt` of the entry of `key` for the run's pipeline and the stage (see
    * cacheGet); nothing happens when there is none.

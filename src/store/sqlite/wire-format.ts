@@ -5,7 +5,7 @@
  * shapes to rebuild), and the writer feeds the fields to its inserts as they come.
  */
 import { PipelineError } from '../../errors.ts';
-import type { AttemptRecord, CacheEntry, StoreWrite } from '../run-store.ts';
+import type { AttemptRecord, CacheEntryWrite, StoreWrite } from '../run-store.ts';
 
 export const wireKind = {
   /** runId, ts, type, stage, attempt, data (JSON) */
@@ -126,7 +126,7 @@ function dataJson(data: Record<string, unknown>): string {
  * cache key and with its output. Any other pair goes as two writes, and the entry is refused
  * unless its attempt was stored before it.
  */
-function isAttemptOf(entry: CacheEntry, attempt: AttemptRecord): boolean {
+function isAttemptOf(entry: CacheEntryWrite, attempt: AttemptRecord): boolean {
   return (
     entry.runId === attempt.runId &&
     entry.stage === attempt.stage &&
