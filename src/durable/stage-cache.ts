@@ -87,7 +87,8 @@ export class StageCache {
     // The item's value alone, not its place: an element added in front reruns one item.
     const itemHash = item && sha256Text(canonicalJson(item.value ?? null));
     if (this.#options.redact) return this.#redactedKey(stage, names, itemHash);
-    const fixed = (this.#fixed[i] ??= fixedKeyText(fixedParts(stage)));
+    this.#fixed[i] ??= fixedKeyText(fixedParts(stage));
+    const fixed = this.#fixed[i];
     const text = keyPartsText(fixed, stage.name, itemHash, upstreamText(names, this.#hashOf));
     return new KeyedStage(sha256Text(text), text);
   }
