@@ -119,11 +119,9 @@ async function runWithStore(
   // can lack an output.json, and checking 100,000 of them would delay the resume.
   if (earlier?.status === 'running') {
     const values: unknown[] = [];
-    for (const attempt of plan.done) {
-      const stageDir = `${run.runDir}/${attempt.stage}`;
-      pushOutputRow(values, stageDir, attempt, versionOf(pipeline, attempt.stage));
-    }
-    files.writeOutputs(values, { ifMissing: true });
+    for (const attempt of plan.done)
+      pushOutputRow(values, attempt, versionOf(pipeline, attempt.stage));
+    files.writeOutputs(run.runDir, values, { ifMissing: true });
   }
 
   const stop = new AbortController();

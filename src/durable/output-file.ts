@@ -18,10 +18,9 @@ export interface OutputMeta {
 /**
  * What `{stage}/output.json` of a succeeded (or cached) attempt is made from, as a row of
  * primitives: rows travel to the run-files worker in flat arrays (cheap to clone), and the
- * text is made there, off the main thread.
+ * text is made there, off the main thread, in the stage's directory of the run's.
  */
 export type OutputRow = [
-  stageDir: string,
   stage: string,
   version: string | null,
   status: string,
@@ -36,17 +35,15 @@ export type OutputRow = [
   outputJson: string | null,
 ];
 
-export const outputRowLength = 13;
+export const outputRowLength = 12;
 
 /** Appends the output row of `attempt` to `values`. */
 export function pushOutputRow(
   values: unknown[],
-  stageDir: string,
   attempt: AttemptRecord,
   version: string | undefined,
 ): void {
   values.push(
-    stageDir,
     attempt.stage,
     version ?? null,
     attempt.status,
@@ -69,8 +66,8 @@ export function outputRowAt(values: readonly unknown[], start: number): OutputRo
 
 /** The text of `output.json`: `_meta`, `data`, and `artifacts` (a JSON list, made by the caller). */
 export function outputText(row: OutputRow, artifactsJson: string): string {
-  const [, stage, version, status, runId, attempt, startedAt, ended, inputHash, outputHash] = row;
-  const [cacheKey, reusedFrom, outputJson] = row.slice(10) as [
+  const [stage, version, status, runId, attempt, startedAt, ended, inputHash, outputHash] = row;
+  const [cacheKey, reusedFrom, outputJson] = row.slice(9) as [
     string | null,
     string | null,
     string | null,

@@ -52,7 +52,6 @@ export interface RecorderOptions {
 export class RunRecorder {
   readonly #options: RecorderOptions;
   readonly #runId: string;
-  readonly #stageDirOf: (stage: string) => string;
   /** Output hashes by stage name: what the stage cache keys downstream stages with. */
   readonly outputHashes: Map<string, string>;
   /** Start times of the stages running now, by graph index (fan-out items and others by name). */
@@ -69,8 +68,6 @@ export class RunRecorder {
   constructor(options: RecorderOptions) {
     this.#options = options;
     this.#runId = options.run.runId;
-    const runDir = options.run.runDir;
-    this.#stageDirOf = (stage) => `${runDir}/${stage}`;
     this.outputHashes = options.outputHashes;
     this.#startedAt = new Float64Array(options.pipeline.graph.size).fill(Number.NaN);
   }
@@ -114,7 +111,7 @@ export class RunRecorder {
       () => {
         if (this.#failed) return;
         if (announce) for (const event of events) announce(event);
-        files.writeOutputs(outputs);
+        files.writeOutputs(this.#options.run.runDir, outputs);
       },
       (error: Error) => {
         if (this.#failed) return;
@@ -268,7 +265,7 @@ export class RunRecorder {
   #outputFile(attempt: AttemptRecord): void {
     const i = this.#options.pipeline.graph.indexOf.get(attempt.stage);
     const version = i === undefined ? undefined : this.#options.pipeline.stages[i]!.version;
-    pushOutputRow(this.#outputs, this.#stageDirOf(attempt.stage), attempt, version);
+    pushOutputRow(this.#outputs, attempt, version);
   }
 }
 

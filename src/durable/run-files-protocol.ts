@@ -8,10 +8,11 @@ export type RunFilesMessage =
   /** `manifest.json` at `path`, made in the worker (run-json.ts). */
   | { type: 'manifest'; path: string; state: ManifestState }
   /**
-   * `{stage}/output.json` files: `values` holds output rows (output-file.ts) one after the
-   * other. `ifMissing`: write each only when none is there (a resume repairing a crash).
+   * `{stage}/output.json` files in `runDir`: `values` holds output rows (output-file.ts) one
+   * after the other. `ifMissing`: write each only when none is there (a resume repairing a
+   * crash).
    */
-  | { type: 'outputs'; values: readonly unknown[]; ifMissing?: boolean }
+  | { type: 'outputs'; runDir: string; values: readonly unknown[]; ifMissing?: boolean }
   | { type: 'link'; target: string; path: string }
   | { type: 'close' };
 

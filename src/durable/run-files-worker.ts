@@ -46,8 +46,9 @@ function handle(message: RunFilesMessage): void {
       waitWhileHeld();
       for (let i = 0; i < message.values.length; i += outputRowLength) {
         const row = outputRowAt(message.values, i);
-        if (message.ifMissing && existsSync(join(row[0], 'output.json'))) continue;
-        writeOutput(row);
+        const stageDir = `${message.runDir}/${row[0]}`;
+        if (message.ifMissing && existsSync(join(stageDir, 'output.json'))) continue;
+        writeOutput(stageDir, row);
       }
       break;
     case 'link':
@@ -72,8 +73,7 @@ function waitWhileHeld(): void {
 }
 
 /** The artifacts list is made here, from what the stage directory holds. */
-function writeOutput(row: OutputRow): void {
-  const stageDir = row[0];
+function writeOutput(stageDir: string, row: OutputRow): void {
   const artifacts = listArtifacts(join(stageDir, 'artifacts'));
   write(join(stageDir, 'output.json'), outputText(row, JSON.stringify(artifacts)));
 }

@@ -7,11 +7,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pushOutputRow } from './output-file.ts';
 import { RunFiles } from './run-files.ts';
 
-function outputRows(stageDir: string): unknown[] {
+/** The output row of stage `load`'s first attempt. */
+function outputRows(): unknown[] {
   const rows: unknown[] = [];
   pushOutputRow(
     rows,
-    stageDir,
     {
       runId: 'r1',
       stage: 'load',
@@ -50,7 +50,7 @@ test('output files wait while the run holds them, and close writes them at once'
     await until(() => existsSync(join(dir, 'run.json')));
     const holdEnds = Date.now() + 20_000;
     files.holdFor(20_000);
-    files.writeOutputs(outputRows(join(dir, 'load')));
+    files.writeOutputs(dir, outputRows());
     await sleep(300);
     assert.equal(existsSync(output), false, 'held');
     await files.close();
@@ -67,7 +67,7 @@ test('output files are written as they come when nothing holds them', async () =
   const files = new RunFiles();
   try {
     files.holdFor(0);
-    files.writeOutputs(outputRows(join(dir, 'load')));
+    files.writeOutputs(dir, outputRows());
     await until(() => existsSync(join(dir, 'load', 'output.json')));
   } finally {
     await files.close();

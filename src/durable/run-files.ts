@@ -54,13 +54,17 @@ export class RunFiles {
     this.#post({ type: 'manifest', path, state });
   }
 
-  /** `values`: output rows (output-file.ts), one after the other. */
-  writeOutputs(values: readonly unknown[], options: { ifMissing?: boolean } = {}): void {
+  /** `values`: output rows (output-file.ts) of stages of the run in `runDir`, one after the other. */
+  writeOutputs(
+    runDir: string,
+    values: readonly unknown[],
+    options: { ifMissing?: boolean } = {},
+  ): void {
     if (values.length === 0) return;
     this.#post(
       options.ifMissing
-        ? { type: 'outputs', values, ifMissing: true }
-        : { type: 'outputs', values },
+        ? { type: 'outputs', runDir, values, ifMissing: true }
+        : { type: 'outputs', runDir, values },
     );
   }
 

@@ -43,7 +43,7 @@ export async function showCommand(
       );
     }
     const values: unknown[] = [];
-    pushOutputRow(values, stageDir, done, undefined);
+    pushOutputRow(values, done, undefined);
     return withResources(outputText(outputRowAt(values, 0), '[]'), resources);
   });
   io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
