@@ -90,13 +90,13 @@ export class AttemptWriter {
   }
 
   /**
-   * An entry of an attempt stored before it (wire kind `cachePut`): runId, stage, attempt,
-   * key, pipeline, outputHash, parts, createdAt, lastUsedAt from `start`.
+   * An entry of an attempt of run `runId` stored before it (wire kind `cachePut`): stage,
+   * attempt, key, pipeline, outputHash, parts, createdAt, lastUsedAt from `start`.
    */
-  put(run: KnownRun, values: readonly unknown[], start: number): void {
+  put(run: KnownRun, runId: string, values: readonly unknown[], start: number): void {
     const [stage, attempt, key, pipeline, outputHash, parts, createdAt, usedAt] = values.slice(
-      start + 1,
-      start + 9,
+      start,
+      start + 8,
     );
     checkPipeline(run, pipeline as string, key as string);
     this.#rows.flush();
@@ -116,7 +116,7 @@ export class AttemptWriter {
     if (changes === 0) {
       throw new PipelineError(
         'STORE_INVALID_WRITE',
-        `cache entry '${String(key)}' names attempt ${String(attempt)} of stage '${String(stage)}' of run '${String(values[start])}', which is not stored as a success under that key with that output hash: put an entry after its attempt, or right before it in the same batch`,
+        `cache entry '${String(key)}' names attempt ${String(attempt)} of stage '${String(stage)}' of run '${runId}', which is not stored as a success under that key with that output hash: put an entry after its attempt, or right before it in the same batch`,
       );
     }
   }

@@ -5,6 +5,10 @@
  * of its commit time; its few hundred pages take next to none.
  */
 import type Database from 'better-sqlite3';
+import { eventTypes } from './wire-format.ts';
+
+/** Each event type as JSON, by its code on the wire. */
+const typeJson = eventTypes.map((type) => JSON.stringify(type));
 
 export class EventPageWriter {
   readonly #sql;
@@ -21,11 +25,16 @@ export class EventPageWriter {
     };
   }
 
-  /** An event: ts, type, stage, attempt and data (JSON text), nulls for the absent ones. */
+  /**
+   * An event: ts, type (its code, or its name), stage, attempt and data (JSON text), nulls for
+   * the absent ones.
+   */
   add(runKey: number, values: readonly unknown[], start: number): void {
+    const type = values[start + 1];
     const stage = values[start + 2];
     const data = values[start + 4];
-    const text = `[${values[start] as number},${JSON.stringify(values[start + 1])},${
+    const typeText = typeof type === 'number' ? typeJson[type] : JSON.stringify(type);
+    const text = `[${values[start] as number},${typeText},${
       stage === null ? 'null' : JSON.stringify(stage)
     },${values[start + 3] ?? 'null'},${data ?? 'null'}]`;
     const page = this.#pages[this.#pages.length - 1];

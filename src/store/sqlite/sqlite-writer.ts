@@ -11,7 +11,7 @@ import { openConnection } from './connection.ts';
 import { EventPageWriter } from './event-page-writer.ts';
 import { type MetricsWrite, MetricsWriter } from './metrics-tables.ts';
 import { ResourceWriter } from './resource-writer.ts';
-import { wireKind, wireLength } from './wire-format.ts';
+import { sameRun, wireKind, wireLength } from './wire-format.ts';
 import type { Settled, WriterRequest } from './writer-protocol.ts';
 
 /** Rows per INSERT statement: measured about 10% faster than one; 256 was no faster. */
@@ -122,24 +122,38 @@ export class SqliteWriter {
    */
   #append(values: readonly unknown[]): void {
     let i = 0;
+    // The run the write before named: a write names it again as `sameRun` (wire-format.ts).
+    let runId: string | undefined;
+    const runAt = (at: number): KnownRun => {
+      const ref = values[at];
+      if (ref !== sameRun) runId = ref as string;
+      else if (runId === undefined)
+        throw new PipelineError(
+          'STORE_INVALID_WRITE',
+          'a write names the run before it, but is the first',
+        );
+      return this.#knownRun(runId);
+    };
     while (i < values.length) {
       const kind = values[i];
       switch (kind) {
         case wireKind.event:
-          this.#events.add(this.#knownRun(values[i + 1] as string).key, values, i + 2);
+          this.#events.add(runAt(i + 1).key, values, i + 2);
           break;
         case wireKind.attempt:
-          this.#attempts.add(this.#knownRun(values[i + 1] as string), values, i + 2);
+          this.#attempts.add(runAt(i + 1), values, i + 2);
           break;
         case wireKind.attemptWithEntry:
-          this.#attempts.addWithEntry(this.#knownRun(values[i + 1] as string), values, i + 2);
+          this.#attempts.addWithEntry(runAt(i + 1), values, i + 2);
           break;
-        case wireKind.cachePut:
-          this.#attempts.put(this.#knownRun(values[i + 1] as string), values, i + 1);
+        case wireKind.cachePut: {
+          const run = runAt(i + 1);
+          this.#attempts.put(run, runId!, values, i + 2);
           break;
+        }
         case wireKind.cacheUsed:
           this.#attempts.used(
-            this.#knownRun(values[i + 1] as string),
+            runAt(i + 1),
             values[i + 2] as string,
             values[i + 3] as string,
             values[i + 4] as number,
@@ -150,15 +164,11 @@ export class SqliteWriter {
           this.#putRun(JSON.parse(values[i + 1] as string) as RunRecord);
           break;
         case wireKind.runStatus:
-          this.#sql.runStatus.run(
-            values[i + 2],
-            values[i + 3],
-            this.#knownRun(values[i + 1] as string).key,
-          );
+          this.#sql.runStatus.run(values[i + 2], values[i + 3], runAt(i + 1).key);
           break;
         case wireKind.metrics:
           this.#metrics.apply(
-            this.#knownRun(values[i + 1] as string).key,
+            runAt(i + 1).key,
             JSON.parse(values[i + 2] as string) as MetricsWrite,
           );
           break;

@@ -3,9 +3,27 @@
  * batch, each write a kind tag followed by its fields in column order. Structured clone of a
  * flat array costs a fraction of cloning one object per write (no property names, no object
  * shapes to rebuild), and the writer feeds the fields to its inserts as they come.
+ *
+ * Clone copies every string anew, so the two a batch repeats most go as numbers: a write's
+ * run id is `sameRun` when it is the run id of the write before it in the batch, and an event's
+ * type is its place in `eventTypes`.
  */
 import { PipelineError } from '../../errors.ts';
-import type { AttemptRecord, CacheEntryWrite, StoreWrite } from '../run-store.ts';
+import type { AttemptRecord, CacheEntryWrite, EventType, StoreWrite } from '../run-store.ts';
+
+/** In place of a run id: the run of the write before, in the same batch. */
+export const sameRun = 0;
+
+export const eventTypes: readonly EventType[] = [
+  'run_started',
+  'stage_started',
+  'stage_retrying',
+  'stage_fallback',
+  'stage_finished',
+  'stage_mapped',
+  'run_finished',
+];
+const eventTypeCodes = new Map(eventTypes.map((type, code) => [type, code]));
 
 export const wireKind = {
   /** runId, ts, type, stage, attempt, data (JSON) */
@@ -38,6 +56,12 @@ export const wireLength: readonly number[] = [7, 20, 10, 5, 2, 4, 3, 24];
 /** Encodes a batch; throws a PipelineError (STORE_INVALID_WRITE) for a write of no known kind. */
 export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
   const values: unknown[] = [];
+  let lastRun: string | undefined;
+  const runRef = (runId: string): string | typeof sameRun => {
+    if (runId === lastRun) return sameRun;
+    lastRun = runId;
+    return runId;
+  };
   for (let w = 0; w < writes.length; w++) {
     const write = writes[w]!;
     switch (write.kind) {
@@ -45,9 +69,9 @@ export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
         const e = write.event;
         values.push(
           wireKind.event,
-          e.runId,
+          runRef(e.runId),
           e.ts,
-          e.type,
+          eventTypeCodes.get(e.type) ?? e.type,
           e.stage ?? null,
           e.attempt ?? null,
           e.data === undefined ? null : dataJson(e.data),
@@ -55,14 +79,14 @@ export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
         break;
       }
       case 'attempt':
-        pushAttempt(values, wireKind.attempt, write.attempt);
+        pushAttempt(values, wireKind.attempt, write.attempt, runRef(write.attempt.runId));
         break;
       case 'cache_put': {
         const c = write.entry;
         const next = writes[w + 1];
         if (next?.kind === 'attempt' && isAttemptOf(c, next.attempt)) {
           // The recorder's order: the entry, then its attempt. One row, no UPDATE.
-          pushAttempt(values, wireKind.attemptWithEntry, next.attempt);
+          pushAttempt(values, wireKind.attemptWithEntry, next.attempt, runRef(c.runId));
           values.push(
             c.partsJson ?? JSON.stringify(c.parts),
             c.createdAt,
@@ -74,7 +98,7 @@ export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
         }
         values.push(
           wireKind.cachePut,
-          c.runId,
+          runRef(c.runId),
           c.stage,
           c.attempt,
           c.key,
@@ -87,16 +111,16 @@ export function encodeWrites(writes: readonly StoreWrite[]): unknown[] {
         break;
       }
       case 'cache_used':
-        values.push(wireKind.cacheUsed, write.runId, write.stage, write.key, write.at);
+        values.push(wireKind.cacheUsed, runRef(write.runId), write.stage, write.key, write.at);
         break;
       case 'run':
         values.push(wireKind.run, JSON.stringify(write.run));
         break;
       case 'run_status':
-        values.push(wireKind.runStatus, write.runId, write.status, write.endedAt ?? null);
+        values.push(wireKind.runStatus, runRef(write.runId), write.status, write.endedAt ?? null);
         break;
       case 'metrics':
-        values.push(wireKind.metrics, write.runId, JSON.stringify(write));
+        values.push(wireKind.metrics, runRef(write.runId), JSON.stringify(write));
         break;
       default:
         throw new PipelineError(
@@ -138,10 +162,15 @@ function isAttemptOf(entry: CacheEntryWrite, attempt: AttemptRecord): boolean {
   );
 }
 
-function pushAttempt(values: unknown[], kind: number, a: AttemptRecord): void {
+function pushAttempt(
+  values: unknown[],
+  kind: number,
+  a: AttemptRecord,
+  runId: string | typeof sameRun,
+): void {
   values.push(
     kind,
-    a.runId,
+    runId,
     a.stage,
     a.attempt,
     a.status,
