@@ -95,7 +95,8 @@ export class StageCache {
 
   /** A key whose parts are kept with secrets masked: the key is still made from the real ones. */
   #redactedKey(stage: StageSpec, names: readonly string[], item: string | undefined) {
-    const upstream: Record<string, string> = {};
+    // No prototype: a stage may be called `__proto__`.
+    const upstream: Record<string, string> = Object.create(null);
     for (const name of names) upstream[name] = this.#options.outputHashes.get(name)!;
     const parts: CacheKeyParts = { stage: stage.name, upstream };
     fillKeyParts(parts, stage);
