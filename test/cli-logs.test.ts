@@ -117,6 +117,40 @@ test('logs -f follows a running stage and exits once it has ended', async () => 
   assert.equal((await run.finished).code, 0);
 });
 
+test('logs -f of one stage exits when that stage ends, while the run goes on', async () => {
+  const dir = workspace({
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: follow-one',
+      '  modules:',
+      '    - name: talk',
+      '      command: [sh, -c, "echo first; while [ ! -e go ]; do sleep 0.02; done; echo second"]',
+      '    - name: after',
+      '      depends_on: [talk]',
+      '      command: [sh, -c, "while [ ! -e done ]; do sleep 0.02; done"]',
+    ].join('\n'),
+  });
+  const run = startGpipe(['run', 'pipeline.yaml'], dir);
+  await eventually('the run in the store', () => existsSync(join(dir, '.gpipe', 'runs')));
+  await eventually('the first line of talk', () => {
+    const runs = readdirSync(join(dir, '.gpipe', 'runs')).filter((name) => name !== 'latest');
+    const log = runs[0] && join(dir, '.gpipe', 'runs', runs[0], 'talk', 'stage.log');
+    return log !== undefined && existsSync(log) && readFileSync(log, 'utf8').includes('first');
+  });
+  const follow = startGpipe(['logs', onlyRun(dir), 'talk', '-f'], dir);
+  await follow.waitFor('the first line', ({ stdout }) => stdout.includes('stdout | first'));
+  writeFileSync(join(dir, 'go'), '');
+  try {
+    const followed = await follow.finished;
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.match(followed.stdout, /stdout \| second/);
+    assert.equal(run.child.exitCode, null, 'the run still goes on: after waits');
+  } finally {
+    writeFileSync(join(dir, 'done'), '');
+  }
+  assert.equal((await run.finished).code, 0);
+});
+
 test('logs -f waits a moment for a run that is just starting, and no longer', async () => {
   const dir = workspace({});
   const runDir = join(dir, '.gpipe', 'runs', '20261202_010000_abcdef');

@@ -11,7 +11,7 @@ import { stageStates } from '../../durable/run-state.ts';
 import { InputError } from '../../errors.ts';
 import { type LogLine, parseLogLine } from '../../logs/stage-log-line.ts';
 import { TailReader } from '../../logs/tail-reader.ts';
-import type { RunRecord, RunStore } from '../../store/run-store.ts';
+import type { EventRecord, RunRecord, RunStore } from '../../store/run-store.ts';
 import type { CliIo } from '../cli-io.ts';
 import { withWorkspaceStore } from '../workspace-store.ts';
 import { workspaceOf } from './run-command.ts';
@@ -63,8 +63,9 @@ export async function logsCommand(
     };
     printTails(tails, stage === undefined, keep, print);
     if (!options.follow) return;
+    const stageEvents = stage === undefined ? undefined : new StageEvents(stage);
     for (;;) {
-      const ended = await hasEnded(store, run, stage);
+      const ended = await hasEnded(store, run, stageEvents);
       // One more read after the end: what the stage wrote last.
       printTails(tails, stage === undefined, keep, print);
       if (ended) return;
@@ -117,16 +118,40 @@ function printTails(
 }
 
 /** Whether the stage (or every stage, without one) is done, or the run is over. */
-async function hasEnded(store: RunStore, run: RunRecord, stage: string | undefined) {
+async function hasEnded(store: RunStore, run: RunRecord, stageEvents: StageEvents | undefined) {
   const now = await store.getRun(run.runId);
   if (now?.status !== 'running' || !isAlive(now)) return true;
-  if (stage === undefined) return false;
+  if (stageEvents === undefined) return false;
+  const { stage } = stageEvents;
   const [events, attempts] = await Promise.all([
-    store.events(run.runId),
+    stageEvents.read(store, run.runId),
     store.attempts(run.runId, stage),
   ]);
-  const state = stageStates(now, events, attempts).find((candidate) => candidate.stage === stage);
+  const [state] = stageStates({ ...now, stages: [stage] }, events, attempts);
   return state !== undefined && state.status !== 'running' && state.status !== 'pending';
+}
+
+/**
+ * The events of one stage of a run, read as they come: each read asks only for the events
+ * stored since the last one, so following a stage of a 100,000-stage run does not read the
+ * whole history five times a second.
+ */
+class StageEvents {
+  readonly stage: string;
+  readonly #events: EventRecord[] = [];
+  #seq = 0;
+
+  constructor(stage: string) {
+    this.stage = stage;
+  }
+
+  async read(store: RunStore, runId: string): Promise<readonly EventRecord[]> {
+    for (const event of await store.events(runId, this.#seq)) {
+      this.#seq = event.seq;
+      if (event.stage === this.stage) this.#events.push(event);
+    }
+    return this.#events;
+  }
 }
 
 /** `--since`: a duration back from now (`5m`, `90s`, `2h`) or an ISO time. */
