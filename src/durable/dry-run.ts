@@ -4,6 +4,8 @@ import type { RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { cacheKeyOf, cacheKeyParts } from './cache-key.ts';
 import { choosePlan, type DurableRunOptions } from './durable-run.ts';
+import { previewMapped } from './fan-out-preview.ts';
+import { sha256Text } from './hash.ts';
 import { stateLayout } from './layout.ts';
 import { planFresh, type RunPlan } from './plan.ts';
 
@@ -78,7 +80,10 @@ function rowsOf(pipeline: ValidPipeline, plan: RunPlan): PreviewRow[] {
   });
 }
 
-/** Marks `run` stages whose cache key is stored, walking in dependency order. */
+/**
+ * Marks `run` stages whose cache key is stored, walking in dependency order. A mapped stage is
+ * cached when each of its items is: its items are known once its source's output is.
+ */
 async function predictCacheHits(
   store: RunStore,
   pipeline: ValidPipeline,
@@ -89,23 +94,57 @@ async function predictCacheHits(
   if (keys.size === 0) return;
   const graph = pipeline.graph;
   const hashes = new Map(plan.outputHashes);
+  // Outputs of the stages mapped stages are mapped over, as far as they are known.
+  const sources = new Set(pipeline.stages.flatMap((stage) => stage.fanOut?.over ?? []));
+  const outputs = new Map<string, unknown>();
+  for (const name of sources) {
+    const prior = plan.previous.get(name);
+    if (prior?.status === 'succeeded' || prior?.status === 'cached')
+      outputs.set(name, prior.output);
+  }
   for (const i of graph.topologicalOrder()) {
     const row = rows[i]!;
     const stage = pipeline.stages[i]!;
     if (row.action !== 'run' || stage.cache === false) continue;
+    const over = stage.fanOut?.over;
     const upstream: Record<string, string> = {};
     let known = true;
     for (const u of graph.upstreamOf(i)) {
-      const hash = hashes.get(graph.names[u]!);
+      const name = graph.names[u]!;
+      if (name === over) continue;
+      const hash = hashes.get(name);
       if (hash === undefined) known = false;
-      else upstream[graph.names[u]!] = hash;
+      else upstream[name] = hash;
     }
     if (!known) continue;
+    if (over !== undefined) {
+      if (!outputs.has(over)) {
+        row.detail = `runs: its items are known once '${over}' has run`;
+        continue;
+      }
+      const preview = await previewMapped(store, pipeline, i, outputs.get(over), upstream);
+      if (!preview) {
+        row.detail = `runs: '${over}' gave no list to map over`;
+        continue;
+      }
+      const hits = preview.entries.filter((entry) => entry !== undefined).length;
+      const items = preview.entries.length;
+      if (!('output' in preview)) {
+        row.detail = `runs ${items - hits} of ${items} items (${hits} from the cache)`;
+        continue;
+      }
+      hashes.set(stage.name, sha256Text(JSON.stringify(preview.output)));
+      if (sources.has(stage.name)) outputs.set(stage.name, preview.output);
+      row.action = 'cached';
+      row.detail = `each of its ${items} items from the cache`;
+      continue;
+    }
     const key = cacheKeyOf(cacheKeyParts(stage, upstream));
     if (!keys.has(key)) continue;
     const entry = await store.cacheGet(pipeline.spec.name, stage.name, key);
     if (!entry) continue;
     hashes.set(stage.name, entry.outputHash);
+    if (sources.has(stage.name)) outputs.set(stage.name, JSON.parse(entry.outputJson));
     row.action = 'cached';
     row.detail = `cache hit: output of run ${entry.runId}`;
   }

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { InputError } from '../errors.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
-import type { RunStore } from '../store/run-store.ts';
+import type { AttemptRecord, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { cacheKeyOf, cacheKeyParts, describeKeyChanges, redactedKeyParts } from './cache-key.ts';
+import { itemKeyParts, mappedDepth, previewMapped } from './fan-out-preview.ts';
 import { stateLayout } from './layout.ts';
 
 export interface Explanation {
@@ -70,16 +71,17 @@ async function explainWith(
   redact: ((text: string) => string) | undefined,
 ): Promise<Explanation> {
   const stage = pipeline.stages[i]!;
-  const upstreamHashes = await upstreamOutputHashes(store, pipeline, i, runId);
-  if ('missing' in upstreamHashes) {
+  const upstream = await upstreamOutputs(store, pipeline, i, runId);
+  if ('missing' in upstream) {
     return {
       stage: stage.name,
       verdict: 'run',
-      summary: `upstream '${upstreamHashes.missing}' has no output${runId ? ` in run ${runId}` : ' yet'}: it runs first, then this stage`,
+      summary: `upstream '${upstream.missing}' has no output${runId ? ` in run ${runId}` : ' yet'}: it runs first, then this stage`,
       changes: [],
     };
   }
-  const parts = cacheKeyParts(stage, upstreamHashes);
+  if (stage.fanOut) return explainMapped(store, pipeline, i, upstream, redact);
+  const parts = cacheKeyParts(stage, upstream.hashes);
   const key = cacheKeyOf(parts);
   const hit = await store.cacheGet(pipeline.spec.name, stage.name, key);
   if (hit) {
@@ -130,31 +132,102 @@ async function explainWith(
   };
 }
 
-/** Output hashes of the stage's upstream stages, or the first one that has none. */
-async function upstreamOutputHashes(
+/**
+ * A mapped stage is not cached itself: each of its items is, under its own key. It would hit
+ * when every item of its source's output (from `runId`, else its latest success) would.
+ */
+async function explainMapped(
+  store: RunStore,
+  pipeline: ValidPipeline,
+  i: number,
+  { hashes, sourceJson }: UpstreamOutputs,
+  redact: ((text: string) => string) | undefined,
+): Promise<Explanation> {
+  const stage = pipeline.stages[i]!;
+  const over = stage.fanOut!.over;
+  const wouldRun = (summary: string): Explanation => ({
+    stage: stage.name,
+    verdict: 'run',
+    summary,
+    changes: [],
+  });
+  delete hashes[over];
+  const source: unknown = JSON.parse(sourceJson ?? 'null');
+  const preview = await previewMapped(store, pipeline, i, source, hashes);
+  if (!preview)
+    return wouldRun(`it is mapped over '${over}', whose output holds no list to map over`);
+  const items = preview.entries.length;
+  const missing = preview.entries.flatMap((entry, item) => (entry ? [] : [item]));
+  if (missing.length === 0) {
+    return {
+      stage: stage.name,
+      verdict: 'cached',
+      summary: `it is mapped over '${over}': each of its ${items} items would reuse a cached output`,
+      changes: [],
+    };
+  }
+  const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ', …' : '');
+  const summary = `it is mapped over '${over}': ${missing.length} of its ${items} items would run, the items with no cached output for their value (${shown}, counting from 0)`;
+  // Why, told for the first of them against the last success at its place, when it had one.
+  const first = missing[0]!;
+  const instance = `${stage.name}[${first}]`;
+  const last =
+    mappedDepth(pipeline, i) === 1 ? await lastEntryOf(store, pipeline, instance) : undefined;
+  if (!last) return wouldRun(summary);
+  const parts = itemKeyParts(stage, hashes, preview.items[first]);
+  const changes = describeKeyChanges(last.parts, redact ? redactedKeyParts(parts, redact) : parts);
+  if (last.parts.item !== parts.item) changes.push(`item ${first} has another value`);
+  return {
+    stage: stage.name,
+    verdict: 'run',
+    summary: `${summary}; item ${first} against its last success (run ${last.runId}):`,
+    changes,
+    comparedWith: last.runId,
+  };
+}
+
+/** The cache entry of a stage's last success, while it is still cached. */
+async function lastEntryOf(store: RunStore, pipeline: ValidPipeline, stage: string) {
+  const success = await store.latestSuccess(pipeline.spec.name, stage);
+  if (success?.cacheKey === undefined) return undefined;
+  return store.cacheGet(pipeline.spec.name, stage, success.cacheKey);
+}
+
+interface UpstreamOutputs {
+  hashes: Record<string, string>;
+  /** A mapped stage's source's output. */
+  sourceJson?: string;
+}
+
+/**
+ * Output hashes of the stage's upstream stages — and for a mapped stage its source's output —
+ * or the first one that has none.
+ */
+async function upstreamOutputs(
   store: RunStore,
   pipeline: ValidPipeline,
   i: number,
   runId: string | undefined,
-): Promise<Record<string, string> | { missing: string }> {
+): Promise<UpstreamOutputs | { missing: string }> {
   const graph = pipeline.graph;
-  const inRun = new Map<string, string>();
+  const over = pipeline.stages[i]!.fanOut?.over;
+  const inRun = new Map<string, AttemptRecord>();
   if (runId !== undefined) {
     const run = await store.getRun(runId);
     if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
     for (const attempt of await store.attempts(runId)) {
-      if (attempt.outputHash !== undefined) inRun.set(attempt.stage, attempt.outputHash);
+      if (attempt.outputHash !== undefined) inRun.set(attempt.stage, attempt);
     }
   }
   const hashes: Record<string, string> = {};
+  let sourceJson: string | undefined;
   for (const u of graph.upstreamOf(i)) {
     const name = graph.names[u]!;
-    const hash =
-      runId !== undefined
-        ? inRun.get(name)
-        : (await store.latestSuccess(pipeline.spec.name, name))?.outputHash;
-    if (hash === undefined) return { missing: name };
-    hashes[name] = hash;
+    const attempt =
+      runId !== undefined ? inRun.get(name) : await store.latestSuccess(pipeline.spec.name, name);
+    if (attempt?.outputHash === undefined) return { missing: name };
+    hashes[name] = attempt.outputHash;
+    if (name === over) sourceJson = attempt.outputJson;
   }
-  return hashes;
+  return sourceJson === undefined ? { hashes } : { hashes, sourceJson };
 }

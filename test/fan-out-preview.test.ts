@@ -1,0 +1,86 @@
+/**
+ * Dry runs and `explain` of a mapped stage through the real `gpipe` (SPEC C6 with A8): its
+ * items are cached one by one, so the preview splits its source's known output into items
+ * and looks each one up, as a run would.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { edit, expectExit, gpipeJson, Workspaces } from './fixtures/durable/durable-harness.ts';
+
+const workspaces = new Workspaces();
+after(() => workspaces.removeAll());
+
+/** list → square[i] → total. */
+const pipelineYaml = `pipeline:
+  name: preview
+  modules:
+    - name: list
+      command: [sh, -c, 'echo "[1, 2, 3]" > "$GP_RESULT_FILE"']
+    - name: square
+      for_each: list
+      command: [sh, -c, 'echo $((GP_ITEM * GP_ITEM)) > "$GP_RESULT_FILE"']
+    - name: total
+      depends_on: [square]
+      command: [sh, -c, 'echo done']
+`;
+
+interface Explained {
+  verdict: string;
+  summary: string;
+  changes: string[];
+}
+
+/** Each stage's action and detail in the dry run's table. */
+async function dryRun(dir: string): Promise<Record<string, string>> {
+  const { stdout } = await expectExit(0, ['run', 'p.yaml', '--dry-run'], dir);
+  const rows: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const match = /^ {2}(\S+)\s+(\S+)\s+(.*)$/.exec(line);
+    if (match) rows[match[1]!] = `${match[2]} ${match[3]}`;
+  }
+  return rows;
+}
+
+describe('a preview of a mapped stage', () => {
+  it('says it and what follows it hit the cache when each of its items would', async () => {
+    const dir = workspaces.make([], { 'p.yaml': pipelineYaml });
+    await expectExit(0, ['run', 'p.yaml', '--quiet'], dir);
+    const rows = await dryRun(dir);
+    assert.equal(rows.square, 'cached each of its 3 items from the cache');
+    assert.match(rows.total!, /^cached cache hit/);
+    const explained = await gpipeJson<Explained>(['explain', 'p.yaml', 'square', '--json'], dir);
+    assert.equal(explained.verdict, 'cached');
+    assert.match(explained.summary, /mapped over 'list': each of its 3 items/);
+  });
+
+  it('counts the items that would run, and says why against the last success', async () => {
+    const dir = workspaces.make([], { 'p.yaml': pipelineYaml });
+    await expectExit(0, ['run', 'p.yaml', '--quiet'], dir);
+    edit(dir, 'p.yaml', 'GP_ITEM * GP_ITEM', 'GP_ITEM * GP_ITEM * 1');
+    const rows = await dryRun(dir);
+    assert.equal(rows.square, 'run runs 3 of 3 items (0 from the cache)');
+    assert.match(rows.total!, /^run /);
+    const explained = await gpipeJson<Explained>(['explain', 'p.yaml', 'square', '--json'], dir);
+    assert.equal(explained.verdict, 'run');
+    assert.match(explained.summary, /3 of its 3 items would run/);
+    assert.equal(explained.changes.length, 1);
+    assert.match(explained.changes[0]!, /^command changed: .*GP_ITEM \* GP_ITEM\b.*→/);
+  });
+
+  it('waits for the source when the source must run first', async () => {
+    const dir = workspaces.make([], { 'p.yaml': pipelineYaml });
+    await expectExit(0, ['run', 'p.yaml', '--quiet'], dir);
+    edit(dir, 'p.yaml', '[1, 2, 3]', '[3, 4]');
+    const rows = await dryRun(dir);
+    assert.equal(rows.list, 'run runs');
+    assert.equal(rows.square, "run runs: its items are known once 'list' has run");
+    // Once it has: 3 was an item before and is cached, 4 is new.
+    await expectExit(0, ['run', 'p.yaml', '--quiet', '--stage', 'list'], dir);
+    const explained = await gpipeJson<Explained>(['explain', 'p.yaml', 'square', '--json'], dir);
+    assert.match(explained.summary, /1 of its 2 items would run.*\(1, counting from 0\)/);
+    assert.ok(
+      explained.changes.includes('item 1 has another value'),
+      JSON.stringify(explained.changes),
+    );
+  });
+});
