@@ -54,7 +54,9 @@ export class ProcessWatch {
     readIo: ((pids: readonly number[]) => ProcessIo) | undefined,
   ): boolean {
     const tree = processTreeOf(table, this.rootPid);
-    if (tree.pids.length === 0) return false;
+    // A live process holds resident pages: a tree holding none is exiting (its memory gone,
+    // not yet a zombie). Its figures come from wait4 at exit, not as a sample of 0 bytes.
+    if (tree.pids.length === 0 || tree.rssBytes === 0) return false;
     const watch = this.watch;
     if (tree.members.length > 0) this.#members = tree.members;
     const base = this.#base;

@@ -121,6 +121,30 @@ test('a stage shorter than a tick still gets one sample, from wait4', () => {
   }
 });
 
+test('a tree caught exiting (memory gone, not yet a zombie) gives no sample of 0 bytes', () => {
+  const { state, monitor, samples } = scripted();
+  try {
+    const watch = monitor.watchProcess(key, 10);
+    state.now += 1000;
+    state.table = [proc(10, 1, 5, 2), proc(11, 10, 40, 64)];
+    monitor.tick();
+    state.now += 1000;
+    state.table = [proc(10, 1, 5, 0), proc(11, 10, 60, 0)];
+    monitor.tick();
+    assert.equal(samples.length, 1, 'no sample of the exiting tree');
+    watch.finish({ userCpuUs: 700_000, systemCpuUs: 0, maxRssKb: 70 * 1024 });
+    assert.deepEqual(
+      samples.map((s) => [s.rssBytes, s.final === true]),
+      [
+        [66 * 1024 * 1024, false],
+        [66 * 1024 * 1024, true],
+      ],
+    );
+  } finally {
+    monitor.close();
+  }
+});
+
 test('CPU time never goes back when a process is reaped outside the tree', () => {
   const { state, monitor, samples } = scripted();
   try {
