@@ -68,7 +68,7 @@ const executors = createExecutors(pipeline.spec);
     return stageStates(
       run,
       await store.lastStageEvents(run.runId),
-      await store.latestAttempts(run.runId, { output: false }),
+      await store.latestAttemptStates(run.runId),
     );
   });
   await store.close();

@@ -223,15 +223,25 @@ export function runStoreContract(name: string, open: OpenStore): void {
           last,
         ]);
         assert.deepEqual(await store.latestAttempts('missing'), []);
-        const { outputJson: _, ...loadWithoutOutput } = attemptRecord('r1', 'load', 1, {
-          outputJson: '[1]',
-          outputHash: 'sha256:h',
-        });
-        assert.deepEqual(await store.latestAttempts('r1', { output: false }), [
-          attemptRecord('r1', 'Zeta', 1),
-          loadWithoutOutput,
-          last,
+        // What status shows of each: no output, hashes, host, pid or task id.
+        const stateOf = ({
+          runId,
+          host,
+          pid,
+          taskId,
+          outputJson,
+          outputHash,
+          ...state
+        }: AttemptRecord) => state;
+        assert.deepEqual(await store.latestAttemptStates('r1'), [
+          stateOf(attemptRecord('r1', 'Zeta', 1)),
+          stateOf(attemptRecord('r1', 'load', 1, { outputJson: '[1]', outputHash: 'sha256:h' })),
+          stateOf(last),
         ]);
+        assert.deepEqual(await store.latestAttemptStates('missing'), []);
+        // A reused one says where from.
+        await store.append([attempt(attemptRecord('r2', 'load', 5, { reusedFrom: 'r0' }))]);
+        assert.equal((await store.latestAttemptStates('r2'))[0]!.reusedFrom, 'r0');
       });
 
       it('gives the last attempt of each stage reduced to its outcome, by stage name', async () => {

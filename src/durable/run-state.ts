@@ -1,4 +1,4 @@
-import type { AttemptRecord, EventRecord, RunRecord } from '../store/run-store.ts';
+import type { AttemptState, EventRecord, RunRecord } from '../store/run-store.ts';
 import { isAlive } from './run-lookup.ts';
 
 /** One stage of a run as `gpipe status` shows it. */
@@ -27,7 +27,7 @@ export interface StageState {
 export function stageStates(
   run: RunRecord,
   events: readonly EventRecord[],
-  attempts: readonly AttemptRecord[],
+  attempts: readonly AttemptState[],
 ): StageState[] {
   const states = new Map<string, StageState>();
   for (const stage of run.stages) states.set(stage, { stage, status: 'pending', attempts: 0 });
@@ -54,7 +54,7 @@ export function stageStates(
       state.endedAt = event.ts;
     }
   }
-  const lastAttempt = new Map<string, AttemptRecord>();
+  const lastAttempt = new Map<string, AttemptState>();
   for (const attempt of attempts) {
     const seen = lastAttempt.get(attempt.stage);
     if (!seen || seen.attempt <= attempt.attempt) lastAttempt.set(attempt.stage, attempt);

@@ -83,10 +83,20 @@ export interface EventRecord {
   data?: Readonly<Record<string, unknown>>;
 }
 
-export interface AttemptReadOptions {
-  /** false: leave `outputJson` out (what `status` reads: outputs may be large). @default true */
-  output?: boolean;
-}
+/** The last attempt of a stage, as `status` shows it (latestAttemptStates). */
+export type AttemptState = Pick<
+  AttemptRecord,
+  | 'stage'
+  | 'attempt'
+  | 'status'
+  | 'startedAt'
+  | 'endedAt'
+  | 'exitCode'
+  | 'errorCode'
+  | 'errorMessage'
+  | 'executor'
+  | 'reusedFrom'
+>;
 
 /** The last attempt of a stage, as a resume plans with it (latestOutcomes). */
 export type AttemptOutcome = Pick<
@@ -232,7 +242,12 @@ export interface RunStore {
    * (UTF-8 byte order): what `status` and `resume` need of a 100,000-stage run, without
    * reading every try.
    */
-  latestAttempts(runId: string, options?: AttemptReadOptions): Promise<AttemptRecord[]>;
+  latestAttempts(runId: string): Promise<AttemptRecord[]>;
+  /**
+   * latestAttempts reduced to what `status` shows of each stage, by stage name: no output,
+   * hashes or host, so that a 10,000-stage run's status reads half as much.
+   */
+  latestAttemptStates(runId: string): Promise<AttemptState[]>;
   /**
    * latestAttempts reduced to what a resume needs of each stage (its attempt number, status
    * and output), by stage name: for 100,000 stages, a third of the reading.

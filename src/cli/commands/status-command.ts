@@ -29,7 +29,7 @@ export async function statusCommand(
     }
     const [events, attempts, summaries, mapped] = await Promise.all([
       store.lastStageEvents(run.runId),
-      store.latestAttempts(run.runId, { output: false }),
+      store.latestAttemptStates(run.runId),
       store.resourceSummaries(run.runId),
       store.eventsOfType(run.runId, 'stage_mapped'),
     ]);

@@ -5,8 +5,8 @@
 import type Database from 'better-sqlite3';
 import type {
   AttemptOutcome,
-  AttemptReadOptions,
   AttemptRecord,
+  AttemptState,
   CacheEntry,
   RunFilter,
   RunRecord,
@@ -67,6 +67,19 @@ interface CacheRow {
   last_used_at: number;
 }
 
+type StateValues = [
+  stage: string,
+  attempt: number,
+  status: AttemptRecord['status'],
+  startedAt: number,
+  endedAt: number | null,
+  exitCode: number | null,
+  errorCode: string | null,
+  errorMessage: string | null,
+  executor: string,
+  reusedFrom: string | null,
+];
+
 type OutcomeValues = [
   stage: string,
   attempt: number,
@@ -112,10 +125,10 @@ export class SqliteReader {
           WHERE a.run_key = ${runKeyOf} GROUP BY a.stage ORDER BY a.stage`,
         )
         .raw(),
-      latestAttemptsNoOutput: db
+      latestStates: db
         .prepare(
-          `SELECT ${attemptColumns.replace('a.output_json', 'NULL')}, max(a.attempt)
-          FROM attempts a JOIN runs r ON r.id = a.run_key
+          `SELECT a.stage, max(a.attempt), a.status, a.started_at, a.ended_at, a.exit_code,
+            a.error_code, a.error_message, a.executor, a.reused_from FROM attempts a
           WHERE a.run_key = ${runKeyOf} GROUP BY a.stage ORDER BY a.stage`,
         )
         .raw(),
@@ -181,10 +194,26 @@ export class SqliteReader {
     return rows.map(attemptOf);
   }
 
-  latestAttempts(runId: string, options: AttemptReadOptions = {}): AttemptRecord[] {
-    const query =
-      options.output === false ? this.#sql.latestAttemptsNoOutput : this.#sql.latestAttempts;
-    return (query.all(runId) as AttemptValues[]).map(attemptOf);
+  latestAttempts(runId: string): AttemptRecord[] {
+    return (this.#sql.latestAttempts.all(runId) as AttemptValues[]).map(attemptOf);
+  }
+
+  latestAttemptStates(runId: string): AttemptState[] {
+    const rows = this.#sql.latestStates.all(runId) as StateValues[];
+    const states: AttemptState[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [stage, attempt, status, startedAt, endedAt, exitCode, errorCode, errorMessage] =
+        rows[i]!;
+      const [, , , , , , , , executor, reusedFrom] = rows[i]!;
+      const state: AttemptState = { stage, attempt, status, startedAt, executor };
+      if (endedAt !== null) state.endedAt = endedAt;
+      if (exitCode !== null) state.exitCode = exitCode;
+      if (errorCode !== null) state.errorCode = errorCode;
+      if (errorMessage !== null) state.errorMessage = errorMessage;
+      if (reusedFrom !== null) state.reusedFrom = reusedFrom;
+      states[i] = state;
+    }
+    return states;
   }
 
   latestOutcomes(runId: string): AttemptOutcome[] {

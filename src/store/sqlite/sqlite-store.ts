@@ -4,14 +4,7 @@
  * the main thread. WAL lets the two, and other processes, read while one writes.
  */
 import type Database from 'better-sqlite3';
-import type {
-  AttemptReadOptions,
-  EventType,
-  ResourceBatch,
-  RunFilter,
-  RunStore,
-  StoreWrite,
-} from '../run-store.ts';
+import type { EventType, ResourceBatch, RunFilter, RunStore, StoreWrite } from '../run-store.ts';
 import { asInputError, openConnection } from './connection.ts';
 import { EventPageReader } from './event-page-reader.ts';
 import { MetricsReader } from './metrics-tables.ts';
@@ -102,8 +95,12 @@ class SqliteRunStore implements RunStore {
     return this.#reader.attempts(runId, stage);
   }
 
-  async latestAttempts(runId: string, options?: AttemptReadOptions) {
-    return this.#reader.latestAttempts(runId, options);
+  async latestAttempts(runId: string) {
+    return this.#reader.latestAttempts(runId);
+  }
+
+  async latestAttemptStates(runId: string) {
+    return this.#reader.latestAttemptStates(runId);
   }
 
   async latestOutcomes(runId: string) {
