@@ -27,12 +27,8 @@ interface RunRow {
   options: string | null;
 }
 
-/**
- * An attempt row as values, in the order of `attemptColumns`: attempt queries return arrays
- * (`raw()`), which costs far less than an object with named fields per row for 100,000 rows.
- */
-type AttemptValues = [
-  runId: string,
+/** An attempt's columns from its stage to its error message, in the order queries give them. */
+type AttemptHead = [
   stage: string,
   attempt: number,
   status: AttemptRecord['status'],
@@ -41,6 +37,15 @@ type AttemptValues = [
   exitCode: number | null,
   errorCode: string | null,
   errorMessage: string | null,
+];
+
+/**
+ * An attempt row as values, in the order of `attemptColumns`: attempt queries return arrays
+ * (`raw()`), which costs far less than an object with named fields per row for 100,000 rows.
+ */
+type AttemptValues = [
+  runId: string,
+  ...head: AttemptHead,
   host: string,
   pid: number,
   executor: string,
@@ -67,18 +72,8 @@ interface CacheRow {
   last_used_at: number;
 }
 
-type StateValues = [
-  stage: string,
-  attempt: number,
-  status: AttemptRecord['status'],
-  startedAt: number,
-  endedAt: number | null,
-  exitCode: number | null,
-  errorCode: string | null,
-  errorMessage: string | null,
-  executor: string,
-  reusedFrom: string | null,
-];
+/** What `status` shows of an attempt (latestAttemptStates). */
+type StateValues = [...head: AttemptHead, executor: string, reusedFrom: string | null];
 
 type OutcomeValues = [
   stage: string,
