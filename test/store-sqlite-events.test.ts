@@ -70,6 +70,35 @@ describe('events stored a page at a time', () => {
     }
   });
 
+  it('numbers events of two writers on one file apart, each in its order', async () => {
+    const file = join(dir, 'two-writers.db');
+    const [a, b] = [await openSqliteStore(file), await openSqliteStore(file)];
+    try {
+      await a.append([run(runRecord('ra'))]);
+      await b.append([run(runRecord('rb'))]);
+      // Turn by turn, as two processes' commits come: each writer's next batch follows the
+      // other's, so neither may number from what it saw last.
+      for (let batch = 0; batch < 20; batch++) {
+        const events = (runId: string) =>
+          Array.from({ length: 25 }, (_, n) => event(runId, batch * 100 + n));
+        await a.append(events('ra'));
+        await b.append(events('rb'));
+      }
+      const [ra, rb] = [await a.events('ra'), await b.events('rb')];
+      assert.deepEqual(
+        ra.map((e) => e.ts),
+        Array.from({ length: 500 }, (_, i) => Math.floor(i / 25) * 100 + (i % 25)),
+      );
+      assert.equal(rb.length, 500);
+      const seqs = new Set([...ra, ...rb].map((e) => e.seq));
+      assert.equal(seqs.size, 1000, 'every event its own number');
+      assert.ok(ra.every((e, i) => i === 0 || e.seq > ra[i - 1]!.seq));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('stores a batch of one run as one page, and reads it from any point in it', async () => {
     const file = join(dir, 'pages.db');
     const store = await openSqliteStore(file);
