@@ -69,6 +69,20 @@ test('a name that cannot be a directory is pointed at', async () => {
   ]);
 });
 
+test('__proto__ is no stage name: it would be a prototype, not a key, in the run outcome', async () => {
+  assert.deepStrictEqual(
+    await issuesOf([...header, '    - name: __proto__', '      command: [true]']),
+    [
+      {
+        message: "bad stage name: '__proto__' is reserved",
+        stage: '__proto__',
+        line: 4,
+        column: 13,
+      },
+    ],
+  );
+});
+
 test('cpus above max_cpus, and GPU requests on a host without GPUs', async () => {
   assert.deepStrictEqual(
     await issuesOf([

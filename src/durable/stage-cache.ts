@@ -95,7 +95,7 @@ export class StageCache {
 
   /** A key whose parts are kept with secrets masked: the key is still made from the real ones. */
   #redactedKey(stage: StageSpec, names: readonly string[], item: string | undefined) {
-    // No prototype: a stage may be called `__proto__`.
+    // No prototype: its keys are stage names.
     const upstream: Record<string, string> = Object.create(null);
     for (const name of names) upstream[name] = this.#options.outputHashes.get(name)!;
     const parts: CacheKeyParts = { stage: stage.name, upstream };

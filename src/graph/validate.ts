@@ -132,6 +132,8 @@ export function stageNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'it is empty';
   if (name.length > 200) return 'it is longer than 200 characters';
   if (name === '.' || name === '..') return `'${name}' is not allowed`;
+  // Stage names are keys of plain objects all over (outcomes, cache key parts, JSON).
+  if (name === '__proto__') return "'__proto__' is reserved";
   if (/[/\\]/.test(name)) return 'it contains a path separator';
   if (/[[\]]/.test(name)) return 'brackets are kept for the instances of mapped stages (x[3])';
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting them is the point
