@@ -83,26 +83,37 @@ test('logs prints a stage, filters by stream and time, and interleaves all stage
   assert.match(missing.stderr, /has no stage 'nope'/);
 });
 
-test('logs -f follows a running stage and exits once it has ended', async () => {
+/**
+ * A run whose stage `talk` prints `first`, waits for a file `go`, then prints `second` (to
+ * stderr when `secondToStderr`); `more` modules follow. Returns once `gpipe logs RUN talk -f`
+ * follows it and has printed the first line.
+ */
+async function followTalk(name: string, secondToStderr: boolean, more: string[] = []) {
+  const second = secondToStderr ? 'echo second >&2' : 'echo second';
   const dir = workspace({
     'pipeline.yaml': [
       'pipeline:',
-      '  name: follow',
+      `  name: ${name}`,
       '  modules:',
       '    - name: talk',
-      '      command: [sh, -c, "echo first; while [ ! -e go ]; do sleep 0.02; done; echo second >&2"]',
+      `      command: [sh, -c, "echo first; while [ ! -e go ]; do sleep 0.02; done; ${second}"]`,
+      ...more,
     ].join('\n'),
   });
   const run = startGpipe(['run', 'pipeline.yaml'], dir);
-  let log = '';
   await eventually('the first line in stage.log', () => {
     if (!existsSync(join(dir, '.gpipe', 'runs'))) return false;
     const runs = readdirSync(join(dir, '.gpipe', 'runs'));
-    log = runs[0] ? join(dir, '.gpipe', 'runs', runs[0], 'talk', 'stage.log') : '';
+    const log = runs[0] ? join(dir, '.gpipe', 'runs', runs[0], 'talk', 'stage.log') : '';
     return log !== '' && existsSync(log) && readFileSync(log, 'utf8').includes('first');
   });
   const follow = startGpipe(['logs', onlyRun(dir), 'talk', '-f'], dir);
   await follow.waitFor('the first line', ({ stdout }) => stdout.includes('stdout | first'));
+  return { dir, run, follow };
+}
+
+test('logs -f follows a running stage and exits once it has ended', async () => {
+  const { dir, run, follow } = await followTalk('follow', true);
   assert.equal(follow.child.exitCode, null, 'still following while the stage runs');
   writeFileSync(join(dir, 'go'), '');
   const followed = await follow.finished;
@@ -118,27 +129,11 @@ test('logs -f follows a running stage and exits once it has ended', async () => 
 });
 
 test('logs -f of one stage exits when that stage ends, while the run goes on', async () => {
-  const dir = workspace({
-    'pipeline.yaml': [
-      'pipeline:',
-      '  name: follow-one',
-      '  modules:',
-      '    - name: talk',
-      '      command: [sh, -c, "echo first; while [ ! -e go ]; do sleep 0.02; done; echo second"]',
-      '    - name: after',
-      '      depends_on: [talk]',
-      '      command: [sh, -c, "while [ ! -e done ]; do sleep 0.02; done"]',
-    ].join('\n'),
-  });
-  const run = startGpipe(['run', 'pipeline.yaml'], dir);
-  await eventually('the run in the store', () => existsSync(join(dir, '.gpipe', 'runs')));
-  await eventually('the first line of talk', () => {
-    const runs = readdirSync(join(dir, '.gpipe', 'runs')).filter((name) => name !== 'latest');
-    const log = runs[0] && join(dir, '.gpipe', 'runs', runs[0], 'talk', 'stage.log');
-    return log !== undefined && existsSync(log) && readFileSync(log, 'utf8').includes('first');
-  });
-  const follow = startGpipe(['logs', onlyRun(dir), 'talk', '-f'], dir);
-  await follow.waitFor('the first line', ({ stdout }) => stdout.includes('stdout | first'));
+  const { dir, run, follow } = await followTalk('follow-one', false, [
+    '    - name: after',
+    '      depends_on: [talk]',
+    '      command: [sh, -c, "while [ ! -e done ]; do sleep 0.02; done"]',
+  ]);
   writeFileSync(join(dir, 'go'), '');
   try {
     const followed = await follow.finished;

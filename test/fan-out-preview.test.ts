@@ -30,6 +30,18 @@ interface Explained {
   changes: string[];
 }
 
+/** A workspace where the pipeline ran once; then, when given, `from` became `to` in p.yaml. */
+async function ranOnce(change?: { from: string; to: string }): Promise<string> {
+  const dir = workspaces.make([], { 'p.yaml': pipelineYaml });
+  await expectExit(0, ['run', 'p.yaml', '--quiet'], dir);
+  if (change) edit(dir, 'p.yaml', change.from, change.to);
+  return dir;
+}
+
+function explain(dir: string): Promise<Explained> {
+  return gpipeJson<Explained>(['explain', 'p.yaml', 'square', '--json'], dir);
+}
+
 /** Each stage's action and detail in the dry run's table. */
 async function dryRun(dir: string): Promise<Record<string, string>> {
   const { stdout } = await expectExit(0, ['run', 'p.yaml', '--dry-run'], dir);
@@ -43,24 +55,21 @@ async function dryRun(dir: string): Promise<Record<string, string>> {
 
 describe('a preview of a mapped stage', () => {
   it('says it and what follows it hit the cache when each of its items would', async () => {
-    const dir = workspaces.make([], { 'p.yaml': pipelineYaml });
-    await expectExit(0, ['run', 'p.yaml', '--quiet'], dir);
+    const dir = await ranOnce();
     const rows = await dryRun(dir);
     assert.equal(rows.square, 'cached each of its 3 items from the cache');
     assert.match(rows.total!, /^cached cache hit/);
-    const explained = await gpipeJson<Explained>(['explain', 'p.yaml', 'square', '--json'], dir);
+    const explained = await explain(dir);
     assert.equal(explained.verdict, 'cached');
     assert.match(explained.summary, /mapped over 'list': each of its 3 items/);
   });
 
   it('counts the items that would run, and says why against the last success', async () => {
-    const dir = workspaces.make([], { 'p.yaml': pipelineYaml });
-    await expectExit(0, ['run', 'p.yaml', '--quiet'], dir);
-    edit(dir, 'p.yaml', 'GP_ITEM * GP_ITEM', 'GP_ITEM * GP_ITEM * 1');
+    const dir = await ranOnce({ from: 'GP_ITEM * GP_ITEM', to: 'GP_ITEM * GP_ITEM * 1' });
     const rows = await dryRun(dir);
     assert.equal(rows.square, 'run runs 3 of 3 items (0 from the cache)');
     assert.match(rows.total!, /^run /);
-    const explained = await gpipeJson<Explained>(['explain', 'p.yaml', 'square', '--json'], dir);
+    const explained = await explain(dir);
     assert.equal(explained.verdict, 'run');
     assert.match(explained.summary, /3 of its 3 items would run/);
     assert.equal(explained.changes.length, 1);
@@ -68,15 +77,13 @@ describe('a preview of a mapped stage', () => {
   });
 
   it('waits for the source when the source must run first', async () => {
-    const dir = workspaces.make([], { 'p.yaml': pipelineYaml });
-    await expectExit(0, ['run', 'p.yaml', '--quiet'], dir);
-    edit(dir, 'p.yaml', '[1, 2, 3]', '[3, 4]');
+    const dir = await ranOnce({ from: '[1, 2, 3]', to: '[3, 4]' });
     const rows = await dryRun(dir);
     assert.equal(rows.list, 'run runs');
     assert.equal(rows.square, "run runs: its items are known once 'list' has run");
     // Once it has: 3 was an item before and is cached, 4 is new.
     await expectExit(0, ['run', 'p.yaml', '--quiet', '--stage', 'list'], dir);
-    const explained = await gpipeJson<Explained>(['explain', 'p.yaml', 'square', '--json'], dir);
+    const explained = await explain(dir);
     assert.match(explained.summary, /1 of its 2 items would run.*\(1, counting from 0\)/);
     assert.ok(
       explained.changes.includes('item 1 has another value'),

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { cacheSlot } from '../src/store/sqlite/cache-slot.ts';
 import { latestSchemaVersion } from '../src/store/sqlite/migrations.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
-import { insertOldRuns, oldStore } from './fixtures/store/old-store.ts';
+import { insertOldRuns, oldStore, readOnly } from './fixtures/store/store-file.ts';
 import { cacheEntry, run, runRecord, stored } from './store-records.ts';
 
 describe('cache entries on attempts', () => {
@@ -118,8 +118,7 @@ describe('migration 4: cache entries folded into their attempts', () => {
     } finally {
       await store.close();
     }
-    const db = new Database(file, { readonly: true });
-    try {
+    readOnly(file, (db) => {
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'cache%'").all();
       assert.deepEqual(tables, []);
       const version = db.prepare('SELECT max(version) AS v FROM schema_migrations').get();
@@ -138,9 +137,7 @@ describe('migration 4: cache entries folded into their attempts', () => {
         .pluck()
         .all();
       assert.deepEqual(indexed, [other.key]);
-    } finally {
-      db.close();
-    }
+    });
   });
 
   it('brings a store without entries up to date', async () => {

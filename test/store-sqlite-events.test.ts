@@ -5,10 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import type { StoreWrite } from '../src/store/run-store.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
-import { insertOldRuns, oldStore } from './fixtures/store/old-store.ts';
+import { insertOldRuns, oldStore, readOnly } from './fixtures/store/store-file.ts';
 import { event, run, runRecord } from './store-records.ts';
 
 describe('events stored a page at a time', () => {
@@ -61,13 +60,10 @@ describe('events stored a page at a time', () => {
     } finally {
       await store.close();
     }
-    const db = new Database(file, { readonly: true });
-    try {
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE name = 'events'").all();
-      assert.deepEqual(tables, []);
-    } finally {
-      db.close();
-    }
+    const tables = readOnly(file, (db) =>
+      db.prepare("SELECT name FROM sqlite_master WHERE name = 'events'").all(),
+    );
+    assert.deepEqual(tables, []);
   });
 
   it('numbers events of two writers on one file apart, each in its order', async () => {
@@ -127,12 +123,9 @@ describe('events stored a page at a time', () => {
     } finally {
       await store.close();
     }
-    const db = new Database(file, { readonly: true });
-    try {
-      const pages = db.prepare('SELECT count(*) FROM event_pages').pluck().get();
-      assert.equal(pages, 3);
-    } finally {
-      db.close();
-    }
+    const pages = readOnly(file, (db) =>
+      db.prepare('SELECT count(*) FROM event_pages').pluck().get(),
+    );
+    assert.equal(pages, 3);
   });
 });

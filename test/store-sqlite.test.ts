@@ -13,6 +13,7 @@ import type { RunStore } from '../src/store/run-store.ts';
 import { latestSchemaVersion, migrations } from '../src/store/sqlite/migrations.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { eventsPerBatch, runId } from './fixtures/store/crash-batches.ts';
+import { readOnly } from './fixtures/store/store-file.ts';
 import { cacheEntry, entryAttempt, runRecord, runStoreContract } from './store-contract.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'store');
@@ -40,15 +41,6 @@ describe('SqliteRunStore on disk', () => {
       return await use(store);
     } finally {
       await store.close();
-    }
-  }
-
-  function readOnly<T>(file: string, query: (db: Database.Database) => T): T {
-    const db = new Database(file, { readonly: true });
-    try {
-      return query(db);
-    } finally {
-      db.close();
     }
   }
 
