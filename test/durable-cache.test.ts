@@ -196,3 +196,76 @@ describe('turning the cache off and emptying it', () => {
     assert.deepEqual(invoked.since(), allStages, 'after cache gc every stage runs');
   });
 });
+
+describe('the code part: the files a stage runs', () => {
+  test("an edit to a command's script, a config file it names, or a module a stage imports reruns it; data does not", async () => {
+    const count = 'echo x >> "invocations/$OPERATOR_ID"';
+    const cwd = spaces.make([], {
+      'code.yaml': [
+        'pipeline:',
+        '  name: code_files',
+        '  modules:',
+        '    - name: by_script',
+        '      command: [sh, count.sh, --config=settings.yaml, data.csv]',
+        '    - name: by_import',
+        '      script: "entry.ts:compute"',
+        '    - name: by_python',
+        `      command: [sh, -c, 'python3 main.py']`,
+      ].join('\n'),
+      'count.sh': `${count} # a\n`,
+      'settings.yaml': 'lr: 0.1\n',
+      'data.csv': 'a,b\n',
+      'entry.ts': [
+        "import { appendFileSync } from 'node:fs';",
+        "import { answer } from './lib/helper.js';",
+        'export function compute(context: { moduleName: string }) {',
+        "  appendFileSync('invocations/' + context.moduleName, 'x\\n');",
+        '  return { answer };',
+        '}',
+      ].join('\n'),
+      'lib/helper.ts': 'export const answer = 42;\n',
+      'main.py': `from helpers import VALUE\nimport os\nopen(f"invocations/{os.environ['OPERATOR_ID']}", "a").write("x\\n")\n`,
+      'helpers.py': 'VALUE = 1\n',
+    });
+    const invoked = new InvocationWatch(cwd);
+    const runCode = async () => {
+      const { stdout } = await expectExit(0, ['run', 'code.yaml', '--json'], cwd);
+      return runFinished(stdout);
+    };
+    const explainCode = async (stage: string) => {
+      const e = await gpipeJson<Explanation>(['explain', 'code.yaml', stage, '--json'], cwd);
+      return [e.verdict, ...e.changes.map(withoutHashes)];
+    };
+    await runCode();
+    assert.deepEqual(invoked.since(), ['by_import', 'by_python', 'by_script']);
+    edit(cwd, 'data.csv', 'a,b', 'a,b,c');
+    await runCode();
+    assert.deepEqual(invoked.since(), [], 'a data file is not code: every stage hits');
+
+    edit(cwd, 'count.sh', '# a', '# b');
+    edit(cwd, 'lib/helper.ts', '42', '43');
+    edit(cwd, 'helpers.py', '1', '2');
+    assert.deepEqual(await explainCode('by_script'), [
+      'run',
+      'code changed (count.sh sha256:… → sha256:…)',
+    ]);
+    assert.deepEqual(await explainCode('by_import'), [
+      'run',
+      'code changed (lib/helper.ts sha256:… → sha256:…)',
+    ]);
+    assert.deepEqual(await explainCode('by_python'), [
+      'run',
+      'code changed (helpers.py sha256:… → sha256:…)',
+    ]);
+    await runCode();
+    assert.deepEqual(invoked.since(), ['by_import', 'by_python', 'by_script']);
+
+    edit(cwd, 'settings.yaml', '0.1', '0.2');
+    assert.deepEqual(await explainCode('by_script'), [
+      'run',
+      'code changed (settings.yaml sha256:… → sha256:…)',
+    ]);
+    await runCode();
+    assert.deepEqual(invoked.since(), ['by_script']);
+  });
+});

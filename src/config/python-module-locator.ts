@@ -4,8 +4,8 @@
  * `pkg/module.py` or `pkg/module/__init__.py` under the pipeline file's directory, then under
  * each PYTHONPATH entry. Shared by the YAML loader and the TypeScript API's `python()`.
  */
-import { statSync } from 'node:fs';
 import { delimiter, dirname, extname, join, resolve } from 'node:path';
+import { isDirectory, isFile } from '../file-kind.ts';
 import type { PythonTaskSpec } from '../graph/pipeline.ts';
 import { installedModuleFile } from './python-installed-module.ts';
 
@@ -101,20 +101,4 @@ export function interpreterPath(setting: string, baseDir: string): string {
   const path = resolve(baseDir, setting);
   if (isDirectory(path)) return join(path, 'bin', 'python');
   return setting.includes('/') ? path : setting;
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -45,7 +45,7 @@ describe('cacheKeyParts', () => {
       { env: { ZED: 'last', ALPHA: 'first' } },
       { params: { n: 3, nested: { b: [1, { d: 2, c: 1 }], a: null } } },
     );
-    assert.deepStrictEqual(cacheKeyParts(stage, upstream), {
+    assert.deepStrictEqual(cacheKeyParts(stage, upstream, dir), {
       stage: 'train',
       version: '1',
       command: 'python3 a.py --n 3 (cwd /work/project)',
@@ -56,26 +56,39 @@ describe('cacheKeyParts', () => {
   });
 
   test('argv items with spaces or quotes make a JSON array; a shell command reads as sh -c', () => {
-    const spaced = cacheKeyParts(commandStage({ argv: ['echo', 'two words'], cwd: undefined }), {});
+    const spaced = cacheKeyParts(
+      commandStage({ argv: ['echo', 'two words'], cwd: undefined }),
+      {},
+      dir,
+    );
     assert.equal(spaced.command, '["echo","two words"]');
-    const empty = cacheKeyParts(commandStage({ argv: ['printf', ''], cwd: undefined }), {});
+    const empty = cacheKeyParts(commandStage({ argv: ['printf', ''], cwd: undefined }), {}, dir);
     assert.equal(empty.command, '["printf",""]');
     const shell = cacheKeyParts(
       commandStage({ argv: ["echo 'hi' | wc -c"], shell: true, cwd: undefined }),
       {},
+      dir,
     );
     assert.equal(shell.command, `sh -c 'echo '\\''hi'\\'' | wc -c'`);
-    const env = cacheKeyParts(commandStage({ env: { A: '1', B: 'x y' } }), {});
+    const env = cacheKeyParts(commandStage({ env: { A: '1', B: 'x y' } }), {}, dir);
     assert.equal(env.env, '["A=1","B=x y"]');
   });
 
   test('long params and env are shown by their start and keyed by their hash', () => {
     const long = 'x'.repeat(300);
-    const parts = cacheKeyParts(commandStage({ env: { BIG: long } }, { params: { long } }), {});
+    const parts = cacheKeyParts(
+      commandStage({ env: { BIG: long } }, { params: { long } }),
+      {},
+      dir,
+    );
     assert.match(parts.params!, /^\{"long":"x{51}… sha256:[0-9a-f]{16} \(311 bytes\)$/);
     assert.match(parts.env!, /^BIG=x{56}… sha256:[0-9a-f]{16} \(304 bytes\)$/);
     // A change past the shown start still changes the part.
-    const later = cacheKeyParts(commandStage({}, { params: { long: `${long.slice(1)}y` } }), {});
+    const later = cacheKeyParts(
+      commandStage({}, { params: { long: `${long.slice(1)}y` } }),
+      {},
+      dir,
+    );
     assert.notEqual(later.params, parts.params);
   });
 
@@ -89,6 +102,7 @@ describe('cacheKeyParts', () => {
         task: { kind: 'command', argv: ['true'], shell: false },
       },
       hashes,
+      dir,
     );
     hashes.clean = 'sha256:2';
     assert.deepStrictEqual(parts, {
@@ -100,13 +114,16 @@ describe('cacheKeyParts', () => {
 
   test('an inline stage: the hash of its source, the same string every call', () => {
     const add = (() => 1 + 2) as InlineFunction;
-    const first = cacheKeyParts(inlineStage(add), {});
+    const first = cacheKeyParts(inlineStage(add), {}, dir);
     assert.match(first.code!, /^function sha256:[0-9a-f]{16}$/);
-    assert.equal(cacheKeyParts(inlineStage(add), {}).code, first.code);
+    assert.equal(cacheKeyParts(inlineStage(add), {}, dir).code, first.code);
     // Same source, another function object: the same code (closed-over values go in params).
-    assert.equal(cacheKeyParts(inlineStage((() => 1 + 2) as InlineFunction), {}).code, first.code);
+    assert.equal(
+      cacheKeyParts(inlineStage((() => 1 + 2) as InlineFunction), {}, dir).code,
+      first.code,
+    );
     assert.notEqual(
-      cacheKeyParts(inlineStage((() => 1 + 3) as InlineFunction), {}).code,
+      cacheKeyParts(inlineStage((() => 1 + 3) as InlineFunction), {}, dir).code,
       first.code,
     );
   });
@@ -120,17 +137,17 @@ describe('cacheKeyParts', () => {
       task: { kind: 'module', file, exportName: 'load', style: 'function' },
     };
     writeFileSync(file, 'export const load = () => 1;\n');
-    const first = cacheKeyParts(stage, {}).code!;
+    const first = cacheKeyParts(stage, {}, dir).code!;
     assert.match(first, /^file stages\.ts#load sha256:[0-9a-f]{16}$/);
-    assert.equal(cacheKeyParts(stage, {}).code, first);
+    assert.equal(cacheKeyParts(stage, {}, dir).code, first);
     // Same size, written at once: a timestamp alone might not have moved.
     writeFileSync(file, 'export const load = () => 2;\n');
-    const second = cacheKeyParts(stage, {}).code!;
+    const second = cacheKeyParts(stage, {}, dir).code!;
     assert.notEqual(second, first);
     writeFileSync(file, 'export const load = () => 1;\n');
-    assert.equal(cacheKeyParts(stage, {}).code, first);
+    assert.equal(cacheKeyParts(stage, {}, dir).code, first);
     const other = { ...stage, task: { ...stage.task, exportName: 'other' } } as StageSpec;
-    assert.match(cacheKeyParts(other, {}).code!, /^file stages\.ts#other sha256:/);
+    assert.match(cacheKeyParts(other, {}, dir).code!, /^file stages\.ts#other sha256:/);
   });
 
   test('a Python stage: its module file hashed, and its interpreter in the command part', () => {
@@ -150,11 +167,11 @@ describe('cacheKeyParts', () => {
       },
     };
     writeFileSync(file, 'class Scorer:\n    pass\n');
-    const first = cacheKeyParts(stage, {});
+    const first = cacheKeyParts(stage, {}, dir);
     assert.match(first.code!, /^python models\.score:Scorer sha256:[0-9a-f]{16}$/);
     assert.equal(first.command, 'python /venvs/a/bin/python');
     writeFileSync(file, 'class Scorer:\n    x=1\n');
-    const edited = cacheKeyParts(stage, {});
+    const edited = cacheKeyParts(stage, {}, dir);
     assert.notEqual(edited.code, first.code);
     assert.notEqual(cacheKeyOf(edited), cacheKeyOf(first));
     assert.deepStrictEqual(
@@ -170,18 +187,18 @@ describe('cacheKeyParts', () => {
       cpus: 1,
       task: { kind: 'module', file: join(dir, 'missing.ts'), exportName: 'run', style: 'class' },
     };
-    assert.equal(cacheKeyParts(stage, {}).code, 'file missing.ts#run unreadable (ENOENT)');
+    assert.equal(cacheKeyParts(stage, {}, dir).code, 'file missing.ts#run unreadable (ENOENT)');
   });
 });
 
 describe('cacheKeyOf', () => {
   test('equal stages give equal keys, in any key order', () => {
-    const key = cacheKeyOf(cacheKeyParts(commandStage(), upstream));
+    const key = cacheKeyOf(cacheKeyParts(commandStage(), upstream, dir));
     assert.match(key, /^sha256:[0-9a-f]{64}$/);
-    assert.equal(cacheKeyOf(cacheKeyParts(commandStage(), upstream)), key);
+    assert.equal(cacheKeyOf(cacheKeyParts(commandStage(), upstream, dir)), key);
     const reordered = commandStage({}, { params: { lr: 0.5, n: 3 } });
-    assert.equal(cacheKeyOf(cacheKeyParts(reordered, { ...upstream })), key);
-    const parts = cacheKeyParts(commandStage(), upstream);
+    assert.equal(cacheKeyOf(cacheKeyParts(reordered, { ...upstream }, dir)), key);
+    const parts = cacheKeyParts(commandStage(), upstream, dir);
     const shuffled: CacheKeyParts = {
       upstream: parts.upstream,
       env: parts.env!,
@@ -246,7 +263,7 @@ describe('cacheKeyOf', () => {
     ];
     const keys = new Map<string, string>();
     for (const [what, stage, hashes] of variants) {
-      const key = cacheKeyOf(cacheKeyParts(stage, hashes));
+      const key = cacheKeyOf(cacheKeyParts(stage, hashes, dir));
       assert.equal(keys.get(key), undefined, `${what} gives the same key as ${keys.get(key)}`);
       keys.set(key, what);
     }
@@ -332,7 +349,7 @@ test("a stage's environment is in its key by the spec hash init made it from", (
   const made = (hash: string) => {
     mkdirSync(envDir, { recursive: true });
     writeFileSync(join(envDir, '.gpipe-env.json'), JSON.stringify({ hash }));
-    return cacheKeyParts(commandStage({ environment }), upstream);
+    return cacheKeyParts(commandStage({ environment }), upstream, dir);
   };
   const first = made(`sha256:${'1'.repeat(64)}`);
   assert.equal(
@@ -342,7 +359,7 @@ test("a stage's environment is in its key by the spec hash init made it from", (
   const remade = made(`sha256:${'2'.repeat(64)}`);
   assert.notEqual(cacheKeyOf(remade), cacheKeyOf(first));
   assert.notEqual(
-    cacheKeyOf(cacheKeyParts(commandStage(), upstream)),
+    cacheKeyOf(cacheKeyParts(commandStage(), upstream, dir)),
     cacheKeyOf(first),
     'no environment, another key',
   );

@@ -7,26 +7,30 @@
  * module file 100,000 times, hence the memos below.
  */
 import { hash } from 'node:crypto';
-import { readFileSync, type Stats, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { defaultInterpreter } from '../config/python-module-locator.ts';
 import { environmentPython, madeEnvironmentHash } from '../executors/environment-activation.ts';
 import type { EnvironmentSpec, StageSpec, TaskSpec } from '../graph/pipeline.ts';
 import type { CacheKeyParts } from '../store/run-store.ts';
 import { canonicalJson } from './canonical-json.ts';
+import { codeText, commandCode, moduleCode } from './code-files.ts';
 import { sha256Text } from './hash.ts';
 
 /** Longer parts are shown by a prefix and stand in the key by their hash. */
 const maxPartLength = 200;
 const shownPrefixLength = 60;
 
-/** The parts of `stage`'s cache key, given the output hashes of its upstream stages. */
+/**
+ * The parts of `stage`'s cache key, given the output hashes of its upstream stages.
+ * `workspaceRoot`: where a command without a `cwd` runs, which its relative paths start from.
+ */
 export function cacheKeyParts(
   stage: StageSpec,
   upstreamHashes: Readonly<Record<string, string>>,
+  workspaceRoot: string,
 ): CacheKeyParts {
   const parts: CacheKeyParts = { stage: stage.name, upstream: { ...upstreamHashes } };
-  fillKeyParts(parts, stage);
+  fillKeyParts(parts, stage, workspaceRoot);
   return parts;
 }
 
@@ -34,9 +38,9 @@ export function cacheKeyParts(
  * Fills in the parts that depend on the stage alone (all but `stage` and `upstream`): the
  * stage cache builds the rest without copying the upstream hashes.
  */
-export function fillKeyParts(parts: CacheKeyParts, stage: StageSpec): void {
+export function fillKeyParts(parts: CacheKeyParts, stage: StageSpec, workspaceRoot: string): void {
   if (stage.version !== undefined) parts.version = stage.version;
-  const code = codeOf(stage);
+  const code = codeOf(stage, workspaceRoot);
   if (code !== undefined) parts.code = code;
   const task = stage.task;
   if (task.kind === 'command') {
@@ -212,14 +216,27 @@ function commandText(task: Extract<TaskSpec, { kind: 'command' }>): string {
   return task.cwd === undefined ? text : `${text} (cwd ${task.cwd})`;
 }
 
-function codeOf(stage: StageSpec): string | undefined {
+/**
+ * What the stage's code is, with the hash of each of its files: a module and the local
+ * modules it imports (code-files.ts), the scripts a command names, an inline function's source.
+ */
+function codeOf(stage: StageSpec, workspaceRoot: string): string | undefined {
   const task = stage.task;
   if (task.kind === 'inline') return stage.run ? functionCode(stage.run) : undefined;
-  if (task.kind === 'module')
-    return `file ${basename(task.file)}#${task.exportName} ${moduleFileHash(task.file)}`;
-  if (task.kind === 'python')
-    return `python ${task.module ?? basename(task.file)}:${task.exportName} ${moduleFileHash(task.file)}`;
-  return undefined;
+  if (task.kind === 'command') {
+    const cwd = task.cwd === undefined ? workspaceRoot : resolve(workspaceRoot, task.cwd);
+    const files = commandCode(task.argv, task.shell, cwd);
+    return files.length === 0 ? undefined : codeText(files);
+  }
+  const [module, ...imported] = moduleCode(
+    task.file,
+    task.kind === 'python' ? task.searchPath : undefined,
+  );
+  const what =
+    task.kind === 'module'
+      ? `file ${basename(task.file)}#${task.exportName}`
+      : `python ${task.module ?? basename(task.file)}:${task.exportName}`;
+  return codeText([{ label: what, hash: module!.hash }, ...imported]);
 }
 
 /** By source text: the stages of a generated pipeline are many closures of one function. */
@@ -239,54 +256,6 @@ function functionCode(run: (...args: never[]) => unknown): string {
     functionCodes.set(source, code);
   }
   return code;
-}
-
-interface FileHash {
-  /** What stat said when the file was read: any change means reading it again. */
-  signature: string;
-  hash: string;
-  /** Time of the read. */
-  readAt: number;
-}
-
-const fileHashes = new Map<string, FileHash>();
-
-/**
- * File timestamps are coarse (a few ms on ext4, 2 s on FAT): a file written again within the
- * same tick keeps its mtime and size. A hash read less than this long after the file's mtime
- * is not trusted, and the file is read again (git's "racily clean" rule).
- */
-const timestampSlackMs = 2000;
-
-/** `sha256:<hex16>` of a module file's bytes, read again only when its stat changes. */
-function moduleFileHash(file: string): string {
-  let stats: Stats;
-  try {
-    stats = statSync(file);
-  } catch (error) {
-    fileHashes.delete(file);
-    return `unreadable (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
-  }
-  const signature = `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
-  const known = fileHashes.get(file);
-  if (
-    known !== undefined &&
-    known.signature === signature &&
-    known.readAt - stats.mtimeMs > timestampSlackMs
-  ) {
-    return known.hash;
-  }
-  const readAt = Date.now();
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    fileHashes.delete(file);
-    return `unreadable (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
-  }
-  const fileHash = shortHash(bytes);
-  fileHashes.set(file, { signature, hash: fileHash, readAt });
-  return fileHash;
 }
 
 /** The parts in the order `explain` reports them. */
@@ -324,18 +293,37 @@ function shown(part: string | undefined): string {
   return part ?? '(none)';
 }
 
-/** `code changed (function sha256:aa… → sha256:bb…)`: what the code is, said once. */
+/**
+ * `code changed (function sha256:aa… → sha256:bb…)`: what the code is, said once; for code of
+ * several files, the files that changed (`util.ts sha256:aa… → sha256:bb…; helpers.py added`).
+ */
 function codeChange(was: string | undefined, is: string | undefined): string {
-  const before = splitHash(was);
-  const after = splitHash(is);
-  if (before && after && before.what === after.what)
-    return `code changed (${before.what} ${before.hash} → ${after.hash})`;
+  const before = codeFiles(was);
+  const after = codeFiles(is);
+  // Told file by file when they have files in common; otherwise the code is another thing.
+  if (before && after && [...after.keys()].some((what) => before.has(what))) {
+    const changed: string[] = [];
+    for (const [what, hash] of after) {
+      const old = before.get(what);
+      if (old === undefined) changed.push(`${what} added`);
+      else if (old !== hash) changed.push(`${what} ${old} → ${hash}`);
+    }
+    for (const what of before.keys()) if (!after.has(what)) changed.push(`${what} removed`);
+    if (changed.length > 0) return `code changed (${changed.join('; ')})`;
+  }
   return `code changed (${shown(was)} → ${shown(is)})`;
 }
 
-function splitHash(code: string | undefined): { what: string; hash: string } | undefined {
-  const at = code?.lastIndexOf(' sha256:') ?? -1;
-  return at < 0 ? undefined : { what: code!.slice(0, at), hash: code!.slice(at + 1) };
+/** A code part's files (code-files.ts codeText) by what they are; undefined if it is not one. */
+function codeFiles(code: string | undefined): Map<string, string> | undefined {
+  if (code === undefined) return undefined;
+  const files = new Map<string, string>();
+  for (const entry of code.split(', ')) {
+    const at = entry.lastIndexOf(' sha256:');
+    if (at < 0) return undefined;
+    files.set(entry.slice(0, at), entry.slice(at + 1));
+  }
+  return files;
 }
 
 /** A full `sha256:<64 hex>` output hash is too long to read: its first 16 digits say enough. */

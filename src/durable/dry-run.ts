@@ -52,7 +52,7 @@ export async function previewRun(options: PreviewOptions): Promise<RunPreview> {
     const { earlier, plan } = await choosePlan(store, options);
     const rows = rowsOf(pipeline, plan);
     if (options.cache !== false && !options.forceRestart) {
-      await predictCacheHits(store, pipeline, plan, rows);
+      await predictCacheHits(store, pipeline, plan, rows, layout.workspaceRoot);
     }
     return {
       pipeline: pipeline.spec.name,
@@ -89,6 +89,7 @@ async function predictCacheHits(
   pipeline: ValidPipeline,
   plan: RunPlan,
   rows: PreviewRow[],
+  workspaceRoot: string,
 ): Promise<void> {
   const keys = await store.cacheKeys(pipeline.spec.name);
   if (keys.size === 0) return;
@@ -122,7 +123,14 @@ async function predictCacheHits(
         row.detail = `runs: its items are known once '${over}' has run`;
         continue;
       }
-      const preview = await previewMapped(store, pipeline, i, outputs.get(over), upstream);
+      const preview = await previewMapped(
+        store,
+        pipeline,
+        i,
+        outputs.get(over),
+        upstream,
+        workspaceRoot,
+      );
       if (!preview) {
         row.detail = `runs: '${over}' gave no list to map over`;
         continue;
@@ -139,7 +147,7 @@ async function predictCacheHits(
       row.detail = `each of its ${items} items from the cache`;
       continue;
     }
-    const key = cacheKeyOf(cacheKeyParts(stage, upstream));
+    const key = cacheKeyOf(cacheKeyParts(stage, upstream, workspaceRoot));
     if (!keys.has(key)) continue;
     const entry = await store.cacheGet(pipeline.spec.name, stage.name, key);
     if (!entry) continue;

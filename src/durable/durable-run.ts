@@ -142,6 +142,7 @@ async function runWithStore(
     pipeline,
     outputHashes: recorder.outputHashes,
     reuse: options.cache !== false && !options.forceRestart,
+    workspaceRoot: layout.workspaceRoot,
     ...(options.redact && { redact: options.redact }),
   });
   const executors: Partial<Record<TaskSpec['kind'], Executor>> = {};

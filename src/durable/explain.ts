@@ -20,18 +20,20 @@ export interface Explanation {
   comparedWith?: string;
 }
 
-/**
- * Why a stage would run or hit the cache (SPEC C6): its cache key now — upstream outputs taken
- * from `runId`, else from their latest successes — against the key of its last success.
- */
-export async function explainStage(options: {
+interface ExplainOptions {
   pipeline: ValidPipeline;
   workspaceRoot: string;
   stage: string;
   runId?: string;
   /** Masks secrets in the parts compared, as the run masked them in what it kept. */
   redact?: (text: string) => string;
-}): Promise<Explanation> {
+}
+
+/**
+ * Why a stage would run or hit the cache (SPEC C6): its cache key now — upstream outputs taken
+ * from `runId`, else from their latest successes — against the key of its last success.
+ */
+export async function explainStage(options: ExplainOptions): Promise<Explanation> {
   const { pipeline, stage: name } = options;
   const i = pipeline.graph.indexOf.get(name);
   if (i === undefined) {
@@ -57,7 +59,7 @@ export async function explainStage(options: {
   }
   const store = await openSqliteStore(dbFile);
   try {
-    return await explainWith(store, pipeline, i, options.runId, options.redact);
+    return await explainWith(store, i, options);
   } finally {
     await store.close();
   }
@@ -65,11 +67,10 @@ export async function explainStage(options: {
 
 async function explainWith(
   store: RunStore,
-  pipeline: ValidPipeline,
   i: number,
-  runId: string | undefined,
-  redact: ((text: string) => string) | undefined,
+  options: ExplainOptions,
 ): Promise<Explanation> {
+  const { pipeline, runId, redact } = options;
   const stage = pipeline.stages[i]!;
   const upstream = await upstreamOutputs(store, pipeline, i, runId);
   if ('missing' in upstream) {
@@ -80,8 +81,8 @@ async function explainWith(
       changes: [],
     };
   }
-  if (stage.fanOut) return explainMapped(store, pipeline, i, upstream, redact);
-  const parts = cacheKeyParts(stage, upstream.hashes);
+  if (stage.fanOut) return explainMapped(store, i, upstream, options);
+  const parts = cacheKeyParts(stage, upstream.hashes, options.workspaceRoot);
   const key = cacheKeyOf(parts);
   const hit = await store.cacheGet(pipeline.spec.name, stage.name, key);
   if (hit) {
@@ -138,10 +139,9 @@ async function explainWith(
  */
 async function explainMapped(
   store: RunStore,
-  pipeline: ValidPipeline,
   i: number,
   { hashes, sourceJson }: UpstreamOutputs,
-  redact: ((text: string) => string) | undefined,
+  { pipeline, redact, workspaceRoot }: ExplainOptions,
 ): Promise<Explanation> {
   const stage = pipeline.stages[i]!;
   const over = stage.fanOut!.over;
@@ -153,7 +153,7 @@ async function explainMapped(
   });
   delete hashes[over];
   const source: unknown = JSON.parse(sourceJson ?? 'null');
-  const preview = await previewMapped(store, pipeline, i, source, hashes);
+  const preview = await previewMapped(store, pipeline, i, source, hashes, workspaceRoot);
   if (!preview)
     return wouldRun(`it is mapped over '${over}', whose output holds no list to map over`);
   const items = preview.entries.length;
@@ -174,7 +174,7 @@ async function explainMapped(
   const last =
     mappedDepth(pipeline, i) === 1 ? await lastEntryOf(store, pipeline, instance) : undefined;
   if (!last) return wouldRun(summary);
-  const parts = itemKeyParts(stage, hashes, preview.items[first]);
+  const parts = itemKeyParts(stage, hashes, preview.items[first], workspaceRoot);
   const changes = describeKeyChanges(last.parts, redact ? redactedKeyParts(parts, redact) : parts);
   if (last.parts.item !== parts.item) changes.push(`item ${first} has another value`);
   return {

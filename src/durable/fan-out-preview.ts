@@ -43,6 +43,7 @@ export async function previewMapped(
   i: number,
   sourceOutput: unknown,
   upstream: Readonly<Record<string, string>>,
+  workspaceRoot: string,
 ): Promise<MappedPreview | undefined> {
   const stage = pipeline.stages[i]!;
   const depth = mappedDepth(pipeline, i);
@@ -50,7 +51,7 @@ export async function previewMapped(
   if (mapItems(sourceOutput, depth, (item) => items.push(item)) === notAList) return undefined;
   const entries: (CacheEntry | undefined)[] = [];
   for (const item of items) {
-    const key = cacheKeyOf(itemKeyParts(stage, upstream, item));
+    const key = cacheKeyOf(itemKeyParts(stage, upstream, item, workspaceRoot));
     entries.push(await store.cacheGet(pipeline.spec.name, stage.name, key));
   }
   if (entries.some((entry) => entry === undefined)) return { items, entries };
@@ -64,8 +65,9 @@ export function itemKeyParts(
   stage: StageSpec,
   upstream: Readonly<Record<string, string>>,
   item: unknown,
+  workspaceRoot: string,
 ): CacheKeyParts {
-  const parts = cacheKeyParts(stage, upstream);
+  const parts = cacheKeyParts(stage, upstream, workspaceRoot);
   parts.item = sha256Text(canonicalJson(item ?? null));
   return parts;
 }

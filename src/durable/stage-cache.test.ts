@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { InlineFunction, PipelineSpec, StageSpec } from '../graph/pipeline.ts';
 import { type ValidPipeline, validatePipeline } from '../graph/validate.ts';
@@ -10,6 +13,10 @@ import { sha256Text } from './hash.ts';
 import { StageCache } from './stage-cache.ts';
 
 const hashOf = (name: string) => `sha256:${name.padEnd(64, '0')}`;
+/** The workspace: the command stage below runs there, and names its script. */
+const root = mkdtempSync(join(tmpdir(), 'gp-stage-cache-'));
+writeFileSync(join(root, 'a.py'), 'print(1)\n');
+after(() => rmSync(root, { recursive: true, force: true }));
 
 const stages: StageSpec[] = [
   {
@@ -64,6 +71,7 @@ describe('StageCache.keyOf', () => {
       pipeline,
       outputHashes,
       reuse: true,
+      workspaceRoot: root,
       ...(redact && { redact }),
     });
   }
@@ -73,18 +81,19 @@ describe('StageCache.keyOf', () => {
     for (const stage of stages.slice(0, 3)) {
       const keyed = cache.keyOf(stage)!;
       const upstream = Object.fromEntries(stage.dependsOn.map((name) => [name, hashOf(name)]));
-      const parts = cacheKeyParts(stage, upstream);
+      const parts = cacheKeyParts(stage, upstream, root);
       assert.equal(keyed.key, cacheKeyOf(parts), stage.name);
       assert.equal(keyed.partsJson, partsJson(parts));
       assert.deepEqual(keyed.parts, parts);
     }
+    assert.match(cache.keyOf(stages[2]!)!.parts.code ?? '', /^a\.py sha256:[0-9a-f]{16}$/);
   });
 
   test("an instance's key has its item's hash in place of the source's output", async () => {
     const cache = await cacheWith(['src', 'b']);
     const each = stages[3]!;
     const keyed = cache.keyOf(each, { of: 'each', index: [1], value: { n: 2 } })!;
-    const parts = cacheKeyParts(each, { b: hashOf('b') });
+    const parts = cacheKeyParts(each, { b: hashOf('b') }, root);
     parts.item = sha256Text(canonicalJson({ n: 2 }));
     assert.equal(keyed.key, cacheKeyOf(parts));
     assert.deepEqual(keyed.parts, parts);
@@ -103,7 +112,7 @@ describe('StageCache.keyOf', () => {
     const cache = await cacheWith(['src', 'b'], (text) => text.replaceAll('fast', '***'));
     const stage = stages[2]!;
     const keyed = cache.keyOf(stage)!;
-    const parts = cacheKeyParts(stage, { src: hashOf('src'), b: hashOf('b') });
+    const parts = cacheKeyParts(stage, { src: hashOf('src'), b: hashOf('b') }, root);
     assert.equal(keyed.key, cacheKeyOf(parts));
     assert.equal(keyed.parts.env, 'MODE=***');
     assert.equal(keyed.partsJson, partsJson(keyed.parts));

@@ -31,6 +31,8 @@ export interface StageCacheOptions {
   reuse: boolean;
   /** Masks secrets in the parts kept with each entry; the key is made from the real parts. */
   redact?: (text: string) => string;
+  /** Where commands without a `cwd` run: the files they name are found from there. */
+  workspaceRoot: string;
 }
 
 /**
@@ -87,7 +89,7 @@ export class StageCache {
     // The item's value alone, not its place: an element added in front reruns one item.
     const itemHash = item && sha256Text(canonicalJson(item.value ?? null));
     if (this.#options.redact) return this.#redactedKey(stage, names, itemHash);
-    this.#fixed[i] ??= fixedKeyText(fixedParts(stage));
+    this.#fixed[i] ??= fixedKeyText(fixedParts(stage, this.#options.workspaceRoot));
     const fixed = this.#fixed[i];
     const text = keyPartsText(fixed, stage.name, itemHash, upstreamText(names, this.#hashOf));
     return new KeyedStage(sha256Text(text), text);
@@ -99,7 +101,7 @@ export class StageCache {
     const upstream: Record<string, string> = Object.create(null);
     for (const name of names) upstream[name] = this.#options.outputHashes.get(name)!;
     const parts: CacheKeyParts = { stage: stage.name, upstream };
-    fillKeyParts(parts, stage);
+    fillKeyParts(parts, stage, this.#options.workspaceRoot);
     if (item !== undefined) parts.item = item;
     const masked = redactedKeyParts(parts, this.#options.redact!);
     return { key: sha256Text(partsJson(parts)), parts: masked, partsJson: partsJson(masked) };
@@ -198,8 +200,11 @@ class KeyedStage implements StageCacheInfo {
 }
 
 /** The parts a stage's keys all share (fillKeyParts without stage and upstream). */
-function fixedParts(stage: StageSpec): Omit<CacheKeyParts, 'stage' | 'upstream'> {
+function fixedParts(
+  stage: StageSpec,
+  workspaceRoot: string,
+): Omit<CacheKeyParts, 'stage' | 'upstream'> {
   const parts: CacheKeyParts = { stage: stage.name, upstream: {} };
-  fillKeyParts(parts, stage);
+  fillKeyParts(parts, stage, workspaceRoot);
   return parts;
 }
