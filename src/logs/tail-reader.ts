@@ -8,6 +8,11 @@ export interface TailReaderOptions {
   offset?: number;
   /** @default 1 MiB */
   chunkSize?: number;
+  /**
+   * The buffer reads go through, shared by readers read one after the other (what they keep
+   * between reads is copied out): many readers then hold one chunk, not one each.
+   */
+  chunk?: Buffer;
 }
 
 /**
@@ -30,7 +35,8 @@ export class TailReader {
   constructor(path: string, options: TailReaderOptions = {}) {
     this.path = path;
     this.#offset = options.offset ?? 0;
-    this.#chunkSize = options.chunkSize ?? defaultChunkSize;
+    this.#chunkSize = options.chunk?.length ?? options.chunkSize ?? defaultChunkSize;
+    this.#chunk = options.chunk;
   }
 
   /** The byte offset just after the last whole line read: store it to resume there. */

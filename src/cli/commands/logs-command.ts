@@ -9,6 +9,7 @@ import { parseDuration } from '../../config/duration.ts';
 import { isAlive } from '../../durable/run-lookup.ts';
 import { stageStates } from '../../durable/run-state.ts';
 import { InputError } from '../../errors.ts';
+import { LogMerge } from '../../logs/log-merge.ts';
 import { type LogLine, parseLogLine } from '../../logs/stage-log-line.ts';
 import { TailReader } from '../../logs/tail-reader.ts';
 import type { EventRecord, RunRecord, RunStore } from '../../store/run-store.ts';
@@ -31,11 +32,6 @@ const followIntervalMs = 200;
  */
 const runAppearsWithinMs = 5000;
 
-interface StageTail {
-  stage: string;
-  reader: TailReader;
-}
-
 export async function logsCommand(
   runId: string,
   stage: string | undefined,
@@ -51,23 +47,25 @@ export async function logsCommand(
         `run '${runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
       );
     }
-    const tails: StageTail[] = (stage === undefined ? run.stages : [stage]).map((name) => ({
-      stage: name,
-      reader: new TailReader(join(run.runDir, name, 'stage.log')),
-    }));
+    const logOf = (name: string) => join(run.runDir, name, 'stage.log');
     const keep = (line: LogLine) =>
       (!options.stderr || line.stream === 'stderr') &&
       (since === undefined || (!Number.isNaN(line.time) && line.time >= since));
     const print = (lines: string[]) => {
       if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
     };
-    printTails(tails, stage === undefined, keep, print);
+    // One stage's log as it is; every stage's interleaved by time, each line `[stage] line`.
+    const printNew =
+      stage === undefined
+        ? mergedPrinter(run.stages, logOf, keep, print)
+        : stagePrinter(new TailReader(logOf(stage)), keep, print);
+    printNew();
     if (!options.follow) return;
     const stageEvents = stage === undefined ? undefined : new StageEvents(stage);
     for (;;) {
       const ended = await hasEnded(store, run, stageEvents);
       // One more read after the end: what the stage wrote last.
-      printTails(tails, stage === undefined, keep, print);
+      printNew();
       if (ended) return;
       await sleep(followIntervalMs);
     }
@@ -78,43 +76,36 @@ export async function logsCommand(
 /** Bytes of one stage's log held at a time when it is printed alone. */
 const chunkBytes = 4 * 1024 * 1024;
 
-/**
- * Prints the new lines of every tail. One stage's go out a chunk at a time, so that a large
- * log is never held whole; with `prefix`, all stages' new lines are sorted by time first, each
- * printed as `[stage] line`.
- */
-function printTails(
-  tails: readonly StageTail[],
-  prefix: boolean,
+/** Prints the new lines of one log, a chunk at a time: a large log is never held whole. */
+function stagePrinter(
+  reader: TailReader,
   keep: (line: LogLine) => boolean,
   print: (lines: string[]) => void,
-): void {
-  if (!prefix) {
-    for (const { reader } of tails) {
-      for (;;) {
-        const out: string[] = [];
-        const read = reader.read((line) => {
-          if (keep(parseLogLine(line))) out.push(line);
-        }, chunkBytes);
-        print(out);
-        if (read === 0) break;
-      }
+): () => void {
+  return () => {
+    for (;;) {
+      const out: string[] = [];
+      const read = reader.read((line) => {
+        if (keep(parseLogLine(line))) out.push(line);
+      }, chunkBytes);
+      print(out);
+      if (read === 0) return;
     }
-    return;
-  }
-  const lines: { time: number; order: number; text: string }[] = [];
-  for (const { stage, reader } of tails) {
-    reader.read((line) => {
-      const parsed = parseLogLine(line);
-      if (keep(parsed)) {
-        const time = Number.isNaN(parsed.time) ? 0 : parsed.time;
-        lines.push({ time, order: lines.length, text: `[${stage}] ${line}` });
-      }
-    });
-  }
-  // Stable: lines of one stage with the same millisecond keep their order.
-  lines.sort((a, b) => a.time - b.time || a.order - b.order);
-  print(lines.map((line) => line.text));
+  };
+}
+
+/** Prints the new lines of every stage's log, merged by time, each as `[stage] line`. */
+function mergedPrinter(
+  stages: readonly string[],
+  logOf: (stage: string) => string,
+  keep: (line: LogLine) => boolean,
+  print: (lines: string[]) => void,
+): () => void {
+  const merge = new LogMerge(
+    stages.map((stage) => ({ path: logOf(stage), prefix: `[${stage}] ` })),
+    keep,
+  );
+  return () => merge.drain(print);
 }
 
 /** Whether the stage (or every stage, without one) is done, or the run is over. */
