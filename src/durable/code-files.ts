@@ -64,11 +64,9 @@ export function moduleCode(file: string, searchPath?: readonly string[]): CodeFi
  * (`./run.sh`). Words with shell expansions (`$OUTPUT_ROOT/x.py`, `*.py`) are left out.
  */
 export function commandCode(argv: readonly string[], shell: boolean, cwd: string): CodeFile[] {
-  const words = shell
-    ? shellWords(argv.join(' '))
-    : shellScript(argv) !== undefined
-      ? shellWords(shellScript(argv)!)
-      : argv.map((text, i) => ({ text, program: i === 0 }));
+  const script = shell ? argv.join(' ') : shellScript(argv);
+  const words =
+    script === undefined ? argv.map((text, i) => ({ text, program: i === 0 })) : shellWords(script);
   const files = new Closure(cwd, undefined);
   for (const { text, program } of words) {
     const path =
