@@ -31,6 +31,10 @@ describe('arguments', () => {
       ['run', 'diamond.yaml', '--json', '--quiet'],
       "gpipe: option '--json' cannot be used with option '-q, --quiet' (see 'gpipe run --help')",
     ],
+    [
+      ['cache', 'gc'],
+      "gpipe: required option '--keep-days <days>' not specified (see 'gpipe cache gc --help')",
+    ],
   ];
   for (const [args, message] of usageErrors) {
     test(`exit 2 and one line: gpipe ${args.join(' ')}`, async () => {
@@ -68,6 +72,11 @@ describe('arguments', () => {
     );
     const validate = await gpipe(['validate', '-h'], cwd);
     assert.match(validate.stdout, /^Usage: gpipe validate \[options\] \[file\]/);
+    // As git and npm take it: `help COMMAND` is `COMMAND --help`.
+    assert.equal((await gpipe(['help', 'run'], cwd)).stdout, run.stdout);
+    const gc = await gpipe(['help', 'cache', 'gc'], cwd);
+    assert.match(gc.stdout, /^Usage: gpipe cache gc \[options\]/);
+    assert.equal((await gpipe(['help'], cwd)).stdout, main.stdout);
   });
 
   test('--version prints the package version', async () => {

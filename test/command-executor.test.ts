@@ -126,7 +126,7 @@ for (const [name, createSpawner, skip] of implementations) {
       assert.equal(missing.error?.code, 'ENV_NOT_CREATED');
       assert.match(
         missing.error?.message ?? '',
-        /environment 'packed' \(conda\) is not made in .*: run init first/,
+        /environment 'packed' \(conda\) is not made in .*: run gpipe init on its pipeline first/,
       );
 
       mkdirSync(join(dir, 'bin'), { recursive: true });

@@ -134,7 +134,7 @@ test('a venv made once, shared by two operators; a changed spec: a conflict, the
   assert.equal(missing.code, 5);
   assert.equal(
     missing.stderr,
-    "gpipe: environment 'shared' is not made (no envs/shared): run 'init conf/pipeline.toml' first (or run without --skip-init)\n",
+    "gpipe: environment 'shared' is not made (no envs/shared): run 'gpipe init conf/pipeline.toml' first (or run without --skip-init)\n",
   );
   assert.ok(!existsSync(shared), 'run --skip-init made nothing');
 });

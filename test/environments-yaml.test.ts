@@ -55,7 +55,7 @@ test('a YAML Python module in a venv; a command module in an unpacked conda arch
   assert.equal(skipped.code, 5, skipped.stderr);
   assert.match(
     skipped.stderr,
-    /environment 'pyenv' is not made \(no envs\/pyenv\): run 'init pipeline\.yaml' first/,
+    /environment 'pyenv' is not made \(no envs\/pyenv\): run 'gpipe init pipeline\.yaml' first/,
   );
 
   ok(await gpipe(['run', 'pipeline.yaml'], dir, env));
@@ -73,7 +73,7 @@ test('a YAML Python module in a venv; a command module in an unpacked conda arch
   assert.equal(stale.code, 5);
   assert.equal(
     stale.stderr,
-    "gpipe: environment 'pyenv' in envs/pyenv was made from another spec than requirements.txt is now: run 'init pipeline.yaml' (or run without --skip-init)\n",
+    "gpipe: environment 'pyenv' in envs/pyenv was made from another spec than requirements.txt is now: run 'gpipe init pipeline.yaml' (or run without --skip-init)\n",
   );
 
   const file = join(dir, 'pipeline.yaml');

@@ -99,7 +99,7 @@ test('run inits first; run --skip-init without init says what to do; a bad tag i
   assert.equal(skipped.code, 5);
   assert.equal(
     skipped.stderr,
-    "gpipe: operator 'cleaner' has no code in operators/cleaner: run init first (or run without --skip-init)\n",
+    "gpipe: operator 'cleaner' has no code in operators/cleaner: run 'gpipe init conf/pipeline.toml' first (or run without --skip-init)\n",
   );
 
   const run = await gpipe(['run', 'conf/pipeline.toml'], dir, env);

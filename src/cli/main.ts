@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { Command } from 'commander';
 import { packageFile } from '../package-files.ts';
 import { Redactor } from '../secrets/redactor.ts';
 import { type CliIo, flush, handleWriteErrors, processIo } from './cli-io.ts';
@@ -29,11 +30,9 @@ export async function main(
     },
   });
   try {
-    await program.parseAsync(seedArgv(argv));
+    await program.parseAsync(helpAsked(seedArgv(argv)));
   } catch (error) {
-    // The command the arguments named, so that a usage error points at its help.
-    const names = program.commands.map((command) => command.name());
-    const command = argv.slice(2).find((arg) => names.includes(arg));
+    const command = commandNamed(program, argv.slice(2));
     const report = describeError(error, {
       program: name,
       ...(command !== undefined && { command }),
@@ -44,6 +43,28 @@ export async function main(
     exitCode = report.exitCode;
   }
   return exitCode;
+}
+
+/** `gpipe help run` as `gpipe run --help`, the way git and npm take it. */
+function helpAsked(argv: string[]): string[] {
+  return argv[2] === 'help' ? [...argv.slice(0, 2), ...argv.slice(3), '--help'] : argv;
+}
+
+/**
+ * The command the arguments named, with its subcommand (`cache gc`), so that a usage error
+ * points at the help that explains it.
+ */
+function commandNamed(program: Command, args: readonly string[]): string | undefined {
+  const path: string[] = [];
+  let commands = program.commands;
+  for (const arg of args) {
+    const found = commands.find((command) => command.name() === arg);
+    if (!found) continue;
+    path.push(arg);
+    commands = found.commands;
+    if (commands.length === 0) break;
+  }
+  return path.length === 0 ? undefined : path.join(' ');
 }
 
 /**

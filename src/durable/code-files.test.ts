@@ -22,7 +22,7 @@ const labels = (files: CodeFile[]) => files.map((file) => file.label);
 
 describe('commandCode', () => {
   const dir = project({
-    'train.py': 'from helpers import load\nimport config_tools as ct  # a comment\n',
+    'train.py': 'from helpers import load\nimport os; import config_tools as ct  # a comment\n',
     'helpers.py': 'import os\nfrom .missing import nothing\n',
     'config_tools/__init__.py': '',
     'settings.yaml': 'lr: 0.1\n',

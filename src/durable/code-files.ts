@@ -266,7 +266,7 @@ function scriptFile(path: string): string | undefined {
 function pythonImports(text: string): string[] {
   const found: string[] = [];
   const code = text.replace(/#.*$/gm, '');
-  const statements = /^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+)?import[ \t]+(\([^)]*\)|[^\n]*)/gm;
+  const statements = /(?:^|;)[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+)?import[ \t]+(\([^)]*\)|[^\n;]*)/gm;
   for (const match of code.matchAll(statements)) {
     const from = match[1];
     if (from !== undefined) found.push(from);

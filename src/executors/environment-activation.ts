@@ -59,7 +59,7 @@ export function missingEnvironment(spec: EnvironmentSpec): PipelineError | undef
   if (existsSync(join(spec.dir, environmentMarkerFile))) return undefined;
   return new PipelineError(
     'ENV_NOT_CREATED',
-    `environment '${spec.name}' (${spec.kind}) is not made in ${spec.dir}: run init first`,
+    `environment '${spec.name}' (${spec.kind}) is not made in ${spec.dir}: run gpipe init on its pipeline first`,
   );
 }
 

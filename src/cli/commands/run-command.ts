@@ -96,7 +96,7 @@ export async function runCommand(
       const out = options.json ? io.stderr : io.stdout;
       const stages = configured.pipeline.stages;
       if (options.skipInit)
-        await checkEnvironments(stages, 'module', workspaceRoot, `init ${file}`);
+        await checkEnvironments(stages, 'module', workspaceRoot, `gpipe init ${file}`);
       else
         await initEnvironments(stages, 'module', workspaceRoot, (line) => out.write(`${line}\n`));
     }

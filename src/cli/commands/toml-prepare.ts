@@ -53,9 +53,10 @@ export async function prepareTomlRun(
   if (!request.planOnly) {
     const chosen = stages ?? pipeline.stages.map((stage) => stage.name);
     if (!request.skipInit) await initOperators(toml.operators, projectRoot, say);
-    checkCode(toml, chosen);
+    checkCode(toml, chosen, file);
     const running = pipeline.stages.filter((stage) => chosen.includes(stage.name));
-    if (request.skipInit) await checkEnvironments(running, 'operator', projectRoot, `init ${file}`);
+    if (request.skipInit)
+      await checkEnvironments(running, 'operator', projectRoot, `gpipe init ${file}`);
     else await initEnvironments(running, 'operator', projectRoot, say);
   }
   return { configured, toml, ...(stages && { stages }) };
@@ -74,13 +75,13 @@ function nodeStages(toml: TomlPipeline, node: string): readonly string[] {
 }
 
 /** Every operator about to run has its code directory: else say how to get it (exit 5). */
-function checkCode(toml: TomlPipeline, stages: readonly string[]): void {
+function checkCode(toml: TomlPipeline, stages: readonly string[], file: string): void {
   const wanted = new Set(stages);
   for (const operator of toml.operators) {
     if (!wanted.has(operator.operatorId) || existsSync(operator.codeDir)) continue;
     throw new PipelineError(
       'ENV_NO_OPERATOR_CODE',
-      `operator '${operator.operatorId}' has no code in ${relative(toml.projectRoot, operator.codeDir) || '.'}: run init first (or run without --skip-init)`,
+      `operator '${operator.operatorId}' has no code in ${relative(toml.projectRoot, operator.codeDir) || '.'}: run 'gpipe init ${file}' first (or run without --skip-init)`,
     );
   }
 }
