@@ -71,6 +71,48 @@ test('--override files and --set apply in order on run and validate', async () =
   assert.equal(readFileSync(join(cwd, 'words.txt'), 'utf8'), 'from set');
 });
 
+test('a number an override sets is the number the stage gets, in env, argv and version', async () => {
+  const cwd = dir({
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: numbers',
+      '  modules:',
+      '    - name: train',
+      '      command: [sh, -c, \'printf "%s %s" "$1" "$LR" > got.txt\', sh, 10]',
+      '      env: { LR: 0.10 }',
+      '      version: 1.0',
+    ].join('\n'),
+    'more.yaml':
+      'pipeline:\n  modules:\n    train:\n      command: [sh, -c, \'printf "%s %s" "$1" "$LR" > got.txt\', sh, 30]\n',
+  });
+  const base = await gpipe(['run', 'pipeline.yaml'], cwd);
+  assert.equal(base.code, 0, base.stderr);
+  assert.equal(readFileSync(join(cwd, 'got.txt'), 'utf8'), '10 0.10', 'as the file wrote them');
+  const set = await gpipe(
+    [
+      'run',
+      'pipeline.yaml',
+      '--set',
+      'pipeline.modules.train.env.LR=0.5',
+      '--override',
+      'more.yaml',
+    ],
+    cwd,
+  );
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, /1 succeeded/, 'a new key: not the cached output');
+  assert.equal(readFileSync(join(cwd, 'got.txt'), 'utf8'), '30 0.5');
+  const version = await gpipe(
+    ['run', 'pipeline.yaml', '--set', 'pipeline.modules.train.version=2'],
+    cwd,
+  );
+  assert.equal(version.code, 0, version.stderr);
+  const output = JSON.parse(
+    readFileSync(join(cwd, '.gpipe', 'latest', 'train', 'output.json'), 'utf8'),
+  );
+  assert.equal(output._meta.version, '2');
+});
+
 test('bad overrides: each error names its file (and line and column) and exits as documented', async () => {
   const cwd = dir({
     'pipeline.yaml': pipelineYaml,

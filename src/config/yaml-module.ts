@@ -322,12 +322,14 @@ export class ModuleLoader {
     return task;
   }
 
-  /** A scalar as text; a number as the file wrote it (`1.0` stays "1.0"). */
+  /**
+   * A scalar as text; a number as the file wrote it (`1.0` stays "1.0"), unless an override
+   * replaced it: the file's text is then another number, and the value is what counts.
+   */
   #text(path: YamlPath, value: string | number | boolean): string {
-    if (typeof value === 'string') return value;
-    return (
-      (typeof value === 'number' ? this.#locator.sourceText(path) : undefined) ?? String(value)
-    );
+    if (typeof value !== 'number') return String(value);
+    const written = this.#locator.sourceText(path);
+    return written !== undefined && Number(written) === value ? written : String(value);
   }
 }
 
