@@ -7,13 +7,14 @@
  * module file 100,000 times, hence the memos below.
  */
 import { hash } from 'node:crypto';
-import { basename, resolve } from 'node:path';
+import { basename, delimiter, resolve } from 'node:path';
 import { defaultInterpreter } from '../config/python-module-locator.ts';
 import { environmentPython, madeEnvironmentHash } from '../executors/environment-activation.ts';
 import type { EnvironmentSpec, StageSpec, TaskSpec } from '../graph/pipeline.ts';
 import type { CacheKeyParts } from '../store/run-store.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { codeText, commandCode, moduleCode } from './code-files.ts';
+import { codeText, moduleCode } from './code-files.ts';
+import { commandCode } from './command-code.ts';
 import { sha256Text } from './hash.ts';
 
 /** Longer parts are shown by a prefix and stand in the key by their hash. */
@@ -225,18 +226,26 @@ function codeOf(stage: StageSpec, workspaceRoot: string): string | undefined {
   if (task.kind === 'inline') return stage.run ? functionCode(stage.run) : undefined;
   if (task.kind === 'command') {
     const cwd = task.cwd === undefined ? workspaceRoot : resolve(workspaceRoot, task.cwd);
-    const files = commandCode(task.argv, task.shell, cwd);
+    const files = commandCode(task.argv, task.shell, cwd, task.env);
     return files.length === 0 ? undefined : codeText(files);
   }
-  const [module, ...imported] = moduleCode(
-    task.file,
-    task.kind === 'python' ? task.searchPath : undefined,
-  );
+  const [module, ...imported] =
+    task.kind === 'python'
+      ? moduleCode(task.file, [...task.searchPath, ...pythonPath()], task.module)
+      : moduleCode(task.file);
   const what =
     task.kind === 'module'
       ? `file ${basename(task.file)}#${task.exportName}`
       : `python ${task.module ?? basename(task.file)}:${task.exportName}`;
   return codeText([{ label: what, hash: module!.hash }, ...imported]);
+}
+
+/** The orchestrator's PYTHONPATH, which a Python stage's bridge inherits, as absolute paths. */
+function pythonPath(): string[] {
+  return (process.env.PYTHONPATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => resolve(dir));
 }
 
 /** By source text: the stages of a generated pipeline are many closures of one function. */

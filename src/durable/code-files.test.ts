@@ -1,67 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { type CodeFile, codeText, commandCode, fileHash, moduleCode } from './code-files.ts';
+import { rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { workspaces } from '../../test/fixtures/cli/harness.ts';
+import { type CodeFile, codeText, fileHash, moduleCode } from './code-files.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'gp-code-files-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-
-/** A directory holding `files` (path → text), in a fresh place under the test's root. */
-function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(root, 'p-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
-}
+/** A fresh directory holding `files` (path → text), removed after the tests. */
+const project = workspaces();
 
 const labels = (files: CodeFile[]) => files.map((file) => file.label);
-
-describe('commandCode', () => {
-  const dir = project({
-    'train.py': 'from helpers import load\nimport os; import config_tools as ct  # a comment\n',
-    'helpers.py': 'import os\nfrom .missing import nothing\n',
-    'config_tools/__init__.py': '',
-    'settings.yaml': 'lr: 0.1\n',
-    'data.csv': 'a,b\n',
-    run: '#!/bin/sh\n',
-    'notes.txt': 'not code\n',
-  });
-
-  test('names the scripts and config files of an argv, and what the scripts import', () => {
-    const files = commandCode(
-      ['python3', 'train.py', '--config=settings.yaml', 'data.csv', 'notes.txt', 'gone.py'],
-      false,
-      dir,
-    );
-    assert.deepEqual(labels(files), [
-      'train.py',
-      'helpers.py',
-      'config_tools/__init__.py',
-      'settings.yaml',
-    ]);
-    for (const file of files) assert.match(file.hash, /^sha256:[0-9a-f]{16}$/);
-  });
-
-  test('a program given by a relative path is code whatever its name; one on PATH is not', () => {
-    assert.deepEqual(labels(commandCode(['./run', '-v'], false, dir)), ['run']);
-    assert.deepEqual(labels(commandCode(['sh', '-c', 'true'], false, dir)), []);
-  });
-
-  test('a shell string: quoted words count, words with expansions do not', () => {
-    const files = commandCode(
-      [`cd "$INPUT_ROOT" && python3 'train.py' > "$OUTPUT_ROOT/log.py"; cat *.yaml | ./run`],
-      true,
-      dir,
-    );
-    assert.deepEqual(labels(files), ['train.py', 'helpers.py', 'config_tools/__init__.py', 'run']);
-    const script = commandCode(['bash', '-c', 'python3 train.py --fast', 'argv0'], false, dir);
-    assert.deepEqual(labels(script), ['train.py', 'helpers.py', 'config_tools/__init__.py']);
-  });
-});
 
 describe('moduleCode', () => {
   test('a TypeScript module and its relative imports, .js specifiers found as .ts', () => {

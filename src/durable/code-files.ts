@@ -19,64 +19,31 @@ export interface CodeFile {
 }
 
 /** A stage's code past this many files is cut short: the key still holds the first ones. */
-const maxFiles = 200;
+const maxFiles = 2000;
 /** Files bigger than this are hashed, not read for imports. */
 const maxScannedBytes = 1 << 20;
 
-const scriptExtensions = new Set(['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.jsx']);
-/**
- * What a command names that counts as its code: scripts and configuration. Data files do not
- * (an output file named on the command line would change the key after every run); a stage
- * whose data changes takes it from an upstream stage, or declares a version.
- */
-const commandCodeExtensions = new Set([
-  ...scriptExtensions,
-  '.py',
-  '.sh',
-  '.bash',
-  '.zsh',
-  '.r',
-  '.jl',
-  '.rb',
-  '.pl',
-  '.lua',
-  '.sql',
-  '.awk',
-  '.ipynb',
-  '.yaml',
-  '.yml',
-  '.toml',
-  '.ini',
-  '.cfg',
-  '.conf',
+export const scriptExtensions = new Set([
+  '.ts',
+  '.mts',
+  '.cts',
+  '.tsx',
+  '.js',
+  '.mjs',
+  '.cjs',
+  '.jsx',
 ]);
-
+const shellExtensions = new Set(['.sh', '.bash', '.zsh', '.ksh']);
 /** A module file and the local modules it imports, the module first. */
-export function moduleCode(file: string, searchPath?: readonly string[]): CodeFile[] {
+export function moduleCode(
+  file: string,
+  searchPath?: readonly string[],
+  dottedName?: string,
+): CodeFile[] {
   const files = new Closure(dirname(file), searchPath);
   files.add(file);
-  return files.list;
-}
-
-/**
- * The code files a command names, relative to `cwd` (where it runs), and what they import: an
- * argument with a script's or a config file's extension, or a program given by a relative path
- * (`./run.sh`). Words with shell expansions (`$OUTPUT_ROOT/x.py`, `*.py`) are left out.
- */
-export function commandCode(argv: readonly string[], shell: boolean, cwd: string): CodeFile[] {
-  const script = shell ? argv.join(' ') : shellScript(argv);
-  const words =
-    script === undefined ? argv.map((text, i) => ({ text, program: i === 0 })) : shellWords(script);
-  const files = new Closure(cwd, undefined);
-  for (const { text, program } of words) {
-    const path =
-      text.startsWith('-') && text.includes('=') ? text.slice(text.indexOf('=') + 1) : text;
-    if (path === '' || /[$*?[{`~]/.test(path)) continue;
-    const relativeProgram = program && !isAbsolute(path) && path.includes('/');
-    if (!relativeProgram && !commandCodeExtensions.has(extname(path).toLowerCase())) continue;
-    const file = resolve(cwd, path);
-    if (isFile(file)) files.add(file);
-  }
+  // `pkg.sub.mod`: importing it runs pkg/__init__.py and pkg/sub/__init__.py first.
+  if (dottedName !== undefined) files.addPythonModule(dottedName);
   return files.list;
 }
 
@@ -104,41 +71,12 @@ function shortHash(bytes: string | Buffer): string {
   return `sha256:${hash('sha256', bytes, 'hex').slice(0, 16)}`;
 }
 
-/** The script of `sh -c SCRIPT …` (bash, zsh and dash too). */
-function shellScript(argv: readonly string[]): string | undefined {
-  const shells = ['sh', 'bash', 'zsh', 'dash'];
-  if (argv.length < 3 || argv[1] !== '-c' || !shells.includes(basename(argv[0]!))) return undefined;
-  return argv[2];
-}
-
 /**
- * The words of a shell command, quotes taken off, each saying whether it is in a program's
- * place (first, or after `;`, `&&`, `|`, `(`). The word after a redirection is left out: it is
- * what the command writes, or reads as data.
+ * Files reached from the ones added, each once, labelled relative to `base`. Python modules are
+ * found under `searchPath` (else next to the file importing them); shell scripts a script
+ * sources, from `base` (where the shell runs).
  */
-function shellWords(command: string): { text: string; program: boolean }[] {
-  const words: { text: string; program: boolean }[] = [];
-  let program = true;
-  let redirected = false;
-  const tokens = /"((?:[^"\\]|\\.)*)"|'([^']*)'|([;&|()]+)|([<>]+)|([^\s;&|<>()"']+)/g;
-  for (const match of command.matchAll(tokens)) {
-    if (match[3] !== undefined) {
-      program = true;
-      continue;
-    }
-    if (match[4] !== undefined) {
-      redirected = true;
-      continue;
-    }
-    if (!redirected) words.push({ text: match[1] ?? match[2] ?? match[5]!, program });
-    redirected = false;
-    program = false;
-  }
-  return words;
-}
-
-/** Files reached from the ones added, each once, labelled relative to `base`. */
-class Closure {
+export class Closure {
   readonly list: CodeFile[] = [];
   readonly #seen = new Set<string>();
   readonly #base: string;
@@ -160,8 +98,19 @@ class Closure {
     }
   }
 
+  /** Adds the files importing Python module `name` (`pkg.mod`) from `base` runs. */
+  addPythonModule(name: string): void {
+    for (const file of pythonModuleFiles(join(this.#base, '-'), name, this.#searchPath))
+      this.add(file);
+  }
+
   #resolve(from: string, specifier: string): string[] {
-    if (extname(from) === '.py') return pythonModuleFiles(from, specifier, this.#searchPath);
+    const extension = extname(from);
+    if (extension === '.py') return pythonModuleFiles(from, specifier, this.#searchPath);
+    if (shellExtensions.has(extension)) {
+      const sourced = [resolve(this.#base, specifier), resolve(dirname(from), specifier)];
+      return sourced.filter(isFile).slice(0, 1);
+    }
     const found = scriptFile(resolve(dirname(from), specifier));
     return found ? [found] : [];
   }
@@ -233,6 +182,7 @@ function unreadable(error: unknown): Pick<KnownFile, 'hash' | 'imports'> {
 function importsOf(file: string, text: string): string[] {
   const extension = extname(file).toLowerCase();
   if (extension === '.py') return pythonImports(text);
+  if (shellExtensions.has(extension)) return sourcedFiles(text);
   if (scriptExtensions.has(extension)) return scriptImports(text);
   return [];
 }
@@ -242,6 +192,14 @@ function scriptImports(text: string): string[] {
   const found: string[] = [];
   const pattern = /\b(?:from|import|require)\s*\(?\s*(['"])(\.{1,2}\/[^'"\n]*)\1/g;
   for (const match of text.matchAll(pattern)) found.push(match[2]!);
+  return found;
+}
+
+/** Literal paths a shell script sources: `source lib.sh`, `. ./env.sh`. */
+function sourcedFiles(text: string): string[] {
+  const found: string[] = [];
+  const statements = /(?:^|[;&|]|\bthen|\bdo)[ \t]*(?:source|\.)[ \t]+(["']?)([^\s"';&|$`]+)\1/gm;
+  for (const match of text.matchAll(statements)) found.push(match[2]!);
   return found;
 }
 
@@ -266,7 +224,8 @@ function scriptFile(path: string): string | undefined {
 function pythonImports(text: string): string[] {
   const found: string[] = [];
   const code = text.replace(/#.*$/gm, '');
-  const statements = /(?:^|;)[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+)?import[ \t]+(\([^)]*\)|[^\n;]*)/gm;
+  const statements =
+    /(?:^|;)[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+)?import[ \t]+(\([^)]*\)|[^\n;]*)/gm;
   for (const match of code.matchAll(statements)) {
     const from = match[1];
     if (from !== undefined) found.push(from);
@@ -281,7 +240,8 @@ function pythonImports(text: string): string[] {
 
 /**
  * The files importing module `name` from `from` runs: the module's own file and its packages'
- * `__init__.py`, found under the search path (or, for a relative name, next to `from`).
+ * `__init__.py`, found under the search path or next to `from` (a script's own directory is
+ * first on its path); a relative name, next to `from` alone.
  */
 function pythonModuleFiles(
   from: string,
@@ -296,7 +256,7 @@ function pythonModuleFiles(
     for (let up = 1; up < dots; up++) base = dirname(base);
     roots = [base];
   } else {
-    roots = searchPath ?? [dirname(from)];
+    roots = [...(searchPath ?? []), dirname(from)];
   }
   for (const root of roots) {
     const files: string[] = [];
