@@ -269,3 +269,34 @@ describe('the code part: the files a stage runs', () => {
     assert.deepEqual(invoked.since(), ['by_script']);
   });
 });
+
+describe('explain when an upstream stage would run first', () => {
+  test("says the stage waits for it, rather than a hit on the upstream's last output", async () => {
+    const cwd = spaces.make([], {
+      'chain.yaml': [
+        'pipeline:',
+        '  name: chain',
+        '  modules:',
+        '    - name: up',
+        `      command: [sh, -c, 'echo "{\\"n\\": $N}" > "$GP_RESULT_FILE"']`,
+        '      env: { N: "1" }',
+        '    - name: down',
+        `      command: [sh, -c, 'cat "$GP_INPUTS_FILE" > "$GP_RESULT_FILE"']`,
+        '      depends_on: [up]',
+      ].join('\n'),
+    });
+    await expectExit(0, ['run', 'chain.yaml'], cwd);
+    const explainDown = () =>
+      gpipeJson<Explanation>(['explain', 'chain.yaml', 'down', '--json'], cwd);
+    assert.equal((await explainDown()).verdict, 'cached');
+    edit(cwd, 'chain.yaml', 'N: "1"', 'N: "2"');
+    const down = await explainDown();
+    assert.equal(down.verdict, 'run');
+    assert.match(
+      down.summary,
+      /^its upstream 'up' would run first \(runs; explain 'up' says why\)/,
+    );
+    const item = await expectExit(2, ['explain', 'chain.yaml', 'down[0]'], cwd);
+    assert.equal(item.stderr, "gpipe: no stage 'down[0]' in pipeline 'chain'\n");
+  });
+});

@@ -62,6 +62,11 @@ describe('a preview of a mapped stage', () => {
     const explained = await explain(dir);
     assert.equal(explained.verdict, 'cached');
     assert.match(explained.summary, /mapped over 'list': each of its 3 items/);
+    const item = await expectExit(2, ['explain', 'p.yaml', 'square[1]'], dir);
+    assert.match(
+      item.stderr,
+      /\(an item of mapped stage 'square': explain 'square' tells of its items\)/,
+    );
   });
 
   it('counts the items that would run, and says why against the last success', async () => {

@@ -4,6 +4,7 @@ import type { ValidPipeline } from '../graph/validate.ts';
 import type { AttemptRecord, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { cacheKeyOf, cacheKeyParts, describeKeyChanges, redactedKeyParts } from './cache-key.ts';
+import { previewRun } from './dry-run.ts';
 import { itemKeyParts, mappedDepth, previewMapped } from './fan-out-preview.ts';
 import { stateLayout } from './layout.ts';
 
@@ -37,7 +38,13 @@ export async function explainStage(options: ExplainOptions): Promise<Explanation
   const { pipeline, stage: name } = options;
   const i = pipeline.graph.indexOf.get(name);
   if (i === undefined) {
-    throw new InputError(`no stage '${name}' in pipeline '${pipeline.spec.name}'`);
+    const mapped = /^(.+?)(\[\d+\])+$/.exec(name)?.[1];
+    const at = mapped === undefined ? undefined : pipeline.graph.indexOf.get(mapped);
+    const hint =
+      at !== undefined && pipeline.stages[at]!.fanOut
+        ? ` (an item of mapped stage '${mapped}': explain '${mapped}' tells of its items)`
+        : '';
+    throw new InputError(`no stage '${name}' in pipeline '${pipeline.spec.name}'${hint}`);
   }
   const stage = pipeline.stages[i]!;
   if (stage.cache === false) {
@@ -57,12 +64,40 @@ export async function explainStage(options: ExplainOptions): Promise<Explanation
       changes: [],
     };
   }
+  if (options.runId === undefined) {
+    const first = await upstreamThatRuns(options, i);
+    if (first) return first;
+  }
   const store = await openSqliteStore(dbFile);
   try {
     return await explainWith(store, i, options);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * When an upstream stage of stage `i` would run in the next run (as `--dry-run` predicts), the
+ * stage's input is not known before it has: said so, rather than a hit on the last outputs.
+ */
+async function upstreamThatRuns(
+  options: ExplainOptions,
+  i: number,
+): Promise<Explanation | undefined> {
+  const { pipeline } = options;
+  const graph = pipeline.graph;
+  const preview = await previewRun({ pipeline, workspaceRoot: options.workspaceRoot });
+  for (const u of graph.upstreamOf(i)) {
+    const row = preview.rows[u]!;
+    if (row.action !== 'run') continue;
+    return {
+      stage: options.stage,
+      verdict: 'run',
+      summary: `its upstream '${row.stage}' would run first (${row.detail}; explain '${row.stage}' says why): this stage runs after it, unless '${row.stage}' gives the same output as before`,
+      changes: [],
+    };
+  }
+  return undefined;
 }
 
 async function explainWith(
