@@ -169,7 +169,9 @@ describe('a finished run: its files and the inspection commands', () => {
     await Promise.all([
       expectInputError(['status', 'nosuchrun'], cwd, /no run 'nosuchrun' in this workspace/),
       expectInputError(['show', runId, 'nosuchstage'], cwd, /has no stage 'nosuchstage'.*a, b, c/),
-      expectInputError(['cache', 'gc', '--keep-days', 'x'], cwd, /--keep-days x: must be/),
+      expectInputError(['cache', 'gc', '--keep-days', 'x'], cwd, /--keep-days 'x': must be/),
+      expectInputError(['cache', 'gc', '--keep-days', ''], cwd, /--keep-days '': must be/),
+      expectInputError(['cache', 'gc', '--keep-days', '0x1E'], cwd, /--keep-days '0x1E': must be/),
       expectInputError(['resume'], cwd, /no unfinished run to resume/),
     ]);
   });

@@ -20,9 +20,12 @@ export async function cacheGcCommand(
   options: { keepDays: string; workspace?: string },
   io: CliIo,
 ): Promise<number> {
-  const days = Number(options.keepDays);
-  if (!Number.isFinite(days) || days < 0) {
-    throw new InputError(`--keep-days ${options.keepDays}: must be a number of days ≥ 0`);
+  // Decimal only: Number('') is 0 (an unset variable would empty the cache), Number('0x1E') 30.
+  const days = /^\s*\d+(\.\d+)?\s*$/.test(options.keepDays) ? Number(options.keepDays) : Number.NaN;
+  if (!Number.isFinite(days)) {
+    throw new InputError(
+      `--keep-days '${options.keepDays}': must be a number of days ≥ 0, such as 7 or 0.5`,
+    );
   }
   const before = Date.now() - days * 86_400_000;
   const removed = await withWorkspaceStore(workspaceOf(options, io), (store) =>
