@@ -1,6 +1,14 @@
 // `gpipe logs` (SPEC E2) end to end: real runs, real processes, judged by the lines printed.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
@@ -178,4 +186,152 @@ test('logs -f waits a moment for a run that is just starting, and no longer', as
   const never = await gpipe(['logs', '20261202_010000_nosuch', '-f'], dir);
   assert.equal(never.code, 2);
   assert.match(never.stderr, /no run '20261202_010000_nosuch' in this workspace/);
+});
+
+/**
+ * numbers → square[i] (a command per item). With `wait`, numbers waits for a file `go` after
+ * its first line, and each item for a file `done` after its own.
+ */
+function fanOutYaml(wait: boolean): string {
+  const hold = (file: string) => (wait ? `; while [ ! -e ${file} ]; do sleep 0.02; done` : '');
+  return [
+    'pipeline:',
+    '  name: fanned',
+    '  modules:',
+    '    - name: numbers',
+    `      command: [sh, -c, 'echo counting${hold('go')}; echo "[1,2]" > "$GP_RESULT_FILE"']`,
+    '    - name: square',
+    '      for_each: numbers',
+    `      command: [sh, -c, 'echo "item $GP_ITEM says hi"${hold('done')}; echo 1 > "$GP_RESULT_FILE"']`,
+  ].join('\n');
+}
+
+/** The lines printed, each as `prefix text` (the time and stream left out); ordered by time. */
+function prefixedTexts(stdout: string): string[] {
+  const lines = stdout.trimEnd().split('\n');
+  const times = lines.map((line) => parseLogLine(line.replace(/^(\[[^ ]+\] )/, '')).time);
+  assert.deepEqual(
+    times,
+    [...times].sort((x, y) => x - y),
+    `ordered by time:\n${stdout}`,
+  );
+  return lines.map((line) => {
+    const prefix = /^(\[[^ ]+\] )/.exec(line)?.[1] ?? '';
+    return `${prefix}${parseLogLine(line.slice(prefix.length)).text}`;
+  });
+}
+
+test("logs shows fan-out items: one item, a mapped stage's items merged, and all stages", async () => {
+  const dir = workspace({ 'pipeline.yaml': fanOutYaml(false) });
+  assert.equal((await gpipe(['run', 'pipeline.yaml'], dir)).code, 0);
+  const id = onlyRun(dir);
+
+  const item = await gpipe(['logs', id, 'square[0]'], dir);
+  assert.equal(item.code, 0, item.stderr);
+  assert.deepEqual(prefixedTexts(item.stdout), ['item 1 says hi']);
+
+  const mapped = await gpipe(['logs', id, 'square'], dir);
+  assert.equal(mapped.code, 0, mapped.stderr);
+  assert.deepEqual(prefixedTexts(mapped.stdout).sort(), [
+    '[square[0]] item 1 says hi',
+    '[square[1]] item 2 says hi',
+  ]);
+
+  const all = await gpipe(['logs', id], dir);
+  assert.equal(all.code, 0, all.stderr);
+  const texts = prefixedTexts(all.stdout);
+  assert.equal(texts[0], '[numbers] counting', 'the items ran after numbers');
+  assert.deepEqual(texts.slice(1).sort(), [
+    '[square[0]] item 1 says hi',
+    '[square[1]] item 2 says hi',
+  ]);
+
+  const missing = await gpipe(['logs', id, 'square[7]'], dir);
+  assert.equal(missing.code, 0, missing.stderr);
+  assert.equal(missing.stdout, '');
+  assert.match(missing.stderr, /^stage 'square\[7\]' of run \S+ has no log: it never ran\n$/);
+  const other = await gpipe(['logs', id, 'cube[0]'], dir);
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /has no stage 'cube\[0\]'/);
+});
+
+test('logs -f of a mapped stage, and of the whole run, picks up items as they start', async () => {
+  const dir = workspace({ 'pipeline.yaml': fanOutYaml(true) });
+  const run = startGpipe(['run', 'pipeline.yaml'], dir);
+  const bothItems = ({ stdout }: { stdout: string }) =>
+    stdout.includes('item 1 says hi') && stdout.includes('item 2 says hi');
+  try {
+    await eventually('the run directory', () => existsSync(join(dir, '.gpipe', 'runs')));
+    const id = onlyRun(dir);
+    const mapped = startGpipe(['logs', id, 'square', '-f'], dir);
+    const all = startGpipe(['logs', id, '-f'], dir);
+    // Following before any item exists: numbers waits for `go`.
+    await all.waitFor('the first line of numbers', ({ stdout }) => stdout.includes('counting'));
+    writeFileSync(join(dir, 'go'), '');
+    // The items wait for `done`: what they said is printed while they run.
+    await Promise.all([
+      mapped.waitFor('both items', bothItems),
+      all.waitFor('both items', bothItems),
+    ]);
+    writeFileSync(join(dir, 'done'), '');
+    const [followedMapped, followedAll] = await Promise.all([mapped.finished, all.finished]);
+    assert.equal(followedMapped.code, 0, followedMapped.stderr);
+    assert.deepEqual(prefixedTexts(followedMapped.stdout).sort(), [
+      '[square[0]] item 1 says hi',
+      '[square[1]] item 2 says hi',
+    ]);
+    assert.equal(followedAll.code, 0, followedAll.stderr);
+    assert.deepEqual(prefixedTexts(followedAll.stdout).sort(), [
+      '[numbers] counting',
+      '[square[0]] item 1 says hi',
+      '[square[1]] item 2 says hi',
+    ]);
+  } finally {
+    writeFileSync(join(dir, 'go'), '');
+    writeFileSync(join(dir, 'done'), '');
+  }
+  assert.equal((await run.finished).code, 0);
+});
+
+test('logs finds a run after the project was moved, and says why a stage has no log', async () => {
+  const parent = workspace({ 'proj/pipeline.yaml': twoStages });
+  const before = join(parent, 'proj');
+  assert.equal((await gpipe(['run', 'pipeline.yaml'], before)).code, 0);
+  const first = onlyRun(before);
+  // A second run takes both stages from the cache: they write no log.
+  assert.equal((await gpipe(['run', 'pipeline.yaml'], before)).code, 0);
+  const second = readdirSync(join(before, '.gpipe', 'runs')).find((id) => id !== first)!;
+
+  const cwd = join(parent, 'proj2');
+  renameSync(before, cwd);
+  const moved = await gpipe(['logs', first, 'b'], cwd);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.deepEqual(prefixedTexts(moved.stdout), ['b-out']);
+  assert.equal(moved.stderr, '');
+
+  const cached = await gpipe(['logs', second, 'a'], cwd);
+  assert.equal(cached.code, 0, cached.stderr);
+  assert.equal(cached.stdout, '');
+  assert.equal(
+    cached.stderr,
+    `stage 'a' of run ${second} has no log: it was cached (output of run ${first})\n`,
+  );
+  const none = await gpipe(['logs', second], cwd);
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.stderr, `run ${second} has no logs: none of its stages wrote one (2 cached)\n`);
+
+  rmSync(join(cwd, '.gpipe', 'runs', first), { recursive: true });
+  const gone = await gpipe(['logs', first, 'b'], cwd);
+  assert.equal(gone.code, 2);
+  assert.match(gone.stderr, /stage 'b' of run \S+ has no log: its run directory is not there/);
+});
+
+test('logs says a stage that never ran has no log', async () => {
+  const dir = workspace({
+    'pipeline.yaml': twoStages.replace('echo a-out; echo a-err >&2', 'exit 4'),
+  });
+  assert.equal((await gpipe(['run', 'pipeline.yaml'], dir)).code, 3);
+  const never = await gpipe(['logs', onlyRun(dir), 'b'], dir);
+  assert.equal(never.code, 0, never.stderr);
+  assert.match(never.stderr, /^stage 'b' of run \S+ has no log: it never ran/);
 });

@@ -38,6 +38,7 @@ export async function findRunToResume(
         `run '${run.runId}' is of pipeline '${run.pipeline}', not '${name}': resume it with its own file`,
       );
     }
+    if (run.status === 'succeeded') throw new InputError(nothingToResume(run));
     return resumable(run);
   }
   if (options.resume === true) {
@@ -50,6 +51,14 @@ export async function findRunToResume(
   if (options.selection || !pipeline.spec.checkpoint?.enabled) return undefined;
   const [latest] = await store.listRuns({ pipeline: name, limit: 1 });
   return latest && latest.status !== 'succeeded' ? resumable(latest) : undefined;
+}
+
+/**
+ * What resuming a run that succeeded says. Going on with it would run nothing and only rewrite
+ * its history: its summary, end time, pid and `.gpipe/latest`.
+ */
+export function nothingToResume(run: RunRecord): string {
+  return `run ${run.runId} already succeeded: nothing to resume`;
 }
 
 function resumable(run: RunRecord): RunRecord {

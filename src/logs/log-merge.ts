@@ -24,23 +24,36 @@ interface Source {
   lastTime: number;
 }
 
-export class LogMerge {
-  readonly #sources: Source[];
-  readonly #keep: (line: LogLine) => boolean;
+/** A log to merge: its path and the prefix its lines are printed with. */
+export interface MergedLog {
+  path: string;
+  prefix: string;
+}
 
-  /** `logs`: each log's path and the prefix its lines are printed with. */
-  constructor(logs: readonly { path: string; prefix: string }[], keep: (line: LogLine) => boolean) {
-    const chunk = Buffer.allocUnsafe(chunkBytes);
-    this.#sources = logs.map(({ path, prefix }, index) => ({
-      index,
+export class LogMerge {
+  readonly #sources: Source[] = [];
+  readonly #keep: (line: LogLine) => boolean;
+  readonly #chunk = Buffer.allocUnsafe(chunkBytes);
+
+  constructor(logs: readonly MergedLog[], keep: (line: LogLine) => boolean) {
+    this.#keep = keep;
+    for (const log of logs) this.add(log);
+  }
+
+  /**
+   * Merges one more log from the next drain on (a fan-out item that started while following):
+   * it ties after every log added before it.
+   */
+  add({ path, prefix }: MergedLog): void {
+    this.#sources.push({
+      index: this.#sources.length,
       prefix,
-      reader: new TailReader(path, { chunk }),
+      reader: new TailReader(path, { chunk: this.#chunk }),
       lines: [],
       times: [],
       next: 0,
       lastTime: 0,
-    }));
-    this.#keep = keep;
+    });
   }
 
   /**

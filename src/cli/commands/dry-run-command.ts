@@ -42,7 +42,8 @@ export async function printDryRun(
     (action) =>
       `${preview.rows.filter((row) => row.action === action).length} ${actionWords[action]}`,
   );
-  lines.push(`${preview.rows.length} stages: ${counts.join(', ')}`);
+  const stages = preview.rows.length === 1 ? 'stage' : 'stages';
+  lines.push(`${preview.rows.length} ${stages}: ${counts.join(', ')}`);
   io.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -1,21 +1,30 @@
 /**
- * `gpipe logs RUN_ID [STAGE]` (SPEC E2, E4): a stage's `stage.log`, or every stage's
- * interleaved by time with `[stage]` prefixes; `--stderr` and `--since` filter; `-f` follows
- * the log until the stage (or, without STAGE, the run) has ended.
+ * `gpipe logs RUN_ID [STAGE]` (SPEC E2, E4): a stage's `stage.log` (a mapped stage's: its
+ * items' logs), or every stage's interleaved by time with `[stage]` prefixes; `--stderr` and
+ * `--since` filter; `-f` follows the logs until the stage (or, without STAGE, the run) has
+ * ended, picking up fan-out items as they start.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../../config/duration.ts';
 import { isAlive } from '../../durable/run-lookup.ts';
-import { stageStates } from '../../durable/run-state.ts';
+import { type StageState, stageStates } from '../../durable/run-state.ts';
 import { InputError } from '../../errors.ts';
 import { LogMerge } from '../../logs/log-merge.ts';
-import { type LogLine, parseLogLine } from '../../logs/stage-log-line.ts';
-import { TailReader } from '../../logs/tail-reader.ts';
-import type { EventRecord, RunRecord, RunStore } from '../../store/run-store.ts';
+import type { LogLine } from '../../logs/stage-log-line.ts';
+import type { RunRecord, RunStore } from '../../store/run-store.ts';
 import type { CliIo } from '../cli-io.ts';
 import { withWorkspaceStore } from '../workspace-store.ts';
 import { workspaceOf } from './run-command.ts';
+import {
+  findRunDir,
+  isItemOf,
+  isStageOfRun,
+  RunStageNames,
+  runDirMissing,
+  stageLogOf,
+  whyNoLog,
+} from './run-logs.ts';
 
 export interface LogsCommandOptions {
   follow?: boolean;
@@ -39,110 +48,99 @@ export async function logsCommand(
   io: CliIo,
 ): Promise<number> {
   const since = options.since === undefined ? undefined : parseSince(options.since, Date.now());
-  await withWorkspaceStore(workspaceOf(options, io), async (store) => {
+  const workspaceRoot = workspaceOf(options, io);
+  await withWorkspaceStore(workspaceRoot, async (store) => {
     const run = await findRun(store, runId, options.follow === true);
     if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
-    if (stage !== undefined && !run.stages.includes(stage)) {
+    if (stage !== undefined && !isStageOfRun(run, stage)) {
       throw new InputError(
         `run '${runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
       );
     }
-    const logOf = (name: string) => join(run.runDir, name, 'stage.log');
+    const runDir = findRunDir(run, workspaceRoot);
     const keep = (line: LogLine) =>
       (!options.stderr || line.stream === 'stderr') &&
       (since === undefined || (!Number.isNaN(line.time) && line.time >= since));
+    let printed = false;
     const print = (lines: string[]) => {
-      if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
+      if (lines.length === 0) return;
+      printed = true;
+      io.stdout.write(`${lines.join('\n')}\n`);
     };
-    // One stage's log as it is; every stage's interleaved by time, each line `[stage] line`.
-    const printNew =
-      stage === undefined
-        ? mergedPrinter(run.stages, logOf, keep, print)
-        : stagePrinter(new TailReader(logOf(stage)), keep, print);
-    printNew();
-    if (!options.follow) return;
-    const stageEvents = stage === undefined ? undefined : new StageEvents(stage);
-    for (;;) {
-      const ended = await hasEnded(store, run, stageEvents);
-      // One more read after the end: what the stage wrote last.
-      printNew();
-      if (ended) return;
-      await sleep(followIntervalMs);
+    // Every stage's lines as `[stage] line`; one stage's as they are, its fan-out items' as
+    // `[stage[0]] line`; all interleaved by time. Items are picked up as they start.
+    const merge = new LogMerge([], keep);
+    const shown: string[] = [];
+    const names = new RunStageNames(run);
+    const addNew = async () => {
+      await names.read(store);
+      for (const name of names.takeNew()) {
+        if (stage !== undefined && name !== stage && !isItemOf(name, stage)) continue;
+        shown.push(name);
+        const prefix = name === stage ? '' : `[${name}] `;
+        merge.add({ path: stageLogOf(runDir, name), prefix });
+      }
+    };
+    await addNew();
+    merge.drain(print);
+    if (options.follow) {
+      for (;;) {
+        const ended = await hasEnded(store, run, stage, names);
+        // One more read after the end: what the stages wrote last, items started last.
+        await addNew();
+        merge.drain(print);
+        if (ended) break;
+        await sleep(followIntervalMs);
+      }
     }
+    if (printed || shown.some((name) => existsSync(stageLogOf(runDir, name)))) return;
+    // No log at all (an empty one is no news): say why rather than print nothing.
+    const what =
+      stage === undefined
+        ? `run ${run.runId} has no logs`
+        : `stage '${stage}' of run ${run.runId} has no log`;
+    // Logs that are lost are an error; a stage that wrote none (cached, never ran) is not.
+    if (!existsSync(runDir)) throw new InputError(`${what}: ${runDirMissing(run, workspaceRoot)}`);
+    const items = shown.filter((name) => name !== stage);
+    const why =
+      stage === undefined
+        ? `none of its stages wrote one (${names.statusCounts(shown)})`
+        : whyNoLog(
+            await stageState(store, run, stage, names),
+            items.length,
+            names.statusCounts(items),
+          );
+    io.stderr.write(`${what}: ${why}\n`);
   });
   return 0;
 }
 
-/** Bytes of one stage's log held at a time when it is printed alone. */
-const chunkBytes = 4 * 1024 * 1024;
-
-/** Prints the new lines of one log, a chunk at a time: a large log is never held whole. */
-function stagePrinter(
-  reader: TailReader,
-  keep: (line: LogLine) => boolean,
-  print: (lines: string[]) => void,
-): () => void {
-  return () => {
-    for (;;) {
-      const out: string[] = [];
-      const read = reader.read((line) => {
-        if (keep(parseLogLine(line))) out.push(line);
-      }, chunkBytes);
-      print(out);
-      if (read === 0) return;
-    }
-  };
-}
-
-/** Prints the new lines of every stage's log, merged by time, each as `[stage] line`. */
-function mergedPrinter(
-  stages: readonly string[],
-  logOf: (stage: string) => string,
-  keep: (line: LogLine) => boolean,
-  print: (lines: string[]) => void,
-): () => void {
-  const merge = new LogMerge(
-    stages.map((stage) => ({ path: logOf(stage), prefix: `[${stage}] ` })),
-    keep,
-  );
-  return () => merge.drain(print);
-}
-
 /** Whether the stage (or every stage, without one) is done, or the run is over. */
-async function hasEnded(store: RunStore, run: RunRecord, stageEvents: StageEvents | undefined) {
+async function hasEnded(
+  store: RunStore,
+  run: RunRecord,
+  stage: string | undefined,
+  names: RunStageNames,
+): Promise<boolean> {
   const now = await store.getRun(run.runId);
   if (now?.status !== 'running' || !isAlive(now)) return true;
-  if (stageEvents === undefined) return false;
-  const { stage } = stageEvents;
-  const [events, attempts] = await Promise.all([
-    stageEvents.read(store, run.runId),
-    store.attempts(run.runId, stage),
-  ]);
-  const [state] = stageStates({ ...now, stages: [stage] }, events, attempts);
+  if (stage === undefined) return false;
+  // The stage is judged by its newest events (items found on the way wait in `names`).
+  await names.read(store);
+  const state = await stageState(store, now, stage, names);
   return state !== undefined && state.status !== 'running' && state.status !== 'pending';
 }
 
-/**
- * The events of one stage of a run, read as they come: each read asks only for the events
- * stored since the last one, so following a stage of a 100,000-stage run does not read the
- * whole history five times a second.
- */
-class StageEvents {
-  readonly stage: string;
-  readonly #events: EventRecord[] = [];
-  #seq = 0;
-
-  constructor(stage: string) {
-    this.stage = stage;
-  }
-
-  async read(store: RunStore, runId: string): Promise<readonly EventRecord[]> {
-    for (const event of await store.events(runId, this.#seq)) {
-      this.#seq = event.seq;
-      if (event.stage === this.stage) this.#events.push(event);
-    }
-    return this.#events;
-  }
+/** Where one stage stands: its last stage event and its attempts (stageStates). */
+async function stageState(
+  store: RunStore,
+  run: RunRecord,
+  stage: string,
+  names: RunStageNames,
+): Promise<StageState | undefined> {
+  const event = names.lastEvents.get(stage);
+  const attempts = await store.attempts(run.runId, stage);
+  return stageStates({ ...run, stages: [stage] }, event ? [event] : [], attempts)[0];
 }
 
 /** `--since`: a duration back from now (`5m`, `90s`, `2h`) or an ISO time. */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { stateLayout } from '../../durable/layout.ts';
-import { displayStatus } from '../../durable/run-lookup.ts';
+import { displayStatus, nothingToResume } from '../../durable/run-lookup.ts';
 import { InputError } from '../../errors.ts';
 import type { RunRecord } from '../../store/run-store.ts';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
@@ -25,7 +25,14 @@ export async function resumeCommand(
   io: CliIo,
 ): Promise<number> {
   const workspaceRoot = workspaceOf(options, io);
-  const run = options.file === undefined ? await findRun(workspaceRoot, runId) : undefined;
+  const named = runId === undefined ? undefined : await findRun(workspaceRoot, runId);
+  if (named?.status === 'succeeded') {
+    io.stdout.write(`${nothingToResume(named)}\n`);
+    return 0;
+  }
+  // With --file the engine finds the run: without an id, the file's pipeline's latest unfinished one.
+  const run =
+    options.file === undefined ? (named ?? (await findRun(workspaceRoot, undefined))) : undefined;
   const file = options.file ?? run?.source;
   if (file === undefined) {
     throw new InputError(`run '${run?.runId}' was not started from a file: give it with --file`);
