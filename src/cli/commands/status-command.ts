@@ -55,8 +55,11 @@ interface ItemCount {
   itemsDone?: number;
 }
 
-/** Each mapped stage with its items counted; instances follow their stage (stageStates). */
-function withItems(
+/**
+ * Each mapped stage with its items counted; instances follow their stage (stageStates). An item
+ * is done once it ended on its own: one interrupted or cancelled runs again on resume.
+ */
+export function withItems(
   stages: readonly StageState[],
   mapped: readonly EventRecord[],
 ): (StageState & ItemCount)[] {
@@ -77,6 +80,7 @@ function withItems(
   for (const state of stages) {
     const bracket = state.stage.indexOf('[');
     if (bracket <= 0 || !isTerminalStatus(state.status as StageStatus)) continue;
+    if (state.status === 'interrupted' || state.status === 'cancelled') continue;
     const template = state.stage.slice(0, bracket);
     done.set(template, (done.get(template) ?? 0) + 1);
   }
