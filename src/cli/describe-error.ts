@@ -1,5 +1,5 @@
 import { type ConfigIssue, ExitCode, formatIssue, PipelineError } from '../errors.ts';
-import { isEnvironmentError } from './exit-code.ts';
+import { isEnvironmentFailure } from './exit-code.ts';
 import { plural } from './format-text.ts';
 import { displayPath } from './progress-summary.ts';
 
@@ -65,8 +65,10 @@ export function describeError(error: unknown, options: DescribeOptions): ErrorRe
     return userError(ExitCode.config, configLines(issues, options));
   }
   if (code === 'INPUT_INVALID') return userError(ExitCode.input, [`${program}: ${message}`]);
-  // `ENV_…`, or the machine refusing: permissions, a full or read-only disk, no descriptors.
-  if (isEnvironmentError(code)) return userError(ExitCode.environment, [`${program}: ${message}`]);
+  // `ENV_…`, or the machine refusing: permissions, a full or read-only disk, no descriptors;
+  // also where it refused the run store (STORE_FAILED with such a cause).
+  if (isEnvironmentFailure(error))
+    return userError(ExitCode.environment, [`${program}: ${message}`]);
   if (
     error instanceof PipelineError ||
     (error instanceof Error && pipelineErrorNames.has(error.name))

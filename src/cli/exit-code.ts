@@ -15,9 +15,34 @@ export const environmentErrnos: ReadonlySet<string> = new Set([
   'ENFILE',
 ]);
 
-/** Whether an error code is an environment error: `ENV_…`, or one of environmentErrnos. */
+/**
+ * SQLite's codes for the same: a file it may not open or write (a read-only state.db, -wal or
+ * -shm, or their folder), a full disk, a failing one.
+ */
+const environmentSqliteCodes = /^SQLITE_(READONLY|CANTOPEN|PERM|FULL|IOERR)/;
+
+/**
+ * Whether an error code is an environment error: `ENV_…`, one of environmentErrnos, or of
+ * environmentSqliteCodes.
+ */
 export function isEnvironmentError(code: string): boolean {
-  return code.startsWith('ENV_') || environmentErrnos.has(code);
+  return (
+    code.startsWith('ENV_') || environmentErrnos.has(code) || environmentSqliteCodes.test(code)
+  );
+}
+
+/** Codes of the run store failing, whatever the reason: their `cause` says which it was. */
+const storeFailureCodes: ReadonlySet<string> = new Set(['STORE_FAILED', 'STORE_WRITER']);
+
+/**
+ * Whether an error is an environment error by its code (isEnvironmentError) or, for a run
+ * store's failure (storeFailureCodes), by its cause's: the machine refused the store.
+ */
+export function isEnvironmentFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return false;
+  if (isEnvironmentError(code)) return true;
+  return storeFailureCodes.has(code) && isEnvironmentFailure((error as Error).cause);
 }
 
 /**

@@ -104,6 +104,7 @@ async function runWithStore(
     options: earlier?.options ?? options.startedWith ?? {},
   };
   if (pipeline.spec.source !== undefined) run.source = pipeline.spec.source;
+  await recordRun(store, run);
   prepareRunDir(run.runDir, plan, earlier?.status === 'running');
 
   const files = new RunFiles();
@@ -134,8 +135,7 @@ async function runWithStore(
     outputHashes: plan.outputHashes,
     reused: plan.reused,
     ...(options.onEvent && { announce: options.onEvent }),
-    onStoreError: (error) =>
-      stop.abort(new PipelineError('STORE_FAILED', `the run store failed: ${error.message}`)),
+    onStoreError: (error) => stop.abort(storeFailed(error)),
   });
   const cache = await StageCache.open({
     store,
@@ -176,7 +176,7 @@ async function runWithStore(
   await Promise.all([recorder.drain(), resources.drain()]);
   if (recorder.failure) {
     await files.close();
-    throw new PipelineError('STORE_FAILED', `the run store failed: ${recorder.failure.message}`);
+    throw storeFailed(recorder.failure);
   }
   const ended: RunRecord = { ...run, status: result.status, endedAt: Date.now() };
   files.writeFile(`${run.runDir}/run.json`, runJson(ended));
@@ -200,6 +200,25 @@ async function runWithStore(
     warnings,
     report: timeline.report(pipeline),
   };
+}
+
+/**
+ * Commits the run before anything else is written or started: a store that cannot be written
+ * (a read-only state.db, -wal or -shm; a full disk) stops the run here, not after its stages.
+ * The recorder writes it again with `run_started`, the same row.
+ */
+async function recordRun(store: RunStore, run: RunRecord): Promise<void> {
+  try {
+    await store.append([{ kind: 'run', run }]);
+  } catch (error) {
+    const message = `the run store cannot be written, so the run did not start: ${(error as Error).message}`;
+    throw new PipelineError('STORE_FAILED', message, { cause: error });
+  }
+}
+
+/** The store refused a write: `cause` says whether the machine did (exit code 5). */
+function storeFailed(cause: Error): PipelineError {
+  return new PipelineError('STORE_FAILED', `the run store failed: ${cause.message}`, { cause });
 }
 
 /** Whether this goes on with an earlier run, under which id, and what it does with each stage. */

@@ -4,8 +4,15 @@
  * the main thread. WAL lets the two, and other processes, read while one writes.
  */
 import type Database from 'better-sqlite3';
+import { PipelineError } from '../../errors.ts';
 import type { EventType, ResourceBatch, RunFilter, RunStore, StoreWrite } from '../run-store.ts';
-import { asInputError, openConnection } from './connection.ts';
+import {
+  asUserError,
+  isRefusal,
+  openReadConnection,
+  refusedPath,
+  storeRefused,
+} from './connection.ts';
 import { EventPageReader } from './event-page-reader.ts';
 import { MetricsReader } from './metrics-tables.ts';
 import { migrate } from './migrations.ts';
@@ -16,7 +23,8 @@ import { WriterClient } from './writer-client.ts';
 /**
  * Opens the store in `file`, creating the file and its folders when missing and bringing its
  * schema up to date. Rejects with an InputError naming the file when it is not a SQLite
- * database, is corrupt, or was written by a newer gpipe.
+ * database, is corrupt, or was written by a newer gpipe. A store this user may not write is
+ * opened to read (see openReadConnection): its writes then reject, naming what refused them.
  * @example
  * const store = await openSqliteStore('.gpipe/runs.db');
  * await store.append([{ kind: 'run', run }]);
@@ -32,7 +40,7 @@ export async function openSqliteStore(
     writeSoon?: boolean;
   } = {},
 ): Promise<RunStore> {
-  const db = openConnection(file);
+  const db = openReadConnection(file);
   let reader: SqliteReader;
   try {
     migrate(db, file);
@@ -40,12 +48,23 @@ export async function openSqliteStore(
     db.pragma('query_only = ON');
     reader = new SqliteReader(db);
   } catch (error) {
+    const readOnly = db.readonly;
     db.close();
-    throw asInputError(file, error);
+    if (readOnly && isRefusal(error)) throw upgradeRefused(file, error as Error);
+    throw asUserError(file, error);
   }
   const writer = new WriterClient(file);
   if (options.writeSoon) writer.start();
   return new SqliteRunStore(db, reader, writer);
+}
+
+/** A store of an older schema, opened read-only: bringing it up to date would write it. */
+function upgradeRefused(file: string, error: Error): PipelineError {
+  const refused = refusedPath(file, 'write') ?? 'opened read-only';
+  return new PipelineError(
+    storeRefused,
+    `${file}: written by an older gpipe, and bringing it up to date needs write access: ${refused} (${error.message})`,
+  );
 }
 
 class SqliteRunStore implements RunStore {

@@ -10,6 +10,7 @@ import {
 } from 'node:worker_threads';
 import { InputError, PipelineError, type SerializedError } from '../../errors.ts';
 import type { ResourceBatch, StoreWrite } from '../run-store.ts';
+import { refusalOf, storeRefused } from './connection.ts';
 import { encodeWrites } from './wire-format.ts';
 import type { Settled, WriterData, WriterReply, WriterRequest } from './writer-protocol.ts';
 
@@ -60,7 +61,7 @@ export class WriterClient {
     };
     worker.on('error', (error) => {
       takeReplies();
-      this.#fail(this.#died(`failed: ${error.message}`));
+      this.#fail(this.#died(`failed: ${error.message}`, error));
     });
     worker.on('exit', (code) => {
       takeReplies();
@@ -148,18 +149,29 @@ export class WriterClient {
     if (this.#pending.size === 0) this.#thread?.port.unref();
   }
 
-  /** An error from the writer thread, revived by its code, naming the file. */
+  /**
+   * An error from the writer thread, revived by its code, naming the file; where the machine
+   * refused, naming what it refused: the file, its -wal or -shm, or their folder.
+   */
   #revive(serialized: SerializedError): Error {
-    const error =
-      serialized.code === 'INPUT_INVALID'
-        ? new InputError(serialized.message)
-        : new PipelineError(serialized.code, `${this.#file}: ${serialized.message}`);
+    const { code, message } = serialized;
+    let error: Error;
+    if (code === 'INPUT_INVALID') error = new InputError(message);
+    // Refused on opening (connection.ts): its message names the path already.
+    else if (code === storeRefused) error = new PipelineError(code, message);
+    else {
+      error =
+        refusalOf(this.#file, code, message) ??
+        new PipelineError(code, `${this.#file}: ${message}`);
+    }
     if (serialized.stack) error.stack = serialized.stack;
     return error;
   }
 
-  #died(how: string): Error {
-    return new PipelineError('STORE_WRITER', `${this.#file}: the run store's writer thread ${how}`);
+  /** `cause`: what the thread threw, whose code may say that the machine refused. */
+  #died(how: string, cause?: Error): Error {
+    const message = `${this.#file}: the run store's writer thread ${how}`;
+    return new PipelineError('STORE_WRITER', message, { cause });
   }
 
   /** The thread is gone, or could not open the file: nothing in flight will be answered. */
