@@ -211,7 +211,8 @@ export class RunRecorder {
   }
 
   #succeeded(record: AttemptRecord, result: StageResult | undefined): void {
-    const outputJson = JSON.stringify(result?.output ?? null);
+    // Made by the stage cache for an attempt that ran; a cache hit's or a fan-out's made here.
+    const outputJson = result?.outputJson ?? JSON.stringify(result?.output ?? null);
     const outputHash = sha256Text(outputJson);
     record.outputJson = outputJson;
     record.outputHash = outputHash;

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { checkFileRefs } from '../artifacts/file-ref.ts';
+import { PipelineError, serializeError } from '../errors.ts';
 import type {
   Executor,
   StageCacheInfo,
@@ -113,7 +114,7 @@ export class StageCache {
     // A fallback runs under its own name, which is not a scheduled stage: never cached.
     const stage = i === undefined ? undefined : pipeline.stages[i];
     const keyed = stage && this.keyOf(stage, task.item);
-    if (!keyed) return executor.execute(task, signal);
+    if (!keyed) return executor.execute(task, signal).then(withOutputJson.bind(null, task.stage));
     // A miss, the usual case, costs a set lookup: no query, no extra turn, no closure.
     if (!this.#keys.has(keyed.key)) return runKeyed(executor, task, signal, keyed);
     return this.#hit(keyed.key, task, stage).then((hit) =>
@@ -163,13 +164,40 @@ function runKeyed(
   signal: AbortSignal,
   keyed: StageCacheInfo,
 ): Promise<StageResult> {
-  return executor.execute(task, signal).then(withCache.bind(keyed));
+  return executor.execute(task, signal).then(withCache.bind(keyed, task.stage));
 }
 
-/** `this`: the key's info. Bound, not a closure per stage. */
-function withCache(this: StageCacheInfo, result: StageResult): StageResult {
+/** `this`: the key's info; `stage`: the attempt's name. Bound, not a closure per stage. */
+function withCache(this: StageCacheInfo, stage: string, result: StageResult): StageResult {
   result.cache = this;
-  return result;
+  return withOutputJson(stage, result);
+}
+
+/**
+ * A success gets its output's JSON text, which the recorder stores: made here, an output JSON
+ * cannot hold (a BigInt, a cycle) fails its stage like any error, where in the recorder's
+ * event callback it would end the whole run.
+ */
+function withOutputJson(stage: string, result: StageResult): StageResult {
+  if (result.status !== 'succeeded' || result.outputJson !== undefined) return result;
+  let reason: string;
+  try {
+    const text = JSON.stringify(result.output ?? null) as string | undefined;
+    if (text !== undefined) {
+      result.outputJson = text;
+      return result;
+    }
+    reason = `JSON has no ${typeof result.output}`; // a function or a symbol, at the top
+  } catch (error) {
+    reason = error instanceof Error ? error.message : String(error); // a BigInt, a cycle, a toJSON
+  }
+  const problem = new PipelineError(
+    'OUTPUT_NOT_JSON',
+    `stage '${stage}' returned an output JSON cannot hold: ${reason}`,
+  );
+  const failed: StageResult = { ...result, status: 'failed', error: serializeError(problem) };
+  delete failed.output;
+  return failed;
 }
 
 /** Downstream stages find a cached stage's files at the usual place: a link to the source. */

@@ -65,6 +65,11 @@ export interface TaskItem {
 export interface StageResult {
   status: 'succeeded' | 'failed' | 'cancelled';
   output?: unknown;
+  /**
+   * `output` as JSON text, made once by the stage cache of a durable run (which fails a stage
+   * whose output JSON cannot hold): the recorder stores and hashes it as it is.
+   */
+  outputJson?: string;
   error?: SerializedError;
   exitCode?: number;
   /** The process that ran the attempt, when it had one of its own (a command). */

@@ -3,7 +3,12 @@ import type { InlineFunction } from '../graph/pipeline.ts';
 import { whenAborted } from './abort-listeners.ts';
 import { ModuleCaller } from './call-module.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
-import { createStageContext, type StageContext, wroteMetrics } from './stage-context.ts';
+import {
+  createStageContext,
+  logErrorStack,
+  type StageContext,
+  wroteMetrics,
+} from './stage-context.ts';
 
 /**
  * Runs stages on the orchestrator's event loop: inline functions of the TypeScript API, and
@@ -43,7 +48,7 @@ export class InlineExecutor implements Executor {
       signal.throwIfAborted();
       value = this.#call(task, context);
     } catch (error) {
-      return Promise.resolve(withMetrics(failed(error, startedAt), context));
+      return Promise.resolve(withMetrics(this.#failed(error, task, signal, startedAt), context));
     }
     if (!isThenable(value)) {
       return Promise.resolve(
@@ -56,8 +61,15 @@ export class InlineExecutor implements Executor {
     return this.#abortable(value, signal).then(
       (output): StageResult =>
         withMetrics({ status: 'succeeded', output, startedAt, endedAt: Date.now() }, context),
-      (error: unknown) => withMetrics(failed(error, startedAt), context),
+      (error: unknown) => withMetrics(this.#failed(error, task, signal, startedAt), context),
     );
+  }
+
+  /** The stage's own error leaves its stack in stage.log; a timeout or cancellation does not. */
+  #failed(error: unknown, task: StageTask, signal: AbortSignal, startedAt: number): StageResult {
+    const result = failed(error, startedAt);
+    if (error !== signal.reason) logErrorStack(task.paths.stageDir, result.error, this.#redact);
+    return result;
   }
 
   #call(task: StageTask, context: StageContext): unknown {

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type FileRef, fileRef } from '../artifacts/file-ref.ts';
-import { PipelineError } from '../errors.ts';
+import { PipelineError, type SerializedError } from '../errors.ts';
 import { defaultMaxNestedDepth } from '../graph/pipeline.ts';
 import { formatLogLine, type LogStream } from '../logs/stage-log-line.ts';
 import { metricsFileName } from '../monitor/metrics-file.ts';
@@ -249,17 +249,39 @@ export function wroteMetrics(context: StageContext): boolean {
   return context instanceof TaskContext && context.wroteMetrics;
 }
 
+/**
+ * Appends a failed stage's stack trace to its `stage.log` as stderr lines, where a Python
+ * stage's traceback goes, masked with `redact`. Never throws: the stage has failed already,
+ * and a log that cannot be written must not replace the reason it failed.
+ */
+export function logErrorStack(
+  stageDir: string,
+  error: SerializedError | undefined,
+  redact?: (text: string) => string,
+): void {
+  if (!error?.stack) return;
+  try {
+    mkdirSync(stageDir, { recursive: true });
+    appendLines(join(stageDir, 'stage.log'), 'stderr', redact ? redact(error.stack) : error.stack);
+  } catch {
+    // The error itself still reaches the run's record and the terminal.
+  }
+}
+
+/** `text` as lines of the stage.log format, one timestamp for all. */
+function appendLines(file: string, stream: LogStream, text: string): void {
+  let lines = '';
+  const timestamp = new Date().toISOString();
+  for (const line of text.split('\n')) lines += formatLogLine(timestamp, stream, line);
+  appendFileSync(file, lines);
+}
+
 function createLogger(stageDir: string, redact?: (text: string) => string): StageLogger {
   mkdirSync(stageDir, { recursive: true });
   const file = join(stageDir, 'stage.log');
   // Warnings and errors count as stderr, so that `gpipe logs --stderr` finds them.
-  const write = (level: string, stream: LogStream, message: string) => {
-    const text = `${level} ${redact ? redact(message) : message}`;
-    let lines = '';
-    const timestamp = new Date().toISOString();
-    for (const line of text.split('\n')) lines += formatLogLine(timestamp, stream, line);
-    appendFileSync(file, lines);
-  };
+  const write = (level: string, stream: LogStream, message: string) =>
+    appendLines(file, stream, `${level} ${redact ? redact(message) : message}`);
   return {
     debug: (message) => write('DEBUG', 'stdout', message),
     info: (message) => write('INFO', 'stdout', message),

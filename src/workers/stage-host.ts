@@ -6,17 +6,14 @@
 import { PipelineError, serializeError } from '../errors.ts';
 import { ModuleCaller } from '../executors/call-module.ts';
 import type { StageResult } from '../executors/executor.ts';
-import { createStageContext } from '../executors/stage-context.ts';
+import { createStageContext, logErrorStack } from '../executors/stage-context.ts';
 import type { StageLogCapture } from './stage-log-capture.ts';
 import type { HostChannel, RunStageMessage } from './stage-protocol.ts';
 
 /** The parent ends the worker on timeout or cancellation, so this signal never aborts. */
 const unaborted = new AbortController().signal;
 
-/**
- * Serves `run` messages on `channel`. `capture`: write each stage's stdout and stderr to its
- * log from inside (a thread; a process's output is piped by its parent instead).
- */
+/** Serves `run` messages on `channel`. `capture`: write each stage's stdout and stderr to its log. */
 export function serveStages(
   channel: HostChannel,
   options: { pid?: number; capture?: StageLogCapture } = {},
@@ -63,6 +60,9 @@ async function run(caller: ModuleCaller, message: RunStageMessage): Promise<Stag
     const output = await caller.call(task.spec, task.inputs, context);
     return { status: 'succeeded', output, startedAt, endedAt: Date.now() };
   } catch (error) {
-    return { status: 'failed', error: serializeError(error), startedAt, endedAt: Date.now() };
+    const serialized = serializeError(error);
+    // No masking here (a worker has no secrets to mask with): as for what the stage prints.
+    logErrorStack(task.paths.stageDir, serialized);
+    return { status: 'failed', error: serialized, startedAt, endedAt: Date.now() };
   }
 }
