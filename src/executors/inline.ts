@@ -3,6 +3,7 @@ import type { InlineFunction } from '../graph/pipeline.ts';
 import { whenAborted } from './abort-listeners.ts';
 import { ModuleCaller } from './call-module.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
+import { stageOutputLines, withStageOutput } from './inline-output.ts';
 import {
   createStageContext,
   logErrorStack,
@@ -23,18 +24,25 @@ export class InlineExecutor implements Executor {
   readonly #maxNestedDepth: number | undefined;
 
   readonly #redact: ((text: string) => string) | undefined;
+  readonly #captureOutput: boolean;
 
   /**
    * `redact` masks secrets in what stages write with `context.log`; `maxNestedDepth` bounds
-   * `context.executeTasks` / `context.map`. @default no masking, depth 3
+   * `context.executeTasks` / `context.map`; `captureOutput` sends what stages print to their
+   * stage.log (inline-output.ts). @default no masking, depth 3, no capture
    */
   constructor(
     functions: ReadonlyMap<string, InlineFunction> = new Map(),
-    options: { redact?: (text: string) => string; maxNestedDepth?: number } = {},
+    options: {
+      redact?: (text: string) => string;
+      maxNestedDepth?: number;
+      captureOutput?: boolean;
+    } = {},
   ) {
     this.#functions = functions;
     this.#redact = options.redact;
     this.#maxNestedDepth = options.maxNestedDepth;
+    this.#captureOutput = options.captureOutput ?? false;
   }
 
   execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
@@ -44,13 +52,21 @@ export class InlineExecutor implements Executor {
       ...(this.#maxNestedDepth !== undefined && { maxNestedDepth: this.#maxNestedDepth }),
       ...(this.#redact && { redact: this.#redact }),
     });
+    // What the function prints goes to its stage.log, not to gpipe's stdout (inline-output.ts).
+    const lines = this.#captureOutput
+      ? stageOutputLines(task.paths.stageDir, this.#redact)
+      : undefined;
     try {
       signal.throwIfAborted();
-      value = this.#call(task, context);
+      value = lines
+        ? withStageOutput(lines, this.#callBound, task, context)
+        : this.#call(task, context);
     } catch (error) {
+      lines?.end();
       return Promise.resolve(withMetrics(this.#failed(error, task, signal, startedAt), context));
     }
     if (!isThenable(value)) {
+      lines?.end();
       return Promise.resolve(
         withMetrics(
           { status: 'succeeded', output: value, startedAt, endedAt: Date.now() },
@@ -59,11 +75,22 @@ export class InlineExecutor implements Executor {
       );
     }
     return this.#abortable(value, signal).then(
-      (output): StageResult =>
-        withMetrics({ status: 'succeeded', output, startedAt, endedAt: Date.now() }, context),
-      (error: unknown) => withMetrics(this.#failed(error, task, signal, startedAt), context),
+      (output): StageResult => {
+        lines?.end();
+        return withMetrics(
+          { status: 'succeeded', output, startedAt, endedAt: Date.now() },
+          context,
+        );
+      },
+      (error: unknown) => {
+        lines?.end();
+        return withMetrics(this.#failed(error, task, signal, startedAt), context);
+      },
     );
   }
+
+  readonly #callBound = (task: StageTask, context: StageContext): unknown =>
+    this.#call(task, context);
 
   /** The stage's own error leaves its stack in stage.log; a timeout or cancellation does not. */
   #failed(error: unknown, task: StageTask, signal: AbortSignal, startedAt: number): StageResult {

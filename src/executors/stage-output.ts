@@ -1,35 +1,32 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { StampedLines } from '../logs/stamped-lines.ts';
 
 const tailBytes = 4096;
 
 /**
- * Where a worker's stdout and stderr go: the `stage.log` of the stage it is running (a worker
- * runs one stage at a time), and a short tail of stderr for the message of a crash.
+ * Where a worker process's stdout and stderr go: the `stage.log` of the stage it is running (a
+ * worker runs one stage at a time), as stamped lines, and a short tail of stderr for the
+ * message of a crash. What the stage prints through `console` is written by the worker itself
+ * (stage-log-capture.ts); what reaches here bypassed it (native code, a crash report).
  */
 export class StageOutput {
-  #logFile: string | undefined;
+  #lines: StampedLines | undefined;
   #tail = '';
 
   /** Output from now on belongs to the stage in `stageDir`. */
   attach(stageDir: string): void {
-    mkdirSync(stageDir, { recursive: true });
-    this.#logFile = join(stageDir, 'stage.log');
+    this.#lines = new StampedLines(join(stageDir, 'stage.log'));
     this.#tail = '';
   }
 
   detach(): void {
-    this.#logFile = undefined;
+    this.#lines?.end();
+    this.#lines = undefined;
   }
 
   write(chunk: Buffer | string, stderr: boolean): void {
     if (stderr) this.#tail = (this.#tail + chunk.toString()).slice(-tailBytes);
-    if (this.#logFile === undefined) return;
-    try {
-      appendFileSync(this.#logFile, chunk);
-    } catch {
-      // A missing log must not fail the stage: its output is a courtesy, not its result.
-    }
+    this.#lines?.write(chunk, stderr ? 'stderr' : 'stdout');
   }
 
   /** The last lines the worker wrote to stderr. */

@@ -1,43 +1,41 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LogStream } from '../logs/stage-log-line.ts';
+import { StampedLines } from '../logs/stamped-lines.ts';
 
 type Write = typeof process.stdout.write;
 
 /**
- * Sends this worker thread's stdout and stderr to the `stage.log` of the stage it is running
- * (one at a time), and to the usual place between stages.
+ * Sends this worker's stdout and stderr to the `stage.log` of the stage it is running (one at
+ * a time), as stamped lines in order with what `context.log` writes; to the usual place
+ * between stages.
  */
 export class StageLogCapture {
-  #file: string | undefined;
+  #lines: StampedLines | undefined;
 
   constructor() {
-    this.#patch(process.stdout);
-    this.#patch(process.stderr);
+    this.#patch(process.stdout, 'stdout');
+    this.#patch(process.stderr, 'stderr');
   }
 
   attach(stageDir: string): void {
-    mkdirSync(stageDir, { recursive: true });
-    this.#file = join(stageDir, 'stage.log');
+    this.#lines = new StampedLines(join(stageDir, 'stage.log'));
   }
 
   detach(): void {
-    this.#file = undefined;
+    this.#lines?.end();
+    this.#lines = undefined;
   }
 
-  #patch(stream: NodeJS.WriteStream): void {
-    const original = stream.write.bind(stream) as Write;
+  #patch(target: NodeJS.WriteStream, stream: LogStream): void {
+    const original = target.write.bind(target) as Write;
     const capture = (chunk: unknown, ...rest: unknown[]): boolean => {
-      const file = this.#file;
-      if (file === undefined) return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
-      try {
-        appendFileSync(file, chunk as string | Uint8Array);
-      } catch {
-        // A log that cannot be written must not fail the stage.
-      }
+      const lines = this.#lines;
+      if (lines === undefined) return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
+      lines.write(chunk as string | Uint8Array, stream);
       const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
       callback?.();
       return true;
     };
-    stream.write = capture as Write;
+    target.write = capture as Write;
   }
 }

@@ -23,6 +23,9 @@ import type { ConfiguredPipeline } from '../load-valid-pipeline.ts';
  * secrets, command output goes through a masking filter to `stage.log` (Node's spawner with
  * pipes rather than the native one writing the file) and failures' messages are masked.
  */
+/** The CLI owns its process's streams: what inline stages print goes to their logs. */
+const captureOutput = true;
+
 export function runExecutors(
   spec: PipelineSpec,
   redactor: Redactor | undefined,
@@ -32,10 +35,11 @@ export function runExecutors(
   // The process's own environment wins over the credentials file, as with dotenv.
   const env = credentials && ({ ...credentials, ...process.env } as Record<string, string>);
   if (!redactor || redactor.isEmpty)
-    return createExecutors(spec, { monitor, ...(env && { command: { env } }) });
+    return createExecutors(spec, { monitor, captureOutput, ...(env && { command: { env } }) });
   const spawner = new NodeSpawner({ outputFilter: () => new RedactingFilter(redactor) });
   const executors = createExecutors(spec, {
     monitor,
+    captureOutput,
     command: { spawner, ...(env && { env }) },
     redact: (text) => redactor.redact(text),
   });
