@@ -300,3 +300,39 @@ describe('explain when an upstream stage would run first', () => {
     assert.equal(item.stderr, "gpipe: no stage 'down[0]' in pipeline 'chain'\n");
   });
 });
+
+describe('a command that rewrites a file it names', () => {
+  test('is keyed by the file as it left it: an unchanged rerun hits, an edit of its script runs it', async () => {
+    const cwd = spaces.make([], {
+      'outs.yaml': [
+        'pipeline:',
+        '  name: outs',
+        '  modules:',
+        '    - name: evaluate',
+        '      command: [python3, evaluate.py, --out, metrics.yaml]',
+      ].join('\n'),
+      'evaluate.py': [
+        'import os, sys, time',
+        'open(f"invocations/{os.environ[\'OPERATOR_ID\']}", "a").write("x\\n")',
+        'open(sys.argv[2], "w").write(f"accuracy: 0.9\\nat: {time.time()}\\n")',
+      ].join('\n'),
+    });
+    const invoked = new InvocationWatch(cwd);
+    const runOuts = () => expectExit(0, ['run', 'outs.yaml', '--json'], cwd);
+    await runOuts();
+    assert.deepEqual(invoked.since(), ['evaluate']);
+    const again = runFinished((await runOuts()).stdout);
+    assert.deepEqual(invoked.since(), [], 'the file it wrote is not a change of its code');
+    assert.equal(again.stages.evaluate, 'cached');
+    edit(cwd, 'evaluate.py', 'accuracy: 0.9', 'accuracy: 0.8');
+    const explained = await gpipeJson<Explanation>(
+      ['explain', 'outs.yaml', 'evaluate', '--json'],
+      cwd,
+    );
+    assert.deepEqual(explained.changes.map(withoutHashes), [
+      'code changed (evaluate.py sha256:… → sha256:…)',
+    ]);
+    await runOuts();
+    assert.deepEqual(invoked.since(), ['evaluate']);
+  });
+});

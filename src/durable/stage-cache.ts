@@ -116,7 +116,12 @@ export class StageCache {
     const keyed = stage && this.keyOf(stage, task.item);
     if (!keyed) return executor.execute(task, signal).then(withOutputJson.bind(null, task.stage));
     // A miss, the usual case, costs a set lookup: no query, no extra turn, no closure.
-    if (!this.#keys.has(keyed.key)) return runKeyed(executor, task, signal, keyed);
+    if (!this.#keys.has(keyed.key)) {
+      // In JSON text a `"code":` can only be the key: a value's quotes are escaped.
+      return stage.task.kind === 'command' && keyed.partsJson.includes('"code":')
+        ? this.#runCommand(executor, task, signal, stage, keyed)
+        : runKeyed(executor, task, signal, keyed);
+    }
     return this.#hit(keyed.key, task, stage).then((hit) =>
       hit
         ? {
@@ -130,6 +135,28 @@ export class StageCache {
           }
         : runKeyed(executor, task, signal, keyed),
     );
+  }
+
+  /**
+   * Runs a command whose key holds files it names, and keys its output by those files as the
+   * command left them: one it rewrites (`--out metrics.yaml`, `cp a.yaml b.yaml`) is its
+   * output, and would otherwise change its key after every run, so that it never hits.
+   */
+  async #runCommand(
+    executor: Executor,
+    task: StageTask,
+    signal: AbortSignal,
+    stage: StageSpec,
+    keyed: StageCacheInfo,
+  ): Promise<StageResult> {
+    const result = await executor.execute(task, signal);
+    let after = keyed;
+    if (result.status === 'succeeded') {
+      const i = this.#options.pipeline.graph.indexOf.get(stage.name)!;
+      this.#fixed[i] = fixedKeyText(fixedParts(stage, this.#options.workspaceRoot));
+      after = this.keyOf(stage, task.item) ?? keyed;
+    }
+    return withCache.call(after, task.stage, result);
   }
 
   /** The stored output of `key` when it is still usable: its files are where they were. */
