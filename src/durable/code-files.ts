@@ -9,7 +9,7 @@
  */
 import { hash } from 'node:crypto';
 import { readFileSync, type Stats, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { isDirectory, isFile } from '../file-kind.ts';
 
 /** A file of a stage's code: how `explain` names it, and its hash (`sha256:<hex16>`). */

@@ -108,7 +108,10 @@ class CommandReader {
     if (program.includes('/') && !isAbsolute(program)) this.#file(program, cwd);
     if (shells.has(name)) {
       const script = shellScriptOf(args);
-      if (script !== undefined) return this.script(script, cwd);
+      if (script !== undefined) {
+        this.script(script, cwd);
+        return;
+      }
       this.#file(firstOperand(args), cwd);
     } else if (/^python[\d.]*$/.test(name)) {
       const module = optionValue(args, '-m');
