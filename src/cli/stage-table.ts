@@ -55,7 +55,7 @@ function row(timing: StageTiming): string[] {
     timing.durationMs === undefined ? '-' : formatDuration(timing.durationMs),
     resources ? formatBytes(resources.peakRssBytes) : '-',
     resources ? formatCpuSeconds(resources.cpuSeconds) : '-',
-    timing.cached ? 'hit' : '-',
+    timing.cached ? 'hit' : timing.reused ? 'reuse' : '-',
   ];
 }
 

@@ -67,7 +67,8 @@ function diamondRun(): StageTimeline {
 test('the critical path follows the longest chain by actual durations', () => {
   const timeline = diamondRun();
   const report = timeline.report(diamond());
-  assert.deepEqual(report.criticalPath, { stages: ['a', 'c', 'd'], ms: 4000 });
+  // d did not run: the path of what ran ends at c.
+  assert.deepEqual(report.criticalPath, { stages: ['a', 'c'], ms: 4000 });
   assert.deepEqual(
     report.stages.map((s) => [s.stage, s.status, s.durationMs, s.cached]),
     [
@@ -89,7 +90,7 @@ test('the stage table: longest first, figures, cache hits, the rest counted, the
     'a      succeeded  1.0s      -         -      -',
     'b      succeeded  0.5s      -         -      -',
     '… 1 more stage (shorter)',
-    'critical path: 4.0s over 3 stages: a → c → d',
+    'critical path: 4.0s over 2 stages: a → c',
   ]);
 });
 
@@ -109,4 +110,30 @@ test('a retried stage is timed from its first start; names outside the graph are
       ['d', 'pending', undefined, false],
     ],
   );
+});
+
+test('stages that did not run now are not on the path; one reused from an earlier run says so', () => {
+  const timeline = new StageTimeline(diamond());
+  timeline.observe({
+    event: 'stage_finished',
+    stage: 'a',
+    attempt: 1,
+    status: 'succeeded',
+    reused: true,
+    ts: 0,
+  });
+  ran(timeline, 'b', 10, 500);
+  timeline.observe({ event: 'stage_finished', stage: 'c', attempt: 1, status: 'failed', ts: 20 });
+  timeline.observe({
+    event: 'stage_finished',
+    stage: 'd',
+    attempt: 1,
+    status: 'upstream_failed',
+    ts: 30,
+  });
+  const report = timeline.report(diamond());
+  assert.deepEqual(report.criticalPath, { stages: ['b'], ms: 490 });
+  const lines = renderStageTable(report, { palette: plainPalette });
+  assert.match(lines.find((line) => line.startsWith('a '))!, / reuse$/);
+  assert.match(lines.find((line) => line.startsWith('d '))!, / -$/);
 });

@@ -13,8 +13,10 @@ export interface StageTiming {
   status: StageStatus;
   /** From its first start to its end in this run; absent when nothing ran now. */
   durationMs?: number;
-  /** Its output came from the cache (or an earlier run): nothing ran. */
+  /** Its output came from the cache: nothing ran. */
   cached: boolean;
+  /** Its output came from an earlier run (a resume, `--stage`): nothing ran. */
+  reused?: boolean;
   /** What its latest attempt used, when the monitor watched it. */
   resources?: ResourceSummary;
 }
@@ -84,11 +86,14 @@ export class StageTimeline {
       const timing: StageTiming = {
         stage: name,
         status: seen.status ?? 'pending',
-        cached: seen.status === 'cached' || seen.reused === true,
+        cached: seen.status === 'cached',
       };
+      if (seen.reused && seen.status !== 'skipped') timing.reused = true;
       if (seen.startedAt !== undefined && seen.endedAt !== undefined) {
         timing.durationMs = seen.endedAt - seen.startedAt;
         durations[i] = timing.durationMs;
+      } else {
+        durations[i] = Number.NaN;
       }
       if (seen.resources) timing.resources = seen.resources;
       stages.push(timing);
@@ -109,26 +114,41 @@ export class StageTimeline {
   }
 }
 
-/** The heaviest chain from a root to a sink, weighted by `durations` (graph index order). */
+/**
+ * The heaviest chain of stages that ran, weighted by `durations` (graph index order; NaN for a
+ * stage that did not run now: cached, reused, skipped, never reached).
+ */
 export function criticalPathOf(
   pipeline: ValidPipeline,
   durations: Float64Array,
 ): { stages: string[]; ms: number } {
   const { graph } = pipeline;
-  if (graph.size === 0) return { stages: [], ms: 0 };
-  // length[i]: the heaviest path from i to a sink, i included.
-  const length = graph.criticalPath((i) => durations[i]!);
+  const ran = (i: number) => !Number.isNaN(durations[i]!);
+  // length[i]: the heaviest chain of stages that ran from i down, i included.
+  const length = new Float64Array(graph.size).fill(Number.NaN);
+  const order = graph.topologicalOrder();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const i = order[k]!;
+    if (!ran(i)) continue;
+    let below = 0;
+    for (const d of graph.downstreamOf(i)) if (ran(d)) below = Math.max(below, length[d]!);
+    length[i] = durations[i]! + below;
+  }
   let at = -1;
   for (let i = 0; i < graph.size; i++) {
-    if (graph.upstreamOf(i).length === 0 && (at < 0 || length[i]! > length[at]!)) at = i;
+    if (!ran(i) || graph.upstreamOf(i).some(ran)) continue;
+    if (at < 0 || length[i]! > length[at]!) at = i;
   }
+  if (at < 0) return { stages: [], ms: 0 };
+  const ms = length[at]!;
   const stages: string[] = [];
   while (at >= 0) {
     stages.push(graph.names[at]!);
     let next = -1;
-    for (const d of graph.downstreamOf(at)) if (next < 0 || length[d]! > length[next]!) next = d;
+    for (const d of graph.downstreamOf(at)) {
+      if (ran(d) && (next < 0 || length[d]! > length[next]!)) next = d;
+    }
     at = next;
   }
-  const first = graph.indexOf.get(stages[0]!)!;
-  return { stages, ms: length[first]! };
+  return { stages, ms };
 }
