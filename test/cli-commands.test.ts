@@ -32,6 +32,10 @@ describe('arguments', () => {
       "gpipe: option '--json' cannot be used with option '-q, --quiet' (see 'gpipe run --help')",
     ],
     [
+      ['run', 'diamond.yaml', '--dry-rn'],
+      "gpipe: unknown option '--dry-rn', did you mean --dry-run? (see 'gpipe run --help')",
+    ],
+    [
       ['cache', 'gc'],
       "gpipe: required option '--keep-days <days>' not specified (see 'gpipe cache gc --help')",
     ],

@@ -57,7 +57,10 @@ export function describeError(error: unknown, options: DescribeOptions): ErrorRe
     const usage = options.command === undefined ? program : `${program} ${options.command}`;
     return {
       exitCode: ExitCode.input,
-      lines: [`${program}: ${message.replace(/^error: /, '')} (see '${usage} --help')`],
+      // One line: commander puts its suggestion on a line of its own.
+      lines: [
+        `${program}: ${message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)$/, ', did you mean $1?')} (see '${usage} --help')`,
+      ],
     };
   }
   if (code === 'CONFIG_INVALID' && Array.isArray((error as { issues?: unknown }).issues)) {
