@@ -108,6 +108,27 @@ describe('SqliteRunStore on disk', () => {
     });
   });
 
+  it("refuses another program's SQLite database and leaves it as it was", async () => {
+    const file = newFile();
+    const db = new Database(file);
+    db.exec(
+      "CREATE TABLE runs (id INTEGER PRIMARY KEY, what TEXT); INSERT INTO runs VALUES (1, 'theirs')",
+    );
+    db.close();
+    await assert.rejects(openSqliteStore(file), (error: Error) => {
+      assert.ok(error instanceof InputError);
+      assert.match(error.message, /: not a gpipe run store \(it holds tables such as 'runs'/);
+      return true;
+    });
+    const after = new Database(file, { readonly: true });
+    const tables = after
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .pluck()
+      .all();
+    after.close();
+    assert.deepEqual(tables, ['runs']);
+  });
+
   it('refuses a file that is not SQLite, naming it', async () => {
     const file = newFile();
     writeFileSync(file, 'name,value\nnot,a database at all\n'.repeat(20));

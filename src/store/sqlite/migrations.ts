@@ -281,6 +281,7 @@ export function migrate(db: Database.Database, file: string): void {
   const found = schemaVersion(db);
   if (found > latest) throw newerSchemaError(file, found, latest);
   if (found === latest) return;
+  if (found === 0) refuseForeignDatabase(db, file);
   // Migration 4 computes the slots of the entries it moves.
   db.function('cache_slot', { deterministic: true }, (key) => cacheSlot(String(key)));
   for (const migration of migrations) {
@@ -298,6 +299,19 @@ export function migrate(db: Database.Database, file: string): void {
       );
     }).immediate();
   }
+}
+
+/** A database with tables but no migrations of ours is another program's: never touched. */
+function refuseForeignDatabase(db: Database.Database, file: string): void {
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    .pluck()
+    .all() as string[];
+  const foreign = tables.filter((name) => name !== 'schema_migrations');
+  if (foreign.length === 0) return;
+  throw new InputError(
+    `${file}: not a gpipe run store (it holds tables such as '${foreign[0]}' and no gpipe schema); move it away or give another workspace with -w`,
+  );
 }
 
 function newerSchemaError(file: string, found: number, latest: number): InputError {
