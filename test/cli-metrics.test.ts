@@ -1,7 +1,7 @@
 // Metrics files (SPEC E5) end to end: a command stage appends to $GP_METRICS_FILE while it runs,
 // an inline and a Python stage call context.metric; `gpipe metrics` shows both from the run store.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { eventually, gpipe, startGpipe, workspaces } from './fixtures/cli/harness.ts';
@@ -112,4 +112,43 @@ test('metrics are ingested while a stage runs and at its end; gpipe metrics prin
   const missing = await gpipe(['metrics', runId, 'nope'], dir);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /has no stage 'nope'/);
+});
+
+test('gpipe metrics takes a fan-out item by name, also after the project was moved', async () => {
+  const parent = workspace({
+    'proj/pipeline.yaml': [
+      'pipeline:',
+      '  name: fanned',
+      '  modules:',
+      '    - name: list',
+      '      command: [sh, -c, \'echo "[2, 3]" > "$GP_RESULT_FILE"\']',
+      '    - name: square',
+      '      for_each: list',
+      '      command:',
+      '        - sh',
+      '        - -c',
+      '        - \'echo "{\\"value\\": $((GP_ITEM * GP_ITEM))}" >> "$GP_METRICS_FILE"\'',
+    ].join('\n'),
+  });
+  const before = join(parent, 'proj');
+  const ran = await gpipe(['run', 'pipeline.yaml'], before);
+  assert.equal(ran.code, 0, ran.stderr);
+  const runId = readdirSync(join(before, '.gpipe', 'runs'))[0]!;
+  const cwd = join(parent, 'proj2');
+  renameSync(before, cwd);
+  const values = async (stage: string) => {
+    const out = await gpipe(['metrics', runId, stage, '--json'], cwd);
+    assert.equal(out.code, 0, out.stderr);
+    return out.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).value);
+  };
+  assert.deepEqual(await values('square[0]'), [4]);
+  assert.deepEqual(await values('square[1]'), [9]);
+  const table = await gpipe(['metrics', runId, 'square[1]'], cwd);
+  assert.match(table.stdout, /^1 +9$/m);
+  const unknown = await gpipe(['metrics', runId, 'cube[0]'], cwd);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /has no stage 'cube\[0\]'/);
 });

@@ -5,10 +5,13 @@
  * and every stage counts its invocations, so a hit is a stage that did not run.
  */
 import assert from 'node:assert/strict';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   edit,
   expectExit,
+  fixtureText,
   gpipeJson,
   InvocationWatch,
   runFinished,
@@ -334,5 +337,63 @@ describe('a command that rewrites a file it names', () => {
     ]);
     await runOuts();
     assert.deepEqual(invoked.since(), ['evaluate']);
+  });
+});
+
+describe('a moved or renamed project', () => {
+  const stages = ['compute', 'down', 'hello', 'nested'];
+  // The project is a folder of the workspace, so that it can be renamed and still be removed.
+  const parent = spaces.make([], {
+    'proj/moved.yaml': [
+      'pipeline:',
+      '  name: moved',
+      '  modules:',
+      '    - name: hello',
+      '      command: [python3, hello.py]',
+      '    - name: nested',
+      '      command: [sh, run.sh]',
+      '      cwd: sub',
+      '    - name: compute',
+      '      script: "stages.ts:compute"',
+      '    - name: down',
+      '      command:',
+      '        [sh, -c, \'echo x >> "invocations/$OPERATOR_ID"; cat "$GP_INPUTS_FILE" > "$GP_RESULT_FILE"\']',
+      '      depends_on: [hello]',
+    ].join('\n'),
+    'proj/hello.py': [
+      'import os',
+      'open(f"invocations/{os.environ[\'OPERATOR_ID\']}", "a").write("x\\n")',
+      'open(os.environ["GP_RESULT_FILE"], "w").write(\'{"greeting": "hi"}\')',
+      'print("hi")',
+    ].join('\n'),
+    'proj/sub/run.sh': 'echo x >> "../invocations/$OPERATOR_ID"\n',
+    'proj/stages.ts': fixtureText('stages.ts'),
+    'proj/invocations/.keep': '',
+  });
+  const before = join(parent, 'proj');
+  const moved = join(parent, 'proj2');
+
+  const runIn = async (cwd: string) =>
+    runFinished((await expectExit(0, ['run', 'moved.yaml', '--json'], cwd)).stdout);
+
+  test('keeps its cache keys: explain names no change', async () => {
+    const invoked = new InvocationWatch(before);
+    await runIn(before);
+    assert.deepEqual(invoked.since(), stages);
+    renameSync(before, moved);
+    for (const stage of stages) {
+      const explained = await gpipeJson<Explanation>(
+        ['explain', 'moved.yaml', stage, '--json'],
+        moved,
+      );
+      assert.deepEqual([explained.verdict, ...explained.changes], ['cached'], stage);
+    }
+  });
+
+  test('reuses every output there', async () => {
+    const invoked = new InvocationWatch(moved);
+    const again = await runIn(moved);
+    assert.deepEqual(byStatus(again.stages), { cached: stages });
+    assert.deepEqual(invoked.since(), [], 'nothing ran again');
   });
 });

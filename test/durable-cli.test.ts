@@ -10,6 +10,7 @@ import {
   readdirSync,
   readFileSync,
   realpathSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -451,4 +452,25 @@ describe('dry run', () => {
     await expectExit(0, ['resume', '--quiet'], cwd);
     assert.deepEqual(invoked.since(), ['b', 'c']);
   });
+});
+
+test('show reads the run directory after the project was moved or renamed', async () => {
+  const parent = spaces.make([], {
+    'proj/flow.yaml': fixtureText('flow.yaml'),
+    'proj/invocations/.keep': '',
+  });
+  const before = join(parent, 'proj');
+  const runId = runFinished(
+    (await expectExit(0, ['run', 'flow.yaml', '--json'], before)).stdout,
+  ).runId;
+  const cwd = join(parent, 'proj2');
+  renameSync(before, cwd);
+  // Marked, so that what show prints is told apart from the output it makes from the store.
+  const file = join(cwd, '.gpipe', 'runs', runId, 'b', 'output.json');
+  const written = readJson<{ data: Record<string, unknown> }>(file);
+  written.data.note = 'read from the moved run directory';
+  writeFileSync(file, `${JSON.stringify(written, null, 2)}\n`);
+  const shown = await expectExit(0, ['show', runId, 'b'], cwd);
+  const { resources: _resources, ...rest } = JSON.parse(shown.stdout) as Record<string, unknown>;
+  assert.deepEqual(rest, written);
 });

@@ -191,6 +191,86 @@ describe('cacheKeyParts', () => {
   });
 });
 
+describe('paths inside the workspace', () => {
+  /** Two copies of one project: the same files, the second as if moved or renamed. */
+  const projects = ['before', 'after'].map((name) => {
+    const root = join(dir, name);
+    mkdirSync(join(root, 'sub', 'dir'), { recursive: true });
+    mkdirSync(join(root, '.venv', 'bin'), { recursive: true });
+    writeFileSync(join(root, 'sub', 'dir', 'a.py'), 'print(1)\n');
+    writeFileSync(join(root, 'score.py'), 'def score(context):\n    pass\n');
+    return root;
+  });
+  const [root, moved] = projects as [string, string];
+
+  test("a command's cwd is keyed relative to the workspace root, and left out at the root", () => {
+    const at = (cwd: string | undefined) =>
+      cacheKeyParts(commandStage({ cwd, env: undefined }), upstream, root).command;
+    assert.equal(at(join(root, 'sub', 'dir')), 'python3 a.py --n 3 (cwd sub/dir)');
+    assert.equal(at('sub/dir'), 'python3 a.py --n 3 (cwd sub/dir)');
+    assert.equal(at(root), 'python3 a.py --n 3');
+    assert.equal(at('.'), 'python3 a.py --n 3');
+    assert.equal(at(undefined), 'python3 a.py --n 3');
+    // Outside the workspace, even beside it, it stays as given.
+    assert.equal(at('/work/project'), 'python3 a.py --n 3 (cwd /work/project)');
+    assert.equal(at(join(dir, 'elsewhere')), `python3 a.py --n 3 (cwd ${join(dir, 'elsewhere')})`);
+    assert.equal(at(`${root}-x`), `python3 a.py --n 3 (cwd ${root}-x)`);
+  });
+
+  test('a moved workspace gives the same command key, its scripts hashed where they are now', () => {
+    const keyIn = (workspace: string) => {
+      const stage = commandStage({ cwd: join(workspace, 'sub', 'dir') });
+      return cacheKeyParts(stage, upstream, workspace);
+    };
+    const before = keyIn(root);
+    assert.match(before.code!, /^a\.py sha256:[0-9a-f]{16}$/);
+    assert.deepStrictEqual(keyIn(moved), before);
+    assert.equal(cacheKeyOf(keyIn(moved)), cacheKeyOf(before));
+  });
+
+  test("a Python stage's interpreter inside the workspace is keyed from its root", () => {
+    const python = (workspace: string, task: Partial<PythonTask>) =>
+      cacheKeyParts(pythonStage(workspace, task), {}, workspace).command;
+    const venv = (workspace: string) => join(workspace, '.venv', 'bin', 'python');
+    assert.equal(python(root, { python: venv(root) }), 'python ./.venv/bin/python');
+    assert.equal(python(moved, { python: venv(moved) }), python(root, { python: venv(root) }));
+    assert.equal(python(root, { python: '/usr/bin/python3' }), 'python /usr/bin/python3');
+    assert.equal(python(root, { python: 'python3.11' }), 'python python3.11');
+    const environment = (workspace: string) => ({
+      name: 'ml',
+      kind: 'venv' as const,
+      dir: join(workspace, 'envs', 'ml'),
+      source: join(workspace, 'requirements.txt'),
+    });
+    assert.equal(
+      python(root, { environment: environment(root) }),
+      'python ./envs/ml/bin/python in venv environment ml (not made)',
+    );
+    assert.equal(
+      python(moved, { environment: environment(moved) }),
+      python(root, { environment: environment(root) }),
+    );
+  });
+});
+
+type PythonTask = Extract<TaskSpec, { kind: 'python' }>;
+
+function pythonStage(workspace: string, task: Partial<PythonTask>): StageSpec {
+  return {
+    name: 'score',
+    dependsOn: [],
+    cpus: 1,
+    task: {
+      kind: 'python',
+      style: 'function',
+      exportName: 'score',
+      file: join(workspace, 'score.py'),
+      searchPath: [workspace],
+      ...task,
+    },
+  };
+}
+
 describe('cacheKeyOf', () => {
   test('equal stages give equal keys, in any key order', () => {
     const key = cacheKeyOf(cacheKeyParts(commandStage(), upstream, dir));

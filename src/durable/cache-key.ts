@@ -3,11 +3,14 @@
  * command, params, env and upstream output hashes — and each part is a short readable string,
  * so that `explain` can say which part changed, not just that the key did.
  *
+ * Paths inside the workspace (a command's cwd, a Python interpreter in a venv there) stand in
+ * the key relative to the workspace root: moving or renaming the project keeps its keys.
+ *
  * This runs once per stage: a 100,000-stage run must not hash a function's source or reread a
  * module file 100,000 times, hence the memos below.
  */
 import { hash } from 'node:crypto';
-import { basename, delimiter, resolve } from 'node:path';
+import { basename, delimiter, isAbsolute, relative, resolve, sep } from 'node:path';
 import { defaultInterpreter } from '../config/python-module-locator.ts';
 import { environmentPython, madeEnvironmentHash } from '../executors/environment-activation.ts';
 import type { EnvironmentSpec, StageSpec, TaskSpec } from '../graph/pipeline.ts';
@@ -45,13 +48,17 @@ export function fillKeyParts(parts: CacheKeyParts, stage: StageSpec, workspaceRo
   if (code !== undefined) parts.code = code;
   const task = stage.task;
   if (task.kind === 'command') {
-    parts.command = commandText(task) + environmentText(task.environment);
+    parts.command = commandText(task, workspaceRoot) + environmentText(task.environment);
     const names = task.env ? Object.keys(task.env).sort() : [];
     if (names.length > 0)
       parts.env = bounded(readableList(names.map((n) => `${n}=${task.env![n]}`)));
   }
-  if (task.kind === 'python')
-    parts.command = `python ${task.python ?? (task.environment ? environmentPython(task.environment) : defaultInterpreter())}${environmentText(task.environment)}`;
+  if (task.kind === 'python') {
+    const python =
+      task.python ??
+      (task.environment ? environmentPython(task.environment) : defaultInterpreter());
+    parts.command = `python ${interpreterText(python, workspaceRoot)}${environmentText(task.environment)}`;
+  }
   if (stage.params !== undefined) parts.params = bounded(canonicalJson(stage.params));
 }
 
@@ -209,12 +216,35 @@ function readableList(items: readonly string[]): string {
     : items.join(' ');
 }
 
-function commandText(task: Extract<TaskSpec, { kind: 'command' }>): string {
+/** The command line, and where it runs unless that is the workspace root. */
+function commandText(task: Extract<TaskSpec, { kind: 'command' }>, workspaceRoot: string): string {
   // The command executor runs a shell command as `/bin/sh -c <argv joined by spaces>`.
   const text = task.shell
     ? `sh -c '${task.argv.join(' ').replaceAll("'", `'\\''`)}'`
     : readableList(task.argv);
-  return task.cwd === undefined ? text : `${text} (cwd ${task.cwd})`;
+  const cwd = task.cwd === undefined ? '.' : workspacePath(task.cwd, workspaceRoot);
+  return cwd === '.' ? text : `${text} (cwd ${cwd})`;
+}
+
+/**
+ * An interpreter: a name looked up on PATH as it is; a path inside the workspace as
+ * `./envs/ml/bin/python`, which no name on PATH can be mistaken for.
+ */
+function interpreterText(python: string, workspaceRoot: string): string {
+  if (!isAbsolute(python)) return python;
+  const inside = workspacePath(python, workspaceRoot);
+  return inside === python ? python : `./${inside}`;
+}
+
+/**
+ * `path` (absolute, or relative to the workspace root) relative to the workspace root with `/`
+ * between its names — `.` for the root, `sub/dir` — when it lies inside it; else as given.
+ */
+function workspacePath(path: string, workspaceRoot: string): string {
+  const inside = relative(workspaceRoot, resolve(workspaceRoot, path));
+  if (inside === '') return '.';
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) return path;
+  return sep === '/' ? inside : inside.split(sep).join('/');
 }
 
 /**

@@ -143,6 +143,7 @@ async function runWithStore(
     outputHashes: recorder.outputHashes,
     reuse: options.cache !== false && !options.forceRestart,
     workspaceRoot: layout.workspaceRoot,
+    runsDir: layout.runsDir,
     ...(options.redact && { redact: options.redact }),
   });
   const executors: Partial<Record<TaskSpec['kind'], Executor>> = {};

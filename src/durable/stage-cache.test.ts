@@ -33,7 +33,13 @@ const stages: StageSpec[] = [
     cpus: 1,
     version: '2',
     params: { lr: 0.5, n: 3 },
-    task: { kind: 'command', argv: ['python3', 'a.py'], shell: false, env: { MODE: 'fast' } },
+    task: {
+      kind: 'command',
+      argv: ['python3', 'a.py'],
+      shell: false,
+      cwd: root,
+      env: { MODE: 'fast' },
+    },
   },
   {
     name: 'each',
@@ -72,6 +78,7 @@ describe('StageCache.keyOf', () => {
       outputHashes,
       reuse: true,
       workspaceRoot: root,
+      runsDir: join(root, '.gpipe', 'runs'),
       ...(redact && { redact }),
     });
   }
@@ -87,6 +94,8 @@ describe('StageCache.keyOf', () => {
       assert.deepEqual(keyed.parts, parts);
     }
     assert.match(cache.keyOf(stages[2]!)!.parts.code ?? '', /^a\.py sha256:[0-9a-f]{16}$/);
+    // Run at the workspace root: no absolute path in the key, which a moved project keeps.
+    assert.equal(cache.keyOf(stages[2]!)!.parts.command, 'python3 a.py');
   });
 
   test("an instance's key has its item's hash in place of the source's output", async () => {

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkFileRefs } from '../artifacts/file-ref.ts';
 import { PipelineError, serializeError } from '../errors.ts';
 import type {
@@ -10,7 +11,7 @@ import type {
 } from '../executors/executor.ts';
 import type { StageSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
-import type { CacheEntry, CacheKeyParts, RunStore } from '../store/run-store.ts';
+import type { CacheEntry, CacheKeyParts, RunRecord, RunStore } from '../store/run-store.ts';
 import {
   type FixedKeyText,
   fillKeyParts,
@@ -34,6 +35,11 @@ export interface StageCacheOptions {
   redact?: (text: string) => string;
   /** Where commands without a `cwd` run: the files they name are found from there. */
   workspaceRoot: string;
+  /**
+   * This workspace's run directories: where an earlier run's directory is once the project
+   * was moved or renamed (the store keeps it absolute).
+   */
+  runsDir: string;
 }
 
 /**
@@ -175,12 +181,18 @@ export class StageCache {
     if (stage.task.kind === 'command' || stage.task.kind === 'python') {
       // A process's real output is its artifacts directory: the run that made it must be there.
       const source = await store.getRun(entry.runId);
+      const sourceDir = source && this.#runDirOf(source);
       // Under the name it had there: an instance may have had another place (`x[2]`, now `x[3]`).
-      const sourceArtifacts = source && `${source.runDir}/${entry.stage}/artifacts`;
-      if (!sourceArtifacts || !existsSync(`${source.runDir}/${entry.stage}`)) return undefined;
+      const sourceArtifacts = sourceDir && `${sourceDir}/${entry.stage}/artifacts`;
+      if (!sourceArtifacts || !existsSync(`${sourceDir}/${entry.stage}`)) return undefined;
       if (existsSync(sourceArtifacts)) linkArtifacts(task.paths.stageDir, sourceArtifacts);
     }
     return { status: 'succeeded', output, startedAt, endedAt: Date.now(), entry };
+  }
+
+  /** Where the store says `run`'s directory is, else where this workspace keeps it (moved). */
+  #runDirOf(run: RunRecord): string {
+    return existsSync(run.runDir) ? run.runDir : join(this.#options.runsDir, run.runId);
   }
 }
 

@@ -9,6 +9,7 @@ import type { CliIo } from '../cli-io.ts';
 import { sparkline } from '../sparkline.ts';
 import { formatTable, withWorkspaceStore } from '../workspace-store.ts';
 import { workspaceOf } from './run-command.ts';
+import { isStageOfRun } from './run-logs.ts';
 
 export interface MetricsCommandOptions {
   json?: boolean;
@@ -24,7 +25,9 @@ export async function metricsCommand(
   const records = await withWorkspaceStore(workspaceOf(options, io), async (store) => {
     const run = await store.getRun(runId);
     if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
-    if (!run.stages.includes(stage)) {
+    // Read from the run store, not the run directory: a moved project's metrics are there too.
+    // A fan-out item (`square[0]`) keeps its own metrics, under its own name.
+    if (!isStageOfRun(run, stage)) {
       throw new InputError(
         `run '${runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
       );

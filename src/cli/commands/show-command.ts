@@ -6,10 +6,12 @@ import type { CliIo } from '../cli-io.ts';
 import { resourceJson } from '../resource-json.ts';
 import { withWorkspaceStore } from '../workspace-store.ts';
 import { workspaceOf } from './run-command.ts';
+import { findRunDir, isStageOfRun } from './run-logs.ts';
 
 /**
- * `gpipe show RUN_ID STAGE`: the stage's `output.json`. Read from the run directory; made from
- * the run store when the file is missing (it is written just after the commit that counts).
+ * `gpipe show RUN_ID STAGE`: the stage's `output.json`. Read from the run directory (found also
+ * after the project was moved); made from the run store when the file is missing (it is
+ * written just after the commit that counts).
  */
 export async function showCommand(
   runId: string,
@@ -17,17 +19,17 @@ export async function showCommand(
   options: { workspace?: string },
   io: CliIo,
 ): Promise<number> {
-  const text = await withWorkspaceStore(workspaceOf(options, io), async (store) => {
+  const workspaceRoot = workspaceOf(options, io);
+  const text = await withWorkspaceStore(workspaceRoot, async (store) => {
     const run = await store.getRun(runId);
     if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
     // A fan-out instance (`resize[3]`) is shown as its mapped stage's own stages are.
-    const instanceOf = /^(.+?)(\[\d+\])+$/.exec(stage)?.[1];
-    if (!run.stages.includes(stage) && !(instanceOf && run.stages.includes(instanceOf))) {
+    if (!isStageOfRun(run, stage)) {
       throw new InputError(
         `run '${runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
       );
     }
-    const stageDir = `${run.runDir}/${stage}`;
+    const stageDir = `${findRunDir(run, workspaceRoot)}/${stage}`;
     const resources = (await store.resourceSummaries(runId, stage)).at(-1);
     try {
       return withResources(readFileSync(`${stageDir}/output.json`, 'utf8'), resources);
