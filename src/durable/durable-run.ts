@@ -99,7 +99,10 @@ async function runWithStore(
     startedAt: earlier?.startedAt ?? Date.now(),
     host: hostname(),
     pid: process.pid,
-    runDir: earlier?.runDir ?? runDirOf(layout, runId),
+    // Where this workspace keeps it: a resumed run of a project moved since has its directory
+    // here, not at the absolute path the store kept.
+    runDir:
+      earlier && existsSync(earlier.runDir) ? earlier.runDir : runDirOf(layout, runId),
     stages: pipeline.stages.map((stage) => stage.name),
     options: earlier?.options ?? options.startedWith ?? {},
   };
