@@ -101,8 +101,7 @@ async function runWithStore(
     pid: process.pid,
     // Where this workspace keeps it: a resumed run of a project moved since has its directory
     // here, not at the absolute path the store kept.
-    runDir:
-      earlier && existsSync(earlier.runDir) ? earlier.runDir : runDirOf(layout, runId),
+    runDir: earlier && existsSync(earlier.runDir) ? earlier.runDir : runDirOf(layout, runId),
     stages: pipeline.stages.map((stage) => stage.name),
     options: earlier?.options ?? options.startedWith ?? {},
   };
