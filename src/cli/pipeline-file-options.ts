@@ -1,11 +1,14 @@
 /**
  * The flags that say which pipeline file to load and, for TOML, where its pieces are: the
- * seed's `-c/--conf`, `--config-root`, `-p/--project-root` and `-o/--operators-dir`.
+ * seed's `-c/--conf`, `--config-root`, `-p/--project-root` and `-o/--operators-dir`; and the
+ * flags a resumed run goes on with.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
+import type { RunRecord } from '../store/run-store.ts';
 import type { CliIo } from './cli-io.ts';
-import { isTomlFile, type PipelineLoadRequest } from './load-valid-pipeline.ts';
+import { type ConfigFlags, isTomlFile, type PipelineLoadRequest } from './load-valid-pipeline.ts';
 
 export interface PipelineFileOptions {
   /** The pipeline file, as the seed's `-c/--conf` gives it. */
@@ -56,4 +59,86 @@ export function refuseTomlFlags(file: string, flags: Readonly<Record<string, unk
 export function seedArgv(argv: readonly string[]): string[] {
   const end = argv.indexOf('--');
   return argv.map((arg, i) => (arg === '-op' && (end < 0 || i < end) ? '--operator' : arg));
+}
+
+/** What a resumed run loads and runs with. */
+export interface ResumeFlags extends ConfigFlags {
+  override: string[];
+  set: string[];
+  /** false when the run was started or is resumed with `--no-cache`. */
+  cache: boolean;
+}
+
+/**
+ * The flags to go on with `run` under: those it was started with (its recorded `options`), then
+ * those given now. Its override files are read again and must still be there; `--set` values
+ * are not kept (one may be a secret), so each key it was started with must be given again; a run
+ * started with `--no-cache` goes on without the cache (`--force-restart` only started it afresh).
+ * The run keeps the flags it was started with: others given now apply to this resume alone, as
+ * a note says. `wayOut` ends each refusal: another way out than giving what is asked.
+ */
+export function resumeFlags(
+  run: RunRecord,
+  given: ConfigFlags & { cache?: boolean },
+  io: CliIo,
+  wayOut = '',
+): ResumeFlags {
+  const started = run.options ?? {};
+  const startedFiles = stringsOf(started.override);
+  const gone = startedFiles.find((file) => !existsSync(overridePath(file, io.cwd)));
+  if (gone !== undefined) {
+    throw new InputError(
+      `run ${run.runId} was started with --override ${gone}, which is no longer there (${overridePath(gone, io.cwd)}): put it back to resume the run${wayOut}`,
+    );
+  }
+  const startedKeys = new Set(stringsOf(started.set));
+  const givenKeys = new Set((given.set ?? []).map(setKey));
+  const missing = [...startedKeys].filter((key) => !givenKeys.has(key));
+  if (missing.length > 0) {
+    throw new InputError(
+      `run ${run.runId} was started with ${missing.map((key) => `--set ${key}`).join(' ')}: resume it with the same --set (values are not stored)${wayOut}`,
+    );
+  }
+  const startedPaths = startedFiles.map((file) => overridePath(file, io.cwd));
+  const extraFiles = (given.override ?? []).filter(
+    (file) => !startedPaths.includes(overridePath(file, io.cwd)),
+  );
+  const extras = [
+    ...extraFiles.map((file) => `--override ${file}`),
+    ...[...givenKeys].filter((key) => !startedKeys.has(key)).map((key) => `--set ${key}`),
+  ];
+  if (extras.length > 0) {
+    io.stderr.write(
+      `note: run ${run.runId} keeps the flags it was started with: give ${extras.join(' ')} again on a later resume\n`,
+    );
+  }
+  return {
+    override: [...startedPaths, ...extraFiles],
+    set: given.set ?? [],
+    cache: given.cache !== false && started.cache !== false,
+  };
+}
+
+/** Whether loading with `flags` reads the same override files as loading with `given`. */
+export function sameOverrides(flags: ResumeFlags, given: ConfigFlags, cwd: string): boolean {
+  const givenPaths = (given.override ?? []).map((file) => overridePath(file, cwd));
+  return (
+    flags.override.length === givenPaths.length &&
+    flags.override.every((file, i) => overridePath(file, cwd) === givenPaths[i])
+  );
+}
+
+/** The file an `--override` names, as the loader reads it (a run records it as given). */
+function overridePath(file: string, cwd: string): string {
+  const path = file.startsWith('file://') ? file.slice('file://'.length) : file;
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+/** `--set KEY=VALUE` without its value, as a run records it. */
+export function setKey(argument: string): string {
+  return argument.split('=')[0]!;
+}
+
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item) => typeof item === 'string') : [];
 }

@@ -2,6 +2,7 @@ import { Argument, Command, Option } from 'commander';
 import { type SchemaKind, schemaKinds } from '../config/schema-kinds.ts';
 import { InputError } from '../errors.ts';
 import type { CliIo } from './cli-io.ts';
+import type { ExplainCommandOptions } from './commands/explain-command.ts';
 import type { InitCommandOptions } from './commands/init-command.ts';
 import type { LogsCommandOptions } from './commands/logs-command.ts';
 import type { MetricsCommandOptions } from './commands/metrics-command.ts';
@@ -233,24 +234,22 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
       setExitCode(await showCommand(runId, stage, options, io));
     });
 
-  program
-    .command('explain')
-    .description('say whether a stage would run or hit the cache, and what changed')
-    .argument('<file>', fileHelp)
-    .argument('<stage>', 'the stage')
-    .option('--run <run-id>', 'take upstream outputs from this run (default: their latest)')
-    .option('--json', 'print it as JSON')
-    .option('-w, --workspace <dir>', workspaceHelp)
-    .action(
-      async (
-        file: string,
-        stage: string,
-        options: { run?: string; json?: boolean; workspace?: string },
-      ) => {
-        const { explainCommand } = await import('./commands/explain-command.ts');
-        setExitCode(await explainCommand(file, stage, options, io));
-      },
-    );
+  withFileOptions(
+    addConfigFlags(program.command('explain'))
+      .description('say whether a stage would run or hit the cache, and what changed')
+      .usage('[options] <file> <stage>  (or -c <file> <stage>)')
+      .argument('[file]', fileHelp)
+      .argument('[stage]', 'the stage')
+      .option('--run <run-id>', 'take upstream outputs from this run (default: their latest)')
+      .option('--json', 'print it as JSON')
+      .option('-w, --workspace <dir>', workspaceHelp),
+    true,
+  ).action(
+    async (file: string | undefined, stage: string | undefined, options: ExplainCommandOptions) => {
+      const { explainCommand } = await import('./commands/explain-command.ts');
+      setExitCode(await explainCommand(file, stage, options, io));
+    },
+  );
 
   const cache = program.command('cache').description('manage cached stage outputs');
   cache

@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InputError } from '../errors.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { RunRecord, RunStore } from '../store/run-store.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { stateLayout } from './layout.ts';
 
 /** The run status a user sees: a `running` run whose orchestrator is gone is `interrupted`. */
 export function displayStatus(run: RunRecord): string {
@@ -51,6 +54,32 @@ export async function findRunToResume(
   if (options.selection || !pipeline.spec.checkpoint?.enabled) return undefined;
   const [latest] = await store.listRuns({ pipeline: name, limit: 1 });
   return latest && latest.status !== 'succeeded' ? resumable(latest) : undefined;
+}
+
+/**
+ * `findRunToResume` in the pipeline's own store, before a run: the CLI loads the pipeline again
+ * with the flags of the run it goes on with. Asking creates nothing where nothing has run yet.
+ */
+export async function findRunInWorkspace(
+  workspaceRoot: string,
+  pipeline: ValidPipeline,
+  options: { resume?: string | true; selection?: object },
+): Promise<RunRecord | undefined> {
+  // No store to open for a run that can only start afresh.
+  const mayResume =
+    options.resume !== undefined || (!options.selection && pipeline.spec.checkpoint?.enabled);
+  if (!mayResume) return undefined;
+  const { dbFile } = stateLayout(
+    workspaceRoot,
+    pipeline.spec.checkpoint?.directory,
+    pipeline.spec.runsDirectory,
+  );
+  const store = await openSqliteStore(existsSync(dbFile) ? dbFile : ':memory:');
+  try {
+    return await findRunToResume(store, pipeline, options);
+  } finally {
+    await store.close();
+  }
 }
 
 /**

@@ -1,13 +1,24 @@
 import { existsSync } from 'node:fs';
 import { stateLayout } from '../../durable/layout.ts';
-import { displayStatus, nothingToResume } from '../../durable/run-lookup.ts';
+import { displayStatus, findRunInWorkspace, nothingToResume } from '../../durable/run-lookup.ts';
 import { InputError } from '../../errors.ts';
 import type { RunRecord } from '../../store/run-store.ts';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import type { CliIo } from '../cli-io.ts';
-import { loadConfiguredPipeline } from '../load-valid-pipeline.ts';
+import {
+  type ConfiguredPipeline,
+  loadConfiguredPipeline,
+  type PipelineLoadRequest,
+} from '../load-valid-pipeline.ts';
+import { resumeFlags } from '../pipeline-file-options.ts';
 import { pipelineLogSettings } from './pipeline-log-settings.ts';
-import { type RunCommandOptions, runOrPreview, workspaceOf } from './run-command.ts';
+import {
+  configFlagsOf,
+  loadGoingOn,
+  type RunCommandOptions,
+  runOrPreview,
+  workspaceOf,
+} from './run-command.ts';
 import { exportRunConfig } from './run-secrets.ts';
 
 export interface ResumeCommandOptions extends RunCommandOptions {
@@ -17,7 +28,8 @@ export interface ResumeCommandOptions extends RunCommandOptions {
 
 /**
  * `gpipe resume [RUN_ID]`: goes on with a run (default: the latest unfinished one) from the
- * file it was started from. Its succeeded stages are not run again.
+ * file it was started from, with the flags it was started with. Its succeeded stages are not
+ * run again.
  */
 export async function resumeCommand(
   runId: string | undefined,
@@ -30,30 +42,36 @@ export async function resumeCommand(
     io.stdout.write(`${nothingToResume(named)}\n`);
     return 0;
   }
-  // With --file the engine finds the run: without an id, the file's pipeline's latest unfinished one.
+  // With --file and no id, the run is the file's pipeline's latest unfinished one: known once
+  // the file is loaded.
   const run =
-    options.file === undefined ? (named ?? (await findRun(workspaceRoot, undefined))) : undefined;
+    options.file === undefined ? (named ?? (await findRun(workspaceRoot, undefined))) : named;
   const file = options.file ?? run?.source;
   if (file === undefined) {
     throw new InputError(`run '${run?.runId}' was not started from a file: give it with --file`);
   }
-  // A TOML pipeline loads as its run did: same config root, operator code and project root.
-  // Overrides are not kept with a run (a --set may hold a secret): they are given again.
-  const started = run?.options ?? {};
+  // A TOML pipeline loads as its run did (same config root, operator code and project root),
+  // unless another file is given.
+  const started = options.file === undefined ? (run?.options ?? {}) : {};
   const configRoot = typeof started.configRoot === 'string' ? started.configRoot : undefined;
-  const configured = await loadConfiguredPipeline(file, io, {
+  const request = {
     projectRoot: workspaceRoot,
     ...(configRoot !== undefined && { configRoot }),
     ...(typeof started.operatorsDir === 'string' && { operatorsDir: started.operatorsDir }),
-    ...(options.override && { override: options.override }),
-    ...(options.set && { set: options.set }),
-  });
+  };
+  // The run goes on as it was started: its override files, its --set keys, --no-cache.
+  const { configured, earlier, cache } =
+    run === undefined
+      ? await loadGoingOn(file, io, request, options, (pipeline) =>
+          findRunInWorkspace(workspaceRoot, pipeline, { resume: true }),
+        )
+      : await loadKnownRun(file, io, request, run, options);
   return runOrPreview(
     configured.pipeline,
     {
       workspaceRoot,
-      resume: runId ?? run?.runId ?? true,
-      cache: options.cache !== false,
+      resume: earlier?.runId ?? true,
+      cache,
       forceRestart: options.forceRestart === true,
     },
     options,
@@ -64,6 +82,22 @@ export async function resumeCommand(
       log: pipelineLogSettings(configured, io.redactor),
     },
   );
+}
+
+/** Loads the pipeline of a run known before its file is read, with the flags it goes on with. */
+async function loadKnownRun(
+  file: string,
+  io: CliIo,
+  request: PipelineLoadRequest,
+  run: RunRecord,
+  given: ResumeCommandOptions,
+): Promise<{ configured: ConfiguredPipeline; earlier: RunRecord; cache: boolean }> {
+  const flags = resumeFlags(run, given, io);
+  const configured = await loadConfiguredPipeline(file, io, {
+    ...request,
+    ...configFlagsOf(flags),
+  });
+  return { configured, earlier: run, cache: flags.cache };
 }
 
 /** The run to resume, from the workspace's own store. */

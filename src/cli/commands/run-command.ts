@@ -2,10 +2,12 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type DurableRunOptions, runDurable } from '../../durable/durable-run.ts';
 import type { RunSelection } from '../../durable/plan.ts';
+import { findRunInWorkspace } from '../../durable/run-lookup.ts';
 import { createMonitor } from '../../executors/default-executors.ts';
 import type { ValidPipeline } from '../../graph/validate.ts';
 import { checkEnvironments, initEnvironments } from '../../init/environments/init-environments.ts';
 import { PipelineLog, type PipelineLogSettings } from '../../logs/pipeline-log.ts';
+import type { RunRecord } from '../../store/run-store.ts';
 import type { CliIo } from '../cli-io.ts';
 import { paletteFor } from '../colors.ts';
 import { exitCodeOfRun } from '../exit-code.ts';
@@ -15,11 +17,15 @@ import {
   type ConfiguredPipeline,
   isTomlFile,
   loadConfiguredPipeline,
+  type PipelineLoadRequest,
 } from '../load-valid-pipeline.ts';
 import {
   type PipelineFileOptions,
   pipelineFileOf,
   refuseTomlFlags,
+  resumeFlags,
+  sameOverrides,
+  setKey,
 } from '../pipeline-file-options.ts';
 import { JsonReporter, LineReporter, QuietReporter, type Reporter } from '../reporter.ts';
 import { LiveReporter } from '../reporter-live.ts';
@@ -68,6 +74,8 @@ export async function runCommand(
         ? { from: options.from }
         : undefined;
   let configured: ConfiguredPipeline;
+  let earlier: RunRecord | undefined;
+  let cache = options.cache !== false;
   if (isTomlFile(file)) {
     // Init's lines must not mix with --json events on stdout.
     const out = options.json ? io.stderr : io.stdout;
@@ -86,11 +94,22 @@ export async function runCommand(
       '--config-root': options.configRoot,
       '--operators-dir': options.operatorsDir,
     });
-    configured = await loadConfiguredPipeline(file, io, {
-      projectRoot: workspaceRoot,
-      ...(options.override && { override: options.override }),
-      ...(options.set && { set: options.set }),
-    });
+    // With checkpoint.enabled this may go on with the pipeline's unfinished run, as `gpipe
+    // resume` would: with the flags that run was started with.
+    const loaded = await loadGoingOn(
+      file,
+      io,
+      { projectRoot: workspaceRoot },
+      options,
+      (pipeline) =>
+        options.forceRestart
+          ? Promise.resolve(undefined)
+          : findRunInWorkspace(workspaceRoot, pipeline, { selection }),
+      ', or start a new run with --force-restart',
+    );
+    configured = loaded.configured;
+    earlier = loaded.earlier;
+    cache = loaded.cache;
     if (options.dryRun !== true) {
       // As for TOML: environments are made first, unless --skip-init keeps init apart.
       const out = options.json ? io.stderr : io.stdout;
@@ -106,7 +125,9 @@ export async function runCommand(
     {
       workspaceRoot,
       ...(selection && { selection }),
-      cache: options.cache !== false,
+      // The run found above, by its id: the one whose flags the pipeline was loaded with.
+      ...(earlier && { resume: earlier.runId }),
+      cache,
       forceRestart: options.forceRestart === true,
       startedWith: startedWith(options, io),
     },
@@ -118,6 +139,44 @@ export async function runCommand(
       log: pipelineLogSettings(configured, io.redactor),
     },
   );
+}
+
+/**
+ * Loads a YAML or TypeScript pipeline that may go on with an earlier run, which `find` knows
+ * only once the pipeline is loaded (by its name and `checkpoint`). That run's flags then apply
+ * (`resumeFlags`), and where they read other override files than those given now, the pipeline
+ * is loaded again with them.
+ */
+export async function loadGoingOn(
+  file: string,
+  io: CliIo,
+  request: PipelineLoadRequest & { projectRoot: string },
+  given: ConfigFlags & { cache?: boolean },
+  find: (pipeline: ValidPipeline) => Promise<RunRecord | undefined>,
+  wayOut = '',
+): Promise<{ configured: ConfiguredPipeline; earlier?: RunRecord; cache: boolean }> {
+  const configured = await loadConfiguredPipeline(file, io, {
+    ...request,
+    ...configFlagsOf(given),
+  });
+  const earlier = await find(configured.pipeline);
+  if (!earlier) return { configured, cache: given.cache !== false };
+  const flags = resumeFlags(earlier, given, io, wayOut);
+  return {
+    configured: sameOverrides(flags, given, io.cwd)
+      ? configured
+      : await loadConfiguredPipeline(file, io, { ...request, ...configFlagsOf(flags) }),
+    earlier,
+    cache: flags.cache,
+  };
+}
+
+/** Just the config flags, for a load request. */
+export function configFlagsOf(flags: ConfigFlags): ConfigFlags {
+  return {
+    ...(flags.override && { override: flags.override }),
+    ...(flags.set && { set: flags.set }),
+  };
 }
 
 /** `--workspace`, else (the seed's) `--project-root`, else the one found from the working directory. */
@@ -190,8 +249,9 @@ export async function runOrPreview(
 }
 
 /**
- * The flags a run was started with, kept with it so that `gpipe status` can show them and
- * `resume` can load a TOML pipeline as the run did.
+ * The flags a run was started with, kept with it so that `gpipe status` can show them and a
+ * resume goes on as the run was started (`resumeFlags`): a TOML pipeline loaded as it was, its
+ * override files, its `--set` keys asked for again, `--no-cache`.
  */
 function startedWith(options: RunCommandOptions, io: CliIo): Record<string, unknown> {
   const flags: Record<string, unknown> = {};
@@ -204,7 +264,7 @@ function startedWith(options: RunCommandOptions, io: CliIo): Record<string, unkn
   if (options.forceRestart) flags.forceRestart = true;
   // File names only: a --set value may be a secret, and run.json is no place for one.
   if (options.override?.length) flags.override = options.override;
-  if (options.set?.length) flags.set = options.set.map((argument) => argument.split('=')[0]);
+  if (options.set?.length) flags.set = options.set.map(setKey);
   return flags;
 }
 
