@@ -15,6 +15,7 @@ import { InlineExecutor } from '../src/executors/inline.ts';
 import type { InlineFunction } from '../src/graph/pipeline.ts';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
 import { expectExit, gpipeJson, Workspaces } from './fixtures/durable/durable-harness.ts';
+import { inlineTask } from './fixtures/engine/stage-task.ts';
 
 const spaces = new Workspaces();
 after(() => spaces.removeAll());
@@ -57,18 +58,7 @@ const workspaceRoot = mkdtempSync(join(tmpdir(), 'gp-stack-'));
 after(() => rmSync(workspaceRoot, { recursive: true, force: true }));
 
 function taskOf(stage: string): StageTask {
-  const runDir = join(workspaceRoot, 'runs', 'r1');
-  return {
-    runId: 'r1',
-    pipelineName: 'p',
-    stage,
-    attempt: 1,
-    spec: { kind: 'inline' },
-    inputs: {},
-    dependencyResults: {},
-    cpus: 1,
-    paths: { workspaceRoot, runDir, stageDir: join(runDir, stage) },
-  };
+  return inlineTask(workspaceRoot, stage);
 }
 
 const logOf = (task: StageTask) => join(task.paths.stageDir, 'stage.log');

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { inlineTask } from '../../test/fixtures/engine/stage-task.ts';
 import type { StageTask } from './executor.ts';
 import { createStageContext } from './stage-context.ts';
 
@@ -12,19 +13,7 @@ after(() => rmSync(workspaceRoot, { recursive: true, force: true }));
 const never = new AbortController().signal;
 
 function taskOf(stage: string, more: Partial<StageTask> = {}): StageTask {
-  const runDir = join(workspaceRoot, 'runs', 'r1');
-  return {
-    runId: 'r1',
-    pipelineName: 'p',
-    stage,
-    attempt: 1,
-    spec: { kind: 'inline' },
-    inputs: {},
-    dependencyResults: {},
-    cpus: 1,
-    paths: { workspaceRoot, runDir, stageDir: join(runDir, stage) },
-    ...more,
-  };
+  return inlineTask(workspaceRoot, stage, more);
 }
 
 test('params: the task’s own, or one frozen empty object', () => {
