@@ -92,6 +92,11 @@ test('an output JSON cannot hold fails its stage alone; the run ends failed and 
 
   const runs = (await expectExit(0, ['runs'], cwd)).stdout;
   assert.match(runs, new RegExp(`${failed.runId}\\s+unencodable\\s+failed`));
+  const shown = await expectExit(2, ['show', failed.runId, 'big'], cwd);
+  assert.equal(
+    shown.stderr,
+    `gpipe: stage 'big' of run ${failed.runId} has no output: it failed\n`,
+  );
 
   writeFileSync(join(cwd, 'stages.ts'), goodStages);
   const resumed = runFinished((await expectExit(0, ['resume', '--json'], cwd)).stdout);

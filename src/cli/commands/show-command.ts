@@ -41,7 +41,7 @@ export async function showCommand(
     if (!done) {
       const last = attempts.at(-1);
       throw new InputError(
-        `stage '${stage}' of run ${runId} has no output: it ${last ? `is ${last.status}` : 'never ran'}`,
+        `stage '${stage}' of run ${runId} has no output: ${last ? attemptState(last.status) : 'it never ran'}`,
       );
     }
     const values: unknown[] = [];
@@ -61,4 +61,18 @@ function withResources(text: string, record: ResourceSummaryRecord | undefined):
   const { runId: _run, stage: _stage, attempt, ...summary } = record;
   const json = JSON.stringify({ attempt, ...resourceJson(summary) }, null, 2);
   return `{\n  "resources": ${json.replaceAll('\n', '\n  ')},${text.slice(1)}`;
+}
+
+/** How a stage without an output stands, in words: `it failed`, `it was cancelled`. */
+function attemptState(status: string): string {
+  switch (status) {
+    case 'failed':
+      return 'it failed';
+    case 'running':
+      return 'it is still running';
+    case 'upstream_failed':
+      return 'an upstream stage failed';
+    default:
+      return `it was ${status}`;
+  }
 }
