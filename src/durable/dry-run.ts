@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
+import type { StageSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
-import type { RunStore } from '../store/run-store.ts';
+import type { CacheEntry, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { processOutputIntact } from './artifacts-manifest.ts';
 import { cacheKeyOf, cacheKeyParts } from './cache-key.ts';
 import { choosePlan, type DurableRunOptions } from './durable-run.ts';
 import { previewMapped } from './fan-out-preview.ts';
 import { sha256Text } from './hash.ts';
-import { stateLayout } from './layout.ts';
+import { type StateLayout, stateLayout } from './layout.ts';
 import { planFresh, type RunPlan } from './plan.ts';
 
 export type PreviewAction = 'run' | 'reuse' | 'cached' | 'skip';
@@ -52,7 +54,7 @@ export async function previewRun(options: PreviewOptions): Promise<RunPreview> {
     const { earlier, plan } = await choosePlan(store, options);
     const rows = rowsOf(pipeline, plan);
     if (options.cache !== false && !options.forceRestart) {
-      await predictCacheHits(store, pipeline, plan, rows, layout.workspaceRoot);
+      await predictCacheHits(store, pipeline, plan, rows, layout);
     }
     return {
       pipeline: pipeline.spec.name,
@@ -89,8 +91,9 @@ async function predictCacheHits(
   pipeline: ValidPipeline,
   plan: RunPlan,
   rows: PreviewRow[],
-  workspaceRoot: string,
+  layout: StateLayout,
 ): Promise<void> {
+  const { workspaceRoot } = layout;
   const keys = await store.cacheKeys(pipeline.spec.name);
   if (keys.size === 0) return;
   const graph = pipeline.graph;
@@ -150,10 +153,22 @@ async function predictCacheHits(
     const key = cacheKeyOf(cacheKeyParts(stage, upstream, workspaceRoot));
     if (!keys.has(key)) continue;
     const entry = await store.cacheGet(pipeline.spec.name, stage.name, key);
-    if (!entry) continue;
+    if (!entry || !(await entryIntact(store, stage, entry, layout))) continue;
     hashes.set(stage.name, entry.outputHash);
     if (sources.has(stage.name)) outputs.set(stage.name, JSON.parse(entry.outputJson));
     row.action = 'cached';
     row.detail = `cache hit: output of run ${entry.runId}`;
   }
+}
+
+/** As a hit checks it (stage-cache.ts): a process stage's files must be where it left them. */
+async function entryIntact(
+  store: RunStore,
+  stage: StageSpec,
+  entry: CacheEntry,
+  layout: StateLayout,
+): Promise<boolean> {
+  if (stage.task.kind !== 'command' && stage.task.kind !== 'python') return true;
+  const run = await store.getRun(entry.runId);
+  return run !== undefined && processOutputIntact(run, entry.stage, layout.runsDir);
 }

@@ -11,6 +11,7 @@ import type { RunEvent } from '../scheduler/events.ts';
 import type { RunResult } from '../scheduler/run-types.ts';
 import type { RunRecord, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { writeArtifactsManifest } from './artifacts-manifest.ts';
 import { runDirOf, type StateLayout, stateLayout } from './layout.ts';
 import { pushOutputRow } from './output-file.ts';
 import { planFresh, planResume, planSelection, type RunPlan, type RunSelection } from './plan.ts';
@@ -150,7 +151,10 @@ async function runWithStore(
   });
   const executors: Partial<Record<TaskSpec['kind'], Executor>> = {};
   for (const [kind, executor] of Object.entries(options.executors)) {
-    executors[kind as TaskSpec['kind']] = cache.wrap(executor);
+    // A process stage's files are listed before its success counts (artifacts-manifest.ts).
+    const listed =
+      kind === 'command' || kind === 'python' ? withArtifactsListed(executor) : executor;
+    executors[kind as TaskSpec['kind']] = cache.wrap(listed);
   }
   const resources = new ResourceRecorder({
     store,
@@ -222,6 +226,20 @@ async function recordRun(store: RunStore, run: RunRecord): Promise<void> {
 /** The store refused a write: `cause` says whether the machine did (exit code 5). */
 function storeFailed(cause: Error): PipelineError {
   return new PipelineError('STORE_FAILED', `the run store failed: ${cause.message}`, { cause });
+}
+
+/** `executor`, writing the artifacts manifest of each stage that succeeded. */
+function withArtifactsListed(executor: Executor): Executor {
+  return {
+    execute: (task, signal) =>
+      executor.execute(task, signal).then((result) => {
+        if (result.status === 'succeeded') writeArtifactsManifest(task.paths.stageDir);
+        return result;
+      }),
+    // Methods of a class instance: not own properties, so not spread.
+    ...(executor.killAll && { killAll: () => executor.killAll!() }),
+    ...(executor.close && { close: () => executor.close!() }),
+  };
 }
 
 /** Whether this goes on with an earlier run, under which id, and what it does with each stage. */

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { InputError } from '../errors.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
-import type { AttemptRecord, RunStore } from '../store/run-store.ts';
+import type { AttemptRecord, CacheEntry, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { processOutputIntact } from './artifacts-manifest.ts';
 import { cacheKeyOf, cacheKeyParts, describeKeyChanges, redactedKeyParts } from './cache-key.ts';
 import { previewRun } from './dry-run.ts';
 import { itemKeyParts, mappedDepth, previewMapped } from './fan-out-preview.ts';
@@ -120,6 +121,16 @@ async function explainWith(
   const parts = cacheKeyParts(stage, upstream.hashes, options.workspaceRoot);
   const key = cacheKeyOf(parts);
   const hit = await store.cacheGet(pipeline.spec.name, stage.name, key);
+  if (hit && !(await hitFilesIntact(store, options, hit))) {
+    return {
+      stage: stage.name,
+      verdict: 'run',
+      summary: `its cached output (run ${hit.runId}) has files that are gone or changed: it runs again`,
+      changes: [],
+      key,
+      comparedWith: hit.runId,
+    };
+  }
   if (hit) {
     return {
       stage: stage.name,
@@ -265,4 +276,22 @@ async function upstreamOutputs(
     if (name === over) sourceJson = attempt.outputJson;
   }
   return sourceJson === undefined ? { hashes } : { hashes, sourceJson };
+}
+
+/** As a hit checks it (stage-cache.ts): a process stage's files must be where it left them. */
+async function hitFilesIntact(
+  store: RunStore,
+  { pipeline, workspaceRoot, stage }: ExplainOptions,
+  hit: CacheEntry,
+): Promise<boolean> {
+  const i = pipeline.graph.indexOf.get(stage)!;
+  const kind = pipeline.stages[i]!.task.kind;
+  if (kind !== 'command' && kind !== 'python') return true;
+  const run = await store.getRun(hit.runId);
+  const { runsDir } = stateLayout(
+    workspaceRoot,
+    pipeline.spec.checkpoint?.directory,
+    pipeline.spec.runsDirectory,
+  );
+  return run !== undefined && processOutputIntact(run, hit.stage, runsDir);
 }

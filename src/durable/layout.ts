@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
 /** Where a workspace keeps its durable state (DESIGN "Workspace", SPEC C4). */
@@ -38,4 +39,12 @@ export function stateLayout(
 
 export function runDirOf(layout: StateLayout, runId: string): string {
   return join(layout.runsDir, runId);
+}
+
+/**
+ * A run's directory: where the store says it is, else under `runsDir` — the store keeps it
+ * absolute, and the project may have moved since.
+ */
+export function runDirFound(run: { runId: string; runDir: string }, runsDir: string): string {
+  return existsSync(run.runDir) ? run.runDir : join(runsDir, run.runId);
 }

@@ -1,8 +1,10 @@
+import { join } from 'node:path';
 import { checkFileRefs } from '../artifacts/file-ref.ts';
 import { InputError } from '../errors.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { PriorStage } from '../scheduler/run-types.ts';
 import type { AttemptOutcome, AttemptRecord, RunRecord, RunStore } from '../store/run-store.ts';
+import { artifactsIntact } from './artifacts-manifest.ts';
 
 /** Which stages a run is asked for: one alone, one and all downstream, or a set alone. */
 export interface RunSelection {
@@ -61,7 +63,11 @@ export async function planResume(
   for (const name of names) {
     const made = attempts.get(name) ?? 0;
     const attempt = last.get(name);
-    const output = attempt && !mapped.has(name) && usableOutput(attempt);
+    const output =
+      attempt &&
+      !mapped.has(name) &&
+      filesIntact(pipeline, name, run.runDir) &&
+      usableOutput(attempt);
     if (attempt && output && attempt.attempt === made) {
       plan.previous.set(name, {
         status: attempt.status === 'cached' ? 'cached' : 'succeeded',
@@ -148,7 +154,13 @@ export async function planSelection(
       continue;
     }
     const source = await store.latestSuccess(pipeline.spec.name, stage);
-    const output = source && usableOutput(source);
+    if (source && !runDirs.has(source.runId))
+      runDirs.set(source.runId, (await store.getRun(source.runId))?.runDir);
+    const sourceRunDir = source && runDirs.get(source.runId);
+    const output =
+      source &&
+      (sourceRunDir === undefined || filesIntact(pipeline, stage, sourceRunDir)) &&
+      usableOutput(source);
     if (!source || !output) {
       const why = source
         ? `its latest output (run ${source.runId}) has files that are gone or changed`
@@ -159,9 +171,6 @@ export async function planSelection(
     }
     plan.previous.set(stage, { status: 'cached', output: output.value, attempts: 1 });
     plan.outputHashes.set(stage, source.outputHash!);
-    if (!runDirs.has(source.runId))
-      runDirs.set(source.runId, (await store.getRun(source.runId))?.runDir);
-    const sourceRunDir = runDirs.get(source.runId);
     if (sourceRunDir !== undefined) plan.reusedFrom.set(stage, sourceRunDir);
     plan.reused.set(stage, reusedAttempt(source, runId));
     plan.actions.set(stage, 'reuse');
@@ -189,6 +198,23 @@ function emptyPlan(): RunPlan {
 }
 
 /** The attempt's output, when it has one whose files are where they were. */
+/**
+ * Whether the files a process stage (a command, a Python stage; an instance of one) left in
+ * `runDir` are still there, as its manifest lists them. In-process stages have none to check.
+ */
+function filesIntact(pipeline: ValidPipeline, stage: string, runDir: string): boolean {
+  const i = pipeline.graph.indexOf.get(stage) ?? pipeline.graph.indexOf.get(mappedStageOf(stage));
+  const kind = i === undefined ? undefined : pipeline.stages[i]!.task.kind;
+  if (kind !== 'command' && kind !== 'python') return true;
+  return artifactsIntact(join(runDir, stage));
+}
+
+/** `resize` of `resize[3]` (and of `resize[3][1]`). */
+function mappedStageOf(stage: string): string {
+  const bracket = stage.indexOf('[');
+  return bracket < 0 ? stage : stage.slice(0, bracket);
+}
+
 function usableOutput(attempt: AttemptOutcome): { value: unknown } | undefined {
   if (attempt.status !== 'succeeded' && attempt.status !== 'cached') return undefined;
   if (attempt.outputJson === undefined || attempt.outputHash === undefined) return undefined;

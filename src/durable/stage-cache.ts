@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { checkFileRefs } from '../artifacts/file-ref.ts';
 import { PipelineError, serializeError } from '../errors.ts';
 import type {
@@ -11,7 +10,8 @@ import type {
 } from '../executors/executor.ts';
 import type { StageSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
-import type { CacheEntry, CacheKeyParts, RunRecord, RunStore } from '../store/run-store.ts';
+import type { CacheEntry, CacheKeyParts, RunStore } from '../store/run-store.ts';
+import { processOutputIntact } from './artifacts-manifest.ts';
 import {
   type FixedKeyText,
   fillKeyParts,
@@ -23,6 +23,7 @@ import {
 } from './cache-key.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { sha256Text } from './hash.ts';
+import { runDirFound } from './layout.ts';
 
 export interface StageCacheOptions {
   store: RunStore;
@@ -179,20 +180,16 @@ export class StageCache {
     const output: unknown = JSON.parse(entry.outputJson);
     if (!checkFileRefs(output).ok) return undefined;
     if (stage.task.kind === 'command' || stage.task.kind === 'python') {
-      // A process's real output is its artifacts directory: the run that made it must be there.
+      // A process's real output is its artifacts directory: the run that made it must be there,
+      // with the files as the stage left them. Under the name it had there: an instance may
+      // have had another place (`x[2]`, now `x[3]`).
       const source = await store.getRun(entry.runId);
-      const sourceDir = source && this.#runDirOf(source);
-      // Under the name it had there: an instance may have had another place (`x[2]`, now `x[3]`).
-      const sourceArtifacts = sourceDir && `${sourceDir}/${entry.stage}/artifacts`;
-      if (!sourceArtifacts || !existsSync(`${sourceDir}/${entry.stage}`)) return undefined;
+      const { runsDir } = this.#options;
+      if (!source || !processOutputIntact(source, entry.stage, runsDir)) return undefined;
+      const sourceArtifacts = `${runDirFound(source, runsDir)}/${entry.stage}/artifacts`;
       if (existsSync(sourceArtifacts)) linkArtifacts(task.paths.stageDir, sourceArtifacts);
     }
     return { status: 'succeeded', output, startedAt, endedAt: Date.now(), entry };
-  }
-
-  /** Where the store says `run`'s directory is, else where this workspace keeps it (moved). */
-  #runDirOf(run: RunRecord): string {
-    return existsSync(run.runDir) ? run.runDir : join(this.#options.runsDir, run.runId);
   }
 }
 

@@ -1,0 +1,58 @@
+// "A finished stage whose outputs are intact is never run again" (SPEC C2): a command stage's
+// outputs are the files it left in its artifacts/. One deleted makes a resume, and the cache,
+// run the stage again, where its downstream stage would read nothing.
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import {
+  expectExit,
+  InvocationWatch,
+  runFinished,
+  Workspaces,
+} from './fixtures/durable/durable-harness.ts';
+
+const spaces = new Workspaces();
+after(() => spaces.removeAll());
+
+const pipeline = [
+  'pipeline:',
+  '  name: files',
+  '  modules:',
+  '    - name: a',
+  `      command: [sh, -c, 'echo x >> "invocations/$OPERATOR_ID"; mkdir -p "$OUTPUT_ROOT/sub"; echo data > "$OUTPUT_ROOT/sub/file.txt"']`,
+  '    - name: b',
+  // Fails until the marker exists; reads what a left.
+  `      command: [sh, -c, 'echo x >> "invocations/$OPERATOR_ID"; test -f ok && cat "$INPUT_ROOT/a/sub/file.txt"']`,
+  '      depends_on: [a]',
+].join('\n');
+
+test('a resume runs again a command stage whose files are gone, and the cache misses on them', async () => {
+  const cwd = spaces.make([], { 'p.yaml': pipeline });
+  const invoked = new InvocationWatch(cwd);
+  const failed = runFinished((await expectExit(3, ['run', 'p.yaml', '--json'], cwd)).stdout);
+  assert.deepEqual(invoked.since(), ['a', 'b']);
+  const stageDir = join(cwd, '.gpipe', 'runs', failed.runId, 'a');
+  assert.deepEqual(JSON.parse(readFileSync(join(stageDir, 'artifacts.json'), 'utf8')), {
+    files: [['sub/file.txt', 5]],
+  });
+
+  rmSync(join(stageDir, 'artifacts', 'sub', 'file.txt'));
+  writeFileSync(join(cwd, 'ok'), '');
+  const plan = await expectExit(0, ['resume', '--dry-run'], cwd);
+  assert.match(plan.stdout, /^\s*a\s+run\b/m);
+  const resumed = runFinished((await expectExit(0, ['resume', '--json'], cwd)).stdout);
+  assert.equal(resumed.status, 'succeeded');
+  assert.deepEqual(invoked.since(), ['a', 'b'], 'a made its file again before b read it');
+
+  // The cache: the entry of a whose file was cut short is not reused.
+  writeFileSync(join(stageDir, 'artifacts', 'sub', 'file.txt'), 'd');
+  const explained = await expectExit(0, ['explain', 'p.yaml', 'a'], cwd);
+  assert.match(explained.stdout, /has files that are gone or changed: it runs again/);
+  const again = runFinished((await expectExit(0, ['run', 'p.yaml', '--json'], cwd)).stdout);
+  assert.equal(again.stages.a, 'succeeded');
+  // b's input, a's output, is the same: b hits.
+  assert.deepEqual([again.stages.b, invoked.since()], ['cached', ['a']]);
+  const untouched = runFinished((await expectExit(0, ['run', 'p.yaml', '--json'], cwd)).stdout);
+  assert.deepEqual([untouched.stages.a, untouched.stages.b], ['cached', 'cached']);
+});
