@@ -60,7 +60,15 @@ export async function planResume(
   const mapped = new Set(pipeline.stages.filter((s) => s.fanOut).map((s) => s.name));
   // A mapped stage runs again, always: its instances are what a resume reuses, one by one.
   const names = [...pipeline.stages.map((s) => s.name), ...instancesOf(mapped, attempts.keys())];
+  const leftOut = await stagesLeftOut(store, run);
   for (const name of names) {
+    if (leftOut.has(name) && !last.has(name)) {
+      // Not asked for when the run started (`--stage`, `--from`, `--node`): still not.
+      plan.previous.set(name, { status: 'skipped', attempts: 0 });
+      plan.reused.set(name, null);
+      plan.actions.set(name, 'skip');
+      continue;
+    }
     const made = attempts.get(name) ?? 0;
     const attempt = last.get(name);
     const output =
@@ -86,6 +94,23 @@ export async function planResume(
     }
   }
   return plan;
+}
+
+/**
+ * The stages a run of a selection left out, as its `stage_finished` events (skipped, reused)
+ * say. Only such a run has any: a whole run's events are not read, so that the resume of a
+ * 100,000-stage run does not wait for them.
+ */
+async function stagesLeftOut(store: RunStore, run: RunRecord): Promise<Set<string>> {
+  const options = run.options ?? {};
+  if (!['stage', 'from', 'node', 'stages'].some((key) => options[key] !== undefined))
+    return new Set();
+  const leftOut = new Set<string>();
+  for (const event of await store.eventsOfType(run.runId, 'stage_finished')) {
+    if (event.stage !== undefined && event.data?.status === 'skipped' && event.data?.reused)
+      leftOut.add(event.stage);
+  }
+  return leftOut;
 }
 
 /** The fan-out instances (`resize[3]`, `words[3][1]`) among `names`, of the `mapped` stages. */
