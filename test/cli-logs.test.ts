@@ -15,6 +15,7 @@ import { parseLogLine } from '../src/logs/stage-log-line.ts';
 import type { RunRecord } from '../src/store/run-store.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { eventually, gpipe, startGpipe, workspaces } from './fixtures/cli/harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
 const workspace = workspaces();
 
@@ -24,16 +25,13 @@ function onlyRun(dir: string): string {
   return runs[0]!;
 }
 
-const twoStages = [
-  'pipeline:',
-  '  name: chatty',
-  '  modules:',
-  '    - name: a',
-  '      command: [sh, -c, "echo a-out; echo a-err >&2"]',
-  '    - name: b',
-  '      command: [sh, -c, "echo b-out"]',
-  '      depends_on: [a]',
-].join('\n');
+const twoStages = yamlPipeline('chatty', [
+  '- name: a',
+  '  command: [sh, -c, "echo a-out; echo a-err >&2"]',
+  '- name: b',
+  '  command: [sh, -c, "echo b-out"]',
+  '  depends_on: [a]',
+]);
 
 test('logs prints a stage, filters by stream and time, and interleaves all stages by time', async () => {
   const dir = workspace({ 'pipeline.yaml': twoStages });
@@ -194,16 +192,13 @@ test('logs -f waits a moment for a run that is just starting, and no longer', as
  */
 function fanOutYaml(wait: boolean): string {
   const hold = (file: string) => (wait ? `; while [ ! -e ${file} ]; do sleep 0.02; done` : '');
-  return [
-    'pipeline:',
-    '  name: fanned',
-    '  modules:',
-    '    - name: numbers',
-    `      command: [sh, -c, 'echo counting${hold('go')}; echo "[1,2]" > "$GP_RESULT_FILE"']`,
-    '    - name: square',
-    '      for_each: numbers',
-    `      command: [sh, -c, 'echo "item $GP_ITEM says hi"${hold('done')}; echo 1 > "$GP_RESULT_FILE"']`,
-  ].join('\n');
+  return yamlPipeline('fanned', [
+    '- name: numbers',
+    `  command: [sh, -c, 'echo counting${hold('go')}; echo "[1,2]" > "$GP_RESULT_FILE"']`,
+    '- name: square',
+    '  for_each: numbers',
+    `  command: [sh, -c, 'echo "item $GP_ITEM says hi"${hold('done')}; echo 1 > "$GP_RESULT_FILE"']`,
+  ]);
 }
 
 /** The lines printed, each as `prefix text` (the time and stream left out); ordered by time. */

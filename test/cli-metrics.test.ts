@@ -5,27 +5,25 @@ import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { eventually, gpipe, startGpipe, workspaces } from './fixtures/cli/harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
 const workspace = workspaces();
 
-const pipeline = [
-  'pipeline:',
-  '  name: metered',
-  '  modules:',
-  '    - name: train',
-  '      command:',
-  '        - sh',
-  '        - -c',
-  '        - |',
-  '          echo \'{"step":1,"loss":0.9}\' >> "$GP_METRICS_FILE"',
-  '          printf \'{"step":2,"loss":0.5}\\n{"step":3,\' >> "$GP_METRICS_FILE"',
-  '          while [ ! -e go ]; do sleep 0.02; done',
-  '          echo \'"loss":0.25,"note":"last"}\' >> "$GP_METRICS_FILE"',
-  '    - name: score',
-  '      script: "stages.ts:score"',
-  '    - name: fit',
-  '      script: "fit.py:fit"',
-].join('\n');
+const pipeline = yamlPipeline('metered', [
+  '- name: train',
+  '  command:',
+  '    - sh',
+  '    - -c',
+  '    - |',
+  '      echo \'{"step":1,"loss":0.9}\' >> "$GP_METRICS_FILE"',
+  '      printf \'{"step":2,"loss":0.5}\\n{"step":3,\' >> "$GP_METRICS_FILE"',
+  '      while [ ! -e go ]; do sleep 0.02; done',
+  '      echo \'"loss":0.25,"note":"last"}\' >> "$GP_METRICS_FILE"',
+  '- name: score',
+  '  script: "stages.ts:score"',
+  '- name: fit',
+  '  script: "fit.py:fit"',
+]);
 
 const fit = [
   'def fit(context):',
@@ -116,19 +114,16 @@ test('metrics are ingested while a stage runs and at its end; gpipe metrics prin
 
 test('gpipe metrics takes a fan-out item by name, also after the project was moved', async () => {
   const parent = workspace({
-    'proj/pipeline.yaml': [
-      'pipeline:',
-      '  name: fanned',
-      '  modules:',
-      '    - name: list',
-      '      command: [sh, -c, \'echo "[2, 3]" > "$GP_RESULT_FILE"\']',
-      '    - name: square',
-      '      for_each: list',
-      '      command:',
-      '        - sh',
-      '        - -c',
-      '        - \'echo "{\\"value\\": $((GP_ITEM * GP_ITEM))}" >> "$GP_METRICS_FILE"\'',
-    ].join('\n'),
+    'proj/pipeline.yaml': yamlPipeline('fanned', [
+      '- name: list',
+      '  command: [sh, -c, \'echo "[2, 3]" > "$GP_RESULT_FILE"\']',
+      '- name: square',
+      '  for_each: list',
+      '  command:',
+      '    - sh',
+      '    - -c',
+      '    - \'echo "{\\"value\\": $((GP_ITEM * GP_ITEM))}" >> "$GP_METRICS_FILE"\'',
+    ]),
   });
   const before = join(parent, 'proj');
   const ran = await gpipe(['run', 'pipeline.yaml'], before);

@@ -6,17 +6,15 @@ import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CliProcess, gpipe, gpipeBin, repoRoot, workspaces } from './fixtures/cli/harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
 const dir = workspaces();
 
-const pipelineYaml = [
-  'pipeline:',
-  '  name: base',
-  '  modules:',
-  '    - name: write',
-  '      command: [sh, -c, "printf %s \\"$WORDS\\" > words.txt"]',
-  '      env: {WORDS: "from the base"}',
-].join('\n');
+const pipelineYaml = yamlPipeline('base', [
+  '- name: write',
+  '  command: [sh, -c, "printf %s \\"$WORDS\\" > words.txt"]',
+  '  env: {WORDS: "from the base"}',
+]);
 
 test('--override files and --set apply in order on run and validate', async () => {
   const cwd = dir({
@@ -73,15 +71,12 @@ test('--override files and --set apply in order on run and validate', async () =
 
 test('a number an override sets is the number the stage gets, in env, argv and version', async () => {
   const cwd = dir({
-    'pipeline.yaml': [
-      'pipeline:',
-      '  name: numbers',
-      '  modules:',
-      '    - name: train',
-      '      command: [sh, -c, \'printf "%s %s" "$1" "$LR" > got.txt\', sh, 10]',
-      '      env: { LR: 0.10 }',
-      '      version: 1.0',
-    ].join('\n'),
+    'pipeline.yaml': yamlPipeline('numbers', [
+      '- name: train',
+      '  command: [sh, -c, \'printf "%s %s" "$1" "$LR" > got.txt\', sh, 10]',
+      '  env: { LR: 0.10 }',
+      '  version: 1.0',
+    ]),
     'more.yaml':
       'pipeline:\n  modules:\n    train:\n      command: [sh, -c, \'printf "%s %s" "$1" "$LR" > got.txt\', sh, 30]\n',
   });
@@ -209,20 +204,17 @@ test('gpipe schema prints the JSON Schema of the YAML format; an unknown kind ex
 test('no shell injection: values with $(…), backticks and ; travel as data and run nothing', async () => {
   const evil = 'a$(touch pwned-subst)b`touch pwned-backtick`c; touch pwned-semicolon; echo "d';
   const cwd = dir({
-    'pipeline.yaml': [
-      'pipeline:',
-      '  name: injection',
-      '  modules:',
-      '    - name: shell_text',
-      '      command: printf %s "${EVIL}" > via-shell.txt; printf %s "$FROM_CONFIG" > via-env.txt',
-      '      shell: true',
-      '      env: {FROM_CONFIG: "${EVIL}"}',
-      '    - name: argv',
-      '      command: [sh, -c, "printf %s \\"$GP_PARAMS\\" > via-params.txt; printf %s \\"$1\\" > via-argv.txt", sh, "${EVIL}"]',
-      '      params: {value: "${EVIL}"}',
-      '    - name: set',
-      '      command: [sh, -c, "printf %s \\"$SET_VALUE\\" > via-set.txt"]',
-    ].join('\n'),
+    'pipeline.yaml': yamlPipeline('injection', [
+      '- name: shell_text',
+      '  command: printf %s "${EVIL}" > via-shell.txt; printf %s "$FROM_CONFIG" > via-env.txt',
+      '  shell: true',
+      '  env: {FROM_CONFIG: "${EVIL}"}',
+      '- name: argv',
+      '  command: [sh, -c, "printf %s \\"$GP_PARAMS\\" > via-params.txt; printf %s \\"$1\\" > via-argv.txt", sh, "${EVIL}"]',
+      '  params: {value: "${EVIL}"}',
+      '- name: set',
+      '  command: [sh, -c, "printf %s \\"$SET_VALUE\\" > via-set.txt"]',
+    ]),
   });
   const run = await gpipe(
     [

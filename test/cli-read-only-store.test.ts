@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CliProcess, type Finished, gpipeBin, repoRoot } from './fixtures/cli/harness.ts';
 import {
+  assertExit,
   assertUnchanged,
+  durableWorkspaces,
   expectExit,
   invocationCounts,
   runFinished,
   snapshot,
-  Workspaces,
 } from './fixtures/durable/durable-harness.ts';
 
 const asRoot = process.getuid?.() === 0;
@@ -41,13 +42,7 @@ function gpipeAsUser(args: readonly string[], cwd: string): Promise<Finished> {
 }
 
 async function expectUserExit(code: number, args: readonly string[], cwd: string) {
-  const finished = await gpipeAsUser(args, cwd);
-  assert.equal(
-    finished.code,
-    code,
-    `gpipe ${args.join(' ')}: exit ${finished.code}\nstdout:\n${finished.stdout}\nstderr:\n${finished.stderr}`,
-  );
-  return finished;
+  return assertExit(await gpipeAsUser(args, cwd), code, args);
 }
 
 /** Sets every folder under `dir` (itself too) to `folders`, every file to `files`. */
@@ -74,8 +69,7 @@ function leaveWalBehind(cwd: string): void {
   assert.ok(statSync(join(cwd, '.gpipe', 'state.db-wal')).size > 0, 'the -wal holds the commit');
 }
 
-const spaces = new Workspaces();
-after(() => spaces.removeAll());
+const spaces = durableWorkspaces();
 
 /** A workspace with one finished run of flow.yaml, made by this process's user. */
 async function finishedRun(): Promise<{ cwd: string; runId: string }> {
@@ -168,33 +162,35 @@ describe('a run whose store this user cannot write', { skip }, () => {
     assert.equal((JSON.parse(stdout) as unknown[]).length, 1, 'no run recorded');
   }
 
-  test('a read-only state.db', async () => {
-    await expectRefused(
-      (dir) => chmodSync(join(dir, 'state.db'), 0o444),
+  /** What is made read-only in `.gpipe/` (`.` is the folder), after leaving a -wal behind or not. */
+  const refusals: [string, { wal?: boolean; modes: Record<string, number> }, RegExp][] = [
+    [
+      'a read-only state.db',
+      { modes: { 'state.db': 0o444 } },
       /\/\.gpipe\/state\.db: permission denied$/m,
-    );
-  });
-
-  test('a read-only state.db-wal and state.db-shm left by another session', async () => {
-    await expectRefused((dir) => {
-      leaveWalBehind(join(dir, '..'));
-      chmodSync(join(dir, 'state.db-wal'), 0o444);
-      chmodSync(join(dir, 'state.db-shm'), 0o444);
-    }, /\/\.gpipe\/state\.db-wal: permission denied$/m);
-  });
-
-  test('a read-only state.db-shm', async () => {
-    await expectRefused((dir) => {
-      leaveWalBehind(join(dir, '..'));
-      chmodSync(join(dir, 'state.db-wal'), 0o666);
-      chmodSync(join(dir, 'state.db-shm'), 0o444);
-    }, /\/\.gpipe\/state\.db-shm: permission denied$/m);
-  });
-
-  test('a .gpipe/ where SQLite cannot create the -wal and -shm', async () => {
-    await expectRefused(
-      (dir) => chmodSync(dir, 0o555),
+    ],
+    [
+      'a read-only state.db-wal and state.db-shm left by another session',
+      { wal: true, modes: { 'state.db-wal': 0o444, 'state.db-shm': 0o444 } },
+      /\/\.gpipe\/state\.db-wal: permission denied$/m,
+    ],
+    [
+      'a read-only state.db-shm',
+      { wal: true, modes: { 'state.db-wal': 0o666, 'state.db-shm': 0o444 } },
+      /\/\.gpipe\/state\.db-shm: permission denied$/m,
+    ],
+    [
+      'a .gpipe/ where SQLite cannot create the -wal and -shm',
+      { modes: { '.': 0o555 } },
       /\/\.gpipe: permission denied, and SQLite must create state\.db-wal and state\.db-shm there$/m,
-    );
-  });
+    ],
+  ];
+  for (const [name, { wal, modes }, message] of refusals) {
+    test(name, async () => {
+      await expectRefused((dir) => {
+        if (wal) leaveWalBehind(join(dir, '..'));
+        for (const [file, mode] of Object.entries(modes)) chmodSync(join(dir, file), mode);
+      }, message);
+    });
+  }
 });

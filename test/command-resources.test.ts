@@ -9,6 +9,7 @@ import { CommandExecutor } from '../src/executors/command.ts';
 import type { StageTask } from '../src/executors/executor.ts';
 import { NativeSpawner } from '../src/executors/native-spawner.ts';
 import { NodeSpawner, type Spawner } from '../src/executors/spawner.ts';
+import { inlineTask } from './fixtures/engine/stage-task.ts';
 import { isGone, nativeSkip } from './fixtures/processes.ts';
 
 const implementations: [string, () => Spawner, false | string][] = [
@@ -47,20 +48,8 @@ for (const [name, createSpawner, skip] of implementations) {
     });
 
     function task(script: string, more: Partial<StageTask> = {}): StageTask {
-      const stage = `stage${++stages}`;
-      const runDir = join(workspace, 'runs', 'run1');
-      return {
-        runId: 'run1',
-        pipelineName: 'demo',
-        stage,
-        attempt: 1,
-        spec: { kind: 'command', argv: [script], shell: true },
-        inputs: {},
-        dependencyResults: {},
-        cpus: 1,
-        paths: { workspaceRoot: workspace, runDir, stageDir: join(runDir, stage) },
-        ...more,
-      };
+      const spec = { kind: 'command', argv: [script], shell: true } as const;
+      return inlineTask(workspace, `stage${++stages}`, { spec, ...more });
     }
 
     const cudaOf = async (more: Partial<StageTask>) => {
@@ -101,7 +90,7 @@ for (const [name, createSpawner, skip] of implementations) {
       assert.ok(peak > 100 && peak < 1024, `peak ${peak} MB`);
       assert.ok(isGone(Number(readFileSync(pidFile, 'utf8'))), 'the grandchild is gone');
       assert.doesNotMatch(
-        readFileSync(join(workspace, 'runs', 'run1', `stage${stages}`, 'stage.log'), 'utf8'),
+        readFileSync(join(workspace, 'runs', 'r1', `stage${stages}`, 'stage.log'), 'utf8'),
         /survived|grew to/,
       );
     });

@@ -4,28 +4,26 @@
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import {
+  countInvocation,
+  durableWorkspaces,
   expectExit,
   InvocationWatch,
   runFinished,
-  Workspaces,
 } from './fixtures/durable/durable-harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
-const spaces = new Workspaces();
-after(() => spaces.removeAll());
+const spaces = durableWorkspaces();
 
-const pipeline = [
-  'pipeline:',
-  '  name: files',
-  '  modules:',
-  '    - name: a',
-  `      command: [sh, -c, 'echo x >> "invocations/$OPERATOR_ID"; mkdir -p "$OUTPUT_ROOT/sub"; echo data > "$OUTPUT_ROOT/sub/file.txt"']`,
-  '    - name: b',
+const pipeline = yamlPipeline('files', [
+  '- name: a',
+  `  command: [sh, -c, '${countInvocation}; mkdir -p "$OUTPUT_ROOT/sub"; echo data > "$OUTPUT_ROOT/sub/file.txt"']`,
+  '- name: b',
   // Fails until the marker exists; reads what a left.
-  `      command: [sh, -c, 'echo x >> "invocations/$OPERATOR_ID"; test -f ok && cat "$INPUT_ROOT/a/sub/file.txt"']`,
-  '      depends_on: [a]',
-].join('\n');
+  `  command: [sh, -c, '${countInvocation}; test -f ok && cat "$INPUT_ROOT/a/sub/file.txt"']`,
+  '  depends_on: [a]',
+]);
 
 test('a resume runs again a command stage whose files are gone, and the cache misses on them', async () => {
   const cwd = spaces.make([], { 'p.yaml': pipeline });

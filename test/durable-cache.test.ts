@@ -7,19 +7,20 @@
 import assert from 'node:assert/strict';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
+  countInvocation,
+  durableWorkspaces,
   edit,
   expectExit,
   fixtureText,
   gpipeJson,
   InvocationWatch,
   runFinished,
-  Workspaces,
 } from './fixtures/durable/durable-harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
-const spaces = new Workspaces();
-after(() => spaces.removeAll());
+const spaces = durableWorkspaces();
 
 const fixtures = ['cache.yaml', 'stages.ts'];
 const allStages = [
@@ -202,20 +203,16 @@ describe('turning the cache off and emptying it', () => {
 
 describe('the code part: the files a stage runs', () => {
   test("an edit to a command's script, a config file it names, or a module a stage imports reruns it; data does not", async () => {
-    const count = 'echo x >> "invocations/$OPERATOR_ID"';
     const cwd = spaces.make([], {
-      'code.yaml': [
-        'pipeline:',
-        '  name: code_files',
-        '  modules:',
-        '    - name: by_script',
-        '      command: [sh, count.sh, --config=settings.yaml, data.csv]',
-        '    - name: by_import',
-        '      script: "entry.ts:compute"',
-        '    - name: by_python',
-        `      command: [sh, -c, 'python3 main.py']`,
-      ].join('\n'),
-      'count.sh': `${count} # a\n`,
+      'code.yaml': yamlPipeline('code_files', [
+        '- name: by_script',
+        '  command: [sh, count.sh, --config=settings.yaml, data.csv]',
+        '- name: by_import',
+        '  script: "entry.ts:compute"',
+        '- name: by_python',
+        `  command: [sh, -c, 'python3 main.py']`,
+      ]),
+      'count.sh': `${countInvocation} # a\n`,
       'settings.yaml': 'lr: 0.1\n',
       'data.csv': 'a,b\n',
       'entry.ts': [
@@ -276,17 +273,14 @@ describe('the code part: the files a stage runs', () => {
 describe('explain when an upstream stage would run first', () => {
   test("says the stage waits for it, rather than a hit on the upstream's last output", async () => {
     const cwd = spaces.make([], {
-      'chain.yaml': [
-        'pipeline:',
-        '  name: chain',
-        '  modules:',
-        '    - name: up',
-        `      command: [sh, -c, 'echo "{\\"n\\": $N}" > "$GP_RESULT_FILE"']`,
-        '      env: { N: "1" }',
-        '    - name: down',
-        `      command: [sh, -c, 'cat "$GP_INPUTS_FILE" > "$GP_RESULT_FILE"']`,
-        '      depends_on: [up]',
-      ].join('\n'),
+      'chain.yaml': yamlPipeline('chain', [
+        '- name: up',
+        `  command: [sh, -c, 'echo "{\\"n\\": $N}" > "$GP_RESULT_FILE"']`,
+        '  env: { N: "1" }',
+        '- name: down',
+        `  command: [sh, -c, 'cat "$GP_INPUTS_FILE" > "$GP_RESULT_FILE"']`,
+        '  depends_on: [up]',
+      ]),
     });
     await expectExit(0, ['run', 'chain.yaml'], cwd);
     const explainDown = () =>
@@ -307,13 +301,10 @@ describe('explain when an upstream stage would run first', () => {
 describe('a command that rewrites a file it names', () => {
   test('is keyed by the file as it left it: an unchanged rerun hits, an edit of its script runs it', async () => {
     const cwd = spaces.make([], {
-      'outs.yaml': [
-        'pipeline:',
-        '  name: outs',
-        '  modules:',
-        '    - name: evaluate',
-        '      command: [python3, evaluate.py, --out, metrics.yaml]',
-      ].join('\n'),
+      'outs.yaml': yamlPipeline('outs', [
+        '- name: evaluate',
+        '  command: [python3, evaluate.py, --out, metrics.yaml]',
+      ]),
       'evaluate.py': [
         'import os, sys, time',
         'open(f"invocations/{os.environ[\'OPERATOR_ID\']}", "a").write("x\\n")',
@@ -344,22 +335,19 @@ describe('a moved or renamed project', () => {
   const stages = ['compute', 'down', 'hello', 'nested'];
   // The project is a folder of the workspace, so that it can be renamed and still be removed.
   const parent = spaces.make([], {
-    'proj/moved.yaml': [
-      'pipeline:',
-      '  name: moved',
-      '  modules:',
-      '    - name: hello',
-      '      command: [python3, hello.py]',
-      '    - name: nested',
-      '      command: [sh, run.sh]',
-      '      cwd: sub',
-      '    - name: compute',
-      '      script: "stages.ts:compute"',
-      '    - name: down',
-      '      command:',
-      '        [sh, -c, \'echo x >> "invocations/$OPERATOR_ID"; cat "$GP_INPUTS_FILE" > "$GP_RESULT_FILE"\']',
-      '      depends_on: [hello]',
-    ].join('\n'),
+    'proj/moved.yaml': yamlPipeline('moved', [
+      '- name: hello',
+      '  command: [python3, hello.py]',
+      '- name: nested',
+      '  command: [sh, run.sh]',
+      '  cwd: sub',
+      '- name: compute',
+      '  script: "stages.ts:compute"',
+      '- name: down',
+      '  command:',
+      '    [sh, -c, \'echo x >> "invocations/$OPERATOR_ID"; cat "$GP_INPUTS_FILE" > "$GP_RESULT_FILE"\']',
+      '  depends_on: [hello]',
+    ]),
     'proj/hello.py': [
       'import os',
       'open(f"invocations/{os.environ[\'OPERATOR_ID\']}", "a").write("x\\n")',

@@ -15,10 +15,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import {
   assertUnchanged,
+  durableWorkspaces,
   expectExit,
   expectInputError,
   fixtureText,
@@ -28,11 +29,9 @@ import {
   readJson,
   runFinished,
   snapshot,
-  Workspaces,
 } from './fixtures/durable/durable-harness.ts';
 
-const spaces = new Workspaces();
-after(() => spaces.removeAll());
+const spaces = durableWorkspaces();
 
 interface StageState {
   stage: string;

@@ -3,25 +3,22 @@
 import assert from 'node:assert/strict';
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { expectExit, runFinished, Workspaces } from './fixtures/durable/durable-harness.ts';
+import { test } from 'node:test';
+import { durableWorkspaces, expectExit, runFinished } from './fixtures/durable/durable-harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
-const spaces = new Workspaces();
-after(() => spaces.removeAll());
+const spaces = durableWorkspaces();
 
 test('a resume after the project moved goes on in the run directory where it is now', async () => {
   const parent = spaces.make([], {
-    'proj/p.yaml': [
-      'pipeline:',
-      '  name: moving',
-      '  modules:',
-      '    - name: a',
-      '      command: [sh, -c, \'printf "{}" > "$GP_RESULT_FILE"\']',
-      '    - name: b',
+    'proj/p.yaml': yamlPipeline('moving', [
+      '- name: a',
+      '  command: [sh, -c, \'printf "{}" > "$GP_RESULT_FILE"\']',
+      '- name: b',
       // Fails until the marker exists.
-      `      command: [sh, -c, 'test -f ok && echo done']`,
-      '      depends_on: [a]',
-    ].join('\n'),
+      `  command: [sh, -c, 'test -f ok && echo done']`,
+      '  depends_on: [a]',
+    ]),
   });
   const before = join(parent, 'proj');
   const failed = await expectExit(3, ['run', 'p.yaml', '--json'], before);

@@ -7,16 +7,16 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import {
+  durableWorkspaces,
   expectExit,
   gpipeJson,
   runFinished,
-  Workspaces,
 } from './fixtures/durable/durable-harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
-const spaces = new Workspaces();
-after(() => spaces.removeAll());
+const spaces = durableWorkspaces();
 
 interface StatusJson {
   runId: string;
@@ -44,19 +44,19 @@ const goodStages = [
   'export function fine() { return 1; }',
 ].join('\n');
 
-const pipelineYaml = [
-  'pipeline:',
-  '  name: unencodable',
-  '  execution: { failure_policy: collect_all }',
-  '  modules:',
-  '    - name: big',
-  '      script: "stages.ts:big"',
-  '      retry: { max_attempts: 2, delay: 0.05, backoff: fixed, jitter: 0 }',
-  '    - { name: loop, script: "stages.ts:loop", worker: thread }',
-  '    - { name: bare, script: "stages.ts:bare", cache: false }',
-  '    - { name: fine, script: "stages.ts:fine" }',
-  '    - { name: after_big, script: "stages.ts:fine", depends_on: [big] }',
-].join('\n');
+const pipelineYaml = yamlPipeline(
+  'unencodable',
+  [
+    '- name: big',
+    '  script: "stages.ts:big"',
+    '  retry: { max_attempts: 2, delay: 0.05, backoff: fixed, jitter: 0 }',
+    '- { name: loop, script: "stages.ts:loop", worker: thread }',
+    '- { name: bare, script: "stages.ts:bare", cache: false }',
+    '- { name: fine, script: "stages.ts:fine" }',
+    '- { name: after_big, script: "stages.ts:fine", depends_on: [big] }',
+  ],
+  ['execution: { failure_policy: collect_all }'],
+);
 
 test('an output JSON cannot hold fails its stage alone; the run ends failed and resumes', async () => {
   const cwd = spaces.make([], {

@@ -7,20 +7,19 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { jsonEvents, startGpipe } from './fixtures/cli/harness.ts';
 import {
+  durableWorkspaces,
   edit,
   expectExit,
   gpipeJson,
   InvocationWatch,
   readJson,
   runFinished,
-  Workspaces,
 } from './fixtures/durable/durable-harness.ts';
 
-const workspaces = new Workspaces();
-after(() => workspaces.removeAll());
+const workspaces = durableWorkspaces();
 
 /** list → square[i] (command) → plus[i] (Python) → total (Python, the collector). */
 const pipelineYaml = `pipeline:

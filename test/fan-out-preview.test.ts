@@ -4,11 +4,15 @@
  * and looks each one up, as a run would.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { edit, expectExit, gpipeJson, Workspaces } from './fixtures/durable/durable-harness.ts';
+import { describe, it } from 'node:test';
+import {
+  durableWorkspaces,
+  edit,
+  expectExit,
+  gpipeJson,
+} from './fixtures/durable/durable-harness.ts';
 
-const workspaces = new Workspaces();
-after(() => workspaces.removeAll());
+const workspaces = durableWorkspaces();
 
 /** list → square[i] → total. */
 const pipelineYaml = `pipeline:

@@ -7,33 +7,32 @@
 import assert from 'node:assert/strict';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { gpipe } from './fixtures/cli/harness.ts';
-import { expectExit, runFinished, Workspaces } from './fixtures/durable/durable-harness.ts';
+import { durableWorkspaces, expectExit, runFinished } from './fixtures/durable/durable-harness.ts';
 import { operatorRepo, project, pythonEnv } from './fixtures/toml/toml-project.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
-const spaces = new Workspaces();
-after(() => spaces.removeAll());
+const spaces = durableWorkspaces();
 
 /**
- * a → b, each appending "<stage> $MODE" to log.txt; b fails while fail-b exists. `extra` goes
+ * a → b, each appending "<stage> $MODE" to log.txt; b fails while fail-b exists. `settings` go
  * under `pipeline:` (a checkpoint block).
  */
-function modeYaml(extra = ''): string {
-  return [
-    'pipeline:',
-    '  name: modes',
-    ...(extra ? [extra] : []),
-    '  modules:',
-    '    - name: a',
-    `      command: [sh, -c, 'echo "a $MODE" >> log.txt']`,
-    '      env: {MODE: normal}',
-    '    - name: b',
-    `      command: [sh, -c, 'echo "b $MODE" >> log.txt; if [ -e fail-b ]; then exit 7; fi']`,
-    '      env: {MODE: normal}',
-    '      depends_on: [a]',
-    '',
-  ].join('\n');
+function modeYaml(...settings: string[]): string {
+  return yamlPipeline(
+    'modes',
+    [
+      '- name: a',
+      `  command: [sh, -c, 'echo "a $MODE" >> log.txt']`,
+      '  env: {MODE: normal}',
+      '- name: b',
+      `  command: [sh, -c, 'echo "b $MODE" >> log.txt; if [ -e fail-b ]; then exit 7; fi']`,
+      '  env: {MODE: normal}',
+      '  depends_on: [a]',
+    ],
+    settings,
+  );
 }
 
 const setA = 'pipeline.modules.a.env.MODE';
@@ -162,7 +161,7 @@ describe('resume goes on with the flags its run was started with', () => {
 describe('checkpoint.enabled: running again resumes as resume does', () => {
   test('with the run’s override files and --no-cache, and its --set keys asked for', async () => {
     const cwd = spaces.make([], {
-      'p.yaml': modeYaml('  checkpoint: {enabled: true}'),
+      'p.yaml': modeYaml('checkpoint: {enabled: true}'),
       'o.yaml': overrideB,
     });
     const log = logReader(cwd);

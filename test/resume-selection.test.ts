@@ -3,35 +3,31 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import {
+  countInvocation,
+  durableWorkspaces,
   expectExit,
   InvocationWatch,
   runFinished,
-  Workspaces,
 } from './fixtures/durable/durable-harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
-const spaces = new Workspaces();
-after(() => spaces.removeAll());
-
-const count = 'echo x >> "invocations/$OPERATOR_ID"';
+const spaces = durableWorkspaces();
 
 test('resume of a --stage run runs that stage alone, not the stages it left out', async () => {
   const cwd = spaces.make([], {
-    'p.yaml': [
-      'pipeline:',
-      '  name: chosen',
-      '  modules:',
-      '    - name: a',
-      `      command: [sh, -c, '${count}']`,
-      '    - name: b',
+    'p.yaml': yamlPipeline('chosen', [
+      '- name: a',
+      `  command: [sh, -c, '${countInvocation}']`,
+      '- name: b',
       // Fails until the marker exists.
-      `      command: [sh, -c, '${count}; test -f ok']`,
-      '      depends_on: [a]',
-      '    - name: c',
-      `      command: [sh, -c, '${count}']`,
-      '      depends_on: [b]',
-    ].join('\n'),
+      `  command: [sh, -c, '${countInvocation}; test -f ok']`,
+      '  depends_on: [a]',
+      '- name: c',
+      `  command: [sh, -c, '${countInvocation}']`,
+      '  depends_on: [b]',
+    ]),
   });
   const invoked = new InvocationWatch(cwd);
   await expectExit(3, ['run', 'p.yaml'], cwd);

@@ -3,21 +3,21 @@
  * is not rewritten); the engine refuses it too. And a dry run counts its stages in good English.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { findRunToResume } from '../src/durable/run-lookup.ts';
 import type { ValidPipeline } from '../src/graph/validate.ts';
 import type { RunRecord, RunStore } from '../src/store/run-store.ts';
 import {
   assertUnchanged,
+  durableWorkspaces,
   expectExit,
   InvocationWatch,
   runFinished,
   snapshot,
-  Workspaces,
 } from './fixtures/durable/durable-harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
-const spaces = new Workspaces();
-after(() => spaces.removeAll());
+const spaces = durableWorkspaces();
 
 test('resume of a run that succeeded says so, exits 0 and changes nothing', async () => {
   const cwd = spaces.make(['flow.yaml']);
@@ -53,13 +53,7 @@ test('the engine refuses to resume a run that succeeded', async () => {
 
 test('a dry run of one stage counts "1 stage"', async () => {
   const cwd = spaces.make([], {
-    'one.yaml': [
-      'pipeline:',
-      '  name: one',
-      '  modules:',
-      '    - name: only',
-      '      command: [true]',
-    ].join('\n'),
+    'one.yaml': yamlPipeline('one', ['- name: only', '  command: [true]']),
   });
   const { stdout } = await expectExit(0, ['run', 'one.yaml', '--dry-run'], cwd);
   assert.equal(

@@ -14,21 +14,21 @@ import type { StageTask } from '../src/executors/executor.ts';
 import { InlineExecutor } from '../src/executors/inline.ts';
 import type { InlineFunction } from '../src/graph/pipeline.ts';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
-import { expectExit, gpipeJson, Workspaces } from './fixtures/durable/durable-harness.ts';
+import { durableWorkspaces, expectExit, gpipeJson } from './fixtures/durable/durable-harness.ts';
 import { inlineTask } from './fixtures/engine/stage-task.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
-const spaces = new Workspaces();
-after(() => spaces.removeAll());
+const spaces = durableWorkspaces();
 
-const pipelineYaml = [
-  'pipeline:',
-  '  name: kaput',
-  '  execution: { failure_policy: collect_all }',
-  '  modules:',
-  '    - { name: inline, script: "stages.ts:kaput" }',
-  '    - { name: thread, script: "stages.ts:kaput", worker: thread }',
-  '    - { name: process, script: "stages.ts:kaput", worker: process }',
-].join('\n');
+const pipelineYaml = yamlPipeline(
+  'kaput',
+  [
+    '- { name: inline, script: "stages.ts:kaput" }',
+    '- { name: thread, script: "stages.ts:kaput", worker: thread }',
+    '- { name: process, script: "stages.ts:kaput", worker: process }',
+  ],
+  ['execution: { failure_policy: collect_all }'],
+);
 
 test('a throwing TypeScript stage leaves its stack in stage.log, inline and in workers', async () => {
   const cwd = spaces.make([], {

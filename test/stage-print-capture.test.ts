@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
 import { gpipe, jsonEvents, workspaces } from './fixtures/cli/harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
 const dir = workspaces();
 
@@ -25,15 +26,12 @@ export async function talk(context: { log: { warn(m: string): void }; moduleName
 test('console output of inline, thread and process stages goes to stage.log, stamped; --json stays clean', async () => {
   const cwd = dir({
     'stages.ts': stages,
-    'p.yaml': [
-      'pipeline:',
-      '  name: prints',
-      '  modules:',
-      '    - { name: inline_a, script: "stages.ts:talk" }',
-      '    - { name: inline_b, script: "stages.ts:talk" }',
-      '    - { name: thread, script: "stages.ts:talk", worker: thread }',
-      '    - { name: process, script: "stages.ts:talk", worker: process }',
-    ].join('\n'),
+    'p.yaml': yamlPipeline('prints', [
+      '- { name: inline_a, script: "stages.ts:talk" }',
+      '- { name: inline_b, script: "stages.ts:talk" }',
+      '- { name: thread, script: "stages.ts:talk", worker: thread }',
+      '- { name: process, script: "stages.ts:talk", worker: process }',
+    ]),
   });
   const run = await gpipe(['run', 'p.yaml', '--json'], cwd);
   assert.equal(run.code, 0, run.stderr);

@@ -8,7 +8,7 @@
  * the stage's search path (Python). Packages are identified by what installed them, not here.
  */
 import { hash } from 'node:crypto';
-import { readFileSync, type Stats, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { isDirectory, isFile } from '../file-kind.ts';
 
@@ -141,13 +141,17 @@ export function fileHash(file: string): string {
 }
 
 function codeFile(file: string): Pick<KnownFile, 'hash' | 'imports'> {
-  let stats: Stats;
   try {
-    stats = statSync(file);
+    return knownFile(file);
   } catch (error) {
     knownFiles.delete(file);
     return unreadable(error);
   }
+}
+
+/** The file as last read, or read again when its stat changed (or may hide a change). */
+function knownFile(file: string): KnownFile {
+  const stats = statSync(file);
   const signature = `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
   const known = knownFiles.get(file);
   if (
@@ -158,13 +162,7 @@ function codeFile(file: string): Pick<KnownFile, 'hash' | 'imports'> {
     return known;
   }
   const readAt = Date.now();
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    knownFiles.delete(file);
-    return unreadable(error);
-  }
+  const bytes = readFileSync(file);
   const read: KnownFile = {
     signature,
     hash: shortHash(bytes),
