@@ -135,6 +135,59 @@ test('a seeded secret reaches its stage and appears in no output, log, store row
   assert.match(status.stdout, /the service refused \*\*\*/);
 });
 
+/** A module stage that logs, prints and throws with its token: in a worker thread and process. */
+function workerSecretsWorkspace(): string {
+  return workspace({
+    '.project_root': '',
+    'stages.ts': [
+      "import { writeSync } from 'node:fs';",
+      "import { isMainThread } from 'node:worker_threads';",
+      'type Context = { params: Record<string, unknown>; log: { info(m: string): void } };',
+      'export function leak(context: Context): never {',
+      '  const token = String(context.params.token);',
+      '  context.log.info(`using ${token}`);',
+      '  console.log(`printed ${token}`);',
+      '  console.error(`complained ${token}`);',
+      // Past the worker's capture, to the pipe the orchestrator reads (a process worker's only).
+      '  if (isMainThread) writeSync(2, `raw ${token}\\n`);',
+      '  throw new Error(`the service refused ${token}`);',
+      '}',
+    ].join('\n'),
+    'pipeline.yaml': [
+      'pipeline:',
+      '  name: worker-secrets',
+      '  execution: {failure_policy: collect_all}',
+      '  modules:',
+      ...['thread', 'process'].flatMap((worker) => [
+        `    - name: in-${worker}`,
+        '      script: "stages.ts:leak"',
+        `      worker: ${worker}`,
+        `      params: {token: "${encoded}"}`,
+      ]),
+    ].join('\n'),
+  });
+}
+
+test('a module stage in a worker thread or process has its log, prints and stack masked', async () => {
+  const dir = workerSecretsWorkspace();
+  const plain = await gpipe(['run', 'pipeline.yaml'], dir, env);
+  assert.equal(plain.code, 3, plain.stderr);
+  const json = await gpipe(['run', 'pipeline.yaml', '--json', '--no-cache'], dir, env);
+  assert.equal(json.code, 3, json.stderr);
+  // Each stage's log is masked, not dropped…
+  for (const stage of ['in-thread', 'in-process']) {
+    const log = readFileSync(join(dir, '.gpipe', 'latest', stage, 'stage.log'), 'utf8');
+    assert.ok(!log.includes(secrets.base64), `${stage}:\n${log}`);
+    assert.match(log, / stdout \| INFO using \*\*\*$/m, stage);
+    assert.match(log, / stdout \| printed \*\*\*$/m, stage);
+    assert.match(log, / stderr \| complained \*\*\*$/m, stage);
+    assert.match(log, / stderr \| Error: the service refused \*\*\*$/m, stage);
+    assert.match(plain.stdout, new RegExp(`${stage}: the service refused \\*\\*\\*`));
+  }
+  // …and the secret is nowhere else either (the run store, the terminal, --json events).
+  assertNowhere(dir, [plain.stdout, plain.stderr, json.stdout, json.stderr]);
+});
+
 test('the audit export holds the resolved config with secrets masked, on run only', async () => {
   const dir = secretsWorkspace();
   const dry = await gpipe(['run', 'pipeline.yaml', '--dry-run'], dir, env);

@@ -1,19 +1,22 @@
 /**
  * A TypeScript stage that throws leaves its stack trace in its `stage.log`, as stderr lines,
  * where a Python stage leaves its traceback: inline, in a worker thread and in a worker
- * process, read back with `gpipe logs`; masked by the inline executor's `redact`; and not for
+ * process, read back with `gpipe logs`; masked by the inline executor's `redact` and by workers
+ * with the secrets they are sent; and not for
  * a timeout or cancellation, which is not the stage's own error.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { PipelineError } from '../src/errors.ts';
 import type { StageTask } from '../src/executors/executor.ts';
 import { InlineExecutor } from '../src/executors/inline.ts';
+import { ModuleExecutor } from '../src/executors/module-executor.ts';
 import type { InlineFunction } from '../src/graph/pipeline.ts';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
+import { Redactor } from '../src/secrets/redactor.ts';
 import { durableWorkspaces, expectExit, gpipeJson } from './fixtures/durable/durable-harness.ts';
 import { inlineTask } from './fixtures/engine/stage-task.ts';
 import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
@@ -86,6 +89,34 @@ test('the inline executor masks the stack with its redact, sync and async throws
     assert.equal(lines[0]!.text, 'Error: token *** refused', stage);
     assert.equal(lines[0]!.stream, 'stderr');
     assert.ok(lines.length > 1, `${stage}: the frames follow`);
+  }
+});
+
+test('a worker masks the secrets it is sent in its stack and in the error it returns', async () => {
+  const file = join(workspaceRoot, 'refuse.ts');
+  writeFileSync(file, "export function refuse() { throw new Error('token hunter2 refused'); }\n");
+  const redactor = new Redactor();
+  redactor.add('hunter2');
+  // No redactingExecutor around it: the worker's own masking is what is tested.
+  const executor = new ModuleExecutor({
+    inline: new InlineExecutor(),
+    poolSize: 1,
+    maxNestedDepth: 1,
+    redactor,
+  });
+  try {
+    for (const worker of ['thread', 'process'] as const) {
+      const spec = { kind: 'module', file, exportName: 'refuse', style: 'function', worker };
+      const task = inlineTask(workspaceRoot, `refuse-${worker}`, { spec } as Partial<StageTask>);
+      const result = await executor.execute(task, new AbortController().signal);
+      assert.equal(result.error?.message, 'token *** refused', worker);
+      assert.match(result.error?.stack ?? '', /^Error: token \*\*\* refused\n/, worker);
+      const log = readFileSync(logOf(task), 'utf8');
+      assert.doesNotMatch(log, /hunter2/, worker);
+      assert.equal(parseLogLine(log.split('\n')[0]!).text, 'Error: token *** refused', worker);
+    }
+  } finally {
+    await executor.close();
   }
 });
 

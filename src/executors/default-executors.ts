@@ -6,6 +6,7 @@ import {
   type TaskSpec,
 } from '../graph/pipeline.ts';
 import { ResourceMonitor } from '../monitor/resource-monitor.ts';
+import type { Redactor } from '../secrets/redactor.ts';
 import { CommandExecutor, type CommandExecutorOptions } from './command.ts';
 import type { Executor } from './executor.ts';
 import { InlineExecutor } from './inline.ts';
@@ -16,8 +17,11 @@ import { PythonExecutor } from './python.ts';
 export interface LocalExecutorOptions {
   /** How commands start and what environment they start from. @default CommandExecutor's */
   command?: CommandExecutorOptions;
-  /** Masks secrets in what in-process stages log. @default none */
-  redact?: (text: string) => string;
+  /**
+   * Masks its secrets in what module and inline stages log, print and throw: in this process,
+   * and in thread and process workers, which are sent its values with each stage. @default none
+   */
+  redactor?: Redactor;
   /**
    * What inline stages print goes to their `stage.log`, not to this process's stdout and
    * stderr. For the owner of the process's streams (the CLI): it patches them, and tracking
@@ -49,9 +53,10 @@ export function createExecutors(
   for (const stage of spec.stages) if (stage.run) functions.set(stage.name, stage.run);
   const maxNestedDepth = spec.maxNestedDepth ?? defaultMaxNestedDepth;
   const monitor = options.monitor ?? createMonitor(spec);
+  const redactor = options.redactor;
   const inlineExecutor = new InlineExecutor(functions, {
     maxNestedDepth,
-    ...(options.redact && { redact: options.redact }),
+    ...(redactor && !redactor.isEmpty && { redact: (text: string) => redactor.redact(text) }),
     ...(options.captureOutput && { captureOutput: true }),
   });
   const inline = monitorInProcess(inlineExecutor, monitor);
@@ -61,6 +66,7 @@ export function createExecutors(
     poolSize: Math.ceil(spec.maxCpus ?? availableParallelism()),
     maxNestedDepth,
     monitor,
+    ...(redactor && { redactor }),
   });
   const workers = { thread: 0, process: 0 };
   for (const stage of spec.stages) {

@@ -1,5 +1,7 @@
 import { serializeError } from '../errors.ts';
 import type { ResourceMonitor } from '../monitor/resource-monitor.ts';
+import type { Redactor } from '../secrets/redactor.ts';
+import type { RunStageMessage } from '../workers/stage-protocol.ts';
 import { whenAborted } from './abort-listeners.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 import type { StageHostHandle, StartStageHost } from './stage-host-handle.ts';
@@ -21,6 +23,7 @@ export class HostPool implements Executor {
   readonly #start: StartStageHost;
   readonly #maxNestedDepth: number;
   readonly #monitor: ResourceMonitor | undefined;
+  readonly #redactor: Redactor | undefined;
   readonly #idle: StageHostHandle[] = [];
   readonly #busy = new Set<StageHostHandle>();
   readonly #waiters: Waiter[] = [];
@@ -32,11 +35,14 @@ export class HostPool implements Executor {
     maxNestedDepth: number;
     /** Watches each stage over its worker's process (process workers only). @default none */
     monitor?: ResourceMonitor;
+    /** Its secrets go to the workers with each stage, for them to mask. @default none */
+    redactor?: Redactor;
   }) {
     this.#size = Math.max(1, options.size);
     this.#start = options.start;
     this.#maxNestedDepth = options.maxNestedDepth;
     this.#monitor = options.monitor;
+    this.#redactor = options.redactor;
   }
 
   async execute(task: StageTask, signal: AbortSignal): Promise<StageResult> {
@@ -58,10 +64,7 @@ export class HostPool implements Executor {
     });
     let result: StageResult;
     try {
-      result = await Promise.race([
-        host.run({ type: 'run', task, maxNestedDepth: this.#maxNestedDepth }),
-        abort,
-      ]);
+      result = await Promise.race([host.run(this.#message(task)), abort]);
     } catch (error) {
       result = { status: 'failed', error: serializeError(error), startedAt, endedAt: Date.now() };
     }
@@ -73,6 +76,13 @@ export class HostPool implements Executor {
     if (signal.aborted) host.destroy();
     this.#release(host);
     return result;
+  }
+
+  /** The message that runs `task`; it carries secrets only where there are some. */
+  #message(task: StageTask): RunStageMessage {
+    const message: RunStageMessage = { type: 'run', task, maxNestedDepth: this.#maxNestedDepth };
+    if (this.#redactor && !this.#redactor.isEmpty) message.secrets = this.#redactor.values;
+    return message;
   }
 
   /** Ends every worker at once (a second Ctrl-C). */

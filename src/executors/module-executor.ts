@@ -1,4 +1,5 @@
 import type { ResourceMonitor } from '../monitor/resource-monitor.ts';
+import type { Redactor } from '../secrets/redactor.ts';
 import type { Executor, StageResult, StageTask } from './executor.ts';
 import { HostPool } from './host-pool.ts';
 import { monitorInProcess } from './monitored-executor.ts';
@@ -16,6 +17,11 @@ export interface ModuleExecutorOptions {
    * stages with the orchestrator's figures attributed by time. @default none
    */
   monitor?: ResourceMonitor;
+  /**
+   * Secrets that thread and process workers mask in what their stages log, print and throw
+   * (the `inline` executor masks its own). @default none
+   */
+  redactor?: Redactor;
 }
 
 /**
@@ -66,6 +72,7 @@ export class ModuleExecutor implements Executor {
       size: this.#options.poolSize,
       maxNestedDepth: this.#options.maxNestedDepth,
       start: (key, heapLimitMb) => new ThreadHost(key, heapLimitMb),
+      ...(this.#options.redactor && { redactor: this.#options.redactor }),
     });
     return this.#threads;
   }
@@ -74,9 +81,16 @@ export class ModuleExecutor implements Executor {
     this.#processes ??= new HostPool({
       size: this.#options.poolSize,
       maxNestedDepth: this.#options.maxNestedDepth,
-      start: (key, heapLimitMb) => new ProcessHost(key, heapLimitMb),
+      start: (key, heapLimitMb) => new ProcessHost(key, heapLimitMb, this.#redact()),
       ...(this.#options.monitor && { monitor: this.#options.monitor }),
+      ...(this.#options.redactor && { redactor: this.#options.redactor }),
     });
     return this.#processes;
+  }
+
+  /** The masking of a process worker's raw output (a no-op while the redactor is empty). */
+  #redact(): ((text: string) => string) | undefined {
+    const redactor = this.#options.redactor;
+    return redactor && ((text) => redactor.redact(text));
   }
 }

@@ -29,15 +29,17 @@ interface Pending {
 export class ProcessHost implements StageHostHandle {
   readonly key: string;
   readonly #child: ChildProcess;
-  readonly #output = new StageOutput();
+  readonly #output: StageOutput;
   readonly #heapLimitMb: number | undefined;
   #pending: Pending | undefined;
   #usable = true;
   #exited = false;
 
-  constructor(key: string, heapLimitMb: number | undefined) {
+  /** `redact` masks secrets in what reaches the log past the worker's own masking (a crash). */
+  constructor(key: string, heapLimitMb: number | undefined, redact?: (text: string) => string) {
     this.key = key;
     this.#heapLimitMb = heapLimitMb;
+    this.#output = new StageOutput(redact);
     this.#child = fork(bootstrap, [entry], {
       // Not the parent's flags (a test runner's `--test`, a loader): the child sets up its own.
       execArgv: heapLimitMb === undefined ? [] : [`--max-old-space-size=${heapLimitMb}`],

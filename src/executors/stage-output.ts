@@ -10,12 +10,18 @@ const tailBytes = 4096;
  * (stage-log-capture.ts); what reaches here bypassed it (native code, a crash report).
  */
 export class StageOutput {
+  readonly #redact: ((text: string) => string) | undefined;
   #lines: StampedLines | undefined;
   #tail = '';
 
+  /** `redact` masks secrets in the lines written to the log. @default no masking */
+  constructor(redact?: (text: string) => string) {
+    this.#redact = redact;
+  }
+
   /** Output from now on belongs to the stage in `stageDir`. */
   attach(stageDir: string): void {
-    this.#lines = new StampedLines(join(stageDir, 'stage.log'));
+    this.#lines = new StampedLines(join(stageDir, 'stage.log'), this.#redact);
     this.#tail = '';
   }
 

@@ -14,7 +14,8 @@ export function redactingExecutor(executor: Executor, redactor: Redactor): Execu
   };
 }
 
-function redactResult(result: StageResult, redactor: Redactor): StageResult {
+/** `result` with its error's message and stack masked (a worker masks its own results too). */
+export function redactResult(result: StageResult, redactor: Redactor): StageResult {
   if (result.error === undefined) return result;
   const error = { ...result.error, message: redactor.redact(result.error.message) };
   if (error.stack !== undefined) error.stack = redactor.redact(error.stack);

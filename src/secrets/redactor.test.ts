@@ -22,6 +22,21 @@ test('every occurrence of every secret is masked, the longest first where they o
   assert.equal(redactor.longest, 6);
 });
 
+test('values: what a worker rebuilds the same masking from, one array until another is added', () => {
+  const redactor = new Redactor();
+  assert.deepEqual(redactor.values, []);
+  redactor.add('abcd');
+  redactor.add('on'); // too short: not a value
+  const values = redactor.values;
+  assert.deepEqual(values, ['abcd']);
+  assert.equal(redactor.values, values, 'no copy per stage');
+  redactor.add('abcdef');
+  assert.deepEqual(redactor.values, ['abcd', 'abcdef']);
+  const copy = new Redactor();
+  for (const value of redactor.values) copy.add(value);
+  assert.equal(copy.redact('x abcdef abcd'), redactor.redact('x abcdef abcd'));
+});
+
 test('values shorter than the minimum are not masked', () => {
   const redactor = new Redactor();
   assert.equal(redactor.add('on'), false);

@@ -16,6 +16,7 @@ export const minSecretLength = 4;
 export class Redactor {
   readonly #secrets = new Set<string>();
   #pattern: RegExp | undefined;
+  #values: readonly string[] | undefined;
   #longest = 0;
 
   /** Adds a secret value; returns false (and masks nothing) when it is shorter than `minLength`. */
@@ -24,6 +25,7 @@ export class Redactor {
     if (!this.#secrets.has(value)) {
       this.#secrets.add(value);
       this.#pattern = undefined;
+      this.#values = undefined;
       this.#longest = Math.max(this.#longest, value.length);
     }
     return true;
@@ -32,6 +34,15 @@ export class Redactor {
   /** True when there is nothing to mask: writers then take their fast path. */
   get isEmpty(): boolean {
     return this.#secrets.size === 0;
+  }
+
+  /**
+   * The secret values, for a worker thread or process that masks with a Redactor of its own (a
+   * function cannot cross to it). The same array until `add` admits another.
+   */
+  get values(): readonly string[] {
+    this.#values ??= Object.freeze([...this.#secrets]);
+    return this.#values;
   }
 
   /** The length of the longest secret: a streaming filter keeps that much back at a cut. */

@@ -8,6 +8,11 @@ export interface RunStageMessage {
   type: 'run';
   task: StageTask;
   maxNestedDepth: number;
+  /**
+   * The run's secret values, which the worker masks in what it writes and returns, as the
+   * orchestrator does; absent when the run has none, so that such a run sends no more.
+   */
+  secrets?: readonly string[];
 }
 
 export interface StageDoneMessage {

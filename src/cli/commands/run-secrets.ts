@@ -41,7 +41,7 @@ export function runExecutors(
     monitor,
     captureOutput,
     command: { spawner, ...(env && { env }) },
-    redact: (text) => redactor.redact(text),
+    redactor,
   });
   const masked = new Map<Executor, Executor>();
   const out = {} as Record<TaskSpec['kind'], Executor>;
