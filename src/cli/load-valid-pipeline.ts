@@ -46,6 +46,8 @@ export interface PipelineLoadRequest extends ConfigFlags {
   configRoot?: string;
   /** TOML: where operator code is checked out, relative to the project root. */
   operatorsDir?: string;
+  /** Read module stages' files for the exports they name (`gpipe validate`). */
+  checkExports?: boolean;
 }
 
 export interface ConfiguredPipeline {
@@ -90,6 +92,7 @@ export async function loadConfiguredPipeline(
     projectRoot,
     ...(request.configRoot !== undefined && { configRoot: resolve(io.cwd, request.configRoot) }),
     ...(request.operatorsDir !== undefined && { operatorsDir: request.operatorsDir }),
+    ...(request.checkExports && { checkExports: true }),
     layers: {
       overrideFiles: overrideFileList(request.override ?? [], io.env, io.cwd),
       sets: request.set ?? [],

@@ -8,6 +8,7 @@ import { importModule } from '../executors/import-module.ts';
 import type { PipelineSpec } from '../graph/pipeline.ts';
 import { validatePipeline } from '../graph/validate.ts';
 import { hostCapacityFor } from '../monitor/host-capacity.ts';
+import { exportQueryOf, missingExports } from './export-check.ts';
 import { loadTomlPipeline, type TomlLoadOptions } from './toml-pipeline.ts';
 import { parseYamlPipeline, type YamlLoadOptions } from './yaml-pipeline.ts';
 import { describeValue } from './zod-issues.ts';
@@ -122,7 +123,22 @@ async function loadPipelineModule(
   if (checked.issues.length > 0) {
     throw new ConfigError(checked.issues.map((issue) => issueInFile(issue, file)));
   }
+  if (options.checkExports) await checkStageExports(loaded, file);
   return loaded;
+}
+
+/** A pipeline module's stages that name an export their module file lacks. */
+async function checkStageExports(spec: PipelineSpec, file: string): Promise<void> {
+  const checked = spec.stages.flatMap((stage) => {
+    const query = exportQueryOf(stage.task);
+    return query ? [{ stage: stage.name, query }] : [];
+  });
+  const missing = await missingExports(checked.map(({ query }) => query));
+  const issues = checked.flatMap(({ stage }, i) => {
+    const problem = missing[i];
+    return problem ? [{ ...problem, stage, file }] : [];
+  });
+  if (issues.length > 0) throw new ConfigError(issues);
 }
 
 function isPipelineSpec(value: unknown): value is PipelineSpec {

@@ -30,6 +30,8 @@ export interface BuiltModule {
   name?: string;
   /** Set when the module is free of problems. */
   stage?: StageSpec;
+  /** Set when its task resolved, even if other keys have problems (an export is still checked). */
+  task?: TaskSpec;
   issues: PathIssue[];
 }
 
@@ -72,9 +74,9 @@ export class ModuleLoader {
       name === undefined ? issues.map((issue) => labelUnnamed(index, issue)) : issues;
     const parsed = moduleSchema.safeParse(raw);
     if (!parsed.success || !task || labelled.length > 0 || name === undefined) {
-      return { ...(name !== undefined && { name }), issues: labelled };
+      return { ...(name !== undefined && { name }), ...(task && { task }), issues: labelled };
     }
-    return { name, stage: this.#stage(parsed.data, task, base), issues: [] };
+    return { name, task, stage: this.#stage(parsed.data, task, base), issues: [] };
   }
 
   /** A module task with its worker and heap limit; the keys refused where they cannot apply. */

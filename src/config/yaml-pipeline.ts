@@ -16,13 +16,21 @@ import {
   type ConfigLayerOptions,
   type ResolvedConfig,
 } from './config-layers.ts';
+import { type ExportQuery, exportQueryOf, missingExports } from './export-check.ts';
 import { defaultModuleResolvers, type ModuleResolver } from './module-reference.ts';
 import { parseMonitorInterval } from './monitor-interval.ts';
 import { findProjectRoot } from './project-root.ts';
 import { parseMemoryMb } from './quantity.ts';
 import { graphIssueTarget, type ModuleEntry } from './yaml-graph-issues.ts';
 import { YamlLocator } from './yaml-locator.ts';
-import { isRecord, labelUnnamed, ModuleLoader, moduleName, standIn } from './yaml-module.ts';
+import {
+  type BuiltModule,
+  isRecord,
+  labelUnnamed,
+  ModuleLoader,
+  moduleName,
+  standIn,
+} from './yaml-module.ts';
 import {
   type PipelineHeaderConfig,
   pipelineFileSchema,
@@ -41,6 +49,8 @@ export interface YamlLoadOptions extends HostOptions {
   layers?: ConfigLayerOptions;
   /** Receives the resolved config and its secrets, before the schema check. */
   onResolved?: (resolved: ResolvedConfig) => void;
+  /** Read each module file for the function or class it names (`gpipe validate`). */
+  checkExports?: boolean;
   /** Holds envs/, where modules' environments are made. @default the nearest `.project_root` upwards from the file */
   projectRoot?: string;
 }
@@ -127,6 +137,11 @@ export async function parseYamlPipeline(
     stages.push(module.stage ?? standIn(module.name, raw));
   }
 
+  if (options.checkExports) {
+    for (const { issue, name } of await exportIssues(built, rawModules as unknown[]))
+      issues.push(at(issue, name));
+  }
+
   const graphSpec = resourceSpec(stages, valueAt(root, ['pipeline', 'resources']));
   const host = await hostCapacityFor(graphSpec, options);
   for (const { issue, target } of graphIssues(graphSpec, entries, host)) {
@@ -136,6 +151,29 @@ export async function parseYamlPipeline(
 
   if (issues.length > 0 || !header.success) throw new ConfigError(sorted(issues));
   return pipelineSpec(header.data, stages, file);
+}
+
+/** A module whose file lacks the function or class it names, at its `script` or `path`. */
+async function exportIssues(
+  built: readonly BuiltModule[],
+  rawModules: readonly unknown[],
+): Promise<{ issue: PathIssue; name?: string }[]> {
+  const checked: { index: number; name: string | undefined; query: ExportQuery }[] = [];
+  for (const [index, module] of built.entries()) {
+    const query = module.task && exportQueryOf(module.task);
+    if (query) checked.push({ index, name: module.name, query });
+  }
+  const missing = await missingExports(checked.map(({ query }) => query));
+  return checked.flatMap(({ index, name }, i) => {
+    const problem = missing[i];
+    if (!problem) return [];
+    const raw = rawModules[index] as Record<string, unknown>;
+    const issue: PathIssue = {
+      path: ['pipeline', 'modules', index, raw.path !== undefined ? 'path' : 'script'],
+      ...problem,
+    };
+    return [name === undefined ? { issue: labelUnnamed(index, issue) } : { issue, name }];
+  });
 }
 
 /**

@@ -27,6 +27,7 @@ export async function validateCommand(
   const { pipeline, toml } = await loadConfiguredPipeline(file, io, {
     ...(isTomlFile(file) ? tomlLoadOptions(options, io, workspaceOf(options, io)) : {}),
     ...flags,
+    checkExports: true,
   });
   const nodes = toml ? ` of ${plural(toml.nodes.size, 'node')}` : '';
   const { spec, graph, fallbacks } = pipeline;
