@@ -35,6 +35,16 @@ describe('arguments', () => {
       ['run', 'diamond.yaml', '--dry-rn'],
       "gpipe: unknown option '--dry-rn', did you mean --dry-run? (see 'gpipe run --help')",
     ],
+    // A command's option given before the command: where it goes, its value with it.
+    [
+      ['--json', 'runs'],
+      "gpipe: --json is an option of 'runs': put it after the command (gpipe runs --json)",
+    ],
+    [
+      ['-w', '/tmp', '--json', 'status'],
+      "gpipe: -w is an option of 'status': put it after the command (gpipe --json status -w /tmp)",
+    ],
+    [['--bogus', 'runs'], "gpipe: unknown option '--bogus' (see 'gpipe runs --help')"],
     [
       ['cache', 'gc'],
       "gpipe: required option '--keep-days <days>' not specified (see 'gpipe cache gc --help')",

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { ExitCode } from '../errors.ts';
 import { packageFile } from '../package-files.ts';
 import { Redactor } from '../secrets/redactor.ts';
 import { type CliIo, flush, handleWriteErrors, processIo } from './cli-io.ts';
@@ -33,6 +34,11 @@ export async function main(
     await program.parseAsync(helpAsked(seedArgv(argv)));
   } catch (error) {
     const command = commandNamed(program, argv.slice(2));
+    const misplaced = misplacedOption(program, argv.slice(2), error);
+    if (misplaced !== undefined) {
+      io.stderr.write(`${name}: ${misplaced}\n`);
+      return ExitCode.input;
+    }
     const report = describeError(error, {
       program: name,
       ...(command !== undefined && { command }),
@@ -65,6 +71,36 @@ function commandNamed(program: Command, args: readonly string[]): string | undef
     if (commands.length === 0) break;
   }
   return path.length === 0 ? undefined : path.join(' ');
+}
+
+/**
+ * `gpipe --json runs`: an option of the command, given before it, where only the program's own
+ * options go. Says where it belongs rather than that it is unknown.
+ */
+function misplacedOption(
+  program: Command,
+  args: readonly string[],
+  error: unknown,
+): string | undefined {
+  if ((error as { code?: unknown })?.code !== 'commander.unknownOption') return undefined;
+  const flag = /'([^']+)'/.exec((error as Error).message)?.[1];
+  if (flag === undefined) return undefined;
+  const flagAt = args.indexOf(flag);
+  const commandAt = args.findIndex(
+    (arg, i) => i > flagAt && program.commands.some((c) => c.name() === arg),
+  );
+  if (flagAt < 0 || commandAt < 0) return undefined;
+  const command = program.commands.find((c) => c.name() === args[commandAt])!;
+  const name = flag.split('=')[0];
+  const option = command.options.find((o) => o.long === name || o.short === name);
+  if (!option) return undefined;
+  // Its value goes with it: `-w DIR`.
+  const taken = option.required && !flag.includes('=') ? 2 : 1;
+  const moved = args.slice(flagAt, flagAt + taken);
+  const rest = [...args.slice(0, flagAt), ...args.slice(flagAt + taken)];
+  const at = rest.indexOf(command.name()) + 1;
+  const fixed = [...rest.slice(0, at), ...moved, ...rest.slice(at)];
+  return `${flag} is an option of '${command.name()}': put it after the command (${program.name()} ${fixed.join(' ')})`;
 }
 
 /**
