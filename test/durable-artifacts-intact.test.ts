@@ -54,3 +54,53 @@ test('a resume runs again a command stage whose files are gone, and the cache mi
   const untouched = runFinished((await expectExit(0, ['run', 'p.yaml', '--json'], cwd)).stdout);
   assert.deepEqual([untouched.stages.a, untouched.stages.b], ['cached', 'cached']);
 });
+
+// A module stage writes its files through context.outputRoot; a command downstream reads them.
+const moduleStages = [
+  "import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';",
+  'export function make(context: { outputRoot: string }) {',
+  "  mkdirSync('invocations', { recursive: true });",
+  "  appendFileSync('invocations/a', 'x\\n');",
+  "  writeFileSync(context.outputRoot + '/corpus.txt', 'words\\n');",
+  '  return 1;',
+  '}',
+  '',
+].join('\n');
+
+const readsModuleFiles = (marker: string) =>
+  yamlPipeline('module-files', [
+    '- name: a',
+    '  script: "stages.ts:make"',
+    '- name: b',
+    `  command: [sh, -c, '${countInvocation}; cat "$INPUT_ROOT/a/corpus.txt"; echo ${marker}']`,
+    '  depends_on: [a]',
+  ]);
+
+test("a module stage's cache hit brings its files, and misses once they are gone", async () => {
+  const cwd = spaces.make([], { 'stages.ts': moduleStages, 'p.yaml': readsModuleFiles('one') });
+  const invoked = new InvocationWatch(cwd);
+  const first = runFinished((await expectExit(0, ['run', 'p.yaml', '--json'], cwd)).stdout);
+  assert.deepEqual(invoked.since(), ['a', 'b']);
+  const sourceDir = join(cwd, '.gpipe', 'runs', first.runId, 'a');
+  assert.deepEqual(JSON.parse(readFileSync(join(sourceDir, 'artifacts.json'), 'utf8')), {
+    files: [['corpus.txt', 6]],
+  });
+
+  // b changed: it runs again, a hits, and b reads a's file through the hit's link.
+  writeFileSync(join(cwd, 'p.yaml'), readsModuleFiles('two'));
+  const second = runFinished((await expectExit(0, ['run', 'p.yaml', '--json'], cwd)).stdout);
+  assert.deepEqual(
+    [second.stages.a, second.stages.b, invoked.since()],
+    ['cached', 'succeeded', ['b']],
+  );
+  const log = readFileSync(join(cwd, '.gpipe', 'runs', second.runId, 'b', 'stage.log'), 'utf8');
+  assert.match(log, /stdout \| words\n.*stdout \| two\n/);
+
+  // a's file gone from the run that made it: a runs again, and so does nothing else (same output).
+  rmSync(join(sourceDir, 'artifacts', 'corpus.txt'));
+  const third = runFinished((await expectExit(0, ['run', 'p.yaml', '--json'], cwd)).stdout);
+  assert.deepEqual(
+    [third.stages.a, third.stages.b, invoked.since()],
+    ['succeeded', 'cached', ['a']],
+  );
+});

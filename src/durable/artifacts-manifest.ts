@@ -6,8 +6,8 @@
  */
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import type { TaskSpec } from '../graph/pipeline.ts';
 import { writeFileAtomicSync } from './atomic-file.ts';
-import { runDirFound } from './layout.ts';
 
 const manifestName = 'artifacts.json';
 
@@ -59,15 +59,19 @@ export function artifactsIntact(stageDir: string): boolean {
 }
 
 /**
- * Whether a process stage's output kept by a run is still usable: its stage directory is in
- * the run's directory — where the store says, else under `runsDir` (a project moved since) —
- * and its files are as it left them.
+ * Whether the files a finished stage left still serve its output. `runDir`: where its run's
+ * directory is now (runDirFound), undefined when the run is gone. A process stage's files are
+ * its output: they must be there, as listed. A module stage lists them only when it left some,
+ * an in-process function never: without a list there is nothing to check.
  */
-export function processOutputIntact(
-  run: { runId: string; runDir: string },
+export function stageFilesIntact(
+  kind: TaskSpec['kind'],
+  runDir: string | undefined,
   stage: string,
-  runsDir: string,
 ): boolean {
-  const stageDir = join(runDirFound(run, runsDir), stage);
-  return existsSync(stageDir) && artifactsIntact(stageDir);
+  const isProcess = kind === 'command' || kind === 'python';
+  if (runDir === undefined) return !isProcess;
+  const stageDir = join(runDir, stage);
+  if (isProcess) return existsSync(stageDir) && artifactsIntact(stageDir);
+  return !existsSync(join(stageDir, manifestName)) || artifactsIntact(stageDir);
 }

@@ -3,12 +3,12 @@ import type { StageSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { CacheEntry, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { processOutputIntact } from './artifacts-manifest.ts';
+import { stageFilesIntact } from './artifacts-manifest.ts';
 import { cacheKeyOf, cacheKeyParts } from './cache-key.ts';
 import { choosePlan, type DurableRunOptions } from './durable-run.ts';
 import { previewMapped } from './fan-out-preview.ts';
 import { sha256Text } from './hash.ts';
-import { type StateLayout, stateLayout } from './layout.ts';
+import { runDirFound, type StateLayout, stateLayout } from './layout.ts';
 import { planFresh, type RunPlan } from './plan.ts';
 
 export type PreviewAction = 'run' | 'reuse' | 'cached' | 'skip';
@@ -161,14 +161,14 @@ async function predictCacheHits(
   }
 }
 
-/** As a hit checks it (stage-cache.ts): a process stage's files must be where it left them. */
+/** As a hit checks it (stage-cache.ts): a stage's files must be as it left them. */
 async function entryIntact(
   store: RunStore,
   stage: StageSpec,
   entry: CacheEntry,
   layout: StateLayout,
 ): Promise<boolean> {
-  if (stage.task.kind !== 'command' && stage.task.kind !== 'python') return true;
   const run = await store.getRun(entry.runId);
-  return run !== undefined && processOutputIntact(run, entry.stage, layout.runsDir);
+  const runDir = run && runDirFound(run, layout.runsDir);
+  return stageFilesIntact(stage.task.kind, runDir, entry.stage);
 }

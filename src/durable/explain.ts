@@ -3,11 +3,11 @@ import { InputError } from '../errors.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { AttemptRecord, CacheEntry, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { processOutputIntact } from './artifacts-manifest.ts';
+import { stageFilesIntact } from './artifacts-manifest.ts';
 import { cacheKeyOf, cacheKeyParts, describeKeyChanges, redactedKeyParts } from './cache-key.ts';
 import { previewRun } from './dry-run.ts';
 import { itemKeyParts, mappedDepth, previewMapped } from './fan-out-preview.ts';
-import { stateLayout } from './layout.ts';
+import { runDirFound, stateLayout } from './layout.ts';
 
 export interface Explanation {
   stage: string;
@@ -278,20 +278,19 @@ async function upstreamOutputs(
   return sourceJson === undefined ? { hashes } : { hashes, sourceJson };
 }
 
-/** As a hit checks it (stage-cache.ts): a process stage's files must be where it left them. */
+/** As a hit checks it (stage-cache.ts): a stage's files must be as it left them. */
 async function hitFilesIntact(
   store: RunStore,
   { pipeline, workspaceRoot, stage }: ExplainOptions,
   hit: CacheEntry,
 ): Promise<boolean> {
   const i = pipeline.graph.indexOf.get(stage)!;
-  const kind = pipeline.stages[i]!.task.kind;
-  if (kind !== 'command' && kind !== 'python') return true;
   const run = await store.getRun(hit.runId);
   const { runsDir } = stateLayout(
     workspaceRoot,
     pipeline.spec.checkpoint?.directory,
     pipeline.spec.runsDirectory,
   );
-  return run !== undefined && processOutputIntact(run, hit.stage, runsDir);
+  const runDir = run && runDirFound(run, runsDir);
+  return stageFilesIntact(pipeline.stages[i]!.task.kind, runDir, hit.stage);
 }

@@ -11,7 +11,7 @@ import type {
 import type { StageSpec } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { CacheEntry, CacheKeyParts, RunStore } from '../store/run-store.ts';
-import { processOutputIntact } from './artifacts-manifest.ts';
+import { stageFilesIntact } from './artifacts-manifest.ts';
 import {
   type FixedKeyText,
   fillKeyParts,
@@ -55,6 +55,7 @@ export class StageCache {
   /** By graph index: the text of the parts every key of the stage shares, made once. */
   readonly #fixed: (FixedKeyText | undefined)[] = [];
   readonly #hashOf: (stage: string) => string | undefined;
+  readonly #sourceDirs = new Map<string, Promise<string | undefined>>();
 
   private constructor(options: StageCacheOptions, keys: Set<string>) {
     this.#options = options;
@@ -179,17 +180,27 @@ export class StageCache {
     if (!entry) return undefined;
     const output: unknown = JSON.parse(entry.outputJson);
     if (!checkFileRefs(output).ok) return undefined;
-    if (stage.task.kind === 'command' || stage.task.kind === 'python') {
-      // A process's real output is its artifacts directory: the run that made it must be there,
-      // with the files as the stage left them. Under the name it had there: an instance may
-      // have had another place (`x[2]`, now `x[3]`).
-      const source = await store.getRun(entry.runId);
-      const { runsDir } = this.#options;
-      if (!source || !processOutputIntact(source, entry.stage, runsDir)) return undefined;
-      const sourceArtifacts = `${runDirFound(source, runsDir)}/${entry.stage}/artifacts`;
-      if (existsSync(sourceArtifacts)) linkArtifacts(task.paths.stageDir, sourceArtifacts);
-    }
+    // Its files are part of its output: as the stage left them, at the usual place for the
+    // stages downstream. Under the name it had there: an instance may have had another place
+    // (`x[2]`, now `x[3]`).
+    const sourceDir = await this.#sourceRunDir(entry.runId);
+    if (!stageFilesIntact(stage.task.kind, sourceDir, entry.stage)) return undefined;
+    const artifacts = `${sourceDir}/${entry.stage}/artifacts`;
+    if (sourceDir !== undefined && existsSync(artifacts))
+      linkArtifacts(task.paths.stageDir, artifacts);
     return { status: 'succeeded', output, startedAt, endedAt: Date.now(), entry };
+  }
+
+  /** Where the run that made an entry keeps its files, looked up once per run. */
+  #sourceRunDir(runId: string): Promise<string | undefined> {
+    let found = this.#sourceDirs.get(runId);
+    if (!found) {
+      found = this.#options.store
+        .getRun(runId)
+        .then((run) => (run ? runDirFound(run, this.#options.runsDir) : undefined));
+      this.#sourceDirs.set(runId, found);
+    }
+    return found;
   }
 }
 
