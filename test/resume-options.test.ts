@@ -1,6 +1,7 @@
 /**
  * A run goes on as it was started, through the real `gpipe`: `resume` (and `run` of a
- * `checkpoint.enabled` pipeline) reads the run's `--override` files again, asks for its `--set`
+ * `checkpoint.enabled` pipeline) reads the run's `--override` files (and the file
+ * PIPELINE_CONFIG_OVERRIDE_S3_PATH named) again, asks for its `--set`
  * keys again (their values are not stored), and keeps `--no-cache` on. `explain` and
  * `run --dry-run` take the same config flags as `run`.
  */
@@ -9,7 +10,12 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gpipe } from './fixtures/cli/harness.ts';
-import { durableWorkspaces, expectExit, runFinished } from './fixtures/durable/durable-harness.ts';
+import {
+  assertExit,
+  durableWorkspaces,
+  expectExit,
+  runFinished,
+} from './fixtures/durable/durable-harness.ts';
 import { operatorRepo, project, pythonEnv } from './fixtures/toml/toml-project.ts';
 import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
@@ -38,6 +44,16 @@ function modeYaml(...settings: string[]): string {
 const setA = 'pipeline.modules.a.env.MODE';
 const setB = 'pipeline.modules.b.env.MODE';
 const overrideB = 'pipeline:\n  modules:\n    b:\n      env: {MODE: from-override}\n';
+
+const envVariable = 'PIPELINE_CONFIG_OVERRIDE_S3_PATH';
+/** An override of both stages, so that a stage loaded without it would not be reused. */
+const overrideBoth =
+  'pipeline:\n  modules:\n    a: {env: {MODE: from-env}}\n    b: {env: {MODE: from-env}}\n';
+
+/** `gpipe …args` with the variable naming `file` ('' leaves it unset), exiting with `code`. */
+async function withEnvOverride(code: number, file: string, args: string[], cwd: string) {
+  return assertExit(await gpipe(args, cwd, { [envVariable]: file }), code, args);
+}
 
 /** The lines of log.txt written since the last call. */
 function logReader(cwd: string): () => string[] {
@@ -121,6 +137,68 @@ describe('resume goes on with the flags its run was started with', () => {
     assert.deepEqual(log(), ['b from-override']);
   });
 
+  test(`${envVariable}'s file is read again where the variable is not set`, async () => {
+    const cwd = spaces.make([], { 'p.yaml': modeYaml(), 'env.yaml': overrideBoth, 'fail-b': '' });
+    const log = logReader(cwd);
+    const failed = runFinished(
+      (await withEnvOverride(3, 'env.yaml', ['run', 'p.yaml', '--json'], cwd)).stdout,
+    );
+    assert.deepEqual(log(), ['a from-env', 'b from-env']);
+    const runJson = JSON.parse(readFileSync(join(cwd, '.gpipe', 'latest', 'run.json'), 'utf8'));
+    assert.equal(runJson.options.envOverride, 'env.yaml');
+    rmSync(join(cwd, 'fail-b'));
+
+    // Loaded without the override, a's config would differ and a would run again.
+    const preview = await withEnvOverride(0, '', ['resume', '--dry-run', '--json'], cwd);
+    const rows = (JSON.parse(preview.stdout) as { rows: { stage: string; action: string }[] }).rows;
+    assert.deepEqual(
+      rows.map((row) => [row.stage, row.action]),
+      [
+        ['a', 'reuse'],
+        ['b', 'run'],
+      ],
+    );
+    const resumed = await withEnvOverride(0, '', ['resume', '--json'], cwd);
+    assert.equal(runFinished(resumed.stdout).runId, failed.runId);
+    assert.equal(resumed.stderr, '', 'nothing to note');
+    assert.deepEqual(log(), ['b from-env'], 'a was not run again; b saw the override');
+  });
+
+  test(`${envVariable} naming another file: the run's applies, then that one, with a note`, async () => {
+    const cwd = spaces.make([], {
+      'p.yaml': modeYaml(),
+      'env.yaml': overrideBoth,
+      'other.yaml': overrideB.replace('from-override', 'from-other'),
+      'fail-b': '',
+    });
+    const log = logReader(cwd);
+    const failed = runFinished(
+      (await withEnvOverride(3, 'env.yaml', ['run', 'p.yaml', '--json'], cwd)).stdout,
+    );
+    log();
+    rmSync(join(cwd, 'fail-b'));
+
+    renameSync(join(cwd, 'env.yaml'), join(cwd, 'moved.yaml'));
+    for (const now of ['', 'moved.yaml']) {
+      const gone = await withEnvOverride(2, now, ['resume'], cwd);
+      assert.equal(
+        refusal(gone.stderr),
+        `run ${failed.runId} was started with ${envVariable}=env.yaml, which is no longer there (${join(cwd, 'env.yaml')}): put it back to resume the run`,
+      );
+    }
+    assert.deepEqual(log(), [], 'nothing ran');
+    renameSync(join(cwd, 'moved.yaml'), join(cwd, 'env.yaml'));
+
+    // As an --override given on resume: after the run's own, for this resume alone.
+    const resumed = await withEnvOverride(0, 'other.yaml', ['resume', '--json'], cwd);
+    assert.equal(runFinished(resumed.stdout).runId, failed.runId);
+    assert.equal(
+      resumed.stderr.trim(),
+      `note: run ${failed.runId} keeps the flags it was started with: give ${envVariable}=other.yaml again on a later resume`,
+    );
+    assert.deepEqual(log(), ['b from-other'], 'a (loaded with the run’s file) was reused');
+  });
+
   test('--no-cache stays on: stages that would hit the cache run again', async () => {
     const cwd = spaces.make([], { 'p.yaml': modeYaml() });
     const log = logReader(cwd);
@@ -185,6 +263,24 @@ describe('checkpoint.enabled: running again resumes as resume does', () => {
     assert.equal(again.runId, failed.runId, 'resumed, not started anew');
     assert.deepEqual(again.stages, { a: 'succeeded', b: 'succeeded' }, 'no cache hit');
     assert.deepEqual(log(), ['b from-override']);
+  });
+  test(`with the file ${envVariable} named, where the variable is not set now`, async () => {
+    const cwd = spaces.make([], {
+      'p.yaml': modeYaml('checkpoint: {enabled: true}'),
+      'env.yaml': overrideBoth,
+      'fail-b': '',
+    });
+    const log = logReader(cwd);
+    const failed = runFinished(
+      (await withEnvOverride(3, 'env.yaml', ['run', 'p.yaml', '--json'], cwd)).stdout,
+    );
+    log();
+    rmSync(join(cwd, 'fail-b'));
+    const again = runFinished(
+      (await withEnvOverride(0, '', ['run', 'p.yaml', '--json'], cwd)).stdout,
+    );
+    assert.equal(again.runId, failed.runId, 'resumed, not started anew');
+    assert.deepEqual(log(), ['b from-env']);
   });
 });
 

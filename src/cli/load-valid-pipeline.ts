@@ -48,6 +48,11 @@ export interface PipelineLoadRequest extends ConfigFlags {
   operatorsDir?: string;
   /** Read module stages' files for the exports they name (`gpipe validate`). */
   checkExports?: boolean;
+  /**
+   * The override files that stand for PIPELINE_CONFIG_OVERRIDE_S3_PATH (a resumed run's).
+   * @default the variable's value, when set
+   */
+  envOverride?: readonly string[];
 }
 
 export interface ConfiguredPipeline {
@@ -94,7 +99,11 @@ export async function loadConfiguredPipeline(
     ...(request.operatorsDir !== undefined && { operatorsDir: request.operatorsDir }),
     ...(request.checkExports && { checkExports: true }),
     layers: {
-      overrideFiles: overrideFileList(request.override ?? [], io.env, io.cwd),
+      overrideFiles:
+        request.envOverride === undefined
+          ? overrideFileList(request.override ?? [], io.env, io.cwd)
+          : // The variable as it is now is not read: what stands for it comes first.
+            overrideFileList([...request.envOverride, ...(request.override ?? [])], {}, io.cwd),
       sets: request.set ?? [],
       env: io.env,
       ...(credentials && { credentials: credentials.values }),

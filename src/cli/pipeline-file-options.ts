@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { overrideEnvVariable } from '../config/config-layers.ts';
 import { InputError } from '../errors.ts';
 import type { RunRecord } from '../store/run-store.ts';
 import type { CliIo } from './cli-io.ts';
@@ -65,17 +66,21 @@ export function seedArgv(argv: readonly string[]): string[] {
 export interface ResumeFlags extends ConfigFlags {
   override: string[];
   set: string[];
+  /** What stands for PIPELINE_CONFIG_OVERRIDE_S3_PATH: the run's, then another one set now. */
+  envOverride: string[];
   /** false when the run was started or is resumed with `--no-cache`. */
   cache: boolean;
 }
 
 /**
  * The flags to go on with `run` under: those it was started with (its recorded `options`), then
- * those given now. Its override files are read again and must still be there; `--set` values
- * are not kept (one may be a secret), so each key it was started with must be given again; a run
- * started with `--no-cache` goes on without the cache (`--force-restart` only started it afresh).
- * The run keeps the flags it was started with: others given now apply to this resume alone, as
- * a note says. `wayOut` ends each refusal: another way out than giving what is asked.
+ * those given now. Its override files (PIPELINE_CONFIG_OVERRIDE_S3_PATH's among them, applied
+ * even where the variable is not set now) are read again and must still be there; `--set`
+ * values are not kept (one may be a secret), so each key it was started with must be given
+ * again; a run started with `--no-cache` goes on without the cache (`--force-restart` only
+ * started it afresh). The run keeps the flags it was started with: others given now (or
+ * another file named by the variable) apply to this resume alone, after the run's, as a note
+ * says. `wayOut` ends each refusal: another way out than giving what is asked.
  */
 export function resumeFlags(
   run: RunRecord,
@@ -84,11 +89,19 @@ export function resumeFlags(
   wayOut = '',
 ): ResumeFlags {
   const started = run.options ?? {};
+  const startedEnv = typeof started.envOverride === 'string' ? started.envOverride : undefined;
   const startedFiles = stringsOf(started.override);
-  const gone = startedFiles.find((file) => !existsSync(overridePath(file, io.cwd)));
+  const recorded = [
+    ...(startedEnv === undefined ? [] : [{ flag: `${overrideEnvVariable}=`, file: startedEnv }]),
+    ...startedFiles.map((file) => ({ flag: '--override ', file })),
+  ];
+  // Object storage cannot be looked at here: the loader reads (or refuses) it.
+  const gone = recorded.find(
+    ({ file }) => !isStorageUri(file) && !existsSync(overridePath(file, io.cwd)),
+  );
   if (gone !== undefined) {
     throw new InputError(
-      `run ${run.runId} was started with --override ${gone}, which is no longer there (${overridePath(gone, io.cwd)}): put it back to resume the run${wayOut}`,
+      `run ${run.runId} was started with ${gone.flag}${gone.file}, which is no longer there (${overridePath(gone.file, io.cwd)}): put it back to resume the run${wayOut}`,
     );
   }
   const startedKeys = new Set(stringsOf(started.set));
@@ -99,11 +112,18 @@ export function resumeFlags(
       `run ${run.runId} was started with ${missing.map((key) => `--set ${key}`).join(' ')}: resume it with the same --set (values are not stored)${wayOut}`,
     );
   }
+  const envNow = envOverrideOf(io.env);
+  const extraEnv =
+    envNow !== undefined &&
+    (startedEnv === undefined || overrideKey(envNow, io.cwd) !== overrideKey(startedEnv, io.cwd))
+      ? envNow
+      : undefined;
   const startedPaths = startedFiles.map((file) => overridePath(file, io.cwd));
   const extraFiles = (given.override ?? []).filter(
     (file) => !startedPaths.includes(overridePath(file, io.cwd)),
   );
   const extras = [
+    ...(extraEnv === undefined ? [] : [`${overrideEnvVariable}=${extraEnv}`]),
     ...extraFiles.map((file) => `--override ${file}`),
     ...[...givenKeys].filter((key) => !startedKeys.has(key)).map((key) => `--set ${key}`),
   ];
@@ -115,23 +135,47 @@ export function resumeFlags(
   return {
     override: [...startedPaths, ...extraFiles],
     set: given.set ?? [],
+    envOverride: [startedEnv, extraEnv].filter((file) => file !== undefined),
     cache: given.cache !== false && started.cache !== false,
   };
 }
 
-/** Whether loading with `flags` reads the same override files as loading with `given`. */
-export function sameOverrides(flags: ResumeFlags, given: ConfigFlags, cwd: string): boolean {
-  const givenPaths = (given.override ?? []).map((file) => overridePath(file, cwd));
+/** The load request of `flags`: the files standing for the variable go in its place. */
+export function resumeLoadFlags(flags: ResumeFlags): PipelineLoadRequest {
+  return { override: flags.override, set: flags.set, envOverride: flags.envOverride };
+}
+
+/** Whether loading with `flags` reads the same override files as loading with `given` now. */
+export function sameOverrides(flags: ResumeFlags, given: ConfigFlags, io: CliIo): boolean {
+  const envNow = envOverrideOf(io.env);
+  const now = [...(envNow === undefined ? [] : [envNow]), ...(given.override ?? [])];
+  const resumed = [...flags.envOverride, ...flags.override];
   return (
-    flags.override.length === givenPaths.length &&
-    flags.override.every((file, i) => overridePath(file, cwd) === givenPaths[i])
+    resumed.length === now.length &&
+    resumed.every((file, i) => overrideKey(file, io.cwd) === overrideKey(now[i]!, io.cwd))
   );
+}
+
+/** PIPELINE_CONFIG_OVERRIDE_S3_PATH as the loader takes it: unset when empty. */
+export function envOverrideOf(
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  return env[overrideEnvVariable]?.trim() || undefined;
 }
 
 /** The file an `--override` names, as the loader reads it (a run records it as given). */
 function overridePath(file: string, cwd: string): string {
   const path = file.startsWith('file://') ? file.slice('file://'.length) : file;
   return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+/** What tells two override files apart: a storage URI as written, else its path. */
+function overrideKey(file: string, cwd: string): string {
+  return isStorageUri(file) ? file : overridePath(file, cwd);
+}
+
+function isStorageUri(file: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(file) && !file.startsWith('file://');
 }
 
 /** `--set KEY=VALUE` without its value, as a run records it. */

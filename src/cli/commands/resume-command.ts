@@ -10,15 +10,9 @@ import {
   loadConfiguredPipeline,
   type PipelineLoadRequest,
 } from '../load-valid-pipeline.ts';
-import { resumeFlags } from '../pipeline-file-options.ts';
+import { resumeFlags, resumeLoadFlags } from '../pipeline-file-options.ts';
 import { pipelineLogSettings } from './pipeline-log-settings.ts';
-import {
-  configFlagsOf,
-  loadGoingOn,
-  type RunCommandOptions,
-  runOrPreview,
-  workspaceOf,
-} from './run-command.ts';
+import { loadGoingOn, type RunCommandOptions, runOrPreview, workspaceOf } from './run-command.ts';
 import { exportRunConfig } from './run-secrets.ts';
 
 export interface ResumeCommandOptions extends RunCommandOptions {
@@ -59,7 +53,8 @@ export async function resumeCommand(
     ...(configRoot !== undefined && { configRoot }),
     ...(typeof started.operatorsDir === 'string' && { operatorsDir: started.operatorsDir }),
   };
-  // The run goes on as it was started: its override files, its --set keys, --no-cache.
+  // The run goes on as it was started: its override files (PIPELINE_CONFIG_OVERRIDE_S3_PATH's
+  // too), its --set keys, --no-cache.
   const { configured, earlier, cache } =
     run === undefined
       ? await loadGoingOn(file, io, request, options, (pipeline) =>
@@ -95,7 +90,7 @@ async function loadKnownRun(
   const flags = resumeFlags(run, given, io);
   const configured = await loadConfiguredPipeline(file, io, {
     ...request,
-    ...configFlagsOf(flags),
+    ...resumeLoadFlags(flags),
   });
   return { configured, earlier: run, cache: flags.cache };
 }

@@ -20,10 +20,12 @@ import {
   type PipelineLoadRequest,
 } from '../load-valid-pipeline.ts';
 import {
+  envOverrideOf,
   type PipelineFileOptions,
   pipelineFileOf,
   refuseTomlFlags,
   resumeFlags,
+  resumeLoadFlags,
   sameOverrides,
   setKey,
 } from '../pipeline-file-options.ts';
@@ -163,9 +165,9 @@ export async function loadGoingOn(
   if (!earlier) return { configured, cache: given.cache !== false };
   const flags = resumeFlags(earlier, given, io, wayOut);
   return {
-    configured: sameOverrides(flags, given, io.cwd)
+    configured: sameOverrides(flags, given, io)
       ? configured
-      : await loadConfiguredPipeline(file, io, { ...request, ...configFlagsOf(flags) }),
+      : await loadConfiguredPipeline(file, io, { ...request, ...resumeLoadFlags(flags) }),
     earlier,
     cache: flags.cache,
   };
@@ -251,7 +253,8 @@ export async function runOrPreview(
 /**
  * The flags a run was started with, kept with it so that `gpipe status` can show them and a
  * resume goes on as the run was started (`resumeFlags`): a TOML pipeline loaded as it was, its
- * override files, its `--set` keys asked for again, `--no-cache`.
+ * override files (PIPELINE_CONFIG_OVERRIDE_S3_PATH's as `envOverride`), its `--set` keys asked
+ * for again, `--no-cache`.
  */
 function startedWith(options: RunCommandOptions, io: CliIo): Record<string, unknown> {
   const flags: Record<string, unknown> = {};
@@ -264,6 +267,9 @@ function startedWith(options: RunCommandOptions, io: CliIo): Record<string, unkn
   if (options.forceRestart) flags.forceRestart = true;
   // File names only: a --set value may be a secret, and run.json is no place for one.
   if (options.override?.length) flags.override = options.override;
+  // The variable's file is as much a part of the config: a resume without it set reads it too.
+  const envOverride = envOverrideOf(io.env);
+  if (envOverride !== undefined) flags.envOverride = envOverride;
   if (options.set?.length) flags.set = options.set.map(setKey);
   return flags;
 }
