@@ -5,7 +5,7 @@
  * line to `invocations/<instance>`, so the counts say what ran.
  */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { jsonEvents, startGpipe } from './fixtures/cli/harness.ts';
@@ -192,5 +192,40 @@ describe('gpipe with a mapped YAML module', () => {
     writeFileSync(join(dir, 'bad.yaml'), yaml);
     const { stderr } = await expectExit(1, ['validate', 'bad.yaml'], dir);
     assert.match(stderr, /bad\.yaml:5:\d+.*unknown stage 'nowhere'/);
+  });
+});
+
+/** docs → words[i] (each a list) → upper[i][j] (nested): files written by each item. */
+const filesYaml = `pipeline:
+  name: files
+  modules:
+    - name: docs
+      command: [sh, -c, 'echo "[2, 3]" > "$GP_RESULT_FILE"']
+    - name: words
+      for_each: docs
+      command: [sh, -c, 'echo "doc $GP_ITEM" > "$OUTPUT_ROOT/doc.txt"; seq -s, 1 "$GP_ITEM" | sed "s/.*/[&]/" > "$GP_RESULT_FILE"']
+    - name: upper
+      for_each: words
+      nested: true
+      command: [sh, -c, 'echo "word $GP_ITEM" > "$OUTPUT_ROOT/word.txt"; echo 0 > "$GP_RESULT_FILE"']
+    - name: collect
+      depends_on: [words, upper]
+      command: [sh, -c, 'cat "$INPUT_ROOT/words/1/doc.txt" "$INPUT_ROOT/upper/1/2/word.txt"']
+`;
+
+describe("a mapped stage's files", () => {
+  it('are under its artifacts by item place, for the stages downstream', async () => {
+    const dir = workspaces.make([], { 'files.yaml': filesYaml });
+    const finished = runFinished(
+      (await expectExit(0, ['run', 'files.yaml', '--json'], dir)).stdout,
+    );
+    const runDir = join(dir, '.gpipe', 'runs', finished.runId);
+    const log = readFileSync(join(runDir, 'collect', 'stage.log'), 'utf8');
+    assert.match(log, /stdout \| doc 3\n.*stdout \| word 3\n/);
+    assert.equal(
+      readlinkSync(join(runDir, 'upper', 'artifacts', '1', '2')),
+      '../../../upper[1][2]/artifacts',
+    );
+    assert.deepEqual(readdirSync(join(runDir, 'upper', 'artifacts', '0')).sort(), ['0', '1']);
   });
 });

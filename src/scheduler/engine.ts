@@ -103,6 +103,7 @@ class Run {
       clock: this.#clock,
       emit: this.#emit,
       previous: options.previous,
+      runDir: this.#runDir,
     });
     this.#setting = {
       runId: this.#runId,

@@ -78,6 +78,19 @@ export class FanOutItems {
     return mapLeaves(this.#shapeOf(template), (node) => this.#outputs[node]);
   }
 
+  /** A succeeded mapped stage's instances' names, in input order (nested ones flattened). */
+  instanceNames(template: number): string[] {
+    const names: string[] = [];
+    const walk = (shape: unknown[]): void => {
+      for (const entry of shape) {
+        if (Array.isArray(entry)) walk(entry);
+        else names.push(this.nameOf(entry as number));
+      }
+    };
+    walk(this.#shapeOf(template));
+    return names;
+  }
+
   #shapeOf(template: number): unknown[] {
     const known = this.#shapes.get(template);
     if (known) return known;
