@@ -293,8 +293,20 @@ describe('explain when an upstream stage would run first', () => {
       down.summary,
       /^its upstream 'up' would run first \(runs; explain 'up' says why\)/,
     );
+    assert.deepEqual(down.changes, []);
     const item = await expectExit(2, ['explain', 'chain.yaml', 'down[0]'], cwd);
     assert.equal(item.stderr, "gpipe: no stage 'down[0]' in pipeline 'chain'\n");
+
+    // Its own command changed too: it runs whatever 'up' gives, and that is said first.
+    edit(cwd, 'chain.yaml', 'cat "$GP_INPUTS_FILE"', 'cat  "$GP_INPUTS_FILE"');
+    const changed = await explainDown();
+    assert.equal(changed.verdict, 'run');
+    assert.match(
+      changed.summary,
+      /^its cache key changed since its last success \(run \w+\), whatever its upstream gives; and its upstream 'up' would run first/,
+    );
+    assert.equal(changed.changes.length, 1);
+    assert.match(changed.changes[0]!, /^command changed/);
   });
 });
 

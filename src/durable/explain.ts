@@ -65,16 +65,42 @@ export async function explainStage(options: ExplainOptions): Promise<Explanation
       changes: [],
     };
   }
-  if (options.runId === undefined) {
-    const first = await upstreamThatRuns(options, i);
-    if (first) return first;
-  }
+  const first = options.runId === undefined ? await upstreamThatRuns(options, i) : undefined;
   const store = await openSqliteStore(dbFile);
   try {
-    return await explainWith(store, i, options);
+    return first
+      ? await withOwnChanges(store, i, options, first)
+      : await explainWith(store, i, options);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * An upstream stage runs first, and the stage's own parts (code, params, command, env…) may
+ * have changed too: then it runs whatever that upstream gives, and the explanation says why.
+ * Its parts now are compared with its last success's, under the same upstream hashes.
+ */
+async function withOwnChanges(
+  store: RunStore,
+  i: number,
+  { pipeline, workspaceRoot, redact }: ExplainOptions,
+  upstreamRuns: Explanation,
+): Promise<Explanation> {
+  const stage = pipeline.stages[i]!;
+  if (stage.fanOut) return upstreamRuns;
+  const last = await lastEntryOf(store, pipeline, stage.name);
+  if (!last) return upstreamRuns;
+  const parts = cacheKeyParts(stage, last.parts.upstream, workspaceRoot);
+  const changes = describeKeyChanges(last.parts, redact ? redactedKeyParts(parts, redact) : parts);
+  if (changes.length === 0) return upstreamRuns;
+  const upstream = upstreamRuns.summary.replace(/: this stage runs after it.*$/, '');
+  return {
+    ...upstreamRuns,
+    summary: `its cache key changed since its last success (run ${last.runId}), whatever its upstream gives; and ${upstream}`,
+    changes,
+    comparedWith: last.runId,
+  };
 }
 
 /**
