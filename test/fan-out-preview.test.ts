@@ -100,3 +100,23 @@ describe('a preview of a mapped stage', () => {
     );
   });
 });
+
+describe('a resume preview of a mapped stage', () => {
+  it('tells the items done in the run it goes on with from those the cache holds', async () => {
+    const dir = workspaces.make([], {
+      // collect_all: the other items finish, whichever ends first.
+      'p.yaml': pipelineYaml
+        .replace(
+          '  name: preview\n',
+          '  name: preview\n  execution: { failure_policy: collect_all }\n',
+        )
+        .replace(
+          "'echo $((GP_ITEM * GP_ITEM))",
+          '\'test "$GP_ITEM" != 3 || test -f ok || exit 7; echo $((GP_ITEM * GP_ITEM))',
+        ),
+    });
+    await expectExit(3, ['run', 'p.yaml', '--quiet'], dir);
+    const { stdout } = await expectExit(0, ['resume', '--dry-run'], dir);
+    assert.match(stdout, /^ {2}square\s+run\s+runs 1 of 3 items \(2 done in this run\)$/m);
+  });
+});

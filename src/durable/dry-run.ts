@@ -6,7 +6,7 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { stageFilesIntact } from './artifacts-manifest.ts';
 import { cacheKeyOf, cacheKeyParts } from './cache-key.ts';
 import { choosePlan, type DurableRunOptions } from './durable-run.ts';
-import { previewMapped } from './fan-out-preview.ts';
+import { mappedDepth, previewMapped } from './fan-out-preview.ts';
 import { sha256Text } from './hash.ts';
 import { runDirFound, type StateLayout, stateLayout } from './layout.ts';
 import { planFresh, type RunPlan } from './plan.ts';
@@ -138,10 +138,9 @@ async function predictCacheHits(
         row.detail = `runs: '${over}' gave no list to map over`;
         continue;
       }
-      const hits = preview.entries.filter((entry) => entry !== undefined).length;
       const items = preview.entries.length;
       if (!('output' in preview)) {
-        row.detail = `runs ${items - hits} of ${items} items (${hits} from the cache)`;
+        row.detail = mappedDetail(stage.name, preview.entries, plan, mappedDepth(pipeline, i));
         continue;
       }
       hashes.set(stage.name, sha256Text(JSON.stringify(preview.output)));
@@ -159,6 +158,31 @@ async function predictCacheHits(
     row.action = 'cached';
     row.detail = `cache hit: output of run ${entry.runId}`;
   }
+}
+
+/**
+ * What a resume or run does with a mapped stage's items: those that succeeded in the run it
+ * goes on with are reused as they are (a resume), the others hit the cache or run.
+ */
+function mappedDetail(
+  stage: string,
+  entries: readonly unknown[],
+  plan: RunPlan,
+  depth: number,
+): string {
+  let done = 0;
+  let cached = 0;
+  for (const [k, entry] of entries.entries()) {
+    // Items of a nested map are named deeper (`x[1][2]`): only their cache is told.
+    const prior = depth === 1 ? plan.previous.get(`${stage}[${k}]`) : undefined;
+    if (prior?.status === 'succeeded' || prior?.status === 'cached') done++;
+    else if (entry !== undefined) cached++;
+  }
+  const reused = [
+    ...(done > 0 ? [`${done} done in this run`] : []),
+    ...(cached > 0 || done === 0 ? [`${cached} from the cache`] : []),
+  ];
+  return `runs ${entries.length - done - cached} of ${entries.length} items (${reused.join(', ')})`;
 }
 
 /** As a hit checks it (stage-cache.ts): a stage's files must be as it left them. */
