@@ -205,6 +205,7 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
     .option('-f, --follow', 'keep printing new lines until the stage (or the run) has ended')
     .option('--stderr', 'only stderr lines')
     .option('--since <time>', 'only lines since a duration ago (5m, 2h) or an ISO time')
+    .option('--json', 'print each line as JSON: {ts (ms since the epoch), stage, stream, line}')
     .option('-w, --workspace <dir>', workspaceHelp)
     .action(async (runId: string, stage: string | undefined, options: LogsCommandOptions) => {
       const { logsCommand } = await import('./commands/logs-command.ts');
@@ -228,11 +229,14 @@ resource (timeout, memory), 5 environment error, 130 interrupted, 70 internal er
     .description("print a stage's output.json: its output with _meta")
     .argument('<run-id>', 'the run')
     .argument('<stage>', 'the stage')
+    .option('--json', 'print it as one line of JSON, its resources figures under "resources"')
     .option('-w, --workspace <dir>', workspaceHelp)
-    .action(async (runId: string, stage: string, options: { workspace?: string }) => {
-      const { showCommand } = await import('./commands/show-command.ts');
-      setExitCode(await showCommand(runId, stage, options, io));
-    });
+    .action(
+      async (runId: string, stage: string, options: { json?: boolean; workspace?: string }) => {
+        const { showCommand } = await import('./commands/show-command.ts');
+        setExitCode(await showCommand(runId, stage, options, io));
+      },
+    );
 
   withFileOptions(
     addConfigFlags(program.command('explain'))

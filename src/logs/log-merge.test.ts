@@ -72,3 +72,19 @@ test('logs of many chunks merge whole and in order', () => {
     'strictly by time',
   );
 });
+
+test('a drain of some logs reads only those; the rest wait for a later drain', () => {
+  const [a, b] = ['only-a.log', 'only-b.log'].map((name) => join(dir, name)) as [string, string];
+  writeFileSync(a, line(1, 'a1'));
+  writeFileSync(b, line(2, 'b2'));
+  const format = (log: { stage?: string }, _raw: string, l: { text: string }) =>
+    `${log.stage}:${l.text}`;
+  const merge = new LogMerge([], () => true, format);
+  const ia = merge.add({ path: a, prefix: '', stage: 'a' });
+  merge.add({ path: b, prefix: '', stage: 'b' });
+  const printed: string[] = [];
+  merge.drain((lines) => printed.push(...lines), [ia, ia]);
+  assert.deepEqual(printed, ['a:a1']);
+  merge.drain((lines) => printed.push(...lines));
+  assert.deepEqual(printed, ['a:a1', 'b:b2']);
+});

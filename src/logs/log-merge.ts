@@ -14,7 +14,7 @@ const printBatch = 1024;
 interface Source {
   /** Its place among the logs: the tie-break between lines of the same millisecond. */
   index: number;
-  prefix: string;
+  log: MergedLog;
   reader: TailReader;
   /** Lines read and kept, not printed yet, from `next`. */
   lines: string[];
@@ -24,45 +24,61 @@ interface Source {
   lastTime: number;
 }
 
-/** A log to merge: its path and the prefix its lines are printed with. */
+/** A log to merge: its path, the prefix its lines are printed with, and whose it is. */
 export interface MergedLog {
   path: string;
   prefix: string;
+  stage?: string;
 }
+
+/** How a kept line is printed: `raw` is the line as the log holds it. */
+export type LineFormat = (log: MergedLog, raw: string, line: LogLine) => string;
+
+const prefixed: LineFormat = (log, raw) => `${log.prefix}${raw}`;
 
 export class LogMerge {
   readonly #sources: Source[] = [];
   readonly #keep: (line: LogLine) => boolean;
+  readonly #format: LineFormat;
   readonly #chunk = Buffer.allocUnsafe(chunkBytes);
 
-  constructor(logs: readonly MergedLog[], keep: (line: LogLine) => boolean) {
+  constructor(
+    logs: readonly MergedLog[],
+    keep: (line: LogLine) => boolean,
+    format: LineFormat = prefixed,
+  ) {
     this.#keep = keep;
+    this.#format = format;
     for (const log of logs) this.add(log);
   }
 
   /**
    * Merges one more log from the next drain on (a fan-out item that started while following):
-   * it ties after every log added before it.
+   * it ties after every log added before it. Returns its index, for `drain`'s `only`.
    */
-  add({ path, prefix }: MergedLog): void {
+  add(log: MergedLog): number {
+    const index = this.#sources.length;
     this.#sources.push({
-      index: this.#sources.length,
-      prefix,
-      reader: new TailReader(path, { chunk: this.#chunk }),
+      index,
+      log,
+      reader: new TailReader(log.path, { chunk: this.#chunk }),
       lines: [],
       times: [],
       next: 0,
       lastTime: 0,
     });
+    return index;
   }
 
   /**
    * Prints every line appended to the logs since the last call, oldest first; lines of the
-   * same millisecond go in the order of the logs, then of their lines.
+   * same millisecond go in the order of the logs, then of their lines. With `only`, reads just
+   * those logs (by index): a follower of 100,000 logs then looks at the few that may grow.
    */
-  drain(print: (lines: string[]) => void): void {
+  drain(print: (lines: string[]) => void, only?: Iterable<number>): void {
     const heap = new SourceHeap();
-    for (const source of this.#sources) if (this.#fill(source)) heap.push(source);
+    const sources = only === undefined ? this.#sources : this.#pick(only);
+    for (const source of sources) if (this.#fill(source)) heap.push(source);
     let out: string[] = [];
     for (let source = heap.pop(); source; source = heap.pop()) {
       out.push(source.lines[source.next++]!);
@@ -75,6 +91,16 @@ export class LogMerge {
     print(out);
   }
 
+  /** The sources of these indexes, each once. */
+  #pick(only: Iterable<number>): Source[] {
+    const picked = new Set<Source>();
+    for (const index of only) {
+      const source = this.#sources[index];
+      if (source) picked.add(source);
+    }
+    return [...picked];
+  }
+
   /** Reads the source's next chunk of kept lines; false when it has none. */
   #fill(source: Source): boolean {
     source.lines = [];
@@ -85,7 +111,7 @@ export class LogMerge {
         const line = parseLogLine(text);
         if (!Number.isNaN(line.time)) source.lastTime = line.time;
         if (!this.#keep(line)) return;
-        source.lines.push(`${source.prefix}${text}`);
+        source.lines.push(this.#format(source.log, text, line));
         source.times.push(source.lastTime);
       }, chunkBytes);
       if (read === 0) return false;

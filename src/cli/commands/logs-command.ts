@@ -2,7 +2,7 @@
  * `gpipe logs RUN_ID [STAGE]` (SPEC E2, E4): a stage's `stage.log` (a mapped stage's: its
  * items' logs), or every stage's interleaved by time with `[stage]` prefixes; `--stderr` and
  * `--since` filter; `-f` follows the logs until the stage (or, without STAGE, the run) has
- * ended, picking up fan-out items as they start.
+ * ended, picking up fan-out items as they start; `--json` prints each line as a JSON object.
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,11 +10,12 @@ import { parseDuration } from '../../config/duration.ts';
 import { isAlive } from '../../durable/run-lookup.ts';
 import { type StageState, stageStates } from '../../durable/run-state.ts';
 import { InputError } from '../../errors.ts';
-import { LogMerge } from '../../logs/log-merge.ts';
+import { type LineFormat, LogMerge } from '../../logs/log-merge.ts';
 import type { LogLine } from '../../logs/stage-log-line.ts';
 import type { RunRecord, RunStore } from '../../store/run-store.ts';
 import type { CliIo } from '../cli-io.ts';
 import { withWorkspaceStore } from '../workspace-store.ts';
+import { FollowedLogs } from './followed-logs.ts';
 import { workspaceOf } from './run-command.ts';
 import {
   findRunDir,
@@ -28,6 +29,7 @@ import {
 
 export interface LogsCommandOptions {
   follow?: boolean;
+  json?: boolean;
   stderr?: boolean;
   since?: string;
   workspace?: string;
@@ -69,7 +71,7 @@ export async function logsCommand(
     };
     // Every stage's lines as `[stage] line`; one stage's as they are, its fan-out items' as
     // `[stage[0]] line`; all interleaved by time. Items are picked up as they start.
-    const merge = new LogMerge([], keep);
+    const logs = new FollowedLogs(new LogMerge([], keep, options.json ? jsonLine : undefined));
     const shown: string[] = [];
     const names = new RunStageNames(run);
     const addNew = async () => {
@@ -78,18 +80,21 @@ export async function logsCommand(
         if (stage !== undefined && name !== stage && !isItemOf(name, stage)) continue;
         shown.push(name);
         const prefix = name === stage ? '' : `[${name}] `;
-        merge.add({ path: stageLogOf(runDir, name), prefix });
+        logs.add(name, { path: stageLogOf(runDir, name), prefix, stage: name });
       }
     };
     await addNew();
-    merge.drain(print);
+    logs.drainAll(print);
     if (options.follow) {
       for (;;) {
         const ended = await hasEnded(store, run, stage, names);
-        // One more read after the end: what the stages wrote last, items started last.
         await addNew();
-        merge.drain(print);
-        if (ended) break;
+        // After the end, one more read of every log: what the stages wrote last.
+        if (ended) {
+          logs.drainAll(print);
+          break;
+        }
+        logs.drainChanged(print, names);
         await sleep(followIntervalMs);
       }
     }
@@ -114,6 +119,15 @@ export async function logsCommand(
   });
   return 0;
 }
+
+/** A line as `--json` prints it; `ts` in ms since the epoch as `status --json`, or null. */
+const jsonLine: LineFormat = (log, _raw, line) =>
+  JSON.stringify({
+    ts: Number.isNaN(line.time) ? null : line.time,
+    stage: log.stage,
+    stream: line.stream,
+    line: line.text,
+  });
 
 /** Whether the stage (or every stage, without one) is done, or the run is over. */
 async function hasEnded(

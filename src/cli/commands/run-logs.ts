@@ -46,9 +46,13 @@ export function findRunDir(run: RunRecord, workspaceRoot: string): string {
 export class RunStageNames {
   /** Each stage's last `stage_started` or `stage_finished` event: where it stands. */
   readonly lastEvents = new Map<string, EventRecord>();
+  /** The stages whose last event is `stage_started`: those whose logs may grow. */
+  readonly running = new Set<string>();
   readonly #run: RunRecord;
   readonly #known = new Set<string>();
   readonly #fresh: string[] = [];
+  /** Stages with events since the last takeChanged (none for the first read: it is read all). */
+  readonly #changed = new Set<string>();
   #seq = -1;
 
   constructor(run: RunRecord) {
@@ -58,7 +62,8 @@ export class RunStageNames {
   /** Reads what stages started or finished since the last read. */
   async read(store: RunStore): Promise<void> {
     let events: EventRecord[];
-    if (this.#seq < 0) {
+    const first = this.#seq < 0;
+    if (first) {
       for (const stage of this.#run.stages) this.#note(stage);
       events = await store.lastStageEvents(this.#run.runId);
       this.#seq = 0;
@@ -70,8 +75,18 @@ export class RunStageNames {
       if (event.stage === undefined) continue;
       if (event.type !== 'stage_started' && event.type !== 'stage_finished') continue;
       this.lastEvents.set(event.stage, event);
+      if (event.type === 'stage_started') this.running.add(event.stage);
+      else this.running.delete(event.stage);
+      if (!first) this.#changed.add(event.stage);
       this.#note(event.stage);
     }
+  }
+
+  /** The stages that started or finished since the last call (after the first read). */
+  takeChanged(): string[] {
+    const changed = [...this.#changed];
+    this.#changed.clear();
+    return changed;
   }
 
   /** The stages read and not taken before: declared ones first, then items as they started. */

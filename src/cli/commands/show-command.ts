@@ -8,19 +8,24 @@ import { withWorkspaceStore } from '../workspace-store.ts';
 import { workspaceOf } from './run-command.ts';
 import { findRunDir, isStageOfRun } from './run-logs.ts';
 
+export interface ShowCommandOptions {
+  json?: boolean;
+  workspace?: string;
+}
+
 /**
  * `gpipe show RUN_ID STAGE`: the stage's `output.json`. Read from the run directory (found also
  * after the project was moved); made from the run store when the file is missing (it is
- * written just after the commit that counts).
+ * written just after the commit that counts). `--json`: the same document on one line.
  */
 export async function showCommand(
   runId: string,
   stage: string,
-  options: { workspace?: string },
+  options: ShowCommandOptions,
   io: CliIo,
 ): Promise<number> {
   const workspaceRoot = workspaceOf(options, io);
-  const text = await withWorkspaceStore(workspaceRoot, async (store) => {
+  const { text, resources } = await withWorkspaceStore(workspaceRoot, async (store) => {
     const run = await store.getRun(runId);
     if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
     // A fan-out instance (`resize[3]`) is shown as its mapped stage's own stages are.
@@ -32,7 +37,7 @@ export async function showCommand(
     const stageDir = `${findRunDir(run, workspaceRoot)}/${stage}`;
     const resources = (await store.resourceSummaries(runId, stage)).at(-1);
     try {
-      return withResources(readFileSync(`${stageDir}/output.json`, 'utf8'), resources);
+      return { text: readFileSync(`${stageDir}/output.json`, 'utf8'), resources };
     } catch {
       // not written (yet): the store has it
     }
@@ -46,9 +51,12 @@ export async function showCommand(
     }
     const values: unknown[] = [];
     pushOutputRow(values, done, undefined);
-    return withResources(outputText(outputRowAt(values, 0), '[]'), resources);
+    return { text: outputText(outputRowAt(values, 0), '[]'), resources };
   });
-  io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const out = options.json
+    ? jsonLine(text, resources, `stage '${stage}' of run ${runId}`)
+    : withResources(text, resources);
+  io.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
   return 0;
 }
 
@@ -58,9 +66,29 @@ export async function showCommand(
  */
 function withResources(text: string, record: ResourceSummaryRecord | undefined): string {
   if (!record || !text.startsWith('{')) return text;
-  const { runId: _run, stage: _stage, attempt, ...summary } = record;
-  const json = JSON.stringify({ attempt, ...resourceJson(summary) }, null, 2);
+  const json = JSON.stringify(resourcesOf(record), null, 2);
   return `{\n  "resources": ${json.replaceAll('\n', '\n  ')},${text.slice(1)}`;
+}
+
+/** `--json`: the document `withResources` prints, compact, on one line. */
+function jsonLine(text: string, record: ResourceSummaryRecord | undefined, what: string): string {
+  let output: unknown;
+  try {
+    output = JSON.parse(text);
+  } catch (error) {
+    // Written atomically by the run: one that does not parse was changed since.
+    throw new InputError(`${what}: its output.json is not JSON (${(error as Error).message})`);
+  }
+  if (!record || typeof output !== 'object' || output === null || Array.isArray(output)) {
+    return JSON.stringify(output);
+  }
+  return JSON.stringify({ resources: resourcesOf(record), ...output });
+}
+
+/** The resource figures `show` prints: the attempt they are of, then the summary. */
+function resourcesOf(record: ResourceSummaryRecord): object {
+  const { runId: _run, stage: _stage, attempt, ...summary } = record;
+  return { attempt, ...resourceJson(summary) };
 }
 
 /** How a stage without an output stands, in words: `it failed`, `it was cancelled`. */
