@@ -4,14 +4,14 @@
  * (`square/artifacts/3` → `square[3]/artifacts`, `upper/artifacts/1/2` for `upper[1][2]`), so
  * that a collecting command reads `$INPUT_ROOT/square/3/…` and a function `outputRootOf`.
  */
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** `instances`: the mapped stage's items' names (`square[3]`), in input order. */
 export function linkItemFiles(runDir: string, stage: string, instances: readonly string[]): void {
   const root = `${runDir}/${stage}/artifacts`;
-  // Made once: a resumed run, or an earlier run's reused directory, has it already.
-  if (existsSync(root)) return;
+  // An earlier run's directory, reused whole (`--stage`), is a link: it has them all.
+  if (isLink(root)) return;
   for (const instance of instances) {
     const files = `${runDir}/${instance}/artifacts`;
     if (!existsSync(files)) continue;
@@ -20,9 +20,15 @@ export function linkItemFiles(runDir: string, stage: string, instances: readonly
       .split('][')
       .join('/');
     const link = `${root}/${place}`;
+    // A resumed run made some before it stopped.
+    if (isLink(link)) continue;
     mkdirSync(dirname(link), { recursive: true });
     // Relative: the run directory may move with its project.
     const up = '../'.repeat(place.split('/').length + 1);
     symlinkSync(`${up}${instance}/artifacts`, link);
   }
+}
+
+function isLink(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true;
 }
