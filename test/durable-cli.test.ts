@@ -30,6 +30,7 @@ import {
   runFinished,
   snapshot,
 } from './fixtures/durable/durable-harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
 const spaces = durableWorkspaces();
 
@@ -472,4 +473,29 @@ test('show reads the run directory after the project was moved or renamed', asyn
   const shown = await expectExit(0, ['show', runId, 'b'], cwd);
   const { resources: _resources, ...rest } = JSON.parse(shown.stdout) as Record<string, unknown>;
   assert.deepEqual(rest, written);
+});
+
+test("'latest' names the newest run in status, show and logs", async () => {
+  const cwd = spaces.make([], {
+    'hello.yaml': yamlPipeline('hello', [
+      '- name: a',
+      `  command: [sh, -c, 'echo x >> count; echo "hello $(wc -l < count)"']`,
+    ]),
+  });
+  await expectExit(0, ['run', 'hello.yaml', '--quiet'], cwd);
+  const newest = runFinished(
+    (await expectExit(0, ['run', 'hello.yaml', '--json', '--no-cache'], cwd)).stdout,
+  );
+  const status = await gpipeJson<{ runId: string }>(['status', 'latest', '--json'], cwd);
+  assert.equal(status.runId, newest.runId);
+  const show = await expectExit(0, ['show', newest.runId, 'a'], cwd);
+  assert.equal((await expectExit(0, ['show', 'latest', 'a'], cwd)).stdout, show.stdout);
+  assert.match(show.stdout, /"resources"/);
+  const logs = await expectExit(0, ['logs', 'latest', 'a'], cwd);
+  assert.match(logs.stdout, /stdout \| hello 2\n$/);
+  await expectInputError(
+    ['show', 'nosuchrun', 'a'],
+    cwd,
+    /^gpipe: no run 'nosuchrun' in this workspace \(see gpipe runs\)$/m,
+  );
 });

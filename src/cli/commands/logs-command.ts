@@ -14,6 +14,7 @@ import { type LineFormat, LogMerge } from '../../logs/log-merge.ts';
 import type { LogLine } from '../../logs/stage-log-line.ts';
 import type { RunRecord, RunStore } from '../../store/run-store.ts';
 import type { CliIo } from '../cli-io.ts';
+import { noSuchRun, runNamed } from '../run-named.ts';
 import { withWorkspaceStore } from '../workspace-store.ts';
 import { FollowedLogs } from './followed-logs.ts';
 import { workspaceOf } from './run-command.ts';
@@ -53,10 +54,10 @@ export async function logsCommand(
   const workspaceRoot = workspaceOf(options, io);
   await withWorkspaceStore(workspaceRoot, async (store) => {
     const run = await findRun(store, runId, options.follow === true);
-    if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
+    if (!run) throw noSuchRun(runId);
     if (stage !== undefined && !isStageOfRun(run, stage)) {
       throw new InputError(
-        `run '${runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
+        `run '${run.runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
       );
     }
     const runDir = findRunDir(run, workspaceRoot);
@@ -176,7 +177,7 @@ async function findRun(
 ): Promise<RunRecord | undefined> {
   const giveUpAt = Date.now() + (follow ? runAppearsWithinMs : 0);
   for (;;) {
-    const run = await store.getRun(runId);
+    const run = await runNamed(store, runId);
     if (run || Date.now() >= giveUpAt) return run;
     await sleep(followIntervalMs / 2);
   }

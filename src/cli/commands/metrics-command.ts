@@ -6,6 +6,7 @@
 import { InputError } from '../../errors.ts';
 import type { MetricRecord } from '../../store/run-store.ts';
 import type { CliIo } from '../cli-io.ts';
+import { noSuchRun, runNamed } from '../run-named.ts';
 import { sparkline } from '../sparkline.ts';
 import { formatTable, withWorkspaceStore } from '../workspace-store.ts';
 import { workspaceOf } from './run-command.ts';
@@ -23,16 +24,16 @@ export async function metricsCommand(
   io: CliIo,
 ): Promise<number> {
   const records = await withWorkspaceStore(workspaceOf(options, io), async (store) => {
-    const run = await store.getRun(runId);
-    if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
+    const run = await runNamed(store, runId);
+    if (!run) throw noSuchRun(runId);
     // Read from the run store, not the run directory: a moved project's metrics are there too.
     // A fan-out item (`square[0]`) keeps its own metrics, under its own name.
     if (!isStageOfRun(run, stage)) {
       throw new InputError(
-        `run '${runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
+        `run '${run.runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
       );
     }
-    return store.metrics(runId, stage);
+    return store.metrics(run.runId, stage);
   });
   const rows = records.map((record) => ({ record, data: parseObject(record) }));
   if (options.json) {

@@ -4,6 +4,7 @@ import { InputError } from '../../errors.ts';
 import type { ResourceSummaryRecord } from '../../monitor/resource-sample.ts';
 import type { CliIo } from '../cli-io.ts';
 import { resourceJson } from '../resource-json.ts';
+import { noSuchRun, runNamed } from '../run-named.ts';
 import { withWorkspaceStore } from '../workspace-store.ts';
 import { workspaceOf } from './run-command.ts';
 import { findRunDir, isStageOfRun } from './run-logs.ts';
@@ -26,27 +27,27 @@ export async function showCommand(
 ): Promise<number> {
   const workspaceRoot = workspaceOf(options, io);
   const { text, resources } = await withWorkspaceStore(workspaceRoot, async (store) => {
-    const run = await store.getRun(runId);
-    if (!run) throw new InputError(`no run '${runId}' in this workspace (see gpipe runs)`);
+    const run = await runNamed(store, runId);
+    if (!run) throw noSuchRun(runId);
     // A fan-out instance (`resize[3]`) is shown as its mapped stage's own stages are.
     if (!isStageOfRun(run, stage)) {
       throw new InputError(
-        `run '${runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
+        `run '${run.runId}' has no stage '${stage}' (its stages: ${run.stages.slice(0, 10).join(', ')}${run.stages.length > 10 ? ', …' : ''})`,
       );
     }
     const stageDir = `${findRunDir(run, workspaceRoot)}/${stage}`;
-    const resources = (await store.resourceSummaries(runId, stage)).at(-1);
+    const resources = (await store.resourceSummaries(run.runId, stage)).at(-1);
     try {
       return { text: readFileSync(`${stageDir}/output.json`, 'utf8'), resources };
     } catch {
       // not written (yet): the store has it
     }
-    const attempts = await store.attempts(runId, stage);
+    const attempts = await store.attempts(run.runId, stage);
     const done = attempts.filter((a) => a.status === 'succeeded' || a.status === 'cached').at(-1);
     if (!done) {
       const last = attempts.at(-1);
       throw new InputError(
-        `stage '${stage}' of run ${runId} has no output: ${last ? attemptState(last.status) : 'it never ran'}`,
+        `stage '${stage}' of run ${run.runId} has no output: ${last ? attemptState(last.status) : 'it never ran'}`,
       );
     }
     const values: unknown[] = [];

@@ -1,12 +1,12 @@
 import { displayStatus } from '../../durable/run-lookup.ts';
 import { type StageState, stageStates } from '../../durable/run-state.ts';
-import { InputError } from '../../errors.ts';
 import { isTerminalStatus, type StageStatus } from '../../graph/pipeline.ts';
 import type { ResourceSummary, ResourceSummaryRecord } from '../../monitor/resource-sample.ts';
 import type { EventRecord, RunRecord } from '../../store/run-store.ts';
 import type { CliIo } from '../cli-io.ts';
 import { errorHeadline, formatDuration } from '../format-text.ts';
 import { resourceJson } from '../resource-json.ts';
+import { latestRun, noSuchRun, runNamed } from '../run-named.ts';
 import { formatBytes, formatCpuSeconds } from '../stage-table.ts';
 import { formatTable, withWorkspaceStore } from '../workspace-store.ts';
 import { workspaceOf } from './run-command.ts';
@@ -18,15 +18,8 @@ export async function statusCommand(
   io: CliIo,
 ): Promise<number> {
   const { run, stages } = await withWorkspaceStore(workspaceOf(options, io), async (store) => {
-    const run =
-      runId === undefined ? (await store.listRuns({ limit: 1 }))[0] : await store.getRun(runId);
-    if (!run) {
-      throw new InputError(
-        runId === undefined
-          ? 'no runs yet'
-          : `no run '${runId}' in this workspace (see gpipe runs)`,
-      );
-    }
+    const run = await runNamed(store, runId ?? latestRun);
+    if (!run) throw noSuchRun(runId ?? latestRun);
     const [events, attempts, summaries, mapped] = await Promise.all([
       store.lastStageEvents(run.runId),
       store.latestAttemptStates(run.runId),
