@@ -18,14 +18,16 @@ export interface MetricsCommandOptions {
 }
 
 export async function metricsCommand(
-  runId: string,
+  runName: string,
   stage: string,
   options: MetricsCommandOptions,
   io: CliIo,
 ): Promise<number> {
+  let runId = runName;
   const records = await withWorkspaceStore(workspaceOf(options, io), async (store) => {
-    const run = await runNamed(store, runId);
-    if (!run) throw noSuchRun(runId);
+    const run = await runNamed(store, runName);
+    if (!run) throw noSuchRun(runName);
+    runId = run.runId;
     // Read from the run store, not the run directory: a moved project's metrics are there too.
     // A fan-out item (`square[0]`) keeps its own metrics, under its own name.
     if (!isStageOfRun(run, stage)) {

@@ -20,15 +20,17 @@ export interface ShowCommandOptions {
  * written just after the commit that counts). `--json`: the same document on one line.
  */
 export async function showCommand(
-  runId: string,
+  runName: string,
   stage: string,
   options: ShowCommandOptions,
   io: CliIo,
 ): Promise<number> {
   const workspaceRoot = workspaceOf(options, io);
+  let runId = runName;
   const { text, resources } = await withWorkspaceStore(workspaceRoot, async (store) => {
-    const run = await runNamed(store, runId);
-    if (!run) throw noSuchRun(runId);
+    const run = await runNamed(store, runName);
+    if (!run) throw noSuchRun(runName);
+    runId = run.runId;
     // A fan-out instance (`resize[3]`) is shown as its mapped stage's own stages are.
     if (!isStageOfRun(run, stage)) {
       throw new InputError(
