@@ -1,51 +1,40 @@
 // `gpipe logs -f` reads only the logs that may grow: judged by what it prints while following.
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatLogLine, parseLogLine } from '../src/logs/stage-log-line.ts';
 import type { RunRecord, StoreWrite } from '../src/store/run-store.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
-import { eventually, startGpipe, workspaces } from './fixtures/cli/harness.ts';
-import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
+import { followTalk, printedLines } from './fixtures/cli/follow-talk.ts';
+import { startGpipe, workspaces } from './fixtures/cli/harness.ts';
 
 const workspace = workspaces();
 
 test('logs -f prints the lines a running stage appends to its log while it runs', async () => {
-  const hold = (file: string) => `while [ ! -e ${file} ]; do sleep 0.02; done`;
-  const dir = workspace({
-    'pipeline.yaml': yamlPipeline('appends', [
-      '- name: talk',
-      `  command: [sh, -c, "echo first; ${hold('go')}; echo second >&2; ${hold('end')}"]`,
-    ]),
+  const talk = await followTalk(workspace, 'appends', {
+    secondToStderr: true,
+    holdAfter: true,
+    wholeRun: true,
   });
-  const run = startGpipe(['run', 'pipeline.yaml'], dir);
   try {
-    await eventually('the run directory', () => existsSync(join(dir, '.gpipe', 'runs')));
-    const [id] = readdirSync(join(dir, '.gpipe', 'runs'));
-    const follow = startGpipe(['logs', id!, '-f'], dir);
-    await follow.waitFor('the first line', ({ stdout }) => stdout.includes('first'));
-    writeFileSync(join(dir, 'go'), '');
+    writeFileSync(join(talk.dir, 'go'), '');
     // The stage still runs (it waits for `end`): the line must come from following, not the
     // last read after the end.
-    await follow.waitFor('the appended line', ({ stdout }) => stdout.includes('second'));
-    assert.equal(follow.child.exitCode, null, 'still following');
-    writeFileSync(join(dir, 'end'), '');
-    const followed = await follow.finished;
+    await talk.follow.waitFor('the appended line', ({ stdout }) => stdout.includes('second'));
+    assert.equal(talk.follow.child.exitCode, null, 'still following');
+    writeFileSync(join(talk.dir, 'end'), '');
+    const followed = await talk.follow.finished;
     assert.equal(followed.code, 0, followed.stderr);
     assert.deepEqual(
-      followed.stdout
-        .trimEnd()
-        .split('\n')
-        .map((line) => parseLogLine(line.replace(/^\[talk\] /, '')).text),
+      printedLines(followed.stdout).map((line) => line.text),
       ['first', 'second'],
     );
   } finally {
-    writeFileSync(join(dir, 'go'), '');
-    writeFileSync(join(dir, 'end'), '');
+    talk.release();
   }
-  assert.equal((await run.finished).code, 0);
+  assert.equal((await talk.run.finished).code, 0);
 });
 
 /** A run of a mapped stage `square` with `items` items, written as a run would. */

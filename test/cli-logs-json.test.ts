@@ -1,19 +1,14 @@
 // `gpipe logs --json` and `gpipe show --json` end to end: real runs, judged by the JSON printed.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
-import { eventually, gpipe, jsonEvents, startGpipe, workspaces } from './fixtures/cli/harness.ts';
+import { followTalk, onlyRun } from './fixtures/cli/follow-talk.ts';
+import { gpipe, jsonEvents, workspaces } from './fixtures/cli/harness.ts';
 import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
 const workspace = workspaces();
-
-function onlyRun(dir: string): string {
-  const runs = readdirSync(join(dir, '.gpipe', 'runs'));
-  assert.equal(runs.length, 1);
-  return runs[0]!;
-}
 
 const twoStages = yamlPipeline('chatty-json', [
   '- name: a',
@@ -120,19 +115,10 @@ test('show --json prints the output file with its resources as one compact docum
 });
 
 test('logs -f --json follows a running stage line by line until it ends', async () => {
-  const dir = workspace({
-    'pipeline.yaml': yamlPipeline('follow-json', [
-      '- name: talk',
-      '  command: [sh, -c, "echo first; while [ ! -e go ]; do sleep 0.02; done; echo second >&2"]',
-    ]),
-  });
-  const run = startGpipe(['run', 'pipeline.yaml'], dir);
+  const talk = await followTalk(workspace, 'follow-json', { secondToStderr: true, json: true });
   try {
-    await eventually('the run directory', () => existsSync(join(dir, '.gpipe', 'runs')));
-    const follow = startGpipe(['logs', onlyRun(dir), 'talk', '-f', '--json'], dir);
-    await follow.waitFor('the first line', ({ stdout }) => stdout.includes('"first"'));
-    writeFileSync(join(dir, 'go'), '');
-    const followed = await follow.finished;
+    writeFileSync(join(talk.dir, 'go'), '');
+    const followed = await talk.follow.finished;
     assert.equal(followed.code, 0, followed.stderr);
     assert.deepEqual(
       jsonEvents(followed.stdout).map(({ ts: _ts, ...line }) => line),
@@ -142,7 +128,7 @@ test('logs -f --json follows a running stage line by line until it ends', async 
       ],
     );
   } finally {
-    writeFileSync(join(dir, 'go'), '');
+    talk.release();
   }
-  assert.equal((await run.finished).code, 0);
+  assert.equal((await talk.run.finished).code, 0);
 });

@@ -1,29 +1,16 @@
 // `gpipe logs` (SPEC E2) end to end: real runs, real processes, judged by the lines printed.
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
 import type { RunRecord } from '../src/store/run-store.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { followTalk, onlyRun, printedLines } from './fixtures/cli/follow-talk.ts';
 import { eventually, gpipe, startGpipe, workspaces } from './fixtures/cli/harness.ts';
 import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
 const workspace = workspaces();
-
-function onlyRun(dir: string): string {
-  const runs = readdirSync(join(dir, '.gpipe', 'runs'));
-  assert.equal(runs.length, 1);
-  return runs[0]!;
-}
 
 const twoStages = yamlPipeline('chatty', [
   '- name: a',
@@ -50,10 +37,7 @@ test('logs prints a stage, filters by stream and time, and interleaves all stage
 
   const stderr = await gpipe(['logs', id, 'a', '--stderr'], dir);
   assert.deepEqual(
-    stderr.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => parseLogLine(l).text),
+    printedLines(stderr.stdout).map((l) => l.text),
     ['a-err'],
   );
 
@@ -89,57 +73,27 @@ test('logs prints a stage, filters by stream and time, and interleaves all stage
   assert.match(missing.stderr, /has no stage 'nope'/);
 });
 
-/**
- * A run whose stage `talk` prints `first`, waits for a file `go`, then prints `second` (to
- * stderr when `secondToStderr`); `more` modules follow. Returns once `gpipe logs RUN talk -f`
- * follows it and has printed the first line.
- */
-async function followTalk(name: string, secondToStderr: boolean, more: string[] = []) {
-  const second = secondToStderr ? 'echo second >&2' : 'echo second';
-  const dir = workspace({
-    'pipeline.yaml': [
-      'pipeline:',
-      `  name: ${name}`,
-      '  modules:',
-      '    - name: talk',
-      `      command: [sh, -c, "echo first; while [ ! -e go ]; do sleep 0.02; done; ${second}"]`,
-      ...more,
-    ].join('\n'),
-  });
-  const run = startGpipe(['run', 'pipeline.yaml'], dir);
-  await eventually('the first line in stage.log', () => {
-    if (!existsSync(join(dir, '.gpipe', 'runs'))) return false;
-    const runs = readdirSync(join(dir, '.gpipe', 'runs'));
-    const log = runs[0] ? join(dir, '.gpipe', 'runs', runs[0], 'talk', 'stage.log') : '';
-    return log !== '' && existsSync(log) && readFileSync(log, 'utf8').includes('first');
-  });
-  const follow = startGpipe(['logs', onlyRun(dir), 'talk', '-f'], dir);
-  await follow.waitFor('the first line', ({ stdout }) => stdout.includes('stdout | first'));
-  return { dir, run, follow };
-}
-
 test('logs -f follows a running stage and exits once it has ended', async () => {
-  const { dir, run, follow } = await followTalk('follow', true);
+  const { dir, run, follow } = await followTalk(workspace, 'follow', { secondToStderr: true });
   assert.equal(follow.child.exitCode, null, 'still following while the stage runs');
   writeFileSync(join(dir, 'go'), '');
   const followed = await follow.finished;
   assert.equal(followed.code, 0, followed.stderr);
   assert.deepEqual(
-    followed.stdout
-      .trimEnd()
-      .split('\n')
-      .map((line) => `${parseLogLine(line).stream} ${parseLogLine(line).text}`),
+    printedLines(followed.stdout).map((line) => `${line.stream} ${line.text}`),
     ['stdout first', 'stderr second'],
   );
   assert.equal((await run.finished).code, 0);
 });
 
 test('logs -f of one stage exits when that stage ends, while the run goes on', async () => {
-  const { dir, run, follow } = await followTalk('follow-one', false, [
-    '    - name: after',
-    '      depends_on: [talk]',
-    '      command: [sh, -c, "while [ ! -e done ]; do sleep 0.02; done"]',
-  ]);
+  const { dir, run, follow } = await followTalk(workspace, 'follow-one', {
+    more: [
+      '- name: after',
+      '  depends_on: [talk]',
+      '  command: [sh, -c, "while [ ! -e done ]; do sleep 0.02; done"]',
+    ],
+  });
   writeFileSync(join(dir, 'go'), '');
   try {
     const followed = await follow.finished;

@@ -82,12 +82,18 @@ function secretsWorkspace(): string {
 
 const env = { PW_VAR: secrets.interpolated, MY_API_TOKEN: secrets.ambient };
 
-test('a seeded secret reaches its stage and appears in no output, log, store row or export', async () => {
-  const dir = secretsWorkspace();
+/** The workspace's pipeline run with the secrets, plain and then with --json: each fails (3). */
+async function runFailing(dir: string) {
   const plain = await gpipe(['run', 'pipeline.yaml'], dir, env);
   assert.equal(plain.code, 3, plain.stderr);
   const json = await gpipe(['run', 'pipeline.yaml', '--json', '--no-cache'], dir, env);
   assert.equal(json.code, 3, json.stderr);
+  return { plain, json };
+}
+
+test('a seeded secret reaches its stage and appears in no output, log, store row or export', async () => {
+  const dir = secretsWorkspace();
+  const { plain, json } = await runFailing(dir);
   const status = await gpipe(['status', '--json'], dir);
   const runs = await gpipe(['runs'], dir);
   const show = await gpipe(['show', jsonEvents(json.stdout)[0]!.runId as string, 'check'], dir);
@@ -170,10 +176,7 @@ function workerSecretsWorkspace(): string {
 
 test('a module stage in a worker thread or process has its log, prints and stack masked', async () => {
   const dir = workerSecretsWorkspace();
-  const plain = await gpipe(['run', 'pipeline.yaml'], dir, env);
-  assert.equal(plain.code, 3, plain.stderr);
-  const json = await gpipe(['run', 'pipeline.yaml', '--json', '--no-cache'], dir, env);
-  assert.equal(json.code, 3, json.stderr);
+  const { plain, json } = await runFailing(dir);
   // Each stage's log is masked, not dropped…
   for (const stage of ['in-thread', 'in-process']) {
     const log = readFileSync(join(dir, '.gpipe', 'latest', stage, 'stage.log'), 'utf8');

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gpipe, repoRoot, workspaces } from './fixtures/cli/harness.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
 const workspace = workspaces();
 
@@ -11,24 +12,30 @@ const files = {
   'score.py': 'def score(context):\n    return 1\n',
 };
 
+/** load, report (after load) and score, naming these exports; `scoreKeys` go on score. */
+function exportsPipeline(
+  names: { load: string; report: string; score: string },
+  scoreKeys: string[] = [],
+): string {
+  return yamlPipeline('exports', [
+    '- name: load',
+    `  script: "stages.ts:${names.load}"`,
+    '- name: report',
+    `  path: "stages.ts:${names.report}"`,
+    '  depends_on: [load]',
+    '- name: score',
+    `  script: "score.py:${names.score}"`,
+    ...scoreKeys,
+  ]);
+}
+
 describe('gpipe validate: module exports', () => {
   test('each misspelt export at its line and column, with the other problems; exit 1', async () => {
     const cwd = workspace({
       ...files,
-      'pipeline.yaml': [
-        'pipeline:',
-        '  name: exports',
-        '  modules:',
-        '    - name: load',
-        '      script: "stages.ts:lod"',
-        '    - name: report',
-        '      path: "stages.ts:Reprt"',
-        '      depends_on: [load]',
-        '    - name: score',
-        '      script: "score.py:scor"',
-        '      dependson: [load]',
-        '',
-      ].join('\n'),
+      'pipeline.yaml': exportsPipeline({ load: 'lod', report: 'Reprt', score: 'scor' }, [
+        '  dependson: [load]',
+      ]),
     });
     const { code, stdout, stderr } = await gpipe(['validate', 'pipeline.yaml'], cwd);
     assert.equal(code, 1);
@@ -45,15 +52,7 @@ describe('gpipe validate: module exports', () => {
   test('names that are there: valid', async () => {
     const cwd = workspace({
       ...files,
-      'pipeline.yaml': [
-        'pipeline:',
-        '  name: exports',
-        '  modules:',
-        '    - { name: load, script: "stages.ts:load" }',
-        '    - { name: report, path: "stages.ts:Report", depends_on: [load] }',
-        '    - { name: score, script: "score.py:score" }',
-        '',
-      ].join('\n'),
+      'pipeline.yaml': exportsPipeline({ load: 'load', report: 'Report', score: 'score' }),
     });
     const { code, stdout } = await gpipe(['validate', 'pipeline.yaml'], cwd);
     assert.equal(code, 0);

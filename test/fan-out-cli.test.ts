@@ -18,6 +18,8 @@ import {
   readJson,
   runFinished,
 } from './fixtures/durable/durable-harness.ts';
+import { mappedCommand, returning } from './fixtures/fan-out-modules.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
 const workspaces = durableWorkspaces();
 
@@ -168,15 +170,10 @@ describe('gpipe with a mapped YAML module', () => {
   });
 
   it('a module mapped over an output that is not a list fails with a clear error (exit 3)', async () => {
-    const yaml = `pipeline:
-  name: one
-  modules:
-    - name: one
-      command: [sh, -c, 'echo "{\\"a\\": 1}" > "$GP_RESULT_FILE"']
-    - name: each
-      for_each: one
-      command: [sh, -c, 'true']
-`;
+    const yaml = yamlPipeline('one', [
+      ...returning('one', '{\\"a\\": 1}'),
+      ...mappedCommand('each', 'one', 'true'),
+    ]);
     const dir = workspaces.make([], { 'one.yaml': yaml });
     const { stderr } = await expectExit(3, ['run', 'one.yaml'], dir);
     assert.match(
@@ -196,22 +193,23 @@ describe('gpipe with a mapped YAML module', () => {
 });
 
 /** docs → words[i] (each a list) → upper[i][j] (nested): files written by each item. */
-const filesYaml = `pipeline:
-  name: files
-  modules:
-    - name: docs
-      command: [sh, -c, 'echo "[2, 3]" > "$GP_RESULT_FILE"']
-    - name: words
-      for_each: docs
-      command: [sh, -c, 'echo "doc $GP_ITEM" > "$OUTPUT_ROOT/doc.txt"; seq -s, 1 "$GP_ITEM" | sed "s/.*/[&]/" > "$GP_RESULT_FILE"']
-    - name: upper
-      for_each: words
-      nested: true
-      command: [sh, -c, 'echo "word $GP_ITEM" > "$OUTPUT_ROOT/word.txt"; echo 0 > "$GP_RESULT_FILE"']
-    - name: collect
-      depends_on: [words, upper]
-      command: [sh, -c, 'cat "$INPUT_ROOT/words/1/doc.txt" "$INPUT_ROOT/upper/1/2/word.txt"']
-`;
+const filesYaml = yamlPipeline('files', [
+  ...returning('docs', '[2, 3]'),
+  ...mappedCommand(
+    'words',
+    'docs',
+    'echo "doc $GP_ITEM" > "$OUTPUT_ROOT/doc.txt"; seq -s, 1 "$GP_ITEM" | sed "s/.*/[&]/" > "$GP_RESULT_FILE"',
+  ),
+  ...mappedCommand(
+    'upper',
+    'words',
+    'echo "word $GP_ITEM" > "$OUTPUT_ROOT/word.txt"; echo 0 > "$GP_RESULT_FILE"',
+    ['  nested: true'],
+  ),
+  '- name: collect',
+  '  depends_on: [words, upper]',
+  `  command: [sh, -c, 'cat "$INPUT_ROOT/words/1/doc.txt" "$INPUT_ROOT/upper/1/2/word.txt"']`,
+]);
 
 describe("a mapped stage's files", () => {
   it('are under its artifacts by item place, for the stages downstream', async () => {

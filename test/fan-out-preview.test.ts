@@ -11,22 +11,19 @@ import {
   expectExit,
   gpipeJson,
 } from './fixtures/durable/durable-harness.ts';
+import { mappedCommand, returning } from './fixtures/fan-out-modules.ts';
+import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
 const workspaces = durableWorkspaces();
 
 /** list → square[i] → total. */
-const pipelineYaml = `pipeline:
-  name: preview
-  modules:
-    - name: list
-      command: [sh, -c, 'echo "[1, 2, 3]" > "$GP_RESULT_FILE"']
-    - name: square
-      for_each: list
-      command: [sh, -c, 'echo $((GP_ITEM * GP_ITEM)) > "$GP_RESULT_FILE"']
-    - name: total
-      depends_on: [square]
-      command: [sh, -c, 'echo done']
-`;
+const pipelineYaml = yamlPipeline('preview', [
+  ...returning('list', '[1, 2, 3]'),
+  ...mappedCommand('square', 'list', 'echo $((GP_ITEM * GP_ITEM)) > "$GP_RESULT_FILE"'),
+  '- name: total',
+  '  depends_on: [square]',
+  "  command: [sh, -c, 'echo done']",
+]);
 
 interface Explained {
   verdict: string;

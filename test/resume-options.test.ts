@@ -69,6 +69,26 @@ function logReader(cwd: string): () => string[] {
   };
 }
 
+/**
+ * A run of modeYaml (with `settings`) started with the variable naming env.yaml, b failing;
+ * then b fails no more. `log` has been read up to here.
+ */
+async function failedUnderEnvOverride(settings: string[] = [], files: Record<string, string> = {}) {
+  const cwd = spaces.make([], {
+    'p.yaml': modeYaml(...settings),
+    'env.yaml': overrideBoth,
+    'fail-b': '',
+    ...files,
+  });
+  const log = logReader(cwd);
+  const failed = runFinished(
+    (await withEnvOverride(3, 'env.yaml', ['run', 'p.yaml', '--json'], cwd)).stdout,
+  );
+  const before = log();
+  rmSync(join(cwd, 'fail-b'));
+  return { cwd, log, failed, before };
+}
+
 /** The one line a refusal prints, without the `gpipe: ` prefix. */
 function refusal(stderr: string): string {
   const lines = stderr.trim().split('\n');
@@ -138,15 +158,10 @@ describe('resume goes on with the flags its run was started with', () => {
   });
 
   test(`${envVariable}'s file is read again where the variable is not set`, async () => {
-    const cwd = spaces.make([], { 'p.yaml': modeYaml(), 'env.yaml': overrideBoth, 'fail-b': '' });
-    const log = logReader(cwd);
-    const failed = runFinished(
-      (await withEnvOverride(3, 'env.yaml', ['run', 'p.yaml', '--json'], cwd)).stdout,
-    );
-    assert.deepEqual(log(), ['a from-env', 'b from-env']);
+    const { cwd, log, failed, before } = await failedUnderEnvOverride();
+    assert.deepEqual(before, ['a from-env', 'b from-env']);
     const runJson = JSON.parse(readFileSync(join(cwd, '.gpipe', 'latest', 'run.json'), 'utf8'));
     assert.equal(runJson.options.envOverride, 'env.yaml');
-    rmSync(join(cwd, 'fail-b'));
 
     // Loaded without the override, a's config would differ and a would run again.
     const preview = await withEnvOverride(0, '', ['resume', '--dry-run', '--json'], cwd);
@@ -165,18 +180,9 @@ describe('resume goes on with the flags its run was started with', () => {
   });
 
   test(`${envVariable} naming another file: the run's applies, then that one, with a note`, async () => {
-    const cwd = spaces.make([], {
-      'p.yaml': modeYaml(),
-      'env.yaml': overrideBoth,
+    const { cwd, log, failed } = await failedUnderEnvOverride([], {
       'other.yaml': overrideB.replace('from-override', 'from-other'),
-      'fail-b': '',
     });
-    const log = logReader(cwd);
-    const failed = runFinished(
-      (await withEnvOverride(3, 'env.yaml', ['run', 'p.yaml', '--json'], cwd)).stdout,
-    );
-    log();
-    rmSync(join(cwd, 'fail-b'));
 
     renameSync(join(cwd, 'env.yaml'), join(cwd, 'moved.yaml'));
     for (const now of ['', 'moved.yaml']) {
@@ -265,17 +271,7 @@ describe('checkpoint.enabled: running again resumes as resume does', () => {
     assert.deepEqual(log(), ['b from-override']);
   });
   test(`with the file ${envVariable} named, where the variable is not set now`, async () => {
-    const cwd = spaces.make([], {
-      'p.yaml': modeYaml('checkpoint: {enabled: true}'),
-      'env.yaml': overrideBoth,
-      'fail-b': '',
-    });
-    const log = logReader(cwd);
-    const failed = runFinished(
-      (await withEnvOverride(3, 'env.yaml', ['run', 'p.yaml', '--json'], cwd)).stdout,
-    );
-    log();
-    rmSync(join(cwd, 'fail-b'));
+    const { cwd, log, failed } = await failedUnderEnvOverride(['checkpoint: {enabled: true}']);
     const again = runFinished(
       (await withEnvOverride(0, '', ['run', 'p.yaml', '--json'], cwd)).stdout,
     );
