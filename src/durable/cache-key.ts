@@ -18,6 +18,7 @@ import type { CacheKeyParts } from '../store/run-store.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { codeText, moduleCode } from './code-files.ts';
 import { commandCode } from './command-code.ts';
+import { exportCode } from './export-code.ts';
 import { sha256Text } from './hash.ts';
 
 /** Longer parts are shown by a prefix and stand in the key by their hash. */
@@ -259,15 +260,22 @@ function codeOf(stage: StageSpec, workspaceRoot: string): string | undefined {
     const files = commandCode(task.argv, task.shell, cwd, task.env);
     return files.length === 0 ? undefined : codeText(files);
   }
-  const [module, ...imported] =
-    task.kind === 'python'
-      ? moduleCode(task.file, [...task.searchPath, ...pythonPath()], task.module)
-      : moduleCode(task.file);
   const what =
     task.kind === 'module'
       ? `file ${basename(task.file)}#${task.exportName}`
       : `python ${task.module ?? basename(task.file)}:${task.exportName}`;
-  return codeText([{ label: what, hash: module!.hash }, ...imported]);
+  if (task.kind === 'module') {
+    // The export's own code, and what it reaches of other local files.
+    const [own, ...reached] = exportCode(task.file, task.exportName, 'script') ?? [];
+    if (own) return codeText([{ label: what, hash: own.hash }, ...reached]);
+  }
+  const [module, ...imported] =
+    task.kind === 'python'
+      ? moduleCode(task.file, [...task.searchPath, ...pythonPath()], task.module)
+      : moduleCode(task.file);
+  // A Python function's own statements; the modules it imports, whole.
+  const own = task.kind === 'python' ? exportCode(task.file, task.exportName, 'python') : undefined;
+  return codeText([{ label: what, hash: own?.[0]?.hash ?? module!.hash }, ...imported]);
 }
 
 /** The orchestrator's PYTHONPATH, which a Python stage's bridge inherits, as absolute paths. */

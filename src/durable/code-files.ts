@@ -67,7 +67,8 @@ export function codeText(files: readonly CodeFile[]): string {
   return text;
 }
 
-function shortHash(bytes: string | Buffer): string {
+/** `sha256:<hex16>`: how code parts name what they hash. */
+export function shortHash(bytes: string | Buffer): string {
   return `sha256:${hash('sha256', bytes, 'hex').slice(0, 16)}`;
 }
 

@@ -6,6 +6,7 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { stageFilesIntact } from './artifacts-manifest.ts';
 import { cacheKeyOf, cacheKeyParts } from './cache-key.ts';
 import { choosePlan, type DurableRunOptions } from './durable-run.ts';
+import { readExportCode } from './export-code.ts';
 import { mappedDepth, previewMapped } from './fan-out-preview.ts';
 import { sha256Text } from './hash.ts';
 import { runDirFound, type StateLayout, stateLayout } from './layout.ts';
@@ -44,6 +45,7 @@ export async function previewRun(options: PreviewOptions): Promise<RunPreview> {
     pipeline.spec.checkpoint?.directory,
     pipeline.spec.runsDirectory,
   );
+  readExportCode(layout.exportCodeFile);
   const hasStore = existsSync(layout.dbFile);
   if (!hasStore && !options.selection && typeof options.resume !== 'string') {
     // Nothing has run here yet: every stage runs, and nothing is created to say so.

@@ -12,6 +12,7 @@ import type { RunResult } from '../scheduler/run-types.ts';
 import type { RunRecord, RunStore } from '../store/run-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { writeArtifactsManifest } from './artifacts-manifest.ts';
+import { readExportCode, writeExportCode } from './export-code.ts';
 import { runDirOf, type StateLayout, stateLayout } from './layout.ts';
 import { pushOutputRow } from './output-file.ts';
 import { planFresh, planResume, planSelection, type RunPlan, type RunSelection } from './plan.ts';
@@ -79,9 +80,11 @@ export async function runDurable(options: DurableRunOptions): Promise<DurableRun
     }
   }
   const store = options.store ?? (await openSqliteStore(layout.dbFile, { writeSoon: true }));
+  readExportCode(layout.exportCodeFile);
   try {
     return await runWithStore(options, layout, store);
   } finally {
+    writeExportCode(layout.exportCodeFile);
     if (!options.store) await store.close();
   }
 }

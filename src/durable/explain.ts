@@ -6,6 +6,7 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { stageFilesIntact } from './artifacts-manifest.ts';
 import { cacheKeyOf, cacheKeyParts, describeKeyChanges, redactedKeyParts } from './cache-key.ts';
 import { previewRun } from './dry-run.ts';
+import { readExportCode } from './export-code.ts';
 import { itemKeyParts, mappedDepth, previewMapped } from './fan-out-preview.ts';
 import { runDirFound, stateLayout } from './layout.ts';
 
@@ -56,7 +57,11 @@ export async function explainStage(options: ExplainOptions): Promise<Explanation
       changes: [],
     };
   }
-  const { dbFile } = stateLayout(options.workspaceRoot, pipeline.spec.checkpoint?.directory);
+  const { dbFile, exportCodeFile } = stateLayout(
+    options.workspaceRoot,
+    pipeline.spec.checkpoint?.directory,
+  );
+  readExportCode(exportCodeFile);
   if (!existsSync(dbFile)) {
     return {
       stage: name,

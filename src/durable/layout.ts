@@ -10,6 +10,8 @@ export interface StateLayout {
   runsDir: string;
   /** A link to the newest run's directory. */
   latestLink: string;
+  /** What module exports are made of, kept between processes (export-code.ts). */
+  exportCodeFile: string;
 }
 
 /**
@@ -34,6 +36,7 @@ export function stateLayout(
     dbFile: join(dir, 'state.db'),
     runsDir: runsDir === undefined ? join(dir, 'runs') : resolve(root, runsDir),
     latestLink: join(dir, 'latest'),
+    exportCodeFile: join(dir, 'export-code.json'),
   };
 }
 
