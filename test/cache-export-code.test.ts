@@ -147,6 +147,11 @@ describe('the code part of a module stage: what its export is made of', () => {
 
     // A helper both Python stages call, then a module constant: both rerun each time.
     edit(cwd, 'stages.py', 'f.write("x\\n")', 'f.write("y\\n")');
+    const helper = await explainAll(cwd);
+    assert.deepEqual(helper.py_train, [
+      'run',
+      'code changed (stages.py#counted sha256:… → sha256:…)',
+    ]);
     await run(cwd);
     assert.deepEqual(invoked.since(), ['py_evaluate', 'py_train']);
     edit(cwd, 'stages.py', 'import os\n', 'import os\nimport sys\n');

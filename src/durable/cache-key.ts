@@ -273,9 +273,10 @@ function codeOf(stage: StageSpec, workspaceRoot: string): string | undefined {
     task.kind === 'python'
       ? moduleCode(task.file, [...task.searchPath, ...pythonPath()], task.module)
       : moduleCode(task.file);
-  // A Python function's own statements; the modules it imports, whole.
-  const own = task.kind === 'python' ? exportCode(task.file, task.exportName, 'python') : undefined;
-  return codeText([{ label: what, hash: own?.[0]?.hash ?? module!.hash }, ...imported]);
+  // A Python function's own statements and the definitions it reaches; its imports, whole.
+  const [own, ...reached] =
+    task.kind === 'python' ? (exportCode(task.file, task.exportName, 'python') ?? []) : [];
+  return codeText([{ label: what, hash: own?.hash ?? module!.hash }, ...reached, ...imported]);
 }
 
 /** The orchestrator's PYTHONPATH, which a Python stage's bridge inherits, as absolute paths. */

@@ -4,7 +4,8 @@
  *
  * TypeScript and JavaScript: esbuild bundles the export alone, tree-shaken, packages left
  * out; what is left of each local file is the code that export can reach (top-level code
- * with side effects stays, comments go). Python: the statements python-blocks.ts keeps.
+ * with side effects stays, comments go). Python: the statements python-blocks.ts keeps, the
+ * export's own with the module-level code first, then each definition it reaches (`file.py#name`).
  * Undefined where it cannot be told (a file esbuild cannot build, source it cannot split):
  * the caller hashes whole files instead.
  */
@@ -14,7 +15,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { BuildResult } from 'esbuild';
 import { writeFileAtomicSync } from './atomic-file.ts';
 import { type CodeFile, fileHash, shortHash } from './code-files.ts';
-import { pythonExportText } from './python-blocks.ts';
+import { pythonExportParts } from './python-blocks.ts';
 
 /** A result and the files it was made from, with their hashes then: any change, made again. */
 interface Known {
@@ -82,8 +83,12 @@ function pythonCode(file: string, exportName: string): Known {
   } catch {
     return { inputs, code: undefined };
   }
-  const text = pythonExportText(source, exportName);
-  const code = text === undefined ? undefined : [{ label: basename(file), hash: shortHash(text) }];
+  const parts = pythonExportParts(source, exportName);
+  if (parts === undefined) return { inputs, code: undefined };
+  const name = basename(file);
+  const code = [{ label: name, hash: shortHash(parts.own) }];
+  for (const [definition, text] of parts.definitions)
+    code.push({ label: `${name}#${definition}`, hash: shortHash(text) });
   return { inputs, code };
 }
 

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { pythonExportText } from './python-blocks.ts';
+import { pythonExportParts } from './python-blocks.ts';
+
+/** All the export's code in one text: its own, then each definition it reaches. */
+function pythonExportText(source: string, name: string): string | undefined {
+  const parts = pythonExportParts(source, name);
+  return parts && [parts.own, ...parts.definitions.values()].join('\n');
+}
 
 const module = `"""Stages."""
 import json
@@ -63,12 +69,10 @@ const moduleCode = [
 
 describe('pythonExportText: what one export of a Python module is made of', () => {
   test('its definition with its decorators, the definitions it names (in f-strings too), and all module-level code', () => {
-    assert.deepEqual(heads(pythonExportText(module, 'train')), [
-      ...moduleCode,
-      'def _fmt(x):',
-      '@register(',
-      'def train(context):',
-    ]);
+    const parts = pythonExportParts(module, 'train')!;
+    assert.deepEqual(heads(parts.own), [...moduleCode, '@register(', 'def train(context):']);
+    assert.deepEqual([...parts.definitions.keys()], ['_fmt']);
+    assert.deepEqual(heads(parts.definitions.get('_fmt')), ['def _fmt(x):']);
     // A definition inside a string is text, not a statement.
     assert.match(pythonExportText(module, 'train')!, /^def evaluate\(\):$/m);
   });

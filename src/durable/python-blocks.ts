@@ -2,7 +2,8 @@
  * The part of a Python module one exported function (or class) is made of: its own definition,
  * the top-level definitions it names, transitively, and every top-level statement that is not
  * a definition (imports, constants, code that runs on import), which any function may depend
- * on. Editing another stage's function, or a comment between definitions, leaves it alone.
+ * on. Editing another stage's function, or a comment between definitions, leaves it alone;
+ * the definitions come apart, so that `explain` can name the one that changed.
  *
  * Read from the source's layout, not by running a parser: a top-level statement starts at
  * column 0 outside brackets and strings. An `if __name__ == "__main__":` block is left out:
@@ -31,11 +32,22 @@ const definition = /^(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)/;
 const mainGuard =
   /^if[ \t]+(?:__name__[ \t]*==[ \t]*(['"])__main__\1|(['"])__main__\2[ \t]*==[ \t]*__name__)[ \t]*:(?![\s\S]*\n(?:else|elif)\b)/;
 
+/** What an export is made of: its own code, and each definition it names, by name. */
+export interface PythonExportParts {
+  /** The export's definition and the module-level statements, in file order. */
+  own: string;
+  /** The other definitions it reaches, in file order (a name defined twice: both, joined). */
+  definitions: Map<string, string>;
+}
+
 /**
- * The text of the statements `exportName` is made of, in file order; undefined when the
- * source cannot be split or the code looks names up at run time.
+ * The statements `exportName` is made of; undefined when the source cannot be split or the
+ * code looks names up at run time.
  */
-export function pythonExportText(source: string, exportName: string): string | undefined {
+export function pythonExportParts(
+  source: string,
+  exportName: string,
+): PythonExportParts | undefined {
   const statements = topLevelStatements(source);
   if (statements === undefined) return undefined;
   const included = new Set<Statement>();
@@ -57,10 +69,15 @@ export function pythonExportText(source: string, exportName: string): string | u
     for (const statement of statements) if (statement.defines === wanted[w]) include(statement);
   }
   for (const name of wantedNames) if (dynamicLookups.has(name)) return undefined;
-  return statements
-    .filter((statement) => included.has(statement))
-    .map((statement) => statement.text)
-    .join('\n');
+  const own: string[] = [];
+  const definitions = new Map<string, string>();
+  for (const statement of statements) {
+    if (!included.has(statement)) continue;
+    const name = statement.defines;
+    if (name === undefined || name === exportName) own.push(statement.text);
+    else definitions.set(name, [definitions.get(name), statement.text].filter(Boolean).join('\n'));
+  }
+  return { own: own.join('\n'), definitions };
 }
 
 /** The module's top-level statements; undefined where a string or bracket never closes. */
