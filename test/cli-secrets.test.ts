@@ -110,8 +110,15 @@ test('a seeded secret reaches its stage and appears in no output, log, store row
   assert.match(miss.stdout, /^check would run: its cache key changed/, miss.stderr);
   assert.match(miss.stdout, /^ {2}- a secret value changed \(it is masked\)$/m);
   assert.ok(!miss.stdout.includes('rotated-password-Hy8'));
+  const dryHit = await gpipe(['run', 'pipeline.yaml', '--dry-run'], dir, env);
+  assert.match(dryHit.stdout, /^ {2}check +cached +cache hit/m, dryHit.stderr);
+  const dryMiss = await gpipe(['run', 'pipeline.yaml', '--dry-run'], dir, rotated);
+  assert.match(dryMiss.stdout, /^ {2}check +run +runs: a secret value changed \(it is masked\)$/m);
 
-  const outputs = [plain, json, status, runs, show, hit, miss].flatMap((r) => [r.stdout, r.stderr]);
+  const outputs = [plain, json, status, runs, show, hit, miss, dryHit, dryMiss].flatMap((r) => [
+    r.stdout,
+    r.stderr,
+  ]);
   assertNowhere(dir, outputs);
 
   // …and was masked, not dropped.

@@ -111,6 +111,22 @@ describe('the cache key: a change to any part misses, the same parts hit', () =>
       by_version: ['run', 'version changed: 1 → 2'],
       up: ['run', 'env changed: NOTE=a VALUE=1 → NOTE=b VALUE=1'],
     });
+    // The dry run says the same in a few words per row.
+    const plan = await gpipeJson<{ rows: { stage: string; detail: string }[] }>(
+      ['run', 'cache.yaml', '--dry-run', '--json'],
+      cwd,
+    );
+    const since = `changed since run ${first.runId}`;
+    assert.deepEqual(Object.fromEntries(plan.rows.map((row) => [row.stage, row.detail])), {
+      up: `runs: env ${since}`,
+      down: "runs after 'up'",
+      by_code: `runs: code ${since}`,
+      by_params: `runs: params ${since}`,
+      by_argv: `runs: command ${since}`,
+      by_env: `runs: env ${since}`,
+      by_version: `runs: version ${since}`,
+      no_cache: 'runs: its cache is off (cache: false)',
+    });
     const changed = await run(cwd);
     assert.deepEqual(invoked.since(), [
       'by_argv',
@@ -188,6 +204,11 @@ describe('turning the cache off and emptying it', () => {
     const afterClear = await explain(cwd, 'by_params');
     assert.equal(afterClear.verdict, 'run');
     assert.match(afterClear.summary, /^nothing is cached for it: the output of its last success/);
+    const dryRun = await expectExit(0, ['run', 'cache.yaml', '--dry-run'], cwd);
+    assert.match(
+      dryRun.stdout,
+      /^ {2}by_params +run +runs: the output of its last success \(run \w+\) is not cached$/m,
+    );
     await run(cwd);
     assert.deepEqual(invoked.since(), allStages, 'after cache clear every stage runs');
 
@@ -291,7 +312,7 @@ describe('explain when an upstream stage would run first', () => {
     assert.equal(down.verdict, 'run');
     assert.match(
       down.summary,
-      /^its upstream 'up' would run first \(runs; explain 'up' says why\)/,
+      /^its upstream 'up' would run first \(runs: env changed since run \w+; explain 'up' says why\)/,
     );
     assert.deepEqual(down.changes, []);
     const item = await expectExit(2, ['explain', 'chain.yaml', 'down[0]'], cwd);

@@ -422,11 +422,15 @@ describe('dry run', () => {
     // One at a time, as a user would: see `snapshot` on SQLite's -wal and -shm files.
     assert.deepEqual(await plan(['resume']), {
       resumes: runId,
-      rows: ['a reuse: done in this run', 'b run: again: attempt 2', 'c run: runs'],
+      rows: ['a reuse: done in this run', 'b run: again: attempt 2', "c run: runs after 'b'"],
     });
     assert.deepEqual(await plan(['run', 'flow.yaml']), {
       resumes: undefined,
-      rows: [`a cached: cache hit: output of run ${runId}`, 'b run: runs', 'c run: runs'],
+      rows: [
+        `a cached: cache hit: output of run ${runId}`,
+        'b run: runs: it has not succeeded before',
+        "c run: runs after 'b'",
+      ],
     });
     assert.deepEqual(await plan(['run', 'flow.yaml', '--no-cache']), {
       resumes: undefined,
@@ -438,7 +442,7 @@ describe('dry run', () => {
       [
         "Dry run of pipeline 'flow' (a new run); nothing runs.",
         `  a  reuse   output of run ${runId}`,
-        '  b  run     runs',
+        '  b  run     runs: it has not succeeded before',
         '  c  skip    not selected',
         '3 stages: 1 to run, 1 reused, 0 from the cache, 1 left out',
         '',

@@ -337,6 +337,20 @@ export function describeKeyChanges(before: CacheKeyParts, after: CacheKeyParts):
   return changes;
 }
 
+/**
+ * Which parts differ, by name, in `describeKeyChanges`'s order: `code`, `params`…,
+ * `upstream 'clean'`. What a dry run says of a stage, without the values (they may hold what
+ * the key's stored parts mask).
+ */
+export function changedParts(before: CacheKeyParts, after: CacheKeyParts): string[] {
+  const changed: string[] = textParts.filter((part) => before[part] !== after[part]);
+  const upstream = new Set([...Object.keys(before.upstream), ...Object.keys(after.upstream)]);
+  for (const name of [...upstream].sort()) {
+    if (before.upstream[name] !== after.upstream[name]) changed.push(`upstream '${name}'`);
+  }
+  return changed;
+}
+
 function shown(part: string | undefined): string {
   return part ?? '(none)';
 }

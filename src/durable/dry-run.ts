@@ -10,6 +10,7 @@ import { readExportCode } from './export-code.ts';
 import { mappedDepth, previewMapped } from './fan-out-preview.ts';
 import { sha256Text } from './hash.ts';
 import { runDirFound, type StateLayout, stateLayout } from './layout.ts';
+import { MissReasons } from './miss-reasons.ts';
 import { planFresh, type RunPlan } from './plan.ts';
 
 export type PreviewAction = 'run' | 'reuse' | 'cached' | 'skip';
@@ -31,7 +32,10 @@ export interface RunPreview {
 type PreviewOptions = Pick<
   DurableRunOptions,
   'pipeline' | 'workspaceRoot' | 'resume' | 'selection' | 'cache' | 'forceRestart'
->;
+> & {
+  /** Masks secrets as the cache keys' stored parts are (a run's redactor). */
+  redact?: (text: string) => string;
+};
 
 /**
  * What a run would do with each stage (SPEC C6), without running or writing anything: reuse,
@@ -56,7 +60,8 @@ export async function previewRun(options: PreviewOptions): Promise<RunPreview> {
     const { earlier, plan } = await choosePlan(store, options);
     const rows = rowsOf(pipeline, plan);
     if (options.cache !== false && !options.forceRestart) {
-      await predictCacheHits(store, pipeline, plan, rows, layout);
+      const reasons = new MissReasons(store, pipeline.spec.name, options.redact);
+      await predictCacheHits(store, pipeline, plan, rows, layout, reasons);
     }
     return {
       pipeline: pipeline.spec.name,
@@ -94,10 +99,10 @@ async function predictCacheHits(
   plan: RunPlan,
   rows: PreviewRow[],
   layout: StateLayout,
+  reasons: MissReasons,
 ): Promise<void> {
   const { workspaceRoot } = layout;
   const keys = await store.cacheKeys(pipeline.spec.name);
-  if (keys.size === 0) return;
   const graph = pipeline.graph;
   const hashes = new Map(plan.outputHashes);
   // Outputs of the stages mapped stages are mapped over, as far as they are known.
@@ -111,18 +116,27 @@ async function predictCacheHits(
   for (const i of graph.topologicalOrder()) {
     const row = rows[i]!;
     const stage = pipeline.stages[i]!;
-    if (row.action !== 'run' || stage.cache === false) continue;
+    if (row.action !== 'run') continue;
+    // A resumed stage's row says which attempt it runs; others say why they run.
+    const why = row.detail === 'runs';
+    if (stage.cache === false) {
+      if (why) row.detail = 'runs: its cache is off (cache: false)';
+      continue;
+    }
     const over = stage.fanOut?.over;
     const upstream: Record<string, string> = {};
-    let known = true;
+    let runsFirst: string | undefined;
     for (const u of graph.upstreamOf(i)) {
       const name = graph.names[u]!;
       if (name === over) continue;
       const hash = hashes.get(name);
-      if (hash === undefined) known = false;
+      if (hash === undefined) runsFirst ??= name;
       else upstream[name] = hash;
     }
-    if (!known) continue;
+    if (runsFirst !== undefined) {
+      if (why) row.detail = `runs after '${runsFirst}'`;
+      continue;
+    }
     if (over !== undefined) {
       if (!outputs.has(over)) {
         row.detail = `runs: its items are known once '${over}' has run`;
@@ -151,10 +165,18 @@ async function predictCacheHits(
       row.detail = `each of its ${items} items from the cache`;
       continue;
     }
-    const key = cacheKeyOf(cacheKeyParts(stage, upstream, workspaceRoot));
-    if (!keys.has(key)) continue;
+    const parts = cacheKeyParts(stage, upstream, workspaceRoot);
+    const key = cacheKeyOf(parts);
+    if (!keys.has(key)) {
+      if (why) row.detail = await reasons.of(stage.name, parts);
+      continue;
+    }
     const entry = await store.cacheGet(pipeline.spec.name, stage.name, key);
-    if (!entry || !(await entryIntact(store, stage, entry, layout))) continue;
+    if (!entry) continue;
+    if (!(await entryIntact(store, stage, entry, layout))) {
+      if (why) row.detail = `runs: its cached files (run ${entry.runId}) are gone or changed`;
+      continue;
+    }
     hashes.set(stage.name, entry.outputHash);
     if (sources.has(stage.name)) outputs.set(stage.name, JSON.parse(entry.outputJson));
     row.action = 'cached';

@@ -18,7 +18,12 @@ export async function printDryRun(
   options: { json?: boolean },
   io: CliIo,
 ): Promise<number> {
-  const preview = await previewRun({ ...request, pipeline });
+  const redactor = io.redactor;
+  const preview = await previewRun({
+    ...request,
+    pipeline,
+    ...(redactor && !redactor.isEmpty && { redact: (text: string) => redactor.redact(text) }),
+  });
   if (options.json) {
     io.stdout.write(`${JSON.stringify(preview)}\n`);
     return 0;
