@@ -137,6 +137,11 @@ async function predictCacheHits(
       if (why) row.detail = `runs after '${runsFirst}'`;
       continue;
     }
+    if (keys.size === 0) {
+      // Nothing is cached (a new pipeline, a cache cleared): no key to make.
+      if (why) row.detail = await reasons.of(stage.name);
+      continue;
+    }
     if (over !== undefined) {
       if (!outputs.has(over)) {
         row.detail = `runs: its items are known once '${over}' has run`;

@@ -22,8 +22,11 @@ export class MissReasons {
     this.#redact = redact;
   }
 
-  /** The row's detail for `stage`, whose key (made of `parts`) is not in the cache. */
-  async of(stage: string, parts: CacheKeyParts): Promise<string> {
+  /**
+   * The row's detail for `stage`, whose key (made of `parts`) is not in the cache; without
+   * `parts`, where nothing is cached at all.
+   */
+  async of(stage: string, parts?: CacheKeyParts): Promise<string> {
     if (this.#left <= 0) return 'runs';
     this.#left--;
     const success = await this.#store.latestSuccess(this.#pipeline, stage);
@@ -33,6 +36,7 @@ export class MissReasons {
         ? undefined
         : await this.#store.cacheGet(this.#pipeline, stage, success.cacheKey);
     if (!entry) return `runs: the output of its last success (run ${success.runId}) is not cached`;
+    if (!parts) return 'runs';
     const now = this.#redact ? redactedKeyParts(parts, this.#redact) : parts;
     const changed = changedParts(entry.parts, now);
     // Equal once masked, yet another key: a secret changed.
