@@ -113,10 +113,29 @@ describe('results kept between processes', () => {
   test('a torn or foreign file is as good as none', () => {
     const { dir } = project({ 'x.ts': 'export const run = () => 1;\n' });
     const saved = join(dir, 'export-code.json');
-    for (const text of ['{"version":1,"known":', '[1,2]', '{"version":2,"known":{}}', 'null']) {
+    const malformed = [
+      { inputs: [5], code: [] },
+      { inputs: [['a']], code: [] },
+      { inputs: [], code: [{ label: 1 }] },
+      { inputs: 'x' },
+    ];
+    const entries = Object.fromEntries(
+      malformed.map((entry, i) => [`script\0${join(dir, 'x.ts')}\0e${i}`, entry]),
+    );
+    for (const text of [
+      '{"version":1,"known":',
+      '[1,2]',
+      '{"version":2,"known":{}}',
+      'null',
+      JSON.stringify({ version: 1, known: entries }),
+    ]) {
       writeFileSync(saved, text);
       assert.doesNotThrow(() => readExportCode(saved));
     }
     assert.equal(exportCode(join(dir, 'x.ts'), 'run', 'script')?.[0]?.label, 'x.ts');
+    // The malformed entries were not taken (one would throw, one would give its own parts):
+    // each is made anew, from the file.
+    for (let i = 0; i < malformed.length; i++)
+      assert.equal(exportCode(join(dir, 'x.ts'), `e${i}`, 'script')?.[0]?.label, 'x.ts');
   });
 });

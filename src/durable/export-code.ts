@@ -38,12 +38,30 @@ export function readExportCode(file: string): void {
   try {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; known?: unknown };
     if (saved.version !== 1 || typeof saved.known !== 'object' || saved.known === null) return;
-    for (const [id, entry] of Object.entries(saved.known as Record<string, Known>)) {
-      if (!known.has(id) && Array.isArray(entry?.inputs)) known.set(id, entry);
+    for (const [id, entry] of Object.entries(saved.known as Record<string, unknown>)) {
+      if (!known.has(id) && isKnown(entry)) known.set(id, entry);
     }
   } catch {
     // Torn by hand or by another program: made again.
   }
+}
+
+const isPair = (value: unknown, a: string, b: string): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as Record<string, unknown>)[a] === 'string' &&
+  typeof (value as Record<string, unknown>)[b] === 'string';
+
+/** An entry as `writeExportCode` writes them: anything else is ignored, never trusted. */
+function isKnown(entry: unknown): entry is Known {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const { inputs, code } = entry as { inputs?: unknown; code?: unknown };
+  return (
+    Array.isArray(inputs) &&
+    inputs.every((input) => Array.isArray(input) && isPair(input, '0', '1')) &&
+    (code === undefined ||
+      (Array.isArray(code) && code.every((part) => isPair(part, 'label', 'hash'))))
+  );
 }
 
 /** Writes what this process made, with what it read, to `file`, atomically. */
@@ -58,7 +76,10 @@ export function writeExportCode(file: string): void {
   }
 }
 
-/** The export's code: the module's own part first, labelled as `fileLabel`, then the files it reaches. */
+/**
+ * The export's code, the module's own part first (labelled by its file name), then what it
+ * reaches: other local files (TypeScript), or definitions (`file.py#name`, Python).
+ */
 export function exportCode(
   file: string,
   exportName: string,
