@@ -111,6 +111,10 @@ describe('pythonExportText: what one export of a Python module is made of', () =
       undefined,
     );
     assert.equal(pythonExportText('def run(c):\n    return eval("1")\n', 'run'), undefined);
+    assert.equal(
+      pythonExportText('import sys\ndef run(c):\n    return sys.modules[__name__].h()\n', 'run'),
+      undefined,
+    );
     assert.equal(pythonExportText('def run(c):\n    return (1,\n', 'run'), undefined);
     assert.equal(pythonExportText('def run(c):\n    return """open\n', 'run'), undefined);
     assert.equal(pythonExportText('@dangling\n', 'run'), undefined);
@@ -119,6 +123,29 @@ describe('pythonExportText: what one export of a Python module is made of', () =
       pythonExportText('def run(c):\n    return 1\n\ndef other():\n    return globals()\n', 'run'),
       'def run(c):\n    return 1',
     );
+  });
+
+  test("a definition decorated by the module's own decorator counts: it may be registered, then found by name", () => {
+    const source = [
+      'import functools',
+      'HANDLERS = {}',
+      'def register(f):',
+      '    HANDLERS[f.__name__] = f',
+      '    return f',
+      '@register',
+      'def double(x):',
+      '    return 2 * x',
+      '@functools.lru_cache',
+      'def unused(x):',
+      '    return x',
+      'def run(context):',
+      '    return HANDLERS[context.params["handler"]](2)',
+    ].join('\n');
+    const parts = pythonExportParts(source, 'run')!;
+    assert.deepEqual([...parts.definitions.keys()], ['register', 'double']);
+    const edited = pythonExportParts(source.replace('2 * x', '3 * x'), 'run')!;
+    assert.notEqual(edited.definitions.get('double'), parts.definitions.get('double'));
+    assert.deepEqual(pythonExportParts(source.replace('return x', 'return -x'), 'run'), parts);
   });
 
   test('a main guard never runs on import: left out, unless it has an else', () => {

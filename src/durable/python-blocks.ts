@@ -2,7 +2,7 @@
  * The part of a Python module one exported function (or class) is made of: its own definition,
  * the top-level definitions it names, transitively, and every top-level statement that is not
  * a definition (imports, constants, code that runs on import), which any function may depend
- * on. Editing another stage's function, or a comment between definitions, leaves it alone;
+ * on, with the definitions a decorator of the module's own may register. Editing another stage's function, or a comment between definitions, leaves it alone;
  * the definitions come apart, so that `explain` can name the one that changed.
  *
  * Read from the source's layout, not by running a parser: a top-level statement starts at
@@ -18,6 +18,8 @@ interface Statement {
   names: Set<string>;
   /** Set for `def`, `async def` and `class` statements (decorators included). */
   defines?: string;
+  /** The names its decorators use. */
+  decoratedWith?: Set<string>;
 }
 
 /** Names through which code reaches definitions this reading cannot see it use. */
@@ -25,6 +27,8 @@ const dynamicLookups = new Set(['globals', 'vars', 'locals', 'eval', 'exec']);
 /** Keywords that continue the compound statement above them at column 0. */
 const continuations = /^(?:else|elif|except|finally)\b/;
 const definition = /^(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)/;
+/** `NAME = …` or `NAME: type = …` at the start of a statement. */
+const assigned = /^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)/;
 /**
  * `if __name__ == "__main__":` with no `else`: code that never runs when a stage imports the
  * module (the bridge imports it under its own name), whatever it names.
@@ -62,13 +66,21 @@ export function pythonExportParts(
       wanted.push(name);
     }
   };
+  const local = localNames(statements);
   for (const statement of statements) {
-    if (statement.defines === undefined && !mainGuard.test(statement.text)) include(statement);
+    if (statement.defines === undefined) {
+      if (!mainGuard.test(statement.text)) include(statement);
+    } else if ([...(statement.decoratedWith ?? [])].some((name) => local.has(name))) {
+      // A decorator of this module's own may register the definition where the export finds
+      // it without naming it (`HANDLERS[name]`): it counts as code run on import.
+      include(statement);
+    }
   }
   for (let w = 0; w < wanted.length; w++) {
     for (const statement of statements) if (statement.defines === wanted[w]) include(statement);
   }
   for (const name of wantedNames) if (dynamicLookups.has(name)) return undefined;
+  if (wantedNames.has('sys') && wantedNames.has('modules')) return undefined; // sys.modules[…]
   const own: string[] = [];
   const definitions = new Map<string, string>();
   for (const statement of statements) {
@@ -80,12 +92,24 @@ export function pythonExportParts(
   return { own: own.join('\n'), definitions };
 }
 
+/** Names the module defines or assigns at its top level. */
+function localNames(statements: readonly Statement[]): Set<string> {
+  const names = new Set<string>();
+  for (const statement of statements) {
+    const name = statement.defines ?? assigned.exec(statement.text)?.[1];
+    if (name !== undefined) names.add(name);
+  }
+  return names;
+}
+
 /** The module's top-level statements; undefined where a string or bracket never closes. */
 function topLevelStatements(source: string): Statement[] | undefined {
   const statements: Statement[] = [];
   const scanner = new NameScanner();
   /** The statement being read: lines of decorators held for it first, then its own. */
-  let current: { lines: string[]; names: Set<string>; head: string } | undefined;
+  let current:
+    | { lines: string[]; names: Set<string>; head: string; decoratedWith?: Set<string> }
+    | undefined;
   let held: { lines: string[]; names: Set<string> } | undefined;
   const close = () => {
     if (!current) return;
@@ -95,7 +119,13 @@ function topLevelStatements(source: string): Statement[] | undefined {
     } else {
       const defines = definition.exec(current.head)?.[1];
       const text = current.lines.join('\n');
-      statements.push({ text, names: current.names, ...(defines !== undefined && { defines }) });
+      const { names, decoratedWith } = current;
+      statements.push({
+        text,
+        names,
+        ...(defines !== undefined && { defines }),
+        ...(defines !== undefined && decoratedWith && { decoratedWith }),
+      });
     }
     current = undefined;
   };
@@ -104,6 +134,8 @@ function topLevelStatements(source: string): Statement[] | undefined {
     if (between && /^[^\s#]/.test(line) && !continuations.test(line)) {
       close();
       current = { lines: held?.lines ?? [], names: held?.names ?? new Set(), head: line };
+      // The names so far are the decorators'.
+      if (held) current.decoratedWith = new Set(held.names);
       held = undefined;
     } else if (between && /^\s*(?:#.*)?$/.test(line)) {
       // Comments and blank lines outside strings and brackets are no one's code.
