@@ -2,8 +2,9 @@
  * The part of a Python module one exported function (or class) is made of: its own definition,
  * the top-level definitions it names, transitively, and every top-level statement that is not
  * a definition (imports, constants, code that runs on import), which any function may depend
- * on, with the definitions a decorator of the module's own may register. Editing another stage's function, or a comment between definitions, leaves it alone;
- * the definitions come apart, so that `explain` can name the one that changed.
+ * on, with the definitions a decorator of the module's own may register. Editing another
+ * stage's function, or a comment between definitions, leaves it alone; the definitions come
+ * apart, so that `explain` can name the one that changed.
  *
  * Read from the source's layout, not by running a parser: a top-level statement starts at
  * column 0 outside brackets and strings. An `if __name__ == "__main__":` block is left out:
