@@ -4,7 +4,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
-import { followTalk, onlyRun } from './fixtures/cli/follow-talk.ts';
+import { followTalk, ranOnce } from './fixtures/cli/follow-talk.ts';
 import { gpipe, jsonEvents, workspaces } from './fixtures/cli/harness.ts';
 import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
@@ -34,10 +34,7 @@ function textAsJson(stdout: string, stage?: string): Record<string, unknown>[] {
 }
 
 test('logs --json prints one object per line, as the text mode in the same order', async () => {
-  const dir = workspace({ 'pipeline.yaml': twoStages });
-  const started = Date.now();
-  assert.equal((await gpipe(['run', 'pipeline.yaml'], dir)).code, 3);
-  const id = onlyRun(dir);
+  const { dir, id, started } = await ranOnce(workspace, twoStages, 3);
 
   const all = await gpipe(['logs', id, '--json'], dir);
   assert.equal(all.code, 0, all.stderr);
@@ -75,9 +72,7 @@ test('logs --json prints one object per line, as the text mode in the same order
 });
 
 test('show --json prints the output file with its resources as one compact document', async () => {
-  const dir = workspace({ 'pipeline.yaml': twoStages });
-  assert.equal((await gpipe(['run', 'pipeline.yaml'], dir)).code, 3);
-  const id = onlyRun(dir);
+  const { dir, id } = await ranOnce(workspace, twoStages, 3);
 
   const text = await gpipe(['show', id, 'a'], dir);
   const json = await gpipe(['show', id, 'a', '--json'], dir);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { parseLogLine } from '../src/logs/stage-log-line.ts';
 import type { RunRecord } from '../src/store/run-store.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
-import { followTalk, onlyRun, printedLines } from './fixtures/cli/follow-talk.ts';
+import { followTalk, onlyRun, printedLines, ranOnce } from './fixtures/cli/follow-talk.ts';
 import { eventually, gpipe, startGpipe, workspaces } from './fixtures/cli/harness.ts';
 import { yamlPipeline } from './fixtures/yaml-pipeline.ts';
 
@@ -21,10 +21,7 @@ const twoStages = yamlPipeline('chatty', [
 ]);
 
 test('logs prints a stage, filters by stream and time, and interleaves all stages by time', async () => {
-  const dir = workspace({ 'pipeline.yaml': twoStages });
-  const started = Date.now();
-  assert.equal((await gpipe(['run', 'pipeline.yaml'], dir)).code, 0);
-  const id = onlyRun(dir);
+  const { dir, id, started } = await ranOnce(workspace, twoStages, 0);
 
   const a = await gpipe(['logs', id, 'a'], dir);
   assert.equal(a.code, 0, a.stderr);
@@ -171,9 +168,7 @@ function prefixedTexts(stdout: string): string[] {
 }
 
 test("logs shows fan-out items: one item, a mapped stage's items merged, and all stages", async () => {
-  const dir = workspace({ 'pipeline.yaml': fanOutYaml(false) });
-  assert.equal((await gpipe(['run', 'pipeline.yaml'], dir)).code, 0);
-  const id = onlyRun(dir);
+  const { dir, id } = await ranOnce(workspace, fanOutYaml(false), 0);
 
   const item = await gpipe(['logs', id, 'square[0]'], dir);
   assert.equal(item.code, 0, item.stderr);
