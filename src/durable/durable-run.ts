@@ -150,6 +150,7 @@ async function runWithStore(
     reuse: options.cache !== false && !options.forceRestart,
     workspaceRoot: layout.workspaceRoot,
     runsDir: layout.runsDir,
+    actions: plan.actions,
     ...(options.redact && { redact: options.redact }),
   });
   const executors: Partial<Record<TaskSpec['kind'], Executor>> = {};
@@ -279,13 +280,14 @@ export async function choosePlan(
  * artifact must not pass for a finished one) and links outputs reused from other runs.
  */
 function prepareRunDir(runDir: string, plan: RunPlan, crashed: boolean): void {
-  if (existsSync(runDir)) {
-    // A crash in the middle of an atomic replace leaves its temporary file behind: in the run
-    // directory, or (only a run that crashed) in a stage directory, next to its output.json.
+  if (crashed && existsSync(runDir)) {
+    // A crash in the middle of an atomic replace leaves its temporary file behind, in the run
+    // directory or in a stage directory, next to its output.json. A run that ended wrote all
+    // its files first: listing the 100,000 entries of a big one would only delay its resume.
     for (const entry of readdirSync(runDir, { withFileTypes: true })) {
       const path = `${runDir}/${entry.name}`;
       if (entry.name.includes('.tmp-')) rmSync(path, { force: true });
-      else if (crashed && entry.isDirectory()) removeTemporaryFiles(path);
+      else if (entry.isDirectory()) removeTemporaryFiles(path);
     }
   }
   for (const stage of plan.rerun) {

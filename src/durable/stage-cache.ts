@@ -24,6 +24,7 @@ import {
 import { canonicalJson } from './canonical-json.ts';
 import { sha256Text } from './hash.ts';
 import { runDirFound } from './layout.ts';
+import type { PlanAction } from './plan.ts';
 
 export interface StageCacheOptions {
   store: RunStore;
@@ -41,7 +42,16 @@ export interface StageCacheOptions {
    * was moved or renamed (the store keeps it absolute).
    */
   runsDir: string;
+  /**
+   * What the run does with each stage. When it runs few (a resume, a selection), the store is
+   * asked for each of their keys instead of for every key of the pipeline: a fifth of a
+   * second for 100,000 entries.
+   */
+  actions?: ReadonlyMap<string, PlanAction>;
 }
+
+/** Up to this many stages to run, keys are looked up one by one. */
+const FEW_TO_RUN = 1000;
 
 /**
  * The stage cache (SPEC C3): wraps each executor so that a stage whose key — its name,
@@ -51,23 +61,23 @@ export interface StageCacheOptions {
  */
 export class StageCache {
   readonly #options: StageCacheOptions;
-  readonly #keys: Set<string>;
+  /** Every key of the pipeline; undefined when few stages run: each key is looked up then. */
+  readonly #keys: Set<string> | undefined;
   /** By graph index: the text of the parts every key of the stage shares, made once. */
   readonly #fixed: (FixedKeyText | undefined)[] = [];
   readonly #hashOf: (stage: string) => string | undefined;
   readonly #sourceDirs = new Map<string, Promise<string | undefined>>();
 
-  private constructor(options: StageCacheOptions, keys: Set<string>) {
+  private constructor(options: StageCacheOptions, keys: Set<string> | undefined) {
     this.#options = options;
     this.#keys = keys;
     this.#hashOf = (stage) => options.outputHashes.get(stage);
   }
 
   static async open(options: StageCacheOptions): Promise<StageCache> {
-    const keys = options.reuse
-      ? await options.store.cacheKeys(options.pipeline.spec.name)
-      : new Set<string>();
-    return new StageCache(options, keys);
+    if (!options.reuse) return new StageCache(options, new Set());
+    if (runsFew(options.pipeline, options.actions)) return new StageCache(options, undefined);
+    return new StageCache(options, await options.store.cacheKeys(options.pipeline.spec.name));
   }
 
   wrap(executor: Executor): Executor {
@@ -124,11 +134,9 @@ export class StageCache {
     const keyed = stage && this.keyOf(stage, task.item);
     if (!keyed) return executor.execute(task, signal).then(withOutputJson.bind(null, task.stage));
     // A miss, the usual case, costs a set lookup: no query, no extra turn, no closure.
-    if (!this.#keys.has(keyed.key)) {
-      // In JSON text a `"code":` can only be the key: a value's quotes are escaped.
-      return stage.task.kind === 'command' && keyed.partsJson.includes('"code":')
-        ? this.#runCommand(executor, task, signal, stage, keyed)
-        : runKeyed(executor, task, signal, keyed);
+    const keys = this.#keys;
+    if (keys !== undefined && !keys.has(keyed.key)) {
+      return this.#miss(executor, task, signal, stage, keyed);
     }
     return this.#hit(keyed.key, task, stage).then((hit) =>
       hit
@@ -141,8 +149,21 @@ export class StageCache {
               hit: { runId: hit.entry.runId, attempt: hit.entry.attempt },
             },
           }
-        : runKeyed(executor, task, signal, keyed),
+        : this.#miss(executor, task, signal, stage, keyed),
     );
+  }
+
+  #miss(
+    executor: Executor,
+    task: StageTask,
+    signal: AbortSignal,
+    stage: StageSpec,
+    keyed: StageCacheInfo,
+  ): Promise<StageResult> {
+    // In JSON text a `"code":` can only be the key: a value's quotes are escaped.
+    return stage.task.kind === 'command' && keyed.partsJson.includes('"code":')
+      ? this.#runCommand(executor, task, signal, stage, keyed)
+      : runKeyed(executor, task, signal, keyed);
   }
 
   /**
@@ -202,6 +223,18 @@ export class StageCache {
     }
     return found;
   }
+}
+
+/** Whether the plan runs at most FEW_TO_RUN stages, none of them mapped (its items are many). */
+function runsFew(pipeline: ValidPipeline, actions: ReadonlyMap<string, PlanAction> | undefined) {
+  if (actions === undefined) return false;
+  let count = 0;
+  for (const [name, action] of actions) {
+    if (action !== 'run') continue;
+    const i = pipeline.graph.indexOf.get(name);
+    if (i === undefined || pipeline.stages[i]!.fanOut || ++count > FEW_TO_RUN) return false;
+  }
+  return true;
 }
 
 /** Runs the attempt and tags its result with the key it ran under. */
