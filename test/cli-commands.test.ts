@@ -59,11 +59,10 @@ describe('arguments', () => {
     });
   }
 
-  test('exit 2 for a file of an unknown kind', async () => {
-    const { code, stderr } = await gpipe(
-      ['validate', 'notes.txt'],
-      workspace({ 'notes.txt': 'hello' }),
-    );
+  test('exit 2 for a file of an unknown kind', async (t) => {
+    const dir = workspace({ 'notes.txt': 'hello' });
+    t.after(() => removeWorkspace(dir));
+    const { code, stderr } = await gpipe(['validate', 'notes.txt'], dir);
     assert.equal(code, 2);
     assert.match(stderr, /^gpipe: cannot load notes\.txt: a pipeline file must end in \.yaml/);
     assert.equal(stderr.split('\n').length, 2);

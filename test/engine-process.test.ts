@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-test('a run waiting only on a retry delay keeps the process alive until it ends', () => {
+test('a run waiting only on a retry delay keeps the process alive until it ends', (t) => {
   const workspace = mkdtempSync(join(tmpdir(), 'gp-retry-only-'));
+  t.after(() => rmSync(workspace, { recursive: true, force: true }));
   const child = spawnSync(
     process.execPath,
     [

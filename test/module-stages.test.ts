@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { loadPipeline } from '../src/config/load-pipeline.ts';
 import { createExecutors } from '../src/executors/default-executors.ts';
 import { runPipeline } from '../src/scheduler/engine.ts';
 
 // A temp dir has no package.json with "type": "module" above it: tsx treats .ts as CommonJS.
 const dir = mkdtempSync(join(tmpdir(), 'gp-modules-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(file: string) {
   const spec = await loadPipeline(file);

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { pipeline } from './pipeline.ts';
 import { command, stage } from './stage.ts';
 
 const workspaceRoot = mkdtempSync(join(tmpdir(), 'gp-api-'));
+after(() => rmSync(workspaceRoot, { recursive: true, force: true }));
 
 const rows = stage('rows', async () => [{ word: 'a' }, { word: 'bb' }]);
 const count = stage('count', () => 2);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { NonRetryableError, PipelineError } from '../errors.ts';
 import { InlineExecutor } from '../executors/inline.ts';
 import type { PipelineSpec, RetryPolicy, StageSpec } from '../graph/pipeline.ts';
@@ -11,6 +11,7 @@ import { type RunOptions, runPipeline } from './engine.ts';
 import type { RunEvent } from './events.ts';
 
 const workspaceRoot = mkdtempSync(join(tmpdir(), 'gp-engine-'));
+after(() => rmSync(workspaceRoot, { recursive: true, force: true }));
 
 function inline(
   name: string,
