@@ -286,6 +286,9 @@ function eventRow(runId: string, event: RunEvent): Omit<EventRecord, 'seq'> {
   let data: Record<string, unknown> | undefined;
   const fields = event as unknown as Record<string, unknown>;
   for (const key in fields) {
+    // Every stage's status: the attempts and stage events already say it, stage by stage (and
+    // run_finished makes it only when read).
+    if (key === 'stages' && event.event === 'run_finished') continue;
     const value = fields[key];
     if (value === undefined) continue;
     switch (key) {
@@ -300,9 +303,6 @@ function eventRow(runId: string, event: RunEvent): Omit<EventRecord, 'seq'> {
       case 'attempt':
         row.attempt = value as number;
         continue;
-      case 'stages':
-        // Every stage's status: the attempts and stage events already say it, stage by stage.
-        if (event.event === 'run_finished') continue;
     }
     data ??= {};
     data[key] = value;

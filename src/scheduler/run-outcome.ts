@@ -1,5 +1,5 @@
 import type { SerializedError } from '../errors.ts';
-import type { RunStatus, StageStatus } from '../graph/pipeline.ts';
+import type { RunStatus } from '../graph/pipeline.ts';
 import type { ValidPipeline } from '../graph/validate.ts';
 import type { FanOutItems } from './fan-out-items.ts';
 import type { RetryAndFallback } from './retry-fallback.ts';
@@ -20,13 +20,9 @@ export interface RunRecord {
 
 /**
  * The outcome of every node of an ended run, by name, and the run's status: cancelled when it
- * was, else failed when a stage failed or could not run for a failure, else succeeded. With
- * `statuses` (for `run_finished`), each node's status by name too, made in the same pass.
+ * was, else failed when a stage failed or could not run for a failure, else succeeded.
  */
-export function runOutcome(
-  record: RunRecord,
-  statuses?: Record<string, StageStatus>,
-): {
+export function runOutcome(record: RunRecord): {
   status: RunStatus;
   stages: Record<string, StageOutcome>;
 } {
@@ -43,7 +39,6 @@ export function runOutcome(
     if (recovery.ranFallback(i)) outcome.fallback = record.pipeline.stages[i]!.fallback!;
     const name = record.items.nameOf(i);
     stages[name] = outcome;
-    if (statuses) statuses[name] = status;
   }
   const status: RunStatus = record.cancelled ? 'cancelled' : failed ? 'failed' : 'succeeded';
   return { status, stages };
