@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { PipelineError } from '../errors.ts';
 import type { Executor } from '../executors/executor.ts';
@@ -111,9 +111,11 @@ async function runWithStore(
   };
   if (pipeline.spec.source !== undefined) run.source = pipeline.spec.source;
   await recordRun(store, run);
-  prepareRunDir(run.runDir, plan, earlier?.status === 'running');
+  prepareRunDir(run.runDir, plan);
 
   const files = new RunFiles();
+  // Before any file of this run: the worker writes in the order asked.
+  if (earlier?.status === 'running') files.removeLeftovers(run.runDir);
   files.writeFile(`${run.runDir}/run.json`, runJson(run));
   files.setStages(manifestStages(pipeline));
   const prior = plan.previous;
@@ -279,17 +281,7 @@ export async function choosePlan(
  * Before the run starts: clears what interrupted attempts left behind (a half-written
  * artifact must not pass for a finished one) and links outputs reused from other runs.
  */
-function prepareRunDir(runDir: string, plan: RunPlan, crashed: boolean): void {
-  if (crashed && existsSync(runDir)) {
-    // A crash in the middle of an atomic replace leaves its temporary file behind, in the run
-    // directory or in a stage directory, next to its output.json. A run that ended wrote all
-    // its files first: listing the 100,000 entries of a big one would only delay its resume.
-    for (const entry of readdirSync(runDir, { withFileTypes: true })) {
-      const path = `${runDir}/${entry.name}`;
-      if (entry.name.includes('.tmp-')) rmSync(path, { force: true });
-      else if (entry.isDirectory()) removeTemporaryFiles(path);
-    }
-  }
+function prepareRunDir(runDir: string, plan: RunPlan): void {
   for (const stage of plan.rerun) {
     for (const leftover of ['artifacts', 'result.json', 'inputs', 'inputs.json']) {
       rmSync(`${runDir}/${stage}/${leftover}`, { recursive: true, force: true });
@@ -300,12 +292,6 @@ function prepareRunDir(runDir: string, plan: RunPlan, crashed: boolean): void {
     if (!existsSync(source)) continue;
     mkdirSync(`${runDir}/${stage}`, { recursive: true });
     symlinkSync(source, `${runDir}/${stage}/artifacts`);
-  }
-}
-
-function removeTemporaryFiles(dir: string): void {
-  for (const name of readdirSync(dir)) {
-    if (name.includes('.tmp-')) rmSync(`${dir}/${name}`, { force: true });
   }
 }
 

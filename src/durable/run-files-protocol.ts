@@ -14,6 +14,11 @@ export type RunFilesMessage =
    */
   | { type: 'outputs'; runDir: string; values: readonly unknown[]; ifMissing?: boolean }
   | { type: 'link'; target: string; path: string }
+  /**
+   * The temporary files a crash left in `runDir` and in its stage directories, removed; not
+   * this process's own (`.tmp-{pid}-`): the main thread may be writing one.
+   */
+  | { type: 'clean'; runDir: string }
   | { type: 'close' };
 
 export type RunFilesReply = { type: 'error'; message: string } | { type: 'closed' };

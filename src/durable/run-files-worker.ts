@@ -4,7 +4,7 @@
  * run must not wait for them. Every file is replaced atomically; none is fsynced, because the
  * run store, not these files, is what a resume trusts.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { type Dirent, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { replaceSymlinkSync, writeFileAtomicSync } from './atomic-file.ts';
@@ -54,6 +54,9 @@ function handle(message: RunFilesMessage): void {
     case 'link':
       replaceSymlinkSync(message.target, message.path);
       break;
+    case 'clean':
+      removeLeftovers(message.runDir);
+      break;
     case 'close':
       break;
   }
@@ -79,21 +82,46 @@ function writeOutput(stageDir: string, row: OutputRow): void {
 }
 
 function listArtifacts(dir: string): { name: string; path: string; bytes: number }[] {
-  let names: string[];
+  return namesIn(dir)
+    .sort()
+    .map((name) => {
+      let bytes = 0;
+      try {
+        bytes = statSync(join(dir, name)).size;
+      } catch {
+        // gone since the listing: reported with no size
+      }
+      return { name, path: `artifacts/${name}`, bytes };
+    });
+}
+
+/** Temporary files of atomic writes in `runDir` and its directories, but this process's own. */
+function removeLeftovers(runDir: string): void {
+  const own = `.tmp-${process.pid}-`;
+  const isLeftover = (name: string) => name.includes('.tmp-') && !name.includes(own);
+  let entries: Dirent[];
   try {
-    names = readdirSync(dir);
+    entries = readdirSync(runDir, { withFileTypes: true });
+  } catch {
+    return; // no directory yet: nothing left over
+  }
+  for (const entry of entries) {
+    const path = `${runDir}/${entry.name}`;
+    if (isLeftover(entry.name)) rmSync(path, { force: true });
+    else if (entry.isDirectory()) {
+      for (const name of namesIn(path))
+        if (isLeftover(name)) rmSync(`${path}/${name}`, { force: true });
+    }
+  }
+}
+
+/** The names in `dir`; none when it is gone (a stage's files cleared for its rerun). */
+function namesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir);
   } catch {
     return [];
   }
-  return names.sort().map((name) => {
-    let bytes = 0;
-    try {
-      bytes = statSync(join(dir, name)).size;
-    } catch {
-      // gone since the listing: reported with no size
-    }
-    return { name, path: `artifacts/${name}`, bytes };
-  });
 }
 
 function write(path: string, text: string): void {

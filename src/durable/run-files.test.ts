@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -72,5 +72,29 @@ test('output files are written as they come when nothing holds them', async () =
   } finally {
     await files.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("removes the temporary files a crash left in a run directory, but not this process's", async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'gp-run-files-'));
+  try {
+    mkdirSync(join(runDir, 'load', 'artifacts'), { recursive: true });
+    const leftovers = [
+      join(runDir, 'run.json.tmp-999999-3'),
+      join(runDir, 'load', 'output.json.tmp-999999-1'),
+    ];
+    const own = join(runDir, 'load', `output.json.tmp-${process.pid}-7`);
+    const kept = [own, join(runDir, 'load', 'stage.log'), join(runDir, 'load', 'artifacts')];
+    for (const path of [...leftovers, own, join(runDir, 'load', 'stage.log')])
+      writeFileSync(path, '{"torn');
+    const files = new RunFiles();
+    files.removeLeftovers(runDir);
+    files.removeLeftovers(join(runDir, 'gone'));
+    await files.close();
+    assert.equal(files.firstError, undefined);
+    for (const path of leftovers) assert.equal(existsSync(path), false, path);
+    for (const path of kept) assert.equal(existsSync(path), true, path);
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
   }
 });

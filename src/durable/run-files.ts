@@ -77,6 +77,15 @@ export class RunFiles {
     Atomics.store(this.#hold, 0, Date.now() - this.#epoch + ms);
   }
 
+  /**
+   * Removes what atomic writes cut short by a crash left in `runDir`: listing the directories
+   * of 100,000 stages takes a second, which the run does not wait for. A leftover is never
+   * read (readers read the file it was to replace), so the run may start first.
+   */
+  removeLeftovers(runDir: string): void {
+    this.#post({ type: 'clean', runDir });
+  }
+
   /** Points `path` (a symbolic link) at `target`, replacing it atomically. */
   link(target: string, path: string): void {
     this.#post({ type: 'link', target, path });
