@@ -5,10 +5,11 @@
  *
  *   npm run bench:durable [-- --shape layered-100k]
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { runDurable } from '../src/durable/durable-run.ts';
 import { stageStates } from '../src/durable/run-state.ts';
 import { createExecutors } from '../src/executors/default-executors.ts';
@@ -154,8 +155,10 @@ row(
   `${Math.round(n / (durableMs / 1000))} stages/s, ${(durableMs / memoryMs).toFixed(2)}× memory`,
 );
 
-// Resume of a run whose last stage failed: time until that stage starts again.
-{
+// Resume of a run whose last stage failed: time until that stage starts again. Then the same
+// after a crash: the run is left recorded as running, by a process that is gone (what kill -9
+// leaves), so the resume reads every attempt whole and the events for attempts cut short.
+for (const crash of [false, true]) {
   const last = n - 1;
   let failLast = true;
   const flaky = validOf(dag, (i) => {
@@ -171,6 +174,11 @@ row(
     cache: false,
   });
   if (failed.status !== 'failed') throw new Error('the first run should fail');
+  if (crash) {
+    const db = new Database(join(dir, '.gpipe', 'state.db'));
+    db.prepare("UPDATE runs SET status = 'running', ended_at = NULL, pid = ?").run(deadPid());
+    db.close();
+  }
   failLast = false;
   collect();
   const t0 = performance.now();
@@ -186,11 +194,17 @@ row(
   });
   if (resumed.status !== 'succeeded') throw new Error('resume failed');
   row(
-    `resume ${shape}, ${n - 1} done`,
+    `resume ${shape}, ${n - 1} done${crash ? ', after a crash' : ''}`,
     `${(startedAt - t0).toFixed(0)} ms to start the last stage`,
     `${(performance.now() - t0).toFixed(0)} ms in all`,
     '',
   );
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '0']);
+  return child.pid!;
 }
 printRows(rows);
