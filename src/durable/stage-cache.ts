@@ -153,6 +153,11 @@ export class StageCache {
     );
   }
 
+  /**
+   * Runs the attempt under its key. A command whose key holds files it names is keyed by those
+   * files as the command left them: one it rewrites (`--out metrics.yaml`, `cp a.yaml b.yaml`)
+   * is its output, and would otherwise change its key after every run, so that it never hits.
+   */
   #miss(
     executor: Executor,
     task: StageTask,
@@ -161,31 +166,17 @@ export class StageCache {
     keyed: StageCacheInfo,
   ): Promise<StageResult> {
     // In JSON text a `"code":` can only be the key: a value's quotes are escaped.
-    return stage.task.kind === 'command' && keyed.partsJson.includes('"code":')
-      ? this.#runCommand(executor, task, signal, stage, keyed)
-      : runKeyed(executor, task, signal, keyed);
-  }
-
-  /**
-   * Runs a command whose key holds files it names, and keys its output by those files as the
-   * command left them: one it rewrites (`--out metrics.yaml`, `cp a.yaml b.yaml`) is its
-   * output, and would otherwise change its key after every run, so that it never hits.
-   */
-  async #runCommand(
-    executor: Executor,
-    task: StageTask,
-    signal: AbortSignal,
-    stage: StageSpec,
-    keyed: StageCacheInfo,
-  ): Promise<StageResult> {
-    const result = await executor.execute(task, signal);
-    let after = keyed;
-    if (result.status === 'succeeded') {
-      const i = this.#options.pipeline.graph.indexOf.get(stage.name)!;
-      this.#fixed[i] = fixedKeyText(fixedParts(stage, this.#options.workspaceRoot));
-      after = this.keyOf(stage, task.item) ?? keyed;
-    }
-    return withCache.call(after, task.stage, result);
+    if (stage.task.kind !== 'command' || !keyed.partsJson.includes('"code":'))
+      return runKeyed(executor, task, signal, keyed);
+    return executor.execute(task, signal).then((result) => {
+      let after = keyed;
+      if (result.status === 'succeeded') {
+        const i = this.#options.pipeline.graph.indexOf.get(stage.name)!;
+        this.#fixed[i] = fixedKeyText(fixedParts(stage, this.#options.workspaceRoot));
+        after = this.keyOf(stage, task.item) ?? keyed;
+      }
+      return withCache.call(after, task.stage, result);
+    });
   }
 
   /** The stored output of `key` when it is still usable: its files are where they were. */

@@ -347,7 +347,12 @@ class Run {
       get stages() {
         const statuses: Record<string, StageStatus> = {};
         for (const name in stages) statuses[name] = stages[name]!.status;
-        Object.defineProperty(this, 'stages', { value: statuses, enumerable: true });
+        Object.defineProperty(this, 'stages', {
+          value: statuses,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         return statuses;
       },
       ts: this.#clock.now(),
