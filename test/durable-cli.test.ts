@@ -286,13 +286,16 @@ describe('resume', () => {
     assert.deepEqual(invoked.since(), []);
   });
 
-  test('a resume after a crash clears the temporary files it left in stage directories', async () => {
+  test('a resume after a crash writes the output.json it cut short and clears its temporary file', async () => {
     const cwd = spaces.make(['flow.yaml']);
     const done = runFinished((await expectExit(0, ['run', 'flow.yaml', '--json'], cwd)).stdout);
     const runDir = join(cwd, '.gpipe', 'runs', done.runId);
-    // What kill -9 in the middle of writing b's output.json leaves: its temporary file, and
-    // the run still recorded as running, by a process that is gone.
-    const leftover = join(runDir, 'b', 'output.json.tmp-999999-1');
+    // What kill -9 in the middle of writing b's output.json leaves: its temporary file, no
+    // output.json, and the run still recorded as running, by a process that is gone.
+    const output = join(runDir, 'b', 'output.json');
+    const written = readJson(output);
+    rmSync(output);
+    const leftover = `${output}.tmp-999999-1`;
     writeFileSync(leftover, '{"_meta": {"st');
     const db = new Database(join(cwd, '.gpipe', 'state.db'));
     db.prepare("UPDATE runs SET status = 'running', ended_at = NULL, pid = 999999").run();
@@ -302,6 +305,7 @@ describe('resume', () => {
     assert.equal(resumed.runId, done.runId);
     assert.deepEqual(invoked.since(), [], 'nothing ran again');
     assert.equal(existsSync(leftover), false, 'the temporary file is gone');
+    assert.deepEqual(readJson(output), written, 'the output.json is back, as it was');
     assert.ok(existsSync(join(runDir, 'b', 'artifacts', 'copy')), 'artifacts are untouched');
   });
 });

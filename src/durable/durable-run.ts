@@ -14,7 +14,7 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { writeArtifactsManifest } from './artifacts-manifest.ts';
 import { readExportCode, writeExportCode } from './export-code.ts';
 import { runDirOf, type StateLayout, stateLayout } from './layout.ts';
-import { pushOutputRow } from './output-file.ts';
+import { repairOutputs } from './output-repair.ts';
 import { planFresh, planResume, planSelection, type RunPlan, type RunSelection } from './plan.ts';
 import { RunRecorder } from './recorder.ts';
 import { ResourceRecorder } from './resource-recorder.ts';
@@ -125,13 +125,8 @@ async function runWithStore(
   );
   files.link(run.runDir, layout.latestLink);
   // A run is marked ended only once its files are written: only one that never ended (a crash)
-  // can lack an output.json, and checking 100,000 of them would delay the resume.
-  if (earlier?.status === 'running') {
-    const values: unknown[] = [];
-    for (const attempt of plan.done)
-      pushOutputRow(values, attempt, versionOf(pipeline, attempt.stage));
-    files.writeOutputs(run.runDir, values, { ifMissing: true });
-  }
+  // can lack an output.json. The worker looks for them while the run goes on.
+  const repaired = repairOutputs(store, files, pipeline, run, plan.done);
 
   const stop = new AbortController();
   const recorder = new RunRecorder({
@@ -193,6 +188,7 @@ async function runWithStore(
   });
   await metrics.close();
   await Promise.all([recorder.drain(), resources.drain()]);
+  const repairFailure = await repaired;
   if (recorder.failure) {
     await files.close();
     throw storeFailed(recorder.failure);
@@ -209,6 +205,7 @@ async function runWithStore(
     { kind: 'run_status', runId, status: ended.status, endedAt: ended.endedAt! },
   ]);
   const warnings = files.firstError ? [`some run files were not written: ${files.firstError}`] : [];
+  if (repairFailure) warnings.push(repairFailure);
   if (metrics.failure) warnings.push(`some metrics were not stored: ${metrics.failure.message}`);
   if (resources.failure)
     warnings.push(`resource figures were not all stored: ${resources.failure.message}`);
@@ -293,9 +290,4 @@ function prepareRunDir(runDir: string, plan: RunPlan): void {
     mkdirSync(`${runDir}/${stage}`, { recursive: true });
     symlinkSync(source, `${runDir}/${stage}/artifacts`);
   }
-}
-
-function versionOf(pipeline: ValidPipeline, stage: string): string | undefined {
-  const i = pipeline.graph.indexOf.get(stage);
-  return i === undefined ? undefined : pipeline.stages[i]!.version;
 }

@@ -28,8 +28,8 @@ export interface RunPlan {
   reusedFrom: Map<string, string>;
   /** Stages of a resumed run that ran before and run again: their old files are cleared. */
   rerun: string[];
-  /** Succeeded attempts of a crashed run: the crash may have come before their output.json. */
-  done: AttemptRecord[];
+  /** Stages a crashed run finished: the crash may have come before their output.json. */
+  done: string[];
   actions: Map<string, PlanAction>;
 }
 
@@ -44,10 +44,9 @@ export async function planResume(
   run: RunRecord,
 ): Promise<RunPlan> {
   const plan = emptyPlan();
-  // After a crash the whole records are needed: an output.json may be missing (durable-run).
   const crashed = run.status === 'running';
   const [latest, started] = await Promise.all([
-    crashed ? store.latestAttempts(run.runId) : store.latestOutcomes(run.runId),
+    store.latestOutcomes(run.runId),
     // An attempt that was running at the crash has a stage_started event but no row yet. A run
     // that ended has a row for every attempt it started (its end is committed after them):
     // reading the events of a 100,000-stage run would cost its resume a fifth of a second.
@@ -86,7 +85,7 @@ export async function planResume(
       });
       plan.outputHashes.set(name, attempt.outputHash!);
       plan.actions.set(name, 'reuse');
-      if (crashed) plan.done.push(attempt as AttemptRecord);
+      if (crashed) plan.done.push(name);
     } else {
       if (made > 0) {
         plan.previous.set(name, { attempts: made });

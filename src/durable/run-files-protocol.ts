@@ -19,9 +19,14 @@ export type RunFilesMessage =
    * this process's own (`.tmp-{pid}-`): the main thread may be writing one.
    */
   | { type: 'clean'; runDir: string }
+  /** Which of `stages` have no `output.json` in `runDir`: answered by a `missing` reply. */
+  | { type: 'missing'; id: number; runDir: string; stages: readonly string[] }
   | { type: 'close' };
 
-export type RunFilesReply = { type: 'error'; message: string } | { type: 'closed' };
+export type RunFilesReply =
+  | { type: 'error'; message: string }
+  | { type: 'closed' }
+  | { type: 'missing'; id: number; stages: string[] };
 
 /**
  * What the worker is started with: `hold`, a shared Int32Array of one slot, holds the time

@@ -57,6 +57,14 @@ function handle(message: RunFilesMessage): void {
     case 'clean':
       removeLeftovers(message.runDir);
       break;
+    case 'missing': {
+      const { runDir, id } = message;
+      const stages = message.stages.filter(
+        (stage) => !existsSync(`${runDir}/${stage}/output.json`),
+      );
+      reply({ type: 'missing', id, stages });
+      break;
+    }
     case 'close':
       break;
   }

@@ -16,6 +16,9 @@ export class RunFiles {
   #exited = false;
   /** The first write that failed: the run goes on (the store has the truth), the CLI warns. */
   firstError: string | undefined;
+  /** Questions asked of the worker (missingOutputs), by id. */
+  readonly #asked = new Map<number, (stages: string[]) => void>();
+  #nextId = 1;
 
   constructor() {
     // run-files-entry.js loads run-files-worker.ts; in the CLI bundle, it is that worker built.
@@ -26,12 +29,20 @@ export class RunFiles {
     this.#worker = new Worker(new URL('./run-files-entry.js', import.meta.url), { workerData });
     this.#worker.on('message', (reply: RunFilesReply) => {
       if (reply.type === 'error') this.firstError ??= reply.message;
+      else if (reply.type === 'missing') {
+        this.#asked.get(reply.id)?.(reply.stages);
+        this.#asked.delete(reply.id);
+        if (this.#asked.size === 0 && !this.#closed) this.#worker.unref();
+      }
     });
     this.#worker.on('error', (error) => {
       this.firstError ??= error.message;
     });
     this.#worker.once('exit', () => {
       this.#exited = true;
+      // Nothing can be written any more: no output is worth reading a record for.
+      for (const answer of this.#asked.values()) answer([]);
+      this.#asked.clear();
     });
     // Writes in flight must not keep a finished CLI alive on their own: close() waits for them.
     this.#worker.unref();
@@ -84,6 +95,21 @@ export class RunFiles {
    */
   removeLeftovers(runDir: string): void {
     this.#post({ type: 'clean', runDir });
+  }
+
+  /**
+   * Which of `stages` have no `output.json` in `runDir`, as the worker finds them after every
+   * file asked for before: the run goes on meanwhile.
+   */
+  missingOutputs(runDir: string, stages: readonly string[]): Promise<string[]> {
+    if (this.#exited) return Promise.resolve([]);
+    const id = this.#nextId++;
+    // A question keeps the process alive until it is answered.
+    this.#worker.ref();
+    return new Promise((resolve) => {
+      this.#asked.set(id, resolve);
+      this.#post({ type: 'missing', id, runDir, stages });
+    });
   }
 
   /** Points `path` (a symbolic link) at `target`, replacing it atomically. */
