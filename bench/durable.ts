@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runDurable } from '../src/durable/durable-run.ts';
+import { sha256Text } from '../src/durable/hash.ts';
 import { stageStates } from '../src/durable/run-state.ts';
 import { createExecutors } from '../src/executors/default-executors.ts';
 import { type ValidPipeline, validatePipeline } from '../src/graph/validate.ts';
@@ -18,6 +19,7 @@ import { runPipeline } from '../src/scheduler/engine.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { buildDag, type Dag, inlinePipelineOf } from './dags.ts';
 import { printRows } from './print-rows.ts';
+import { splitThreadCpu, type ThreadSplit, threadCpu } from './thread-cpu.ts';
 
 const maxCpus = 2;
 const shape = process.argv.includes('--shape')
@@ -103,18 +105,25 @@ let durableMs = Number.POSITIVE_INFINITY;
 let committedMs = Number.POSITIVE_INFINITY;
 /** CPU time of the process (every thread) up to the last commit: steadier than wall under load. */
 let committedCpuMs = Number.POSITIVE_INFINITY;
+/** Where the CPU of the quickest in-memory run, and of the quickest committed window, went. */
+let memoryThreads: ThreadSplit | undefined;
+let committedThreads: ThreadSplit | undefined;
 for (let round = 0; round < 2; round++) {
   collect();
+  const memoryCpu0 = threadCpu();
   const memory = await timed(() =>
     runPipeline(pipeline, { executors, workspaceRoot: tmpdir(), hostCpus: maxCpus }),
   );
+  if (memory.ms < memoryMs) memoryThreads = splitThreadCpu(memoryCpu0, threadCpu());
   memoryMs = Math.min(memoryMs, memory.ms);
   const dir = mkdtempSync(join(tmpdir(), 'gp-bench-durable-'));
   collect();
+  const threads0 = threadCpu();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   let finishedAt = 0;
   let finishedCpu = 0;
+  let finishedThreads: ThreadSplit | undefined;
   const durable = await timed(() =>
     runDurable({
       pipeline,
@@ -127,9 +136,11 @@ for (let round = 0; round < 2; round++) {
         finishedAt = performance.now();
         const cpu = process.cpuUsage(cpu0);
         finishedCpu = (cpu.user + cpu.system) / 1000;
+        finishedThreads = splitThreadCpu(threads0, threadCpu());
       },
     }),
   );
+  if (finishedAt - t0 < committedMs) committedThreads = finishedThreads;
   committedMs = Math.min(committedMs, finishedAt - t0);
   committedCpuMs = Math.min(committedCpuMs, finishedCpu);
   if (durable.value.status !== 'succeeded') throw new Error('durable run failed');
@@ -148,6 +159,33 @@ row(
   `${((committedMs * 1000) / n).toFixed(2)} µs/stage`,
   `${Math.round(n / (committedMs / 1000))} stages/s, ${(committedMs / memoryMs).toFixed(2)}× memory; CPU ${committedCpuMs.toFixed(0)} ms`,
 );
+const threadsText = (split: ThreadSplit | undefined) =>
+  split
+    ? `main ${split.main.toFixed(0)} ms, workers ${split.started.toFixed(0)} ms, V8 helpers ${split.helpers.toFixed(0)} ms`
+    : 'no /proc here';
+row('  CPU by thread: in memory', threadsText(memoryThreads), '', '');
+row('  CPU by thread: durable, all committed', threadsText(committedThreads), '', '');
+// What the three hashes of every stage cost alone (its cache key, output and input: SPEC C3,
+// C4), on texts of the sizes a run hashes: a floor under the durable run's main thread.
+{
+  const hashed = await timed(async () => {
+    let last = '';
+    for (let i = 0; i < n; i++) {
+      last = sha256Text(
+        `{"code":"function sha256:0123456789abcdef","stage":"s${i}","upstream":{"a${i}":"${last}"}}`,
+      );
+      last = sha256Text(String(i));
+      last = sha256Text(`a${i}=${last}\nb${i}=${last}\n`);
+    }
+    return last;
+  });
+  row(
+    `  3 SHA-256 a stage alone (${3 * n} hashes)`,
+    `${hashed.ms.toFixed(0)} ms`,
+    `${((hashed.ms * 1000) / n).toFixed(2)} µs/stage`,
+    `${((hashed.ms / memoryMs) * 100).toFixed(0)}% of the in-memory run`,
+  );
+}
 row(
   `${shape} durable: + every output.json`,
   `${durableMs.toFixed(0)} ms`,
