@@ -26,7 +26,7 @@ const common = {
   platform: 'node',
   target: 'node20.19',
   // A native addon, and tsx, which the CLI loads only for a user's module.
-  external: ['better-sqlite3', 'tsx', 'tsx/*', 'esbuild'],
+  external: ['better-sqlite3', 'better-sqlite3-napi', 'tsx', 'tsx/*', 'esbuild'],
   // CommonJS dependencies (commander) require Node's modules at run time.
   banner: {
     js: "import { createRequire as __gpCreateRequire } from 'node:module'; const require = __gpCreateRequire(import.meta.url);",

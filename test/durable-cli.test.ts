@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
+import { Database } from '../src/store/sqlite/sqlite-driver.ts';
 import {
   assertUnchanged,
   durableWorkspaces,

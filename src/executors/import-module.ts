@@ -4,7 +4,8 @@ import { pathToFileURL } from 'node:url';
  * Imports a user's JavaScript or TypeScript module. TypeScript goes through tsx's `tsImport`,
  * which loads a `.ts` file whatever the `type` of the package.json above it: a plain `import`
  * of a `.ts` file in a CommonJS folder fails on the require(esm) cycle back into this package.
- * A CommonJS module's exports arrive as its namespace's `default`; they are returned as is.
+ * A CommonJS module's exports arrive as its namespace's `default` (and, on Node 23+, as its
+ * `module.exports`); they are returned as is.
  */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   await ensureTypeScriptLoader();
@@ -15,10 +16,11 @@ export async function importModule(file: string): Promise<Record<string, unknown
     unknown
   >;
   const inner = loaded.default;
+  // Node 23+ also names a CommonJS module's exports 'module.exports' in its namespace.
   const isCommonJs =
     typeof inner === 'object' &&
     inner !== null &&
-    Object.keys(loaded).length === 1 &&
+    Object.keys(loaded).every((name) => name === 'default' || name === 'module.exports') &&
     '__esModule' in inner;
   return isCommonJs ? (inner as Record<string, unknown>) : loaded;
 }

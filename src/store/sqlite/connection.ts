@@ -1,8 +1,9 @@
 /** Opening the store's SQLite file, with the failures a user can fix reported as such. */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { InputError, PipelineError } from '../../errors.ts';
+import { Database } from './sqlite-driver.ts';
 
 /** How long a connection waits for another one's write lock before giving up. */
 export const busyTimeoutMs = 10_000;
@@ -11,7 +12,7 @@ export const busyTimeoutMs = 10_000;
  * Opens (creating it and its folders when missing) the database in WAL mode, so that readers
  * never wait for the writer, nor another process's reader for ours.
  */
-export function openConnection(file: string): Database.Database {
+export function openConnection(file: string): BetterSqlite3.Database {
   // SQLite opens a file it may not write read-only, silently, and such a connection leaves a
   // -wal and -shm behind, owned by this user: refuse first, naming what is not writable.
   const refused = existsSync(file) ? refusedPath(file, 'write') : undefined;
@@ -19,8 +20,8 @@ export function openConnection(file: string): Database.Database {
   return connect(file);
 }
 
-function connect(file: string): Database.Database {
-  let db: Database.Database | undefined;
+function connect(file: string): BetterSqlite3.Database {
+  let db: BetterSqlite3.Database | undefined;
   try {
     mkdirSync(dirname(file), { recursive: true });
     db = new Database(file, { timeout: busyTimeoutMs });
@@ -39,7 +40,7 @@ function connect(file: string): Database.Database {
  * to close removes the -wal and -shm, leaving the folder as it was. Elsewhere (an archived or
  * shared `.gpipe/`, a read-only mount) nothing is written: see openReadOnly.
  */
-export function openReadConnection(file: string): Database.Database {
+export function openReadConnection(file: string): BetterSqlite3.Database {
   if (!existsSync(file) || refusedPath(file, 'write') === undefined) return connect(file);
   try {
     return openReadOnly(file);
@@ -56,7 +57,7 @@ export function openReadConnection(file: string): Database.Database {
  * file holds every commit: a copy of it in memory is read instead (the whole file, read at
  * once). A session's -shm, live or left by a crash, is read in place.
  */
-function openReadOnly(file: string): Database.Database {
+function openReadOnly(file: string): BetterSqlite3.Database {
   const walBytes = sizeOf(`${file}-wal`);
   if (existsSync(`${file}-shm`) || walBytes > 0) {
     const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
