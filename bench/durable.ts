@@ -15,7 +15,7 @@ import { stageStates } from '../src/durable/run-state.ts';
 import { createExecutors } from '../src/executors/default-executors.ts';
 import { type ValidPipeline, validatePipeline } from '../src/graph/validate.ts';
 import { runPipeline } from '../src/scheduler/engine.ts';
-import { Database } from '../src/store/sqlite/sqlite-driver.ts';
+import { openSqlite } from '../src/store/sqlite/sqlite-driver.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { buildDag, type Dag, inlinePipelineOf } from './dags.ts';
 import { printRows } from './print-rows.ts';
@@ -213,7 +213,7 @@ for (const crash of [false, true]) {
   });
   if (failed.status !== 'failed') throw new Error('the first run should fail');
   if (crash) {
-    const db = new Database(join(dir, '.gpipe', 'state.db'));
+    const db = openSqlite(join(dir, '.gpipe', 'state.db'));
     db.prepare("UPDATE runs SET status = 'running', ended_at = NULL, pid = ?").run(deadPid());
     db.close();
   }

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { Database } from '../src/store/sqlite/sqlite-driver.ts';
+import { openSqlite } from '../src/store/sqlite/sqlite-driver.ts';
 import {
   assertUnchanged,
   durableWorkspaces,
@@ -297,7 +297,7 @@ describe('resume', () => {
     rmSync(output);
     const leftover = `${output}.tmp-999999-1`;
     writeFileSync(leftover, '{"_meta": {"st');
-    const db = new Database(join(cwd, '.gpipe', 'state.db'));
+    const db = openSqlite(join(cwd, '.gpipe', 'state.db'));
     db.prepare("UPDATE runs SET status = 'running', ended_at = NULL, pid = 999999").run();
     db.close();
     const invoked = new InvocationWatch(cwd);

@@ -38,7 +38,7 @@ test('statements the garbage collector frees, on the main thread and in the writ
   const dir = mkdtempSync(join(tmpdir(), 'gp-sqlite-driver-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const code = `
-    import { Database } from 'ROOT/src/store/sqlite/sqlite-driver.ts';
+    import { openSqlite } from 'ROOT/src/store/sqlite/sqlite-driver.ts';
     import { openSqliteStore } from 'ROOT/src/store/sqlite/sqlite-store.ts';
     import { run, runRecord } from 'ROOT/test/store-records.ts';
     const dir = process.argv[2]!;
@@ -51,9 +51,9 @@ test('statements the garbage collector frees, on the main thread and in the writ
       await store.close();
     }
     // Statements that become garbage at once, on a database left open and on a closed one.
-    const open = new Database(join(dir, 'state.db'));
+    const open = openSqlite(join(dir, 'state.db'));
     for (let i = 0; i < 500; i++) open.prepare('SELECT ' + i).get();
-    const closed = new Database(join(dir, 'other.db'));
+    const closed = openSqlite(join(dir, 'other.db'));
     for (let i = 0; i < 500; i++) closed.prepare('SELECT ' + i).get();
     closed.close();
     // Scavenges, as a run's allocations make them, and full collections.

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { InputError } from '../src/errors.ts';
 import type { RunStore } from '../src/store/run-store.ts';
 import { latestSchemaVersion, migrations } from '../src/store/sqlite/migrations.ts';
-import { Database } from '../src/store/sqlite/sqlite-driver.ts';
+import { openSqlite } from '../src/store/sqlite/sqlite-driver.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { eventsPerBatch, runId } from './fixtures/store/crash-batches.ts';
 import { readOnly } from './fixtures/store/store-file.ts';
@@ -96,7 +96,7 @@ describe('SqliteRunStore on disk', () => {
     const file = newFile();
     await withStore(file, async () => {});
     const newer = latestSchemaVersion + 1;
-    const db = new Database(file);
+    const db = openSqlite(file);
     db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(newer);
     db.close();
     await assert.rejects(openSqliteStore(file), (error: Error) => {
@@ -110,7 +110,7 @@ describe('SqliteRunStore on disk', () => {
 
   it("refuses another program's SQLite database and leaves it as it was", async () => {
     const file = newFile();
-    const db = new Database(file);
+    const db = openSqlite(file);
     db.exec(
       "CREATE TABLE runs (id INTEGER PRIMARY KEY, what TEXT); INSERT INTO runs VALUES (1, 'theirs')",
     );
@@ -120,7 +120,7 @@ describe('SqliteRunStore on disk', () => {
       assert.match(error.message, /: not a gpipe run store \(it holds tables such as 'runs'/);
       return true;
     });
-    const after = new Database(file, { readonly: true });
+    const after = openSqlite(file, { readonly: true });
     const tables = after
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
       .pluck()

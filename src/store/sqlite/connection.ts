@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } 
 import { basename, dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { InputError, PipelineError } from '../../errors.ts';
-import { Database } from './sqlite-driver.ts';
+import { openSqlite } from './sqlite-driver.ts';
 
 /** How long a connection waits for another one's write lock before giving up. */
 export const busyTimeoutMs = 10_000;
@@ -24,7 +24,7 @@ function connect(file: string): BetterSqlite3.Database {
   let db: BetterSqlite3.Database | undefined;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    db = new Database(file, { timeout: busyTimeoutMs });
+    db = openSqlite(file, { timeout: busyTimeoutMs });
     // The first statement to read the file: where a file that is not SQLite shows.
     db.pragma('journal_mode = WAL');
     return db;
@@ -60,7 +60,7 @@ export function openReadConnection(file: string): BetterSqlite3.Database {
 function openReadOnly(file: string): BetterSqlite3.Database {
   const walBytes = sizeOf(`${file}-wal`);
   if (existsSync(`${file}-shm`) || walBytes > 0) {
-    const db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+    const db = openSqlite(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
     try {
       db.pragma('schema_version'); // the first read: where a missing -shm or a bad file shows
       return db;
@@ -73,7 +73,7 @@ function openReadOnly(file: string): BetterSqlite3.Database {
   const image = readFileSync(file);
   // Bytes 18 and 19 say WAL mode (2): the copy has no -wal, so it reads as a rollback one (1).
   if (image.length >= 20 && image[18] === 2 && image[19] === 2) image.fill(1, 18, 20);
-  return new Database(image, { timeout: busyTimeoutMs });
+  return openSqlite(image, { timeout: busyTimeoutMs });
 }
 
 /** Commits still in the -wal, and no -shm this user may create: reading truly cannot work. */
