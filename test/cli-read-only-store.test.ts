@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sqlitePackage } from '../src/store/sqlite/sqlite-driver.ts';
 import { CliProcess, type Finished, gpipeBin, repoRoot } from './fixtures/cli/harness.ts';
 import {
   assertExit,
@@ -60,7 +61,7 @@ function chmodTree(dir: string, folders: number, files: number): void {
  * commits (every run's status set to `failed`, in the -wal only) and exits without closing.
  */
 function leaveWalBehind(cwd: string): void {
-  const script = `const Database = require('better-sqlite3');
+  const script = `const Database = require(${JSON.stringify(sqlitePackage)});
     const db = new Database(${JSON.stringify(join(cwd, '.gpipe', 'state.db'))});
     db.prepare("UPDATE runs SET status = 'failed'").run();
     process.exit(0);`;
